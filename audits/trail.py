@@ -1,0 +1,363 @@
+"""Writing the audit trail: who did what to which row, when, why, before and after.
+
+Every app writes through this module (and only this one of the audits app). The ORM hooks of
+TenantModel call it for every save, delete and bulk write; services add meaning with `labelled()`
+(the action name and the reason of a state transition) and record views of personal data with
+`record()`. Rows are written in the caller's transaction: if the change rolls back, so does its audit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import hashlib
+import hmac
+import json
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import connection
+from django.db.models import Model
+from django.utils import timezone
+
+from funding.infra.crypto import Sensitive, keyring
+
+from .models import AuditChainHead, AuditEvent
+
+GENESIS = "0" * 64
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting: a user (web, api, admin) or the system (a task or command on someone's behalf)."""
+
+    user_id: uuid.UUID | None
+    label: str
+    source: str
+    request_id: str = ""
+
+
+@dataclass(frozen=True)
+class _Label:
+    action: str
+    reason: str
+
+
+_actor: ContextVar[Actor | None] = ContextVar("audit_actor", default=None)
+_label: ContextVar[_Label | None] = ContextVar("audit_label", default=None)
+
+SYSTEM = Actor(user_id=None, label="system", source="system")
+
+
+@contextmanager
+def acting_as(actor: Actor) -> Iterator[None]:
+    """Attribute the audit rows written inside to `actor`."""
+    token = _actor.set(actor)
+    try:
+        yield
+    finally:
+        _actor.reset(token)
+
+
+def actor_for(user: Any, *, source: str, request_id: str = "") -> Actor:
+    if user is None or not getattr(user, "is_authenticated", False):
+        return Actor(user_id=None, label="anonymous", source=source, request_id=request_id)
+    return Actor(user_id=user.pk, label=user.get_username(), source=source, request_id=request_id)
+
+
+def current_actor() -> Actor:
+    return _actor.get() or SYSTEM
+
+
+@contextmanager
+def labelled(action: str, reason: str = "") -> Iterator[None]:
+    """Name the rows written inside: a state transition (`application.approve`) and its reason,
+    instead of the generic `<model>.update`."""
+    token = _label.set(_Label(action=action, reason=reason))
+    try:
+        yield
+    finally:
+        _label.reset(token)
+
+
+# --- Values --------------------------------------------------------------------------------------------
+
+
+def jsonable(value: Any) -> Any:
+    """A value as it goes into the trail. Personal numbers go in masked: the trail says that an ID
+    number changed and to what masked form, never the number itself."""
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, Sensitive):
+        return value.masked
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, Model):
+        return str(value.pk)
+    return str(value)
+
+
+def _fields(model: type[Model]) -> list[tuple[str, str]]:
+    """(attname, name) of the fields a model's audit rows carry."""
+    exclude = getattr(model, "audit_exclude", frozenset())
+    return [
+        (f.attname, f.name)
+        for f in model._meta.concrete_fields
+        if f.name not in exclude and not f.primary_key
+    ]
+
+
+def object_type(model: type[Model]) -> str:
+    return model._meta.label_lower
+
+
+@dataclass
+class Pending:
+    tenant_id: uuid.UUID
+    action: str
+    object_type: str
+    object_id: str
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] | None = None
+    reason: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _action(model: type[Model], verb: str) -> str:
+    label = _label.get()
+    return label.action if label else f"{object_type(model)}.{verb}"
+
+
+def _reason() -> str:
+    label = _label.get()
+    return label.reason if label else ""
+
+
+# --- Hooks called by TenantModel and TenantQuerySet -----------------------------------------------------
+
+
+def record_instances_created(objs: Sequence[Model]) -> None:
+    if not objs:
+        return
+    model = type(objs[0])
+    names = _fields(model)
+    action, reason = _action(model, "create"), _reason()
+    append(
+        [
+            Pending(
+                tenant_id=obj.tenant_id,
+                action=action,
+                object_type=object_type(model),
+                object_id=str(obj.pk),
+                after={name: jsonable(getattr(obj, att)) for att, name in names},
+                reason=reason,
+            )
+            for obj in objs
+        ]
+    )
+
+
+def record_instances_changed(
+    objs: Sequence[Model], befores: dict[Any, dict[str, Any]], fields: Iterable[str] | None
+) -> None:
+    """Rows saved over loaded values: only fields whose value changed are written; a save that
+    changed nothing writes nothing (a double click is not a change)."""
+    if not objs:
+        return
+    model = type(objs[0])
+    names = _fields(model)
+    if fields is not None:
+        wanted = {model._meta.get_field(f).name for f in fields}
+        names = [(att, name) for att, name in names if name in wanted]
+    action, reason = _action(model, "update"), _reason()
+    pending = []
+    for obj in objs:
+        loaded = befores.get(obj.pk) or {}
+        before, after = {}, {}
+        for att, name in names:
+            new = jsonable(getattr(obj, att))
+            old = jsonable(loaded.get(att)) if att in loaded else None
+            if att not in loaded or old != new:
+                before[name], after[name] = old, new
+        if after or _label.get():
+            pending.append(
+                Pending(
+                    tenant_id=obj.tenant_id,
+                    action=action,
+                    object_type=object_type(model),
+                    object_id=str(obj.pk),
+                    before=before,
+                    after=after,
+                    reason=reason,
+                )
+            )
+    append(pending)
+
+
+def record_rows_changed(
+    model: type[Model], rows: list[dict[str, Any]], after: dict[Any, dict[str, Any]], fields: list[str]
+) -> None:
+    action, reason = _action(model, "update"), _reason()
+    pending = []
+    for row in rows:
+        new = after.get(row["pk"], {})
+        before_values = {f: jsonable(row[f]) for f in fields}
+        after_values = {f: jsonable(new.get(f)) for f in fields}
+        if before_values != after_values or _label.get():
+            pending.append(
+                Pending(
+                    tenant_id=row["tenant_id"],
+                    action=action,
+                    object_type=object_type(model),
+                    object_id=str(row["pk"]),
+                    before=before_values,
+                    after=after_values,
+                    reason=reason,
+                )
+            )
+    append(pending)
+
+
+def record_rows_deleted(model: type[Model], rows: list[dict[str, Any]]) -> None:
+    action, reason = _action(model, "delete"), _reason()
+    append(
+        [
+            Pending(
+                tenant_id=row["tenant_id"],
+                action=action,
+                object_type=object_type(model),
+                object_id=str(row["pk"]),
+                reason=reason,
+            )
+            for row in rows
+        ]
+    )
+
+
+def record(
+    *,
+    tenant_id: uuid.UUID,
+    action: str,
+    obj: Model | None = None,
+    object_type_: str = "",
+    object_id: str = "",
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    reason: str = "",
+) -> AuditEvent:
+    """One explicit event: a view of personal data, an export, a platform action."""
+    if obj is not None:
+        object_type_, object_id = object_type(type(obj)), str(obj.pk)
+    return append(
+        [
+            Pending(
+                tenant_id=tenant_id,
+                action=action,
+                object_type=object_type_,
+                object_id=object_id,
+                before=jsonable(before) if before is not None else None,
+                after=jsonable(after) if after is not None else None,
+                reason=reason or _reason(),
+            )
+        ]
+    )[0]
+
+
+# --- The chain -----------------------------------------------------------------------------------------
+
+
+def canonical(event: AuditEvent) -> bytes:
+    """The bytes a row's hash seals: every field but the hashes, in a fixed order and encoding."""
+    payload = [
+        event.seq,
+        str(event.tenant_id),
+        event.occurred_at.astimezone(dt.UTC).isoformat(timespec="microseconds"),
+        str(event.actor_id) if event.actor_id else None,
+        event.actor_label,
+        event.source,
+        event.action,
+        event.object_type,
+        event.object_id,
+        event.before,
+        event.after,
+        event.reason,
+        event.request_id,
+    ]
+    return json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def key_fingerprint(key: bytes) -> str:
+    """Names the key that sealed a row (so a rotation can be verified) without revealing it."""
+    return hashlib.sha256(b"audit-key-id:" + key).hexdigest()[:16]
+
+
+def seal(prev_hash: str, event: AuditEvent, key: bytes) -> str:
+    return hmac.new(key, prev_hash.encode() + canonical(event), hashlib.sha256).hexdigest()
+
+
+def append(pending: list[Pending]) -> list[AuditEvent]:
+    """Append events to their tenants' chains, inside the caller's transaction.
+
+    The tenant's chain head is locked for the rest of the transaction: a tenant's events are appended
+    one transaction at a time, in a single order that verify_audit can check.
+    """
+    if not pending:
+        return []
+    if not connection.in_atomic_block:
+        raise RuntimeError("audit rows are written inside the transaction of the change they record")
+    ring = keyring()
+    actor = current_actor()
+    now = timezone.now()
+    key_id = key_fingerprint(ring.audit_key)
+    by_tenant: dict[uuid.UUID, list[Pending]] = defaultdict(list)
+    for p in pending:
+        by_tenant[p.tenant_id].append(p)
+    written: list[AuditEvent] = []
+    for tenant_id, items in by_tenant.items():
+        AuditChainHead.objects.bulk_create([AuditChainHead(tenant_id=tenant_id)], ignore_conflicts=True)
+        head = AuditChainHead.objects.select_for_update().get(tenant_id=tenant_id)
+        seq, prev = head.last_seq, head.last_hash or GENESIS
+        events = []
+        for p in items:
+            seq += 1
+            event = AuditEvent(
+                tenant_id=tenant_id,
+                seq=seq,
+                occurred_at=now,
+                actor_id=actor.user_id,
+                actor_label=actor.label[:150],
+                source=actor.source,
+                action=p.action[:64],
+                object_type=p.object_type[:100],
+                object_id=p.object_id[:64],
+                before=p.before,
+                after=p.after,
+                reason=p.reason,
+                request_id=actor.request_id,
+                key_id=key_id,
+                prev_hash=prev,
+            )
+            event.hash = prev = seal(prev, event, ring.audit_key)
+            events.append(event)
+        AuditEvent.objects.bulk_create(events, batch_size=2000)
+        head.last_seq, head.last_hash = seq, prev
+        head.save(update_fields=["last_seq", "last_hash"])
+        written.extend(events)
+    return written

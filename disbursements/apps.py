@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class DisbursementsConfig(AppConfig):
+    """Disbursement batches, payment rosters and bank returns (issue: funding and disbursement)."""
+
+    name = "disbursements"
+    verbose_name = _("Disbursements")

@@ -1,0 +1,17 @@
+"""/api/v1/: one router for every app's endpoints."""
+
+from django.urls import path
+from rest_framework.routers import DefaultRouter
+
+from audits.api.views import AuditEventViewSet
+from schools.api.views import GradeViewSet, MeView, SchoolClassViewSet, SchoolViewSet
+from students.api.views import StudentViewSet
+
+router = DefaultRouter()
+router.register("schools", SchoolViewSet, basename="school")
+router.register("grades", GradeViewSet, basename="grade")
+router.register("classes", SchoolClassViewSet, basename="class")
+router.register("students", StudentViewSet, basename="student")
+router.register("audit-events", AuditEventViewSet, basename="audit-event")
+
+urlpatterns = [path("me/", MeView.as_view(), name="me"), *router.urls]

@@ -1,0 +1,24 @@
+"""What the menu shows: the sections a user may open, decided by the permission module."""
+
+from django.http import HttpRequest
+
+from schools import permissions
+from schools.permissions import Action
+
+
+def navigation(request: HttpRequest) -> dict:
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"nav": {}}
+    can = permissions.can
+    nav = {
+        "schools": can(user, Action.SCHOOL_VIEW),
+        "students": can(user, Action.STUDENT_VIEW),
+        "audit": can(user, Action.AUDIT_VIEW),
+        "admin": can(user, Action.ADMIN_ACCESS),
+        "api": user.tenant_id is not None,
+        "roles": [str(permissions.Role(r).label) for r in sorted(permissions.roles_of(user))],
+        "platform": permissions.is_platform_operator(user),
+        "tenant_name": user.tenant.name if user.tenant_id else "",
+    }
+    return {"nav": nav}

@@ -1,0 +1,330 @@
+"""Demo data that tells the story: two districts, their schools across every stage, ~10,000 pupils
+each with valid ID numbers whose birth dates fit their grades, and one account per role.
+
+Deterministic (a seeded random generator) and idempotent: a second run finds every school, grade,
+class, pupil and account by its natural key and adds only what is missing. Inserts are set-based
+(bulk_create in batches, audited in bulk).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from funding.infra.crypto import blind_index
+from schools import services as school_services
+from schools.models import (
+    STAGE_ENTRY_AGE,
+    STAGE_YEARS,
+    Area,
+    Grade,
+    Role,
+    School,
+    SchoolClass,
+    Stage,
+    Tenant,
+    User,
+)
+from schools.tenancy.context import tenant_transaction
+from students import idcard
+from students.models import EnrollmentStatus, Gender, Hukou, Student
+
+DEMO_PASSWORD = "demo-2026"  # noqa: S105  printed for the demo, also in the README
+ACADEMIC_YEAR = 2026  # autumn 2026: the 2026-2027 school year
+
+SURNAMES = (
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡"
+    "余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯"
+    "龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
+)
+GIVEN = (
+    "子涵梓轩浩宇欣怡雨桐一诺思远佳琪俊杰诗涵博文嘉怡明轩雅婷天佑若曦铭泽语嫣晨阳可馨"
+    "宇航梦瑶志强静怡建华丽娜海洋春燕国庆秀英伟明晓东"
+)
+
+
+@dataclass(frozen=True)
+class DemoTenant:
+    slug: str
+    name: str
+    region_code: str
+    county: str
+    townships: tuple[str, ...]
+    user_prefix: str
+
+
+TENANTS = (
+    DemoTenant(
+        slug="demo-a",
+        name="甲县学生资助管理中心",
+        region_code="410622",
+        county="甲县",
+        townships=("城关镇", "北阳镇", "西岗镇", "庙口镇", "高村镇", "黄洞乡", "桥盟街道", "朝歌街道"),
+        user_prefix="a",
+    ),
+    DemoTenant(
+        slug="demo-b",
+        name="乙区学生资助管理中心",
+        region_code="511702",
+        county="乙区",
+        townships=("东城街道", "西城街道", "北外镇", "罗江镇", "蒲家镇", "碑庙镇", "青宁镇", "金石镇"),
+        user_prefix="b",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class SchoolPlan:
+    code_suffix: int
+    name: str
+    stages: tuple[str, ...]
+    area: str
+    township: str
+    classes_per_grade: int
+
+
+#: Pupils per class, by stage (jittered by ±5).
+CLASS_SIZE = {
+    Stage.PRESCHOOL: 30,
+    Stage.PRIMARY: 45,
+    Stage.JUNIOR: 50,
+    Stage.SENIOR: 55,
+    Stage.VOCATIONAL: 45,
+}
+
+
+def school_plans(t: DemoTenant) -> list[SchoolPlan]:
+    """Twenty schools across every stage, town and country (rural schools get priority in funding)."""
+    towns = t.townships
+    plans = [
+        SchoolPlan(1, f"{t.county}第一幼儿园", (Stage.PRESCHOOL,), Area.URBAN, towns[0], 2),
+        SchoolPlan(2, f"{towns[1]}中心幼儿园", (Stage.PRESCHOOL,), Area.RURAL, towns[1], 2),
+        SchoolPlan(3, f"{towns[2]}中心幼儿园", (Stage.PRESCHOOL,), Area.RURAL, towns[2], 2),
+        SchoolPlan(4, f"{t.county}实验小学", (Stage.PRIMARY,), Area.URBAN, towns[0], 3),
+        SchoolPlan(5, f"{towns[6]}第一小学", (Stage.PRIMARY,), Area.URBAN, towns[6], 3),
+    ]
+    plans += [
+        SchoolPlan(6 + i, f"{town}中心小学", (Stage.PRIMARY,), Area.RURAL, town, 2)
+        for i, town in enumerate(towns[1:7])
+    ]
+    plans += [
+        SchoolPlan(12, f"{towns[5]}九年一贯制学校", (Stage.PRIMARY, Stage.JUNIOR), Area.RURAL, towns[5], 1),
+        SchoolPlan(13, f"{t.county}第一初级中学", (Stage.JUNIOR,), Area.URBAN, towns[0], 4),
+    ]
+    plans += [
+        SchoolPlan(14 + i, f"{town}初级中学", (Stage.JUNIOR,), Area.RURAL, town, 2)
+        for i, town in enumerate(towns[1:5])
+    ]
+    plans += [
+        SchoolPlan(18, f"{t.county}第一高级中学", (Stage.SENIOR,), Area.URBAN, towns[0], 5),
+        SchoolPlan(19, f"{t.county}第二高级中学", (Stage.SENIOR,), Area.RURAL, towns[3], 5),
+        SchoolPlan(20, f"{t.county}职业教育中心", (Stage.VOCATIONAL,), Area.URBAN, towns[7], 3),
+    ]
+    return plans
+
+
+@dataclass
+class SeedReport:
+    created: dict[str, int] = field(default_factory=dict)
+
+    def add(self, what: str, n: int) -> None:
+        self.created[what] = self.created.get(what, 0) + n
+
+
+def _school_code(t: DemoTenant, suffix: int) -> str:
+    return f"3{t.region_code}{suffix:03d}"
+
+
+def _birth_date(rng: random.Random, entry_year: int, stage: str) -> dt.date:
+    """Entering in September at the stage's age: born from September of (year - age - 1) to August."""
+    age = STAGE_ENTRY_AGE[Stage(stage)]
+    start = dt.date(entry_year - age - 1, 9, 1)
+    return start + dt.timedelta(days=rng.randrange(365))
+
+
+def _name(rng: random.Random) -> str:
+    given = rng.choice(GIVEN) + (rng.choice(GIVEN) if rng.random() < 0.7 else "")
+    return rng.choice(SURNAMES) + given
+
+
+def seed_tenant(t: DemoTenant, *, scale: float, report: SeedReport, say: Callable[[str], None]) -> Tenant:
+    tenant = Tenant.objects.filter(slug=t.slug).first()
+    if tenant is None:
+        tenant = school_services.tenant_create(slug=t.slug, name=t.name, region_code=t.region_code)
+        report.add("tenants", 1)
+    rng = random.Random(t.slug)  # noqa: S311  demo data, reproducible
+    with tenant_transaction(tenant.pk):
+        schools = _seed_structure(t, rng, report)
+        _seed_students(t, rng, schools, scale, report)
+        _seed_users(t, tenant, schools, report)
+    say(f"{t.slug}: {tenant.name}")
+    return tenant
+
+
+def _seed_structure(t: DemoTenant, rng: random.Random, report: SeedReport) -> dict[str, School]:
+    plans = school_plans(t)
+    existing = {s.code: s for s in School.objects.all()}
+    new_schools = [
+        School(
+            code=_school_code(t, p.code_suffix),
+            name=p.name,
+            stages=list(p.stages),
+            area=p.area,
+            township=p.township,
+        )
+        for p in plans
+        if _school_code(t, p.code_suffix) not in existing
+    ]
+    School.objects.bulk_create(new_schools)
+    report.add("schools", len(new_schools))
+    schools = {s.code: s for s in School.objects.all()}
+
+    existing_grades = {(g.school_id, g.stage, g.entry_year) for g in Grade.objects.all()}
+    new_grades = [
+        Grade(school=school, stage=stage, entry_year=year)
+        for p in plans
+        for school in [schools[_school_code(t, p.code_suffix)]]
+        for stage in p.stages
+        for year in range(ACADEMIC_YEAR - STAGE_YEARS[Stage(stage)] + 1, ACADEMIC_YEAR + 1)
+        if (school.pk, stage, year) not in existing_grades
+    ]
+    Grade.objects.bulk_create(new_grades)
+    report.add("grades", len(new_grades))
+
+    existing_classes = {(k.grade_id, k.number) for k in SchoolClass.objects.all()}
+    per_grade = {_school_code(t, p.code_suffix): p.classes_per_grade for p in plans}
+    new_classes = [
+        SchoolClass(school_id=g.school_id, grade=g, number=n)
+        for g in Grade.objects.select_related("school").order_by("school__code", "stage", "entry_year")
+        for n in range(1, per_grade[g.school.code] + 1)
+        if (g.pk, n) not in existing_classes
+    ]
+    SchoolClass.objects.bulk_create(new_classes, batch_size=500)
+    report.add("classes", len(new_classes))
+    return schools
+
+
+def _seed_students(
+    t: DemoTenant, rng: random.Random, schools: dict[str, School], scale: float, report: SeedReport
+) -> None:
+    existing = set(Student.objects.values_list("id_number_hash", flat=True))
+    used_sequences: dict[tuple[str, dt.date], int] = {}
+    classes = SchoolClass.objects.select_related("school", "grade").order_by(
+        "school__code", "grade__stage", "grade__entry_year", "number"
+    )
+    batch: list[Student] = []
+    villages = [f"{c}村" for c in "东西南北前后上下新老大小"]
+    boarding_rate = {Stage.JUNIOR: 0.6, Stage.SENIOR: 0.7, Stage.VOCATIONAL: 0.5, Stage.PRIMARY: 0.15}
+
+    for klass in classes:
+        school, grade = klass.school, klass.grade
+        size = max(1, round((CLASS_SIZE[Stage(grade.stage)] + rng.randint(-5, 5)) * scale))
+        for _ in range(size):
+            birth = _birth_date(rng, grade.entry_year, grade.stage)
+            # Most pupils were born in the county; some elsewhere in the province.
+            region = (
+                t.region_code
+                if rng.random() < 0.9
+                else t.region_code[:4] + rng.choice(("02", "03", "21", "23"))
+            )
+            key = (region, birth)
+            used_sequences[key] = used_sequences.get(key, rng.randrange(1, 40)) + 1
+            sex = idcard.Sex.MALE if rng.random() < 0.52 else idcard.Sex.FEMALE
+            number = idcard.compose(region, birth, used_sequences[key], sex)
+            rural = rng.random() < (0.9 if school.area == Area.RURAL else 0.35)
+            status_roll = rng.random()
+            status = (
+                EnrollmentStatus.SUSPENDED
+                if status_roll < 0.005
+                else EnrollmentStatus.DROPPED_OUT
+                if status_roll < 0.008
+                else EnrollmentStatus.ATTENDING
+            )
+            student = Student(
+                school=school,
+                grade=grade,
+                klass=klass,
+                name=_name(rng),
+                id_number=number,
+                student_no=f"G{number}",
+                gender=Gender.MALE if sex is idcard.Sex.MALE else Gender.FEMALE,
+                birth_date=birth,
+                enrollment_status=status,
+                is_boarding=school.area == Area.RURAL
+                and rng.random() < boarding_rate.get(Stage(grade.stage), 0),
+                hukou=Hukou.RURAL if rural else Hukou.URBAN,
+                township=school.township,
+                village=rng.choice(villages) if rural else "",
+            )
+            # Every random draw happens before this test, so a second run draws the same pupils.
+            if blind_index(number, kind="id_number") not in existing:
+                batch.append(student)
+            if len(batch) >= 2000:
+                Student.objects.bulk_create(batch)
+                report.add("students", len(batch))
+                batch = []
+    Student.objects.bulk_create(batch)
+    report.add("students", len(batch))
+
+
+DEMO_ROLES = (
+    ("teacher", Role.CLASS_TEACHER, "李老师"),
+    ("grade", Role.GRADE_LEADER, "王组长"),
+    ("officer", Role.SCHOOL_OFFICER, "张专干"),
+    ("principal", Role.PRINCIPAL, "赵校长"),
+    ("district", Role.DISTRICT_STAFF, "陈主任"),
+    ("auditor", Role.DISTRICT_AUDITOR, "刘审计"),
+    ("admin", Role.TENANT_ADMIN, "周管理员"),
+)
+
+
+def demo_usernames() -> list[tuple[str, str, str]]:
+    """(username, tenant slug or '', role label) of every demo account."""
+    rows = [
+        (f"{t.user_prefix}.{suffix}", t.slug, str(role.label))
+        for t in TENANTS
+        for suffix, role, _ in DEMO_ROLES
+    ]
+    return [*rows, ("platform", "", "Platform operator")]
+
+
+def _seed_users(t: DemoTenant, tenant: Tenant, schools: dict[str, School], report: SeedReport) -> None:
+    """One account per role. The teacher, grade leader, officer and principal share one primary
+    school (its newest grade, class 1), so their home pages tell one story."""
+    school = schools[_school_code(t, 4)]  # the county's experimental primary school
+    grade = Grade.objects.get(school=school, stage=Stage.PRIMARY, entry_year=ACADEMIC_YEAR - 2)
+    klass = SchoolClass.objects.get(grade=grade, number=1)
+    units = {
+        Role.CLASS_TEACHER: klass,
+        Role.GRADE_LEADER: grade,
+        Role.SCHOOL_OFFICER: school,
+        Role.PRINCIPAL: school,
+    }
+    for suffix, role, full_name in DEMO_ROLES:
+        username = f"{t.user_prefix}.{suffix}"
+        user = User.objects.filter(username=username).first()
+        if user is None:
+            user = school_services.user_create(
+                tenant=tenant, username=username, password=DEMO_PASSWORD, full_name=full_name, validate=False
+            )
+            report.add("users", 1)
+        school_services.role_assign(user=user, role=role, unit=units.get(role))
+
+
+def seed_platform_operator(report: SeedReport) -> None:
+    if not User.objects.filter(username="platform").exists():
+        school_services.user_create(
+            tenant=None, username="platform", password=DEMO_PASSWORD, full_name="平台运维", validate=False
+        )
+        report.add("users", 1)
+
+
+def seed(*, scale: float = 1.0, say: Callable[[str], None] = print) -> SeedReport:
+    """Seed both demo tenants and the platform operator; safe to run again."""
+    report = SeedReport()
+    for t in TENANTS:
+        seed_tenant(t, scale=scale, report=report, say=say)
+    seed_platform_operator(report)
+    return report

@@ -1,0 +1,71 @@
+"""The home page's content for one user: their roles, what waits for them, their units."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Count
+from django.urls import reverse
+
+from funding.infra import worklist
+from schools import permissions
+from schools.models import Tenant
+from schools.permissions import Action, Level
+from schools.selectors import class_list, school_list
+from students.selectors import student_counts_by_class, student_counts_by_school
+
+
+@dataclass
+class UnitRow:
+    label: str
+    url: str
+    students: int | None
+
+
+@dataclass
+class HomeContent:
+    roles: list[str]
+    work: list[worklist.WorkItem]
+    units_title: str = ""
+    units: list[UnitRow] = field(default_factory=list)
+    tenants: list[Any] = field(default_factory=list)
+
+
+def for_user(user: Any) -> HomeContent:
+    roles = sorted(permissions.roles_of(user))
+    content = HomeContent(
+        roles=[str(permissions.Role(r).label) for r in roles], work=worklist.items_for(user)
+    )
+    if permissions.is_platform_operator(user):
+        content.tenants = list(
+            Tenant.objects.visible_to(user).annotate(user_count=Count("users")).order_by("slug")
+        )
+        return content
+    if not roles:
+        return content
+    sees_students = permissions.can(user, Action.STUDENT_VIEW)
+    widest = max(permissions.ROLE_LEVEL[r] for r in roles)
+    if widest >= Level.TENANT:
+        counts = student_counts_by_school(user=user) if sees_students else {}
+        content.units_title = "schools"
+        content.units = [
+            UnitRow(
+                label=s.name,
+                url=reverse("schools:detail", args=[s.pk]),
+                students=counts.get(s.pk) if sees_students else None,
+            )
+            for s in school_list(user=user)
+        ]
+    else:
+        counts = student_counts_by_class(user=user) if sees_students else {}
+        content.units_title = "classes"
+        content.units = [
+            UnitRow(
+                label=f"{k.school.name} · {k}",
+                url=reverse("students:list") + f"?klass={k.pk}",
+                students=counts.get(k.pk, 0) if sees_students else None,
+            )
+            for k in class_list(user=user)
+        ]
+    return content

@@ -1,0 +1,215 @@
+"""Admin for tenant administrators (schools, grades, classes, accounts and roles of their tenant) and
+for the platform operator (tenants and their first administrator)."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.utils.translation import gettext_lazy as _
+
+from audits import trail
+from schools import permissions, services
+from schools.models import Grade, RoleAssignment, School, SchoolClass, Tenant, User
+from schools.permissions import Action
+
+
+class ScopedAdminMixin:
+    """Rows through the scoping helper, permissions from the permission module, foreign-key choices
+    limited to what the user may see. Nothing is deleted through the admin: rows are deactivated."""
+
+    manage_action: Action = Action.SCHOOL_MANAGE
+
+    def get_queryset(self, request):
+        return self.model.objects.visible_to(request.user, self.manage_action)
+
+    def has_module_permission(self, request):
+        return permissions.can(request.user, self.manage_action)
+
+    def has_view_permission(self, request, obj=None):
+        return permissions.can(request.user, self.manage_action, obj)
+
+    has_change_permission = has_view_permission
+
+    def has_add_permission(self, request, obj=None):
+        return permissions.can(request.user, self.manage_action)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        related = db_field.related_model
+        if hasattr(related.objects, "visible_to"):
+            kwargs["queryset"] = related.objects.visible_to(request.user, self.manage_action)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class GradeInline(ScopedAdminMixin, admin.TabularInline):
+    model = Grade
+    extra = 0
+    fields = ["stage", "entry_year"]
+
+
+@admin.register(School)
+class SchoolAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    list_display = ["code", "name", "area", "township", "is_active"]
+    list_filter = ["area", "is_active"]
+    search_fields = ["code", "name", "township"]
+    fields = ["code", "name", "stages", "area", "township", "is_active"]
+    inlines = [GradeInline]
+
+
+class ClassInline(ScopedAdminMixin, admin.TabularInline):
+    model = SchoolClass
+    extra = 0
+    fields = ["number"]
+
+
+@admin.register(Grade)
+class GradeAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    list_display = ["__str__", "school", "stage", "entry_year"]
+    list_filter = ["stage", "entry_year"]
+    list_select_related = ["school"]
+    fields = ["school", "stage", "entry_year"]
+    inlines = [ClassInline]
+
+    def save_formset(self, request, form, formset, change):
+        for obj in formset.save(commit=False):
+            obj.school_id = form.instance.school_id
+            obj.save()
+
+
+@admin.register(SchoolClass)
+class SchoolClassAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    list_display = ["__str__", "school", "grade", "number"]
+    list_select_related = ["school", "grade"]
+    fields = ["grade", "number"]
+
+    def save_model(self, request, obj, form, change):
+        obj.school_id = obj.grade.school_id
+        super().save_model(request, obj, form, change)
+
+
+class RoleAssignmentInline(ScopedAdminMixin, admin.TabularInline):
+    model = RoleAssignment
+    manage_action = Action.USER_MANAGE
+    extra = 1
+    fields = ["role", "school", "grade", "klass"]
+
+
+class TenantUserCreationForm(forms.ModelForm):
+    password = forms.CharField(label=_("Password"), widget=forms.PasswordInput, strip=False)
+
+    class Meta:
+        model = User
+        fields = ["username", "full_name"]
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    """Accounts of the administrator's tenant; roles are edited inline."""
+
+    manage_action = Action.USER_MANAGE
+    list_display = ["username", "full_name", "tenant", "is_active", "last_login"]
+    list_filter = ["is_active"]
+    search_fields = ["username", "full_name"]
+    ordering = ["username"]
+    fieldsets = [
+        (None, {"fields": ["username", "password"]}),
+        (_("Person"), {"fields": ["full_name", "email", "is_active"]}),
+    ]
+    add_fieldsets = [(None, {"fields": ["username", "full_name", "password"]})]
+    add_form = TenantUserCreationForm
+    inlines = [RoleAssignmentInline]
+    readonly_fields = ["tenant"]
+
+    def get_queryset(self, request):
+        return User.objects.visible_to(request.user)
+
+    def has_module_permission(self, request):
+        return permissions.can(request.user, Action.USER_MANAGE)
+
+    def has_view_permission(self, request, obj=None):
+        if obj is not None and obj.tenant_id != request.user.tenant_id:
+            return False
+        return permissions.can(request.user, Action.USER_MANAGE)
+
+    has_change_permission = has_view_permission
+
+    def has_add_permission(self, request, obj=None):
+        return permissions.can(request.user, Action.USER_MANAGE)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.tenant_id = request.user.tenant_id
+            obj.is_staff = True
+            obj.set_password(form.cleaned_data["password"])
+        before = {} if not change else {f: form.initial.get(f) for f in form.changed_data if f != "password"}
+        super().save_model(request, obj, form, change)
+        after = {f: getattr(obj, f) for f in (form.changed_data if change else ["username", "full_name"])}
+        after.pop("password", None)
+        trail.record(
+            tenant_id=obj.tenant_id,
+            action="user.update" if change else "user.create",
+            obj=obj,
+            before=before or None,
+            after=after | ({"password": "changed"} if "password" in form.changed_data and change else {}),
+        )
+
+
+class TenantCreationForm(forms.ModelForm):
+    admin_username = forms.CharField(label=_("First administrator's username"), max_length=150)
+    admin_password = forms.CharField(label=_("First administrator's password"), widget=forms.PasswordInput)
+
+    class Meta:
+        model = Tenant
+        fields = ["slug", "name", "region_code"]
+
+
+@admin.register(Tenant)
+class TenantAdmin(admin.ModelAdmin):
+    """The platform operator's view: tenants, never their data."""
+
+    list_display = ["slug", "name", "region_code", "is_active", "created_at"]
+    fields = ["slug", "name", "region_code", "is_active"]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is None:
+            kwargs["form"] = TenantCreationForm
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_fields(self, request, obj=None):
+        return (
+            ["slug", "name", "region_code", "admin_username", "admin_password"]
+            if obj is None
+            else self.fields
+        )
+
+    def get_queryset(self, request):
+        return Tenant.objects.visible_to(request.user)
+
+    def has_module_permission(self, request):
+        return permissions.can(request.user, Action.TENANT_MANAGE)
+
+    def has_view_permission(self, request, obj=None):
+        return permissions.can(request.user, Action.TENANT_MANAGE)
+
+    has_change_permission = has_add_permission = has_view_permission
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        tenant = services.tenant_create(slug=obj.slug, name=obj.name, region_code=obj.region_code, pk=obj.pk)
+        services.tenant_admin_create(
+            tenant=tenant,
+            username=form.cleaned_data["admin_username"],
+            password=form.cleaned_data["admin_password"],
+        )
+        obj._state.adding = False

@@ -1,0 +1,342 @@
+"""Tenants, the school structure (district → school → grade → class), and the people who work in it."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, ClassVar
+
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from . import permissions
+from .permissions import Action, Role, Scope
+from .tenancy.context import current_tenant_id_or_none
+from .tenancy.models import TenantModel
+
+
+class Stage(models.TextChoices):
+    """学段: the stages a school teaches; funding programs are per stage."""
+
+    PRESCHOOL = "PRESCHOOL", _("Preschool")  # 学前
+    PRIMARY = "PRIMARY", _("Primary")  # 小学
+    JUNIOR = "JUNIOR", _("Junior secondary")  # 初中
+    SENIOR = "SENIOR", _("Senior high")  # 普通高中
+    VOCATIONAL = "VOCATIONAL", _("Secondary vocational")  # 中职
+
+
+#: Years of schooling per stage, for naming grades and checking pupils' ages.
+STAGE_YEARS = {Stage.PRESCHOOL: 3, Stage.PRIMARY: 6, Stage.JUNIOR: 3, Stage.SENIOR: 3, Stage.VOCATIONAL: 3}
+#: Usual age on entry (September), for demo data and plausibility checks.
+STAGE_ENTRY_AGE = {
+    Stage.PRESCHOOL: 3,
+    Stage.PRIMARY: 6,
+    Stage.JUNIOR: 12,
+    Stage.SENIOR: 15,
+    Stage.VOCATIONAL: 15,
+}
+
+
+class Area(models.TextChoices):
+    URBAN = "URBAN", _("Urban")  # 城镇
+    RURAL = "RURAL", _("Rural")  # 农村
+
+
+class TenantQuerySet(models.QuerySet):
+    def visible_to(self, user: Any) -> TenantQuerySet:
+        """The platform operator sees every tenant; anyone else only their own."""
+        if permissions.is_platform_operator(user):
+            return self.all()
+        return (
+            self.filter(pk=getattr(user, "tenant_id", None))
+            if getattr(user, "tenant_id", None)
+            else self.none()
+        )
+
+
+class Tenant(models.Model):
+    """资助管理中心: one district's (county's) student-aid authority, with all its schools.
+
+    The unit of isolation: nothing of one tenant is ever visible to another.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    slug = models.SlugField(_("code"), max_length=50, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    region_code = models.CharField(
+        _("region code"), max_length=6, help_text=_("行政区划代码, six digits (e.g. 411622).")
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("tenant (district)")
+        verbose_name_plural = _("tenants (districts)")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(region_code__regex=r"^[1-9][0-9]{5}$"), name="schools_tenant_region_code_6d"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class School(TenantModel):
+    """学校: a school of the district, with the stages it teaches."""
+
+    code = models.CharField(_("school code"), max_length=10, help_text=_("学校标识码 (10 digits)."))
+    name = models.CharField(_("name"), max_length=100)
+    stages = models.JSONField(_("stages"), default=list, help_text=_("The stages the school teaches."))
+    area = models.CharField(_("area"), max_length=10, choices=Area.choices)
+    township = models.CharField(_("township"), max_length=50, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    scope: ClassVar[Scope] = Scope(school="id")
+    view_action: ClassVar[Action] = Action.SCHOOL_VIEW
+
+    class Meta:
+        verbose_name = _("school")
+        verbose_name_plural = _("schools")
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "code"], name="schools_school_tenant_code_uniq"),
+            models.UniqueConstraint(fields=["tenant", "name"], name="schools_school_tenant_name_uniq"),
+            models.UniqueConstraint(fields=["tenant", "id"], name="schools_school_tenant_id_uniq"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_rural(self) -> bool:
+        return self.area == Area.RURAL
+
+    def get_stages_display(self) -> str:
+        labels = dict(Stage.choices)
+        return "、".join(str(labels.get(s, s)) for s in self.stages)
+
+
+class Grade(TenantModel):
+    """年级: the pupils of one stage of a school who entered in the same year (e.g. 初中 2024级)."""
+
+    school = models.ForeignKey(
+        School, on_delete=models.PROTECT, related_name="grades", verbose_name=_("school")
+    )
+    stage = models.CharField(_("stage"), max_length=12, choices=Stage.choices)
+    entry_year = models.PositiveSmallIntegerField(_("entry year"))
+
+    scope: ClassVar[Scope] = Scope(school="school", grade="id")
+    view_action: ClassVar[Action] = Action.SCHOOL_VIEW
+
+    class Meta:
+        verbose_name = _("grade")
+        verbose_name_plural = _("grades")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "school", "stage", "entry_year"],
+                name="schools_grade_tenant_school_year_uniq",
+            ),
+            models.UniqueConstraint(
+                fields=["tenant", "school", "id"], name="schools_grade_tenant_school_id_uniq"
+            ),
+            models.CheckConstraint(
+                condition=Q(entry_year__gte=2000, entry_year__lte=2100), name="schools_grade_year"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_stage_display()} {self.entry_year}级"
+
+
+class SchoolClass(TenantModel):
+    """班级: a class of a grade, the unit a class teacher (班主任) is responsible for."""
+
+    school = models.ForeignKey(
+        School, on_delete=models.PROTECT, related_name="classes", verbose_name=_("school")
+    )
+    grade = models.ForeignKey(
+        Grade, on_delete=models.PROTECT, related_name="classes", verbose_name=_("grade")
+    )
+    number = models.PositiveSmallIntegerField(_("class number"))
+
+    scope: ClassVar[Scope] = Scope(school="school", grade="grade", klass="id")
+    view_action: ClassVar[Action] = Action.SCHOOL_VIEW
+
+    class Meta:
+        verbose_name = _("class")
+        verbose_name_plural = _("classes")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "grade", "number"], name="schools_class_tenant_grade_number_uniq"
+            ),
+            models.UniqueConstraint(
+                fields=["tenant", "school", "grade", "id"], name="schools_class_tenant_school_grade_id_uniq"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.grade} {self.number}班"
+
+
+class UserQuerySet(models.QuerySet):
+    def visible_to(self, user: Any, action: Action | None = None) -> UserQuerySet:
+        """Accounts of the user's own tenant, to those who manage users; the platform operator sees
+        the accounts of every tenant (to create the first administrator) but no tenant data."""
+        if permissions.is_platform_operator(user):
+            return self.all()
+        if current_tenant_id_or_none() != getattr(user, "tenant_id", None):
+            return self.none()
+        return self.filter(permissions.scope_q(user, action or Action.USER_MANAGE, self.model))
+
+
+class AccountManager(UserManager.from_queryset(UserQuerySet)):  # type: ignore[misc]
+    pass
+
+
+class User(AbstractUser):
+    """A person who signs in: a tenant's staff (with role assignments) or a platform operator."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    tenant = models.ForeignKey(
+        Tenant,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="users",
+        verbose_name=_("tenant"),
+    )
+    full_name = models.CharField(_("full name"), max_length=50, blank=True)
+    is_platform_operator = models.BooleanField(
+        _("platform operator"), default=False, help_text=_("Creates tenants; never reads their data.")
+    )
+
+    objects = AccountManager()
+
+    scope: ClassVar[Scope] = Scope()
+    view_action: ClassVar[Action] = Action.USER_MANAGE
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(tenant__isnull=True, is_platform_operator=True)
+                | Q(tenant__isnull=False, is_platform_operator=False)
+                | Q(tenant__isnull=True, is_superuser=True),
+                name="schools_user_tenant_or_operator",
+            ),
+            models.UniqueConstraint(fields=["tenant", "id"], name="schools_user_tenant_id_uniq"),
+        ]
+
+    def __str__(self) -> str:
+        return self.full_name or self.username
+
+    def get_full_name(self) -> str:
+        return self.full_name or self.username
+
+    def get_short_name(self) -> str:
+        return self.full_name or self.username
+
+
+class RoleAssignment(TenantModel):
+    """A role a user holds over one org unit: a class, a grade, a school, or the whole district."""
+
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="role_assignments", verbose_name=_("user")
+    )
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices)
+    school = models.ForeignKey(School, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    grade = models.ForeignKey(Grade, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    klass = models.ForeignKey(
+        SchoolClass,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("class"),
+    )
+
+    scope: ClassVar[Scope] = Scope()
+    view_action: ClassVar[Action] = Action.USER_MANAGE
+
+    class Meta:
+        verbose_name = _("role assignment")
+        verbose_name_plural = _("role assignments")
+        constraints = [
+            # The unit matches the role's reach: a class role names its class (and that class's grade
+            # and school), a grade role its grade and school, a school role its school, a district role
+            # nothing.
+            models.CheckConstraint(
+                condition=(
+                    Q(role=Role.CLASS_TEACHER, klass__isnull=False, grade__isnull=False, school__isnull=False)
+                    | Q(role=Role.GRADE_LEADER, klass__isnull=True, grade__isnull=False, school__isnull=False)
+                    | Q(
+                        role__in=[Role.SCHOOL_OFFICER, Role.PRINCIPAL],
+                        klass__isnull=True,
+                        grade__isnull=True,
+                        school__isnull=False,
+                    )
+                    | Q(
+                        role__in=[Role.DISTRICT_STAFF, Role.DISTRICT_AUDITOR, Role.TENANT_ADMIN],
+                        klass__isnull=True,
+                        grade__isnull=True,
+                        school__isnull=True,
+                    )
+                ),
+                name="schools_roleassignment_unit_matches_role",
+            ),
+            models.UniqueConstraint(
+                fields=["tenant", "user", "role", "klass"],
+                condition=Q(klass__isnull=False),
+                name="schools_roleassignment_class_uniq",
+            ),
+            models.UniqueConstraint(
+                fields=["tenant", "user", "role", "grade"],
+                condition=Q(klass__isnull=True, grade__isnull=False),
+                name="schools_roleassignment_grade_uniq",
+            ),
+            models.UniqueConstraint(
+                fields=["tenant", "user", "role", "school"],
+                condition=Q(grade__isnull=True, school__isnull=False),
+                name="schools_roleassignment_school_uniq",
+            ),
+            models.UniqueConstraint(
+                fields=["tenant", "user", "role"],
+                condition=Q(school__isnull=True),
+                name="schools_roleassignment_tenant_uniq",
+            ),
+        ]
+
+    def clean(self) -> None:
+        """The unit must fit the role (checked again by the database); a class brings its grade and
+        school, a grade its school."""
+        from django.core.exceptions import ValidationError
+
+        if self.klass_id:
+            self.grade_id, self.school_id = self.klass.grade_id, self.klass.school_id
+        elif self.grade_id:
+            self.school_id = self.grade.school_id
+        level = permissions.ROLE_LEVEL.get(self.role)
+        needed = {
+            permissions.Level.CLASS: ("klass", _("A class teacher is assigned to a class.")),
+            permissions.Level.GRADE: ("grade", _("A grade leader is assigned to a grade.")),
+            permissions.Level.SCHOOL: ("school", _("This role is assigned to a school.")),
+        }
+        if level in needed:
+            field, message = needed[level]
+            if getattr(self, f"{field}_id") is None:
+                raise ValidationError({field: message})
+            deeper = {"school": ["grade", "klass"], "grade": ["klass"], "klass": []}[field]
+            if any(getattr(self, f"{f}_id") for f in deeper):
+                raise ValidationError(_("Choose only the unit this role is held over."))
+        elif self.school_id or self.grade_id or self.klass_id:
+            raise ValidationError(
+                _("District roles are held over the whole district: leave the units empty.")
+            )
+
+    def __str__(self) -> str:
+        unit = self.klass or self.grade or self.school
+        return f"{self.user} · {self.get_role_display()}" + (f" · {unit}" if unit else "")

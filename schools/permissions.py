@@ -1,0 +1,216 @@
+"""Every permission decision of the product, in one place.
+
+A user holds role assignments, each scoped to an org unit of their tenant: a class (班主任), a grade
+(年级组长), a school (学校资助专干, 校长) or the whole district (区县资助中心, 审计, 管理员). An action is
+allowed when one of the user's roles may perform it (POLICY) and that role's unit contains the target.
+The platform operator (平台运维) creates tenants and never reads a tenant's data.
+
+Two questions, answered from the same rules:
+- `can(user, action, obj)`: may this user do this to this object (or anywhere, with obj=None)?
+- `scope_q(user, action, model)`: which rows of `model` may they do it to, as a Q for querysets
+  (used only by `TenantQuerySet.visible_to`, the one scoping helper).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import IntEnum, StrEnum
+from typing import Any, NamedTuple
+
+from django.apps import apps
+from django.core.exceptions import PermissionDenied
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    CLASS_TEACHER = "CLASS_TEACHER", _("Class teacher")  # 班主任
+    GRADE_LEADER = "GRADE_LEADER", _("Grade leader")  # 年级组长
+    SCHOOL_OFFICER = "SCHOOL_OFFICER", _("School funding officer")  # 学校资助专干
+    PRINCIPAL = "PRINCIPAL", _("Principal")  # 校长 (第一责任人)
+    DISTRICT_STAFF = "DISTRICT_STAFF", _("District funding center")  # 区县学生资助管理中心
+    DISTRICT_AUDITOR = "DISTRICT_AUDITOR", _("District auditor")  # 财政 / 审计 / 纪检, read-only
+    TENANT_ADMIN = "TENANT_ADMIN", _("Administrator")  # 管理员
+
+
+class Level(IntEnum):
+    """How far a role reaches, from one class up to the whole tenant."""
+
+    CLASS = 1
+    GRADE = 2
+    SCHOOL = 3
+    TENANT = 4
+
+
+ROLE_LEVEL: dict[str, Level] = {
+    Role.CLASS_TEACHER: Level.CLASS,
+    Role.GRADE_LEADER: Level.GRADE,
+    Role.SCHOOL_OFFICER: Level.SCHOOL,
+    Role.PRINCIPAL: Level.SCHOOL,
+    Role.DISTRICT_STAFF: Level.TENANT,
+    Role.DISTRICT_AUDITOR: Level.TENANT,
+    Role.TENANT_ADMIN: Level.TENANT,
+}
+
+
+class Action(StrEnum):
+    """What someone may want to do. Values are stable: tests and the API schema name them."""
+
+    # Platform
+    TENANT_MANAGE = "tenant.manage"
+    ADMIN_ACCESS = "admin.access"
+    # Org structure and people
+    SCHOOL_VIEW = "school.view"
+    SCHOOL_MANAGE = "school.manage"
+    USER_MANAGE = "user.manage"
+    # Students
+    STUDENT_VIEW = "student.view"
+    STUDENT_EDIT = "student.edit"
+    STUDENT_VIEW_PII = "student.view_pii"  # the full ID or account number (audited)
+    # The audit trail
+    AUDIT_VIEW = "audit.view"
+
+
+_ALL_TENANT_ROLES = frozenset(Role)
+_SCHOOL_AND_UP = frozenset({Role.SCHOOL_OFFICER, Role.PRINCIPAL, Role.DISTRICT_STAFF, Role.DISTRICT_AUDITOR})
+
+#: Which tenant roles may perform each action (inside their unit). Actions missing here are platform
+#: actions, allowed to the platform operator only.
+POLICY: dict[Action, frozenset[Role]] = {
+    Action.ADMIN_ACCESS: frozenset({Role.TENANT_ADMIN}),
+    Action.SCHOOL_VIEW: _ALL_TENANT_ROLES,
+    Action.SCHOOL_MANAGE: frozenset({Role.TENANT_ADMIN}),
+    Action.USER_MANAGE: frozenset({Role.TENANT_ADMIN}),
+    # The tenant administrator runs accounts and structure, not students: no student data.
+    Action.STUDENT_VIEW: frozenset(
+        {Role.CLASS_TEACHER, Role.GRADE_LEADER, *_SCHOOL_AND_UP},
+    ),
+    Action.STUDENT_EDIT: frozenset({Role.SCHOOL_OFFICER, Role.DISTRICT_STAFF}),
+    # Full ID and account numbers: those who correct registrations, pay banks or audit. Teachers,
+    # grade leaders and principals work with the masked form.
+    Action.STUDENT_VIEW_PII: frozenset({Role.SCHOOL_OFFICER, Role.DISTRICT_STAFF, Role.DISTRICT_AUDITOR}),
+    Action.AUDIT_VIEW: frozenset({Role.DISTRICT_AUDITOR, Role.DISTRICT_STAFF}),
+}
+
+PLATFORM_ACTIONS: frozenset[Action] = frozenset({Action.TENANT_MANAGE, Action.ADMIN_ACCESS})
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Where a model's rows sit in the org structure: the field (one hop, or "id") that holds the
+    row's school, grade and class. A model with none of them is tenant-wide reference data."""
+
+    school: str | None = None
+    grade: str | None = None
+    klass: str | None = None
+
+    def paths(self) -> dict[Level, str]:
+        found = {Level.SCHOOL: self.school, Level.GRADE: self.grade, Level.CLASS: self.klass}
+        return {level: path for level, path in found.items() if path}
+
+
+class Assignment(NamedTuple):
+    role: str
+    school_id: Any
+    grade_id: Any
+    klass_id: Any
+
+    @property
+    def level(self) -> Level:
+        return ROLE_LEVEL[self.role]
+
+    def unit_id(self, level: Level) -> Any:
+        return {Level.SCHOOL: self.school_id, Level.GRADE: self.grade_id, Level.CLASS: self.klass_id}[level]
+
+
+def assignments(user: Any) -> tuple[Assignment, ...]:
+    """The user's role assignments, read once per user object (i.e. once per request or task)."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active or user.tenant_id is None:
+        return ()
+    cached = getattr(user, "_assignments_cache", None)
+    if cached is None:
+        from .tenancy.context import current_tenant_id_or_none
+
+        if current_tenant_id_or_none() != user.tenant_id:
+            return ()  # a user acts only inside their own tenant's context
+        role_assignment = apps.get_model("schools", "RoleAssignment")
+        rows = role_assignment.objects.filter(user_id=user.pk).values_list(
+            "role", "school_id", "grade_id", "klass_id"
+        )
+        cached = tuple(Assignment(*row) for row in rows)
+        user._assignments_cache = cached
+    return cached
+
+
+def roles_of(user: Any) -> set[str]:
+    return {a.role for a in assignments(user)}
+
+
+def _granting(user: Any, action: Action) -> Iterable[Assignment]:
+    allowed = POLICY.get(action, frozenset())
+    return (a for a in assignments(user) if a.role in allowed)
+
+
+def _object_units(obj: Any) -> dict[Level, Any]:
+    units = {}
+    for level, path in type(obj).scope.paths().items():
+        units[level] = obj.pk if path == "id" else getattr(obj, obj._meta.get_field(path).attname)
+    return units
+
+
+def _reaches(assignment: Assignment, units: dict[Level, Any]) -> bool:
+    """Does the assignment's unit contain a row placed at `units`? A row is judged at the most precise
+    level the model records, starting from the assignment's own level and widening."""
+    if assignment.level is Level.TENANT or not units:
+        return True
+    for level in Level:
+        if level >= assignment.level and level in units:
+            return units[level] == assignment.unit_id(level)
+    return False
+
+
+def is_platform_operator(user: Any) -> bool:
+    return bool(getattr(user, "is_authenticated", False) and user.is_active and user.is_platform_operator)
+
+
+def can(user: Any, action: Action, obj: Any = None) -> bool:
+    """May `user` perform `action`, on `obj` if given (else: anywhere in their scope)?"""
+    if action in PLATFORM_ACTIONS and is_platform_operator(user):
+        return True
+    if obj is not None and getattr(obj, "tenant_id", None) != getattr(user, "tenant_id", None):
+        return False
+    units = _object_units(obj) if obj is not None else {}
+    return any(obj is None or _reaches(a, units) for a in _granting(user, action))
+
+
+def require(user: Any, action: Action, obj: Any = None) -> None:
+    """Raise PermissionDenied unless `can(user, action, obj)`."""
+    if not can(user, action, obj):
+        raise PermissionDenied
+
+
+def scope_q(user: Any, action: Action, model: type[models.Model]) -> Q:
+    """The rows of `model` that `user` may perform `action` on, as a filter."""
+    nothing = Q(pk__in=[])
+    granting = list(_granting(user, action))
+    if not granting:
+        return nothing
+    paths = model.scope.paths()
+    clauses: list[Q] = []
+    for a in granting:
+        if a.level is Level.TENANT or not paths:
+            clauses = [Q()]
+            break
+        for level in Level:
+            if level >= a.level and level in paths:
+                path = paths[level]
+                clauses.append(Q(**{"pk" if path == "id" else f"{path}_id": a.unit_id(level)}))
+                break
+    if not clauses:
+        return nothing
+    combined = Q()
+    for clause in clauses:
+        combined |= clause
+    return Q(tenant_id=user.tenant_id) & combined

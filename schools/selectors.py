@@ -1,0 +1,50 @@
+"""Reads of the school structure, scoped to what the user may see."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Count, QuerySet
+
+from .models import Grade, RoleAssignment, School, SchoolClass, User
+from .permissions import Action
+
+
+def school_list(*, user: Any) -> QuerySet[School]:
+    """The user's visible schools with their numbers of grades and classes, by code."""
+    return (
+        School.objects.visible_to(user)
+        .annotate(grade_count=Count("grades", distinct=True), class_count=Count("classes", distinct=True))
+        .order_by("code", "pk")
+    )
+
+
+def grade_list(*, user: Any, school: School | None = None) -> QuerySet[Grade]:
+    qs = Grade.objects.visible_to(user).select_related("school")
+    if school is not None:
+        qs = qs.filter(school=school)
+    return qs.order_by("school__code", "stage", "-entry_year", "pk")
+
+
+def class_list(
+    *, user: Any, school: School | None = None, grade: Grade | None = None
+) -> QuerySet[SchoolClass]:
+    qs = SchoolClass.objects.visible_to(user).select_related("school", "grade")
+    if school is not None:
+        qs = qs.filter(school=school)
+    if grade is not None:
+        qs = qs.filter(grade=grade)
+    return qs.order_by("school__code", "grade__stage", "-grade__entry_year", "number", "pk")
+
+
+def user_list(*, user: Any) -> QuerySet[User]:
+    return User.objects.visible_to(user).order_by("username", "pk")
+
+
+def assignment_list(*, user: Any, of_user: User | None = None) -> QuerySet[RoleAssignment]:
+    qs = RoleAssignment.objects.visible_to(user, Action.USER_MANAGE).select_related(
+        "user", "school", "grade", "klass__grade"
+    )
+    if of_user is not None:
+        qs = qs.filter(user=of_user)
+    return qs.order_by("user__username", "role", "pk")

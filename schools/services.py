@@ -1,0 +1,135 @@
+"""Writes of the school structure and its people. Each runs in the caller's tenant transaction and is
+audited (TenantModel rows by the ORM hooks, accounts and tenants explicitly)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from audits import trail
+
+from .models import STAGE_YEARS, Grade, Role, RoleAssignment, School, SchoolClass, Stage, Tenant, User
+from .permissions import ROLE_LEVEL, Level
+from .tenancy.context import tenant_transaction
+
+
+def tenant_create(*, slug: str, name: str, region_code: str, pk: uuid.UUID | None = None) -> Tenant:
+    """Create a tenant (platform operator's work) and open its audit chain with the creation."""
+    with transaction.atomic():
+        tenant = Tenant(slug=slug, name=name, region_code=region_code)
+        if pk is not None:
+            tenant.pk = pk
+        tenant.full_clean()
+        tenant.save()
+        with tenant_transaction(tenant.pk):
+            trail.record(
+                tenant_id=tenant.pk,
+                action="tenant.create",
+                obj=tenant,
+                after={"slug": slug, "name": name, "region_code": region_code},
+            )
+    return tenant
+
+
+def tenant_admin_create(*, tenant: Tenant, username: str, password: str, full_name: str = "") -> User:
+    """The tenant's first administrator (platform operator's work: an account, no tenant data read)."""
+    with tenant_transaction(tenant.pk):
+        user = user_create(tenant=tenant, username=username, password=password, full_name=full_name)
+        role_assign(user=user, role=Role.TENANT_ADMIN)
+    return user
+
+
+def school_create(*, code: str, name: str, stages: Iterable[str], area: str, township: str = "") -> School:
+    """Create a school of the current tenant."""
+    stages = [Stage(s).value for s in stages]
+    if not stages:
+        raise ValidationError(_("A school teaches at least one stage."))
+    school = School(code=code, name=name, stages=stages, area=area, township=township)
+    school.full_clean()
+    school.save()
+    return school
+
+
+def grade_create(*, school: School, stage: str, entry_year: int) -> Grade:
+    """Create a grade of a school, for one of the stages the school teaches."""
+    if stage not in school.stages:
+        raise ValidationError(_("%(school)s does not teach this stage.") % {"school": school.name})
+    grade = Grade(school=school, stage=stage, entry_year=entry_year)
+    grade.full_clean()
+    grade.save()
+    return grade
+
+
+def class_create(*, grade: Grade, number: int) -> SchoolClass:
+    klass = SchoolClass(school_id=grade.school_id, grade=grade, number=number)
+    klass.full_clean()
+    klass.save()
+    return klass
+
+
+def grade_year_in_stage(grade: Grade, academic_year: int) -> int:
+    """1 for the first year of the stage, … ; 0 or less before entry, above the stage's length after."""
+    return academic_year - grade.entry_year + 1
+
+
+def stage_year_count(stage: str) -> int:
+    return STAGE_YEARS[Stage(stage)]
+
+
+def user_create(
+    *, tenant: Tenant | None, username: str, password: str, full_name: str = "", validate: bool = True
+) -> User:
+    """Create an account of a tenant (or, with tenant=None, a platform operator)."""
+    user = User(username=username, full_name=full_name, tenant=tenant, is_platform_operator=tenant is None)
+    if validate:
+        validate_password(password, user)
+    user.set_password(password)
+    user.is_staff = True  # may open the admin site; what they see there is decided by permissions
+    user.full_clean(exclude=["password"])
+    user.save()
+    if tenant is not None:
+        trail.record(
+            tenant_id=tenant.pk,
+            action="user.create",
+            obj=user,
+            after={"username": username, "full_name": full_name},
+        )
+    return user
+
+
+def role_assign(*, user: User, role: str, unit: Any = None) -> RoleAssignment:
+    """Give `user` a role over `unit` (a SchoolClass, Grade, School, or None for the district).
+
+    The unit must match the role's reach: a class for a class teacher, a school for an officer, …
+    """
+    level = ROLE_LEVEL[Role(role)]
+    expected = {Level.CLASS: SchoolClass, Level.GRADE: Grade, Level.SCHOOL: School, Level.TENANT: type(None)}[
+        level
+    ]
+    if not isinstance(unit, expected):
+        raise ValidationError(_("This role is held over a %(unit)s.") % {"unit": expected.__name__})
+    fields: dict[str, Any] = {}
+    if isinstance(unit, SchoolClass):
+        fields = {"klass": unit, "grade_id": unit.grade_id, "school_id": unit.school_id}
+    elif isinstance(unit, Grade):
+        fields = {"grade": unit, "school_id": unit.school_id}
+    elif isinstance(unit, School):
+        fields = {"school": unit}
+    existing = RoleAssignment.objects.filter(user=user, role=role, **fields).first()
+    if existing:
+        return existing  # assigning twice is not an error (a double click)
+    assignment = RoleAssignment(user=user, role=role, **fields)
+    assignment.full_clean()
+    assignment.save()
+    return assignment
+
+
+def role_revoke(*, assignment: RoleAssignment, reason: str = "") -> None:
+    with trail.labelled("role.revoke", reason):
+        assignment.delete()

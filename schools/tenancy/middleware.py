@@ -1,0 +1,51 @@
+"""Sets the tenant and the actor once per request and runs the view in one tenant transaction."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from rest_framework.authentication import TokenAuthentication
+from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.request import Request
+
+from audits import trail
+
+from .context import tenant_transaction
+
+
+def _api_token_user(request: HttpRequest) -> Any:
+    """The user of an `Authorization: Token …` header. DRF would find them only inside the view, but
+    the tenant must be known before the view's transaction starts."""
+    try:
+        found = TokenAuthentication().authenticate(Request(request))
+    except AuthenticationFailed:
+        return None  # DRF answers 401 itself when the view authenticates
+    return found[0] if found else None
+
+
+class TenantMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = request.user
+        if not user.is_authenticated and request.headers.get("Authorization", "").startswith("Token "):
+            user = _api_token_user(request) or user
+        tenant_id = user.tenant_id if user.is_authenticated and user.is_active else None
+        request.tenant_id = tenant_id
+        request_id = request.headers.get("X-Request-ID", "")[:36] or str(uuid.uuid4())
+        source = (
+            "api"
+            if request.path.startswith("/api/")
+            else "admin"
+            if request.path.startswith("/admin/")
+            else "web"
+        )
+        actor = trail.actor_for(user, source=source, request_id=request_id)
+        with trail.acting_as(actor), tenant_transaction(tenant_id):
+            response = self.get_response(request)
+        response["X-Request-ID"] = request_id
+        return response

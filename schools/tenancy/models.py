@@ -1,0 +1,171 @@
+"""TenantModel: the base of every table that belongs to a tenant.
+
+- Every row carries its tenant (non-null); rows are written only for the tenant currently set.
+- `Model.objects` sees only the current tenant's rows and raises if no tenant is set (fail closed).
+- `Model.objects.visible_to(user)` narrows to the user's role scope: the one way code reads rows on a
+  user's behalf (views, API, exports, tasks all go through it; see schools.permissions).
+- Every write through the ORM (save, delete, update, bulk_create, bulk_update) writes audit rows in
+  the same transaction (audits.trail).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from typing import Any, ClassVar, Self
+
+from django.db import models
+
+from audits import trail
+from schools import permissions
+
+from .context import CurrentTenantId, TenantContextMissing, current_tenant_id, current_tenant_id_or_none
+
+
+class TenantQuerySet(models.QuerySet):
+    """Querysets of tenant rows: role scoping, and audited bulk writes."""
+
+    def visible_to(self, user: Any, action: permissions.Action | None = None) -> Self:
+        """Rows the user may see (or act on with `action`): the one scoping helper. None for anyone
+        outside the current tenant or without a role that reaches the rows."""
+        action = action or self.model.view_action
+        return self.filter(permissions.scope_q(user, action, self.model))
+
+    def update(self, **kwargs: Any) -> int:
+        """UPDATE … WHERE …, auditing each changed row (before/after of the fields set)."""
+        fields = list(kwargs)
+        rows = list(self.values("pk", "tenant_id", *fields))
+        if not rows:
+            return 0
+        count = super().update(**kwargs)
+        if any(hasattr(v, "resolve_expression") for v in kwargs.values()):
+            # F() and friends: the new values are known only to the database.
+            changed = self.model._base_manager.filter(pk__in=[r["pk"] for r in rows])
+            after = {r["pk"]: r for r in changed.values("pk", *fields)}
+        else:
+            after = {r["pk"]: kwargs for r in rows}
+        trail.record_rows_changed(self.model, rows, after, fields)
+        return count
+
+    update.alters_data = True
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        rows = list(self.values("pk", "tenant_id"))
+        result = super().delete()
+        trail.record_rows_deleted(self.model, rows)
+        return result
+
+    delete.alters_data = True
+
+    def bulk_create(self, objs: Iterable[Any], *args: Any, **kwargs: Any) -> list[Any]:
+        if kwargs.get("ignore_conflicts") or kwargs.get("update_conflicts"):
+            # Which rows were written is unknown to the ORM afterwards, so they could not be audited.
+            raise NotImplementedError("upserts are done by services with explicit audit rows")
+        objs = list(objs)
+        for obj in objs:
+            obj.check_tenant()
+        created = super().bulk_create(objs, *args, **kwargs)
+        trail.record_instances_created(created)
+        return created
+
+    def bulk_update(self, objs: Iterable[Any], fields: Sequence[str], batch_size: int | None = None) -> int:
+        objs = list(objs)
+        for obj in objs:
+            obj.check_tenant()
+        befores = {o.pk: o.loaded_values(fields) for o in objs}
+        count = super().bulk_update(objs, fields, batch_size=batch_size)
+        trail.record_instances_changed(objs, befores, fields)
+        for obj in objs:
+            obj.remember_loaded_values()
+        return count
+
+
+class TenantManager(models.Manager.from_queryset(TenantQuerySet)):  # type: ignore[misc]
+    """Sees only the current tenant's rows; raises TenantContextMissing when there is no tenant."""
+
+    def get_queryset(self) -> TenantQuerySet:
+        return super().get_queryset().filter(tenant_id=CurrentTenantId())
+
+
+class TenantModel(models.Model):
+    """A row that belongs to one tenant. Subclasses declare `scope` (the org-unit fields that place a
+    row in a school, grade or class) and `view_action` (the permission needed to see it)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # New rows belong to the current tenant unless told otherwise (and save() refuses any other).
+    tenant = models.ForeignKey(
+        "schools.Tenant",
+        on_delete=models.PROTECT,
+        editable=False,
+        related_name="+",
+        default=current_tenant_id_or_none,
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    # The default manager. Django's base manager (related lookups like `row.school`, the deletion
+    # collector) stays a plain one; PostgreSQL's row-level security still applies to it.
+    objects = TenantManager()
+
+    scope: ClassVar[permissions.Scope] = permissions.Scope()
+    view_action: ClassVar[permissions.Action]
+    # Fields whose values the audit trail leaves out (they are derived, or noise).
+    audit_exclude: ClassVar[frozenset[str]] = frozenset({"created_at", "updated_at"})
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.check_tenant()
+        adding = self._state.adding
+        update_fields = kwargs.get("update_fields")
+        before = None if adding else self.loaded_values(update_fields)
+        super().save(*args, **kwargs)
+        if adding:
+            trail.record_instances_created([self])
+        else:
+            trail.record_instances_changed([self], {self.pk: before}, update_fields)
+        self.remember_loaded_values()
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        self.check_tenant()
+        pk = self.pk
+        result = super().delete(*args, **kwargs)
+        trail.record_rows_deleted(type(self), [{"pk": pk, "tenant_id": self.tenant_id}])
+        return result
+
+    @classmethod
+    def from_db(cls, db: str, field_names: Any, values: Any) -> Self:
+        instance = super().from_db(db, field_names, values)
+        instance.remember_loaded_values()
+        return instance
+
+    def remember_loaded_values(self) -> None:
+        """Keep the values as stored, so the audit row of the next save can say what changed."""
+        self._loaded_values = {
+            f.attname: getattr(self, f.attname)
+            for f in self._meta.concrete_fields
+            if f.attname in self.__dict__
+        }
+
+    def loaded_values(self, fields: Iterable[str] | None = None) -> dict[str, Any]:
+        loaded = getattr(self, "_loaded_values", {})
+        if fields is None:
+            return dict(loaded)
+        names = {self._meta.get_field(f).attname for f in fields}
+        return {k: v for k, v in loaded.items() if k in names}
+
+    def check_tenant(self) -> None:
+        """Refuse to write a row for any tenant but the current one, or pointing at a parent row of
+        another tenant (for parents assigned as objects; PostgreSQL's composite foreign keys check
+        raw ids too)."""
+        tenant_id = current_tenant_id()
+        if self.tenant_id is None:
+            self.tenant_id = tenant_id
+        elif self.tenant_id != tenant_id:
+            raise TenantContextMissing("a row of another tenant cannot be written here")
+        for f in self._meta.concrete_fields:
+            if f.is_relation and f.name != "tenant" and f.is_cached(self):
+                parent = f.get_cached_value(self)
+                if parent is not None and getattr(parent, "tenant_id", tenant_id) != tenant_id:
+                    raise TenantContextMissing(f"{f.name} belongs to another tenant")

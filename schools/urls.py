@@ -1,0 +1,9 @@
+from django.urls import path
+
+from . import views
+
+app_name = "schools"
+urlpatterns = [
+    path("", views.school_list_view, name="list"),
+    path("<uuid:pk>/", views.school_detail_view, name="detail"),
+]

@@ -1,0 +1,71 @@
+"""Reads of the student register, scoped to the user's role."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Count, QuerySet
+
+from funding.infra.crypto import blind_index
+
+from . import idcard
+from .models import Student
+
+
+@dataclass(frozen=True)
+class StudentFilter:
+    school_id: Any = None
+    grade_id: Any = None
+    klass_id: Any = None
+    status: str = ""
+    q: str = ""
+
+
+def student_list(*, user: Any, filters: StudentFilter | None = None) -> QuerySet[Student]:
+    """Students the user may see, filtered, ordered by school, class and name.
+
+    `q` is a name fragment, or an ID number, found by its blind index (exact match only: the number
+    itself is never stored in clear, so it cannot be searched by fragment).
+    """
+    f = filters or StudentFilter()
+    qs = Student.objects.visible_to(user).select_related("school", "grade", "klass")
+    if f.school_id:
+        qs = qs.filter(school_id=f.school_id)
+    if f.grade_id:
+        qs = qs.filter(grade_id=f.grade_id)
+    if f.klass_id:
+        qs = qs.filter(klass_id=f.klass_id)
+    if f.status:
+        qs = qs.filter(enrollment_status=f.status)
+    q = (f.q or "").strip()
+    if q:
+        looks_like_id = len(q) == 18 and q[:17].isdigit()
+        if looks_like_id or idcard.is_valid(q):
+            qs = qs.filter(id_number_hash=blind_index(q, kind="id_number"))
+        else:
+            qs = qs.filter(name__contains=q)
+    return qs.order_by("school__code", "grade__stage", "-grade__entry_year", "klass__number", "name", "pk")
+
+
+def student_counts_by_class(*, user: Any) -> dict[Any, int]:
+    """{class id: number of visible attending students}, one query."""
+    rows = (
+        Student.objects.visible_to(user)
+        .filter(enrollment_status="ATTENDING")
+        .values("klass_id")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    return {r["klass_id"]: r["n"] for r in rows}
+
+
+def student_counts_by_school(*, user: Any) -> dict[Any, int]:
+    rows = (
+        Student.objects.visible_to(user)
+        .filter(enrollment_status="ATTENDING")
+        .values("school_id")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    return {r["school_id"]: r["n"] for r in rows}

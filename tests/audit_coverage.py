@@ -1,0 +1,29 @@
+"""Which tenant rows in the database have no audit event at all (used after every database test)."""
+
+from __future__ import annotations
+
+from django.apps import apps
+
+from audits.models import AuditEvent
+from audits.trail import object_type
+from schools.models import Tenant, User
+from schools.tenancy.context import tenant_transaction
+from schools.tenancy.models import TenantModel
+
+
+def tenant_models() -> list[type]:
+    return [m for m in apps.get_models() if issubclass(m, TenantModel)]
+
+
+def unaudited_rows() -> list[str]:
+    missing: list[str] = []
+    for tenant_id in Tenant.objects.values_list("pk", flat=True):
+        with tenant_transaction(tenant_id):
+            audited: dict[str, set[str]] = {}
+            for kind, object_id in AuditEvent.objects.values_list("object_type", "object_id"):
+                audited.setdefault(kind, set()).add(object_id)
+            for model in [*tenant_models(), User]:
+                kind = object_type(model)
+                rows = model.objects.filter(tenant_id=tenant_id).values_list("pk", flat=True)
+                missing.extend(f"{kind}:{pk}" for pk in rows if str(pk) not in audited.get(kind, set()))
+    return missing

@@ -1,0 +1,116 @@
+"""Test data built through the services (so it is scoped and audited like real data)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from dataclasses import dataclass, field
+
+from schools import services
+from schools.models import Area, Grade, Role, School, SchoolClass, Stage, Tenant, User
+from schools.tenancy.context import tenant_transaction
+from students import idcard
+from students.models import Gender, Hukou, Student
+
+CHROMIUM = "/usr/bin/chromium"
+PASSWORD = "test-pass-123"
+
+_seq = itertools.count(1)
+
+
+@dataclass
+class TenantWorld:
+    """One tenant: school s1 (primary: grade g1 with classes c1 and c2, grade g2 with c3) and school s2
+    (junior: grade g3 with c4); two students per class; one user per role over c1 / g1 / s1."""
+
+    tenant: Tenant
+    marker: str
+    schools: dict[str, School] = field(default_factory=dict)
+    grades: dict[str, Grade] = field(default_factory=dict)
+    classes: dict[str, SchoolClass] = field(default_factory=dict)
+    students: dict[str, list[Student]] = field(default_factory=dict)
+    users: dict[str, User] = field(default_factory=dict)
+
+    @property
+    def all_students(self) -> list[Student]:
+        return [s for group in self.students.values() for s in group]
+
+    def user(self, role: str) -> User:
+        return self.users[role]
+
+
+@dataclass
+class World:
+    a: TenantWorld
+    b: TenantWorld
+
+
+def make_student(klass: SchoolClass, *, name: str, region: str, **extra) -> Student:
+    n = next(_seq)
+    birth = dt.date(klass.grade.entry_year - 7, 1 + n % 12, 1 + n % 28)
+    number = idcard.compose(region, birth, 1 + n % 400, idcard.Sex.MALE if n % 2 else idcard.Sex.FEMALE)
+    student = Student(
+        school_id=klass.school_id,
+        grade_id=klass.grade_id,
+        klass=klass,
+        name=name,
+        id_number=number,
+        student_no=f"G{number}",
+        gender=Gender.MALE if n % 2 else Gender.FEMALE,
+        birth_date=birth,
+        hukou=Hukou.RURAL,
+        **extra,
+    )
+    student.save()
+    return student
+
+
+def user_with_role(tenant: Tenant, role: str, unit=None, *, username: str | None = None) -> User:
+    user = services.user_create(
+        tenant=tenant,
+        username=username or f"{tenant.slug}-{role.lower()}-{next(_seq)}",
+        password=PASSWORD,
+        validate=False,
+    )
+    services.role_assign(user=user, role=role, unit=unit)
+    return user
+
+
+def build_tenant(slug: str, marker: str, region: str) -> TenantWorld:
+    tenant = services.tenant_create(slug=slug, name=f"{marker} district", region_code=region)
+    w = TenantWorld(tenant=tenant, marker=marker)
+    with tenant_transaction(tenant.pk):
+        s1 = services.school_create(
+            code=f"{region}0001",
+            name=f"{marker} primary",
+            stages=[Stage.PRIMARY],
+            area=Area.URBAN,
+            township="T1",
+        )
+        s2 = services.school_create(
+            code=f"{region}0002",
+            name=f"{marker} junior",
+            stages=[Stage.JUNIOR],
+            area=Area.RURAL,
+            township="T2",
+        )
+        g1 = services.grade_create(school=s1, stage=Stage.PRIMARY, entry_year=2024)
+        g2 = services.grade_create(school=s1, stage=Stage.PRIMARY, entry_year=2025)
+        g3 = services.grade_create(school=s2, stage=Stage.JUNIOR, entry_year=2025)
+        c1, c2 = services.class_create(grade=g1, number=1), services.class_create(grade=g1, number=2)
+        c3, c4 = services.class_create(grade=g2, number=1), services.class_create(grade=g3, number=1)
+        w.schools = {"s1": s1, "s2": s2}
+        w.grades = {"g1": g1, "g2": g2, "g3": g3}
+        w.classes = {"c1": c1, "c2": c2, "c3": c3, "c4": c4}
+        for key, klass in w.classes.items():
+            w.students[key] = [
+                make_student(klass, name=f"{marker}{key}pupil{i}", region=region) for i in (1, 2)
+            ]
+        units = {Role.CLASS_TEACHER: c1, Role.GRADE_LEADER: g1, Role.SCHOOL_OFFICER: s1, Role.PRINCIPAL: s1}
+        for role in Role:
+            w.users[role] = user_with_role(tenant, role, units.get(role), username=f"{slug}-{role.lower()}")
+    return w
+
+
+def build_world() -> World:
+    return World(a=build_tenant("tenant-a", "AAQ", "410622"), b=build_tenant("tenant-b", "ZZB", "511702"))

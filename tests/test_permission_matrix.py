@@ -1,0 +1,135 @@
+"""The permission matrix: role × action × own unit / other unit / other tenant.
+
+The expected table is written out here by hand, from what each role does (DOMAIN.md, "Who uses it"),
+not derived from schools.permissions.POLICY: a change to the policy must change this table too.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from audits.models import AuditEvent
+from schools import permissions
+from schools.models import RoleAssignment
+from schools.permissions import Action, Level, Role
+
+A = Action
+PLATFORM = "PLATFORM_OPERATOR"
+
+#: What each role may do inside its own unit. Everything else is refused.
+EXPECTED = {
+    Role.CLASS_TEACHER: {A.SCHOOL_VIEW, A.STUDENT_VIEW},
+    Role.GRADE_LEADER: {A.SCHOOL_VIEW, A.STUDENT_VIEW},
+    Role.SCHOOL_OFFICER: {A.SCHOOL_VIEW, A.STUDENT_VIEW, A.STUDENT_EDIT, A.STUDENT_VIEW_PII},
+    Role.PRINCIPAL: {A.SCHOOL_VIEW, A.STUDENT_VIEW},
+    Role.DISTRICT_STAFF: {A.SCHOOL_VIEW, A.STUDENT_VIEW, A.STUDENT_EDIT, A.STUDENT_VIEW_PII, A.AUDIT_VIEW},
+    Role.DISTRICT_AUDITOR: {A.SCHOOL_VIEW, A.STUDENT_VIEW, A.STUDENT_VIEW_PII, A.AUDIT_VIEW},
+    Role.TENANT_ADMIN: {A.ADMIN_ACCESS, A.SCHOOL_VIEW, A.SCHOOL_MANAGE, A.USER_MANAGE},
+    PLATFORM: {A.TENANT_MANAGE, A.ADMIN_ACCESS},
+}
+
+
+def _target(w, action):
+    """The object an action is tried on, in tenant world `w`, and a sibling in another unit for each
+    level of role (None where the action's rows are tenant-wide)."""
+    student = w.students["c1"][0]
+    klass = w.classes["c1"]
+    if action in (A.STUDENT_VIEW, A.STUDENT_EDIT, A.STUDENT_VIEW_PII):
+        return student, {
+            Level.CLASS: w.students["c2"][0],
+            Level.GRADE: w.students["c3"][0],
+            Level.SCHOOL: w.students["c4"][0],
+        }
+    if action is A.SCHOOL_VIEW:
+        return klass, {
+            Level.CLASS: w.classes["c2"],
+            Level.GRADE: w.classes["c3"],
+            Level.SCHOOL: w.classes["c4"],
+        }
+    if action is A.SCHOOL_MANAGE:
+        return w.schools["s1"], {
+            Level.SCHOOL: w.schools["s2"],
+            Level.GRADE: w.schools["s2"],
+            Level.CLASS: w.schools["s2"],
+        }
+    if action is A.USER_MANAGE:
+        return RoleAssignment.objects.filter(user=w.users[Role.CLASS_TEACHER]).first(), {}
+    if action is A.AUDIT_VIEW:
+        return AuditEvent.objects.order_by("seq").first(), {}
+    if action in (A.ADMIN_ACCESS, A.TENANT_MANAGE):
+        return None, {}
+    raise AssertionError(f"no target for {action}: add it to the matrix test")
+
+
+def test_the_matrix_covers_every_role_and_every_action_has_a_rule():
+    # Every action is tried by the parametrized test below (and _target refuses unknown ones).
+    assert set(Role) | {PLATFORM} == set(EXPECTED)
+    for action in Action:
+        assert action in permissions.POLICY or action in permissions.PLATFORM_ACTIONS, action
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_role_action_own_unit_other_unit_other_tenant(world, tenant_of, role):
+    """For one role, every action: allowed in its own unit as the table says, refused in a sibling unit
+    (roles below the district), refused on another tenant's row; `can` and `visible_to` agree."""
+    user = world.a.users[role]
+    for action in Action:
+        allowed = action in EXPECTED[role]
+        with tenant_of(world.a.tenant):
+            own, siblings = _target(world.a, action)
+            assert permissions.can(user, action, own) is allowed, f"{role} {action} own unit"
+            if own is not None:
+                visible = type(own).objects.visible_to(user, action).filter(pk=own.pk).exists()
+                assert visible is allowed, f"{role} {action} own unit (queryset)"
+            other = siblings.get(permissions.ROLE_LEVEL[role])
+            if other is not None:
+                assert permissions.can(user, action, other) is False, f"{role} {action} other unit"
+                assert not type(other).objects.visible_to(user, action).filter(pk=other.pk).exists()
+        with tenant_of(world.b.tenant):
+            theirs, _ = _target(world.b, action)
+            if theirs is not None:
+                assert permissions.can(user, action, theirs) is False, f"{role} {action} other tenant"
+                assert not type(theirs).objects.visible_to(user, action).filter(pk=theirs.pk).exists()
+
+
+def test_district_roles_reach_every_unit(world, tenant_of):
+    with tenant_of(world.a.tenant):
+        for role in (Role.DISTRICT_STAFF, Role.DISTRICT_AUDITOR):
+            user = world.a.users[role]
+            for student in world.a.all_students:
+                assert permissions.can(user, A.STUDENT_VIEW, student)
+
+
+def test_platform_operator_creates_tenants_and_reads_no_tenant_data(world, tenant_of):
+    from schools import services
+
+    operator = services.user_create(tenant=None, username="operator", password="x", validate=False)
+    for action in Action:
+        assert permissions.can(operator, action) is (action in EXPECTED[PLATFORM]), action
+        with tenant_of(world.a.tenant):
+            own, _ = _target(world.a, action)
+            if own is not None:
+                assert permissions.can(operator, action, own) is False, action
+                assert not type(own).objects.visible_to(operator, action).exists(), action
+
+
+def test_the_auditor_is_read_only():
+    allowed = EXPECTED[Role.DISTRICT_AUDITOR]
+    assert all(a.value.endswith((".view", ".view_pii")) for a in allowed)
+    assert all(
+        Role.DISTRICT_AUDITOR not in roles
+        for action, roles in permissions.POLICY.items()
+        if not action.value.endswith((".view", ".view_pii"))
+    )
+
+
+def test_inactive_users_can_do_nothing(world, tenant_of):
+    user = world.a.users[Role.DISTRICT_STAFF]
+    user.is_active = False
+    with tenant_of(world.a.tenant):
+        assert not any(permissions.can(user, action) for action in Action)
+
+
+def test_a_user_outside_their_tenant_context_has_no_roles(world, tenant_of):
+    with tenant_of(world.b.tenant):
+        assert permissions.roles_of(world.a.users[Role.DISTRICT_STAFF]) == set()

@@ -1,0 +1,116 @@
+"""The tenant wall inside PostgreSQL, tested as the app role for every tenant table.
+
+The tables are enumerated from the models: a new model with a tenant column and no policy fails here.
+Raw SQL on purpose: the database's own rules are under test, not the ORM's.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.apps import apps
+from django.conf import settings
+from django.db import DatabaseError, IntegrityError, connection, transaction
+
+from schools.models import User
+
+pytestmark = pytest.mark.postgres
+
+#: Tables with a tenant column but no row-level security, and why.
+EXEMPT = {
+    # Sign-in must find the account before any tenant is known; reads of accounts go through
+    # User.objects.visible_to, and no student data lives in this table.
+    User,
+}
+
+
+def tenant_tables() -> list[tuple[type, str]]:
+    found = []
+    for model in apps.get_models():
+        if model in EXEMPT:
+            continue
+        if any(f.name == "tenant" for f in model._meta.concrete_fields):
+            found.append((model, model._meta.db_table))
+    return found
+
+
+def _set_tenant(cursor, tenant_id) -> None:
+    cursor.execute("SELECT set_config('app.tenant_id', %s, true)", [str(tenant_id) if tenant_id else ""])
+
+
+def _count(cursor, table: str, where: str = "", params=()) -> int:
+    cursor.execute(f"SELECT count(*) FROM {table} {where}", params)
+    return cursor.fetchone()[0]
+
+
+def test_the_suite_runs_as_the_app_role_that_neither_owns_nor_bypasses(db):
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT current_user, rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user"
+        )
+        user, is_super, bypass = cursor.fetchone()
+        assert user == settings.DATABASE_APP_ROLE
+        assert not is_super
+        assert not bypass
+        cursor.execute(
+            "SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tableowner = current_user"
+        )
+        assert cursor.fetchone()[0] == 0
+
+
+def test_the_enumeration_finds_the_tenant_tables():
+    names = {table for _, table in tenant_tables()}
+    assert {"students_student", "schools_school", "audits_auditevent", "audits_auditchainhead"} <= names
+
+
+@pytest.mark.parametrize(("model", "table"), tenant_tables(), ids=lambda v: v if isinstance(v, str) else "")
+def test_row_level_security_is_enabled_forced_and_has_the_policy(db, model, table):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT relrowsecurity, relforcerowsecurity FROM pg_class WHERE relname = %s", [table])
+        assert cursor.fetchone() == (True, True)
+        cursor.execute(
+            "SELECT count(*) FROM pg_policies WHERE tablename = %s AND policyname = 'tenant_isolation'",
+            [table],
+        )
+        assert cursor.fetchone()[0] == 1
+
+
+@pytest.mark.parametrize(("model", "table"), tenant_tables(), ids=lambda v: v if isinstance(v, str) else "")
+def test_no_tenant_reads_nothing_and_another_tenant_cannot_read_or_write(world, model, table):
+    a, b = world.a.tenant.pk, world.b.tenant.pk
+    with connection.cursor() as cursor:
+        _set_tenant(cursor, a)
+        assert _count(cursor, table) > 0, (
+            f"the test world has no {table} rows: add some to tests/factories.py"
+        )
+        # No tenant set: nothing at all.
+        _set_tenant(cursor, None)
+        assert _count(cursor, table) == 0
+        # Tenant B set: none of A's rows, even asked for by tenant.
+        _set_tenant(cursor, b)
+        assert _count(cursor, table, "WHERE tenant_id = %s", [a]) == 0
+        assert _count(cursor, table) > 0
+        for statement in (f"UPDATE {table} SET tenant_id = tenant_id", f"DELETE FROM {table}"):
+            try:
+                with transaction.atomic():
+                    cursor.execute(f"{statement} WHERE tenant_id = %s", [a])
+                    assert cursor.rowcount == 0, statement
+            except DatabaseError:
+                pass  # append-only tables refuse UPDATE and DELETE altogether: also no write
+        # Writing a row into A's tenant while B is set is refused (WITH CHECK), whatever the route.
+        with pytest.raises(DatabaseError), transaction.atomic():
+            cursor.execute(f"UPDATE {table} SET tenant_id = %s WHERE tenant_id = %s", [a, b])
+            if cursor.rowcount == 0:
+                raise AssertionError("no row moved: B sees none of its own rows?")
+        _set_tenant(cursor, a)
+
+
+def test_a_row_cannot_point_at_another_tenants_parent(world, tenant_of):
+    from students.models import Student
+
+    other_class = world.b.classes["c1"]
+    with tenant_of(world.a.tenant), pytest.raises(IntegrityError), transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        Student.objects.filter(pk=world.a.students["c1"][0].pk).update(
+            klass_id=other_class.pk, grade_id=other_class.grade_id, school_id=other_class.school_id
+        )
