@@ -1,6 +1,7 @@
 """/api/v1/: one router for every app's endpoints."""
 
 from django.urls import path
+from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
 from audits.api.views import AuditEventViewSet
@@ -8,10 +9,15 @@ from schools.api.views import GradeViewSet, MeView, SchoolClassViewSet, SchoolVi
 from students.api.views import StudentViewSet
 
 router = DefaultRouter()
+router.include_format_suffixes = False  # one URL per resource: ?format=json does the same
 router.register("schools", SchoolViewSet, basename="school")
 router.register("grades", GradeViewSet, basename="grade")
 router.register("classes", SchoolClassViewSet, basename="class")
 router.register("students", StudentViewSet, basename="student")
 router.register("audit-events", AuditEventViewSet, basename="audit-event")
 
-urlpatterns = [path("me/", MeView.as_view(), name="me"), *router.urls]
+urlpatterns = [
+    path("me/", MeView.as_view(), name="me"),
+    path("token/", obtain_auth_token, name="api-token"),
+    *router.urls,
+]

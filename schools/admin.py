@@ -6,12 +6,19 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.models import Group
 from django.utils.translation import gettext_lazy as _
+from rest_framework.authtoken.models import TokenProxy
 
 from audits import trail
 from schools import permissions, services
 from schools.models import Grade, RoleAssignment, School, SchoolClass, Tenant, User
 from schools.permissions import Action
+
+# Django's groups and DRF's token list are global tables: not for tenant administrators, and a token
+# list would show every tenant's accounts. Roles are our RoleAssignment; tokens come from /api/v1/token/.
+admin.site.unregister(Group)
+admin.site.unregister(TokenProxy)
 
 
 class ScopedAdminMixin:

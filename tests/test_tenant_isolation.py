@@ -1,0 +1,229 @@
+"""Tenant isolation, swept over every URL the project has.
+
+The sweep enumerates the URL configuration. Each pattern must be known here: either it takes no tenant
+data, or the sweep knows how to fill its parameters with a row of tenant A (the user's own) and of
+tenant B (someone else's). A new endpoint that is not listed fails `test_every_url_is_swept`, so no
+endpoint escapes the sweep; an endpoint that skips the scoping helper shows B's rows and fails
+`test_a_user_of_one_tenant_never_receives_another_tenants_rows`.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import uuid
+from pathlib import Path
+
+import pytest
+from django.apps import apps
+from django.conf import settings
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from schools.models import RoleAssignment, User
+from schools.permissions import Role
+from tests.factories import PASSWORD, TenantWorld
+
+#: Patterns that read no tenant data at all.
+NO_TENANT_DATA = {
+    "healthz",
+    "login",
+    "logout",
+    "password_change",
+    "password_change_done",
+    "set_language",
+    "schema",
+    "api-docs",
+    "api-root",
+    "api-token",
+    "me",
+    "admin:login",
+    "admin:logout",
+    "admin:password_change",
+    "admin:password_change_done",
+    "admin:jsi18n",
+}
+
+#: Patterns whose only method is POST.
+POST_ONLY = {"students:reveal", "student-reveal", "audits:verify"}
+
+
+def _first_of(model, w: TenantWorld):
+    """A row of `model` belonging to tenant world `w`, for URLs that name one."""
+    by_model = {
+        "schools.school": lambda: w.schools["s1"],
+        "schools.grade": lambda: w.grades["g1"],
+        "schools.schoolclass": lambda: w.classes["c1"],
+        "students.student": lambda: w.students["c1"][0],
+        "schools.user": lambda: w.users[Role.CLASS_TEACHER],
+        "schools.roleassignment": lambda: RoleAssignment.objects.filter(
+            user=w.users[Role.CLASS_TEACHER]
+        ).first(),
+        "schools.tenant": lambda: w.tenant,
+    }
+    return by_model[model._meta.label_lower]()
+
+
+#: How to fill the parameters of each pattern that takes any, from one tenant's world.
+PARAMS = {
+    "schools:detail": lambda w: {"pk": w.schools["s1"].pk},
+    "students:detail": lambda w: {"pk": w.students["c1"][0].pk},
+    "students:reveal": lambda w: {"pk": w.students["c1"][0].pk, "field": "id_number"},
+    "school-detail": lambda w: {"pk": w.schools["s1"].pk},
+    "grade-detail": lambda w: {"pk": w.grades["g1"].pk},
+    "class-detail": lambda w: {"pk": w.classes["c1"].pk},
+    "student-detail": lambda w: {"pk": w.students["c1"][0].pk},
+    "student-reveal": lambda w: {"pk": w.students["c1"][0].pk},
+    "admin:auth_user_password_change": lambda w: {"id": w.users[Role.CLASS_TEACHER].pk},
+}
+
+_ADMIN_OBJECT = re.compile(r"^admin:(?P<app>\w+?)_(?P<model>\w+)_(?P<view>change|history|delete)$")
+
+
+def _walk(patterns, prefix="", namespace=""):
+    for p in patterns:
+        if isinstance(p, URLResolver):
+            ns = f"{namespace}:{p.namespace}" if namespace and p.namespace else (p.namespace or namespace)
+            yield from _walk(p.url_patterns, prefix + str(p.pattern), ns)
+        elif isinstance(p, URLPattern):
+            name = f"{namespace}:{p.name}" if namespace and p.name else (p.name or "")
+            yield prefix + str(p.pattern), name
+
+
+def all_patterns() -> list[tuple[str, str]]:
+    return list(_walk(get_resolver().url_patterns))
+
+
+def url_for(name: str, w: TenantWorld) -> str | None:
+    """The URL of pattern `name` naming rows of `w`, or None for patterns the sweep cannot fill."""
+    if name in PARAMS:
+        return reverse(name, kwargs=PARAMS[name](w))
+    match = _ADMIN_OBJECT.match(name)
+    if match:
+        model = apps.get_model(match["app"], match["model"])
+        return reverse(name, kwargs={"object_id": _first_of(model, w).pk})
+    if name == "admin:app_list":
+        return reverse(name, kwargs={"app_label": "schools"})
+    if name == "admin:view_on_site":
+        return None  # redirects to get_absolute_url, which no model defines
+    try:
+        return reverse(name)
+    except Exception:
+        return None
+
+
+def test_every_url_is_swept(world):
+    """Every pattern is either free of tenant data or fillable by the sweep."""
+    unknown = []
+    for route, name in all_patterns():
+        if not name:
+            continue  # admin's catch-all redirect to the change view
+        if name in NO_TENANT_DATA:
+            continue
+        if url_for(name, world.a) is None and name != "admin:view_on_site":
+            unknown.append((route, name))
+    assert not unknown, f"add these endpoints to the isolation sweep: {unknown}"
+
+
+def _markers(w: TenantWorld) -> list[str]:
+    """Strings that appear only in tenant `w`'s data: its marker, row ids, usernames, ID numbers."""
+    values = [w.marker, w.tenant.name, w.tenant.slug]
+    for group in (w.schools, w.grades, w.classes):
+        values += [str(obj.pk) for obj in group.values()]
+    for student in w.all_students:
+        values += [str(student.pk), student.id_number.reveal(), student.id_number.masked]
+    for user in w.users.values():
+        values += [str(user.pk), user.username]
+    return values
+
+
+def _request(client: Client, name: str, url: str):
+    if name in POST_ONLY:
+        return client.post(url)
+    return client.get(url, {"page": 1} if name.endswith(("list", "changelist")) else None)
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_a_user_of_one_tenant_never_receives_another_tenants_rows(world, role):
+    user: User = world.a.users[role]
+    client = Client()
+    client.force_login(user)
+    theirs = _markers(world.b)
+    requested = ""  # ids this client has put in URLs itself may be echoed back (a "not found" message)
+    swept = 0
+    for _route, name in all_patterns():
+        if not name:
+            continue
+        for w, own in ((world.a, True), (world.b, False)):
+            url = url_for(name, w)
+            if url is None:
+                continue
+            response = _request(client, name, url)
+            requested += url
+            swept += 1
+            assert response.status_code < 500, (name, url, response.status_code)
+            body = response.content.decode(errors="replace")
+            leaked = [m for m in theirs if m in body and m not in requested]
+            context = body[max(0, body.find(leaked[0]) - 300) : body.find(leaked[0]) + 60] if leaked else ""
+            assert not leaked, f"{role} at {url} ({name}) received tenant B's {leaked[:3]}: {context}"
+            if not own and name in PARAMS:
+                # Someone else's row answers exactly like a row that does not exist.
+                missing = reverse(
+                    name,
+                    kwargs={k: uuid.uuid4() if k in ("pk", "id") else v for k, v in PARAMS[name](w).items()},
+                )
+                assert response.status_code == _request(client, name, missing).status_code, (name, url)
+                assert response.status_code in (302, 403, 404), (name, url, response.status_code)
+    assert swept > 40
+
+
+def test_views_and_api_read_tenant_rows_only_through_the_scoping_helper():
+    """Static check: views, API views and admin never touch a manager except through visible_to(),
+    nor a raw cursor; reads go through selectors and access helpers."""
+    offenders = []
+    for app in ("schools", "students", "funding", "disbursements", "audits"):
+        root = Path(settings.BASE_DIR) / app
+        files = [
+            *root.glob("views.py"),
+            *root.glob("api/*.py"),
+            *root.glob("admin.py"),
+            *root.glob("views/*.py"),
+        ]
+        for path in files:
+            tree = ast.parse(path.read_text(), filename=str(path))
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Attribute) and node.attr in (
+                    "_base_manager",
+                    "_default_manager",
+                    "raw",
+                ):
+                    offenders.append(f"{path}:{node.lineno} .{node.attr}")
+                if (
+                    isinstance(node, ast.Attribute)
+                    and isinstance(node.value, ast.Attribute)
+                    and node.value.attr == "objects"
+                    and node.attr != "visible_to"
+                ):
+                    offenders.append(f"{path}:{node.lineno} .objects.{node.attr}")
+                if isinstance(node, ast.Attribute) and node.attr == "cursor":
+                    offenders.append(f"{path}:{node.lineno} .cursor")
+    assert not offenders, offenders
+
+
+def test_api_token_requests_are_scoped_like_sessions(world):
+    from rest_framework.authtoken.models import Token
+
+    token = Token.objects.create(user=world.a.users[Role.DISTRICT_STAFF])
+    client = Client()
+    response = client.get("/api/v1/students/", HTTP_AUTHORIZATION=f"Token {token.key}")
+    assert response.status_code == 200
+    names = {row["name"] for row in response.json()["results"]}
+    assert names == {s.name for s in world.a.all_students}
+    response = client.get(
+        f"/api/v1/students/{world.b.students['c1'][0].pk}/", HTTP_AUTHORIZATION=f"Token {token.key}"
+    )
+    assert response.status_code == 404
+
+
+def test_login_with_the_test_password_works(world):
+    assert Client().login(username=world.a.users[Role.CLASS_TEACHER].username, password=PASSWORD)
