@@ -215,6 +215,7 @@ def record_rows_changed(
     model: type[Model], rows: list[dict[str, Any]], after: dict[Any, dict[str, Any]], fields: list[str]
 ) -> None:
     action, reason = _action(model, "update"), _reason()
+    fields = [f for f in fields if f in {name for _att, name in _fields(model)}]
     pending = []
     for row in rows:
         new = after.get(row["pk"], {})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from funding.infra.crypto import keyring
@@ -23,17 +24,31 @@ class Problem:
         return f"tenant {self.tenant_id} {where}: {self.message}"
 
 
-def verify_tenant_chain(tenant_id: uuid.UUID, *, chunk_size: int = 5000) -> list[Problem]:
+def verify_tenant_chain(
+    tenant_id: uuid.UUID, *, chunk_size: int = 5000, on_progress: Callable[[int, int], None] | None = None
+) -> list[Problem]:
     """Every problem in one tenant's chain: altered rows (hash), deleted rows (gaps, missing end),
     reordered rows (sequence against insertion order, broken links). Empty means intact."""
     ring = keyring()
     expected_key = key_fingerprint(ring.audit_key)
     problems: list[Problem] = []
+    # The head is read first: rows appended while the check runs lie beyond it and are left for the
+    # next check. Chunks are read in short transactions so that a job can report progress meanwhile.
     with tenant_transaction(tenant_id):
         head = AuditChainHead.objects.filter(tenant_id=tenant_id).first()
-        prev_hash, expected_seq = GENESIS, 1
-        events = AuditEvent.objects.order_by("id").iterator(chunk_size=chunk_size)
-        for event in events:
+        total = AuditEvent.objects.count() if on_progress else 0
+    end_seq = head.last_seq if head else 0
+    prev_hash, expected_seq, last_id, done = GENESIS, 1, 0, 0
+    while True:
+        with tenant_transaction(tenant_id):
+            chunk = list(AuditEvent.objects.filter(id__gt=last_id).order_by("id")[:chunk_size])
+        if not chunk:
+            break
+        last_id = chunk[-1].id
+        within = [e for e in chunk if head is None or e.seq <= end_seq]
+        reached_end = len(within) < len(chunk)  # rows appended since the head was read: stop here
+        chunk = within
+        for event in chunk:
             if event.seq != expected_seq:
                 problems.append(
                     Problem(
@@ -51,15 +66,18 @@ def verify_tenant_chain(tenant_id: uuid.UUID, *, chunk_size: int = 5000) -> list
             elif seal(event.prev_hash, event, ring.audit_key) != event.hash:
                 problems.append(Problem(tenant_id, event.seq, "content does not match its seal (altered)"))
             prev_hash, expected_seq = event.hash, event.seq + 1
-        last_seq = expected_seq - 1
-        if head is None and last_seq:
-            problems.append(Problem(tenant_id, None, "events exist but the chain head is missing"))
-        elif head is not None and (head.last_seq != last_seq or (head.last_hash or GENESIS) != prev_hash):
-            problems.append(
-                Problem(
-                    tenant_id,
-                    None,
-                    f"chain ends at #{last_seq} but its head records #{head.last_seq} (rows deleted)",
-                )
+        done += len(chunk)
+        if on_progress:
+            on_progress(done, total)
+        if reached_end:
+            break
+    last_seq = expected_seq - 1
+    if head is None and last_seq:
+        problems.append(Problem(tenant_id, None, "events exist but the chain head is missing"))
+    elif head is not None and (end_seq != last_seq or (head.last_hash or GENESIS) != prev_hash):
+        problems.append(
+            Problem(
+                tenant_id, None, f"chain ends at #{last_seq} but its head records #{end_seq} (rows deleted)"
             )
+        )
     return problems

@@ -43,8 +43,8 @@ class Area(models.TextChoices):
     RURAL = "RURAL", _("Rural")  # 农村
 
 
-class TenantQuerySet(models.QuerySet):
-    def visible_to(self, user: Any) -> TenantQuerySet:
+class TenantAuthorityQuerySet(models.QuerySet):
+    def visible_to(self, user: Any) -> TenantAuthorityQuerySet:
         """The platform operator sees every tenant; anyone else only their own."""
         if permissions.is_platform_operator(user):
             return self.all()
@@ -70,7 +70,7 @@ class Tenant(models.Model):
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
-    objects = TenantQuerySet.as_manager()
+    objects = TenantAuthorityQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("tenant (district)")
@@ -340,3 +340,55 @@ class RoleAssignment(TenantModel):
     def __str__(self) -> str:
         unit = self.klass or self.grade or self.school
         return f"{self.user} · {self.get_role_display()}" + (f" · {unit}" if unit else "")
+
+
+class JobStatus(models.TextChoices):
+    QUEUED = "QUEUED", _("Queued")
+    RUNNING = "RUNNING", _("Running")
+    SUCCEEDED = "SUCCEEDED", _("Done")
+    FAILED = "FAILED", _("Failed")
+
+
+class Job(TenantModel):
+    """后台任务: a long piece of work (an import, a reconciliation, an export) run by a Celery task,
+    with its progress for the progress bar and its result. The task claims the job by a conditional
+    update, so a redelivered message never runs the same job twice at once."""
+
+    kind = models.CharField(_("kind"), max_length=40)
+    actor = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+", verbose_name=_("started by"))
+    status = models.CharField(_("status"), max_length=10, choices=JobStatus.choices, default=JobStatus.QUEUED)
+    params = models.JSONField(_("parameters"), default=dict, blank=True)
+    done = models.PositiveIntegerField(default=0)
+    total = models.PositiveIntegerField(default=0)
+    message = models.CharField(max_length=300, blank=True)
+    result = models.JSONField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    scope: ClassVar[Scope] = Scope()
+    view_action: ClassVar[Action] = Action.JOB_VIEW
+    owner_field: ClassVar[str] = "actor"  # seen by who started it (and by auditors)
+    # Progress ticks are not changes worth an audit row; the status transitions are.
+    audit_exclude = frozenset({"created_at", "updated_at", "done", "total", "message", "heartbeat_at"})
+
+    class Meta:
+        verbose_name = _("background job")
+        verbose_name_plural = _("background jobs")
+        indexes = [
+            models.Index(fields=["tenant", "actor", "kind", "created_at"], name="schools_job_actor_idx")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.get_status_display()}"
+
+    @property
+    def percent(self) -> int:
+        if self.status == JobStatus.SUCCEEDED:
+            return 100
+        return int(100 * self.done / self.total) if self.total else 0
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (JobStatus.SUCCEEDED, JobStatus.FAILED)

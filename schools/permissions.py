@@ -71,6 +71,8 @@ class Action(StrEnum):
     STUDENT_VIEW_PII = "student.view_pii"  # the full ID or account number (audited)
     # The audit trail
     AUDIT_VIEW = "audit.view"
+    # Background jobs (imports, reconciliations, exports): their progress and results
+    JOB_VIEW = "job.view"
 
 
 _ALL_TENANT_ROLES = frozenset(Role)
@@ -92,6 +94,8 @@ POLICY: dict[Action, frozenset[Role]] = {
     # grade leaders and principals work with the masked form.
     Action.STUDENT_VIEW_PII: frozenset({Role.SCHOOL_OFFICER, Role.DISTRICT_STAFF, Role.DISTRICT_AUDITOR}),
     Action.AUDIT_VIEW: frozenset({Role.DISTRICT_AUDITOR, Role.DISTRICT_STAFF}),
+    # Everyone follows the jobs they started (which ones: JobQuerySet.visible_to).
+    Action.JOB_VIEW: _ALL_TENANT_ROLES,
 }
 
 PLATFORM_ACTIONS: frozenset[Action] = frozenset({Action.TENANT_MANAGE, Action.ADMIN_ACCESS})
@@ -175,11 +179,25 @@ def is_platform_operator(user: Any) -> bool:
     return bool(getattr(user, "is_authenticated", False) and user.is_active and user.is_platform_operator)
 
 
+#: Rows with an owner (a model's `owner_field`, e.g. the person who started a job) are seen by their
+#: owner, and by those who may read the audit trail.
+SEES_ALL_OWNERS = Action.AUDIT_VIEW
+
+
+def _owner_allows(user: Any, obj: Any) -> bool:
+    field = getattr(type(obj), "owner_field", None)
+    if field is None or getattr(obj, f"{field}_id") == user.pk:
+        return True
+    return any(True for _ in _granting(user, SEES_ALL_OWNERS))
+
+
 def can(user: Any, action: Action, obj: Any = None) -> bool:
     """May `user` perform `action`, on `obj` if given (else: anywhere in their scope)?"""
     if action in PLATFORM_ACTIONS and is_platform_operator(user):
         return True
     if obj is not None and getattr(obj, "tenant_id", None) != getattr(user, "tenant_id", None):
+        return False
+    if obj is not None and not _owner_allows(user, obj):
         return False
     units = _object_units(obj) if obj is not None else {}
     return any(obj is None or _reaches(a, units) for a in _granting(user, action))
@@ -213,4 +231,7 @@ def scope_q(user: Any, action: Action, model: type[models.Model]) -> Q:
     combined = Q()
     for clause in clauses:
         combined |= clause
+    owner = getattr(model, "owner_field", None)
+    if owner and not any(True for _ in _granting(user, SEES_ALL_OWNERS)):
+        combined &= Q(**{f"{owner}_id": user.pk})
     return Q(tenant_id=user.tenant_id) & combined

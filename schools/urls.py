@@ -6,4 +6,5 @@ app_name = "schools"
 urlpatterns = [
     path("", views.school_list_view, name="list"),
     path("<uuid:pk>/", views.school_detail_view, name="detail"),
+    path("jobs/<uuid:pk>/", views.job_detail_view, name="job"),
 ]

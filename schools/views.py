@@ -7,7 +7,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from schools import permissions
-from schools.access import school_get_for_user
+from schools.access import get_visible, school_get_for_user
+from schools.models import Job
 from schools.permissions import Action
 from schools.selectors import class_list, school_list
 from students.selectors import student_counts_by_class, student_counts_by_school
@@ -37,3 +38,10 @@ def school_detail_view(request: HttpRequest, pk: str) -> HttpResponse:
         "schools/school_detail.html",
         {"school": school, "classes": classes, "sees_students": sees_students},
     )
+
+
+@login_required
+def job_detail_view(request: HttpRequest, pk: str) -> HttpResponse:
+    """htmx: the progress bar of a background job, polled until the job finishes, then its result."""
+    job = get_visible(Job, user=request.user, pk=pk)
+    return render(request, "jobs/_progress.html", {"job": job, "result_template": f"jobs/{job.kind}.html"})

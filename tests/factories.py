@@ -7,7 +7,7 @@ import itertools
 from dataclasses import dataclass, field
 
 from schools import services
-from schools.models import Area, Grade, Role, School, SchoolClass, Stage, Tenant, User
+from schools.models import Area, Grade, Job, Role, School, SchoolClass, Stage, Tenant, User
 from schools.tenancy.context import tenant_transaction
 from students import idcard
 from students.models import Gender, Hukou, Student
@@ -30,6 +30,7 @@ class TenantWorld:
     classes: dict[str, SchoolClass] = field(default_factory=dict)
     students: dict[str, list[Student]] = field(default_factory=dict)
     users: dict[str, User] = field(default_factory=dict)
+    job: Job | None = None
 
     @property
     def all_students(self) -> list[Student]:
@@ -109,6 +110,7 @@ def build_tenant(slug: str, marker: str, region: str) -> TenantWorld:
         units = {Role.CLASS_TEACHER: c1, Role.GRADE_LEADER: g1, Role.SCHOOL_OFFICER: s1, Role.PRINCIPAL: s1}
         for role in Role:
             w.users[role] = user_with_role(tenant, role, units.get(role), username=f"{slug}-{role.lower()}")
+        w.job = Job.objects.create(kind="audit_verify", actor=w.users[Role.DISTRICT_STAFF])
     return w
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from audits.models import AuditEvent
 from schools import permissions
-from schools.models import RoleAssignment
+from schools.models import Job, RoleAssignment
 from schools.permissions import Action, Level, Role
 
 A = Action
@@ -18,18 +18,25 @@ PLATFORM = "PLATFORM_OPERATOR"
 
 #: What each role may do inside its own unit. Everything else is refused.
 EXPECTED = {
-    Role.CLASS_TEACHER: {A.SCHOOL_VIEW, A.STUDENT_VIEW},
-    Role.GRADE_LEADER: {A.SCHOOL_VIEW, A.STUDENT_VIEW},
-    Role.SCHOOL_OFFICER: {A.SCHOOL_VIEW, A.STUDENT_VIEW, A.STUDENT_EDIT, A.STUDENT_VIEW_PII},
-    Role.PRINCIPAL: {A.SCHOOL_VIEW, A.STUDENT_VIEW},
-    Role.DISTRICT_STAFF: {A.SCHOOL_VIEW, A.STUDENT_VIEW, A.STUDENT_EDIT, A.STUDENT_VIEW_PII, A.AUDIT_VIEW},
-    Role.DISTRICT_AUDITOR: {A.SCHOOL_VIEW, A.STUDENT_VIEW, A.STUDENT_VIEW_PII, A.AUDIT_VIEW},
-    Role.TENANT_ADMIN: {A.ADMIN_ACCESS, A.SCHOOL_VIEW, A.SCHOOL_MANAGE, A.USER_MANAGE},
+    Role.CLASS_TEACHER: {A.SCHOOL_VIEW, A.STUDENT_VIEW, A.JOB_VIEW},
+    Role.GRADE_LEADER: {A.SCHOOL_VIEW, A.STUDENT_VIEW, A.JOB_VIEW},
+    Role.SCHOOL_OFFICER: {A.SCHOOL_VIEW, A.STUDENT_VIEW, A.STUDENT_EDIT, A.STUDENT_VIEW_PII, A.JOB_VIEW},
+    Role.PRINCIPAL: {A.SCHOOL_VIEW, A.STUDENT_VIEW, A.JOB_VIEW},
+    Role.DISTRICT_STAFF: {
+        A.SCHOOL_VIEW,
+        A.STUDENT_VIEW,
+        A.STUDENT_EDIT,
+        A.STUDENT_VIEW_PII,
+        A.AUDIT_VIEW,
+        A.JOB_VIEW,
+    },
+    Role.DISTRICT_AUDITOR: {A.SCHOOL_VIEW, A.STUDENT_VIEW, A.STUDENT_VIEW_PII, A.AUDIT_VIEW, A.JOB_VIEW},
+    Role.TENANT_ADMIN: {A.ADMIN_ACCESS, A.SCHOOL_VIEW, A.SCHOOL_MANAGE, A.USER_MANAGE, A.JOB_VIEW},
     PLATFORM: {A.TENANT_MANAGE, A.ADMIN_ACCESS},
 }
 
 
-def _target(w, action):
+def _target(w, action, role=Role.DISTRICT_STAFF):
     """The object an action is tried on, in tenant world `w`, and a sibling in another unit for each
     level of role (None where the action's rows are tenant-wide)."""
     student = w.students["c1"][0]
@@ -56,6 +63,12 @@ def _target(w, action):
         return RoleAssignment.objects.filter(user=w.users[Role.CLASS_TEACHER]).first(), {}
     if action is A.AUDIT_VIEW:
         return AuditEvent.objects.order_by("seq").first(), {}
+    if action is A.JOB_VIEW:
+        # A job is its starter's: the "own" one is started by the role's user, the sibling by another.
+        mine = Job.objects.create(kind="test", actor=w.users[role])
+        other = w.users[Role.PRINCIPAL if role != Role.PRINCIPAL else Role.CLASS_TEACHER]
+        theirs = Job.objects.create(kind="test", actor=other)
+        return mine, {Level.CLASS: theirs, Level.GRADE: theirs, Level.SCHOOL: theirs}
     if action in (A.ADMIN_ACCESS, A.TENANT_MANAGE):
         return None, {}
     raise AssertionError(f"no target for {action}: add it to the matrix test")
@@ -76,7 +89,7 @@ def test_role_action_own_unit_other_unit_other_tenant(world, tenant_of, role):
     for action in Action:
         allowed = action in EXPECTED[role]
         with tenant_of(world.a.tenant):
-            own, siblings = _target(world.a, action)
+            own, siblings = _target(world.a, action, role)
             assert permissions.can(user, action, own) is allowed, f"{role} {action} own unit"
             if own is not None:
                 visible = type(own).objects.visible_to(user, action).filter(pk=own.pk).exists()
@@ -121,6 +134,15 @@ def test_the_auditor_is_read_only():
         for action, roles in permissions.POLICY.items()
         if not action.value.endswith((".view", ".view_pii"))
     )
+
+
+def test_jobs_are_seen_by_whoever_started_them_and_by_the_audit_readers(world, tenant_of):
+    with tenant_of(world.a.tenant):
+        job = Job.objects.create(kind="test", actor=world.a.users[Role.CLASS_TEACHER])
+        for role in Role:
+            sees = role in (Role.CLASS_TEACHER, Role.DISTRICT_AUDITOR, Role.DISTRICT_STAFF)
+            assert permissions.can(world.a.users[role], A.JOB_VIEW, job) is sees, role
+            assert Job.objects.visible_to(world.a.users[role]).filter(pk=job.pk).exists() is sees, role
 
 
 def test_inactive_users_can_do_nothing(world, tenant_of):

@@ -67,6 +67,7 @@ def _first_of(model, w: TenantWorld):
 #: How to fill the parameters of each pattern that takes any, from one tenant's world.
 PARAMS = {
     "schools:detail": lambda w: {"pk": w.schools["s1"].pk},
+    "schools:job": lambda w: {"pk": w.job.pk},
     "students:detail": lambda w: {"pk": w.students["c1"][0].pk},
     "students:reveal": lambda w: {"pk": w.students["c1"][0].pk, "field": "id_number"},
     "school-detail": lambda w: {"pk": w.schools["s1"].pk},
@@ -127,7 +128,7 @@ def test_every_url_is_swept(world):
 
 def _markers(w: TenantWorld) -> list[str]:
     """Strings that appear only in tenant `w`'s data: its marker, row ids, usernames, ID numbers."""
-    values = [w.marker, w.tenant.name, w.tenant.slug]
+    values = [w.marker, w.tenant.name, w.tenant.slug, str(w.job.pk)]
     for group in (w.schools, w.grades, w.classes):
         values += [str(obj.pk) for obj in group.values()]
     for student in w.all_students:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from celery import Task
+from celery.contrib.django.task import DjangoTask
 from django.apps import apps
 
 from audits import trail
@@ -16,7 +16,7 @@ class TaskContextMissing(ValueError):
     """A task was sent without the tenant and the actor it works for."""
 
 
-class TenantTask(Task):
+class TenantTask(DjangoTask):
     """Runs with the tenant and actor named in its keyword arguments `tenant_id` and `actor_id`.
 
     A task refuses to run without both: background work is always done for one tenant, on some

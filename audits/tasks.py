@@ -1,0 +1,23 @@
+"""Background work of the audits app."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from schools import jobs
+from schools.tenancy.tasks import TenantTask
+
+from .verify import verify_tenant_chain
+
+
+@shared_task(base=TenantTask, atomic=False, name="audits.verify_chain")
+def verify_chain(*, tenant_id: str, actor_id: str, job_id: str) -> None:
+    """Verify the tenant's audit chain for the job `job_id` (a read-only check: safe to repeat)."""
+
+    def work(job):
+        problems = verify_tenant_chain(
+            job.tenant_id, on_progress=lambda done, total: jobs.job_progress(job, done=done, total=total)
+        )
+        return {"problems": [str(p) for p in problems]}, f"{len(problems)}"
+
+    jobs.run(job_id=job_id, work=work)

@@ -1,0 +1,61 @@
+"""A real Celery worker in its own process, on Redis, against the test database."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from django.conf import settings
+from django.db import connection
+
+from funding.celery import app
+
+
+def database_url_for_worker() -> str:
+    """The test database as the app connects to it (on PostgreSQL: as the app role)."""
+    s = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{s['NAME']}"
+    password = os.environ.get("DATABASE_APP_PASSWORD", "")
+    auth = f"{s['USER']}:{password}" if password else s["USER"]
+    return f"postgres://{auth}@{s.get('HOST') or '127.0.0.1'}:{s.get('PORT') or 5432}/{s['NAME']}"
+
+
+@contextmanager
+def running_worker(*, concurrency: int = 1) -> Iterator[subprocess.Popen]:
+    """Start `celery worker` on a queue of its own (so no other worker on the machine takes its tasks)
+    and route this process's tasks there until the block ends."""
+    queue = f"test-{uuid.uuid4().hex[:10]}"
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "funding.settings_test",
+        "DATABASE_URL": database_url_for_worker(),
+        "REDIS_URL": settings.REDIS_URL,
+        "CELERY_QUEUE": queue,
+    }
+    previous = app.conf.task_default_queue
+    app.conf.task_default_queue = queue
+    process = subprocess.Popen(
+        [
+            sys.executable, "-m", "celery", "-A", "funding", "worker",
+            "-Q", queue, "-c", str(concurrency), "--pool", os.environ.get("TEST_WORKER_POOL", "prefork"),
+            "-l", os.environ.get("TEST_WORKER_LOGLEVEL", "warning"),
+            "--without-gossip", "--without-mingle", "--without-heartbeat",
+        ],
+        env=env,
+        cwd=settings.BASE_DIR,
+    )  # fmt: skip
+    try:
+        yield process
+    finally:
+        app.conf.task_default_queue = previous
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
