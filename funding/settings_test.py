@@ -7,6 +7,10 @@ SQLite (nothing set) and on PostgreSQL + Redis (both set, as in CI).
 import os
 
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyz")
+# Fixed test-only keys (32 bytes each, base64): the suite runs with DEBUG off, like production.
+os.environ.setdefault("FIELD_ENCRYPTION_KEYS", "t1:dGVzdC1vbmx5LWZpZWxkLWVuY3J5cHRpb24ta2V5ISE=")
+os.environ.setdefault("BLIND_INDEX_KEY", "dGVzdC1vbmx5LWJsaW5kLWluZGV4LWtleS0xMjM0NTY=")
+os.environ.setdefault("AUDIT_HMAC_KEY", "dGVzdC1vbmx5LWF1ZGl0LWhtYWMta2V5LTEyMzQ1Njc=")
 
 from funding.settings import *  # noqa: F403
 from funding.settings import STORAGES

@@ -113,7 +113,9 @@ def role_assign(*, user: User, role: str, unit: Any = None) -> RoleAssignment:
         level
     ]
     if not isinstance(unit, expected):
-        raise ValidationError(_("This role is held over a %(unit)s.") % {"unit": expected.__name__})
+        if expected is type(None):
+            raise ValidationError(_("District roles are held over the whole district: leave the units empty."))
+        raise ValidationError(_("This role is held over a %(unit)s.") % {"unit": expected._meta.verbose_name})
     fields: dict[str, Any] = {}
     if isinstance(unit, SchoolClass):
         fields = {"klass": unit, "grade_id": unit.grade_id, "school_id": unit.school_id}

@@ -33,9 +33,9 @@ class _Keyring:
 
 
 def _derived(label: str) -> bytes:
-    # Development and tests only: keys derived from SECRET_KEY so that nothing needs configuring.
-    # Production requires explicit keys (funding.checks), because rotating SECRET_KEY must never make
-    # the register unreadable.
+    # Development only (DEBUG): keys derived from SECRET_KEY so that nothing needs configuring.
+    # Elsewhere explicit keys are required (here and in funding.checks), because rotating SECRET_KEY
+    # must never make the register unreadable.
     return hashlib.sha256(f"{label}:{settings.SECRET_KEY}".encode()).digest()
 
 
@@ -52,6 +52,10 @@ def _decode_key(text: str, what: str) -> bytes:
 @cache
 def keyring() -> _Keyring:
     """The configured keys, parsed once per process."""
+    if not settings.DEBUG and not (
+        settings.FIELD_ENCRYPTION_KEYS and settings.BLIND_INDEX_KEY and settings.AUDIT_HMAC_KEY
+    ):
+        raise ImproperlyConfigured("FIELD_ENCRYPTION_KEYS, BLIND_INDEX_KEY and AUDIT_HMAC_KEY must be set outside DEBUG")
     keys: dict[str, AESGCM] = {}
     entries = list(settings.FIELD_ENCRYPTION_KEYS) or [f"dev:{base64.b64encode(_derived('field')).decode()}"]
     for entry in entries:
