@@ -15,8 +15,10 @@ def personal_data_keys(app_configs, **kwargs):
     return [
         Error(
             f"{name} is not set.",
-            hint="Generate one with: python -c \"import base64,os;print(base64.b64encode(os.urandom(32)).decode())\" "
-            "(FIELD_ENCRYPTION_KEYS takes 'k1:<key>').",
+            hint=(
+                'Generate one with: python -c "import base64,os;'
+                "print(base64.b64encode(os.urandom(32)).decode())\" (FIELD_ENCRYPTION_KEYS takes 'k1:<key>')."
+            ),
             id="funding.E001",
         )
         for name in KEYS

@@ -114,7 +114,9 @@ def role_assign(*, user: User, role: str, unit: Any = None) -> RoleAssignment:
     ]
     if not isinstance(unit, expected):
         if expected is type(None):
-            raise ValidationError(_("District roles are held over the whole district: leave the units empty."))
+            raise ValidationError(
+                _("District roles are held over the whole district: leave the units empty.")
+            )
         raise ValidationError(_("This role is held over a %(unit)s.") % {"unit": expected._meta.verbose_name})
     fields: dict[str, Any] = {}
     if isinstance(unit, SchoolClass):

@@ -55,7 +55,9 @@ def keyring() -> _Keyring:
     if not settings.DEBUG and not (
         settings.FIELD_ENCRYPTION_KEYS and settings.BLIND_INDEX_KEY and settings.AUDIT_HMAC_KEY
     ):
-        raise ImproperlyConfigured("FIELD_ENCRYPTION_KEYS, BLIND_INDEX_KEY and AUDIT_HMAC_KEY must be set outside DEBUG")
+        raise ImproperlyConfigured(
+            "FIELD_ENCRYPTION_KEYS, BLIND_INDEX_KEY and AUDIT_HMAC_KEY must be set outside DEBUG"
+        )
     keys: dict[str, AESGCM] = {}
     entries = list(settings.FIELD_ENCRYPTION_KEYS) or [f"dev:{base64.b64encode(_derived('field')).decode()}"]
     for entry in entries:
