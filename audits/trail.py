@@ -265,7 +265,7 @@ def record(
 ) -> AuditEvent:
     """One explicit event: a view of personal data, an export, a platform action."""
     if obj is not None:
-        object_type_, object_id = object_type(type(obj)), str(obj.pk)
+        object_type_, object_id = obj._meta.label_lower, str(obj.pk)  # (obj may be a lazy request.user)
     return append(
         [
             Pending(

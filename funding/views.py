@@ -3,13 +3,27 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import PasswordChangeView
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from audits import trail
+
 from . import health
 from . import home as home_panels
+
+
+class AuditedPasswordChangeView(PasswordChangeView):
+    """Django's password change, with an audit row (the password itself never enters the trail)."""
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        user = self.request.user
+        if user.tenant_id:
+            trail.record(tenant_id=user.tenant_id, action="user.password_change", obj=user)
+        return response
 
 
 @login_required

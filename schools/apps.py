@@ -18,3 +18,8 @@ class SchoolsConfig(AppConfig):
     def ready(self):
         # Every migration has run by the time post_migrate is sent, for whichever app: grant once.
         post_migrate.connect(_grant_app_role, sender=self, dispatch_uid="schools.grant_app_role")
+        from funding.infra import worklist
+
+        from .worklist import structure_items
+
+        worklist.register(structure_items)

@@ -1,0 +1,83 @@
+"""Each person's home page shows what waits for them, from their own units only."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.test import Client
+
+from audits.models import AuditEvent
+from schools import services
+from schools.models import Tenant, User
+from schools.permissions import Role
+from schools.tenancy.context import tenant_transaction
+from students.models import EnrollmentStatus, Student
+
+
+def _home(user) -> str:
+    client = Client()
+    client.force_login(user)
+    response = client.get("/")
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_the_tenant_admin_is_told_about_accounts_without_a_role_and_schools_without_an_officer(
+    world, tenant_of
+):
+    with tenant_of(world.a.tenant):
+        services.user_create(tenant=world.a.tenant, username="new-teacher", password="x", validate=False)
+    page = _home(world.a.users[Role.TENANT_ADMIN])
+    assert "Accounts without a role" in page or "没有角色" in page
+    # s2 has no funding officer in the test world; s1 has one.
+    assert page.count('rounded-pill">1<') >= 2
+
+
+def test_a_teacher_sees_dropped_out_pupils_of_their_class_only(world, tenant_of):
+    with tenant_of(world.a.tenant):
+        Student.objects.filter(pk=world.a.students["c2"][0].pk).update(
+            enrollment_status=EnrollmentStatus.DROPPED_OUT
+        )
+    assert "status=DROPPED_OUT" not in _home(world.a.users[Role.CLASS_TEACHER])  # c2 is not their class
+    assert "status=DROPPED_OUT" in _home(world.a.users[Role.GRADE_LEADER])  # but in their grade
+
+
+def test_the_home_page_lists_the_teachers_own_class(world):
+    page = _home(world.a.users[Role.CLASS_TEACHER])
+    assert str(world.a.classes["c1"]) in page
+    assert str(world.a.classes["c2"]) not in page
+
+
+def test_create_tenant_makes_a_tenant_and_its_administrator(db):
+    out = io.StringIO()
+    call_command("create_tenant", "new-county", "新县学生资助管理中心", "410101", "new.admin", stdout=out)
+    tenant = Tenant.objects.get(slug="new-county")
+    admin = User.objects.get(username="new.admin")
+    assert admin.tenant == tenant
+    assert "new.admin /" in out.getvalue()  # the generated password is printed once
+    with tenant_transaction(tenant.pk):
+        assert AuditEvent.objects.filter(action="tenant.create").count() == 1
+        assert AuditEvent.objects.filter(action="user.create").count() == 1
+    with pytest.raises(CommandError, match="region"):
+        call_command("create_tenant", "bad", "Bad", "12", "bad.admin", stdout=io.StringIO())
+
+
+def test_a_password_change_is_audited_without_the_password(world, tenant_of):
+    user = world.a.users[Role.CLASS_TEACHER]
+    client = Client()
+    client.force_login(user)
+    response = client.post(
+        "/accounts/password/",
+        {
+            "old_password": "test-pass-123",
+            "new_password1": "a-new-Pass-2026!",
+            "new_password2": "a-new-Pass-2026!",
+        },
+    )
+    assert response.status_code == 302
+    with tenant_of(world.a.tenant):
+        event = AuditEvent.objects.get(action="user.password_change")
+    assert event.actor_id == user.pk
+    assert "a-new-Pass-2026!" not in str(event.after) + str(event.before)
