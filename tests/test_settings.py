@@ -36,6 +36,14 @@ def test_production_settings_pass_check_deploy_with_no_warnings():
     assert "System check identified no issues" in result.stdout
 
 
+def test_production_static_files_build_with_every_reference_resolved(tmp_path):
+    """The manifest storage refuses a CSS or JS file that names a missing file (a source map, a font)."""
+    result = _manage("collectstatic", "--noinput", env={**PRODUCTION, "STATIC_ROOT": str(tmp_path)})
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert (tmp_path / "staticfiles.json").exists()
+    assert list(tmp_path.glob("vendor/htmx/htmx.min.*.js"))
+
+
 def test_production_refuses_to_run_without_the_personal_data_keys():
     env = {k: v for k, v in PRODUCTION.items() if k != "BLIND_INDEX_KEY"}
     result = _manage("check", "--deploy", env=env)

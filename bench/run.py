@@ -1,0 +1,15 @@
+"""Run every benchmark (`make bench`). Each prints a markdown table for docs/benchmarks.md."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+BENCHES = ["bench/seed_demo.py"]
+
+if __name__ == "__main__":
+    root = Path(__file__).resolve().parent.parent
+    for bench in BENCHES:
+        print(f"\n## {bench}\n", flush=True)
+        subprocess.run([sys.executable, bench, *sys.argv[1:]], cwd=root, check=True)
