@@ -48,9 +48,7 @@ class AuditEvent(models.Model):
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
-    actor_label = models.CharField(
-        max_length=150, help_text="Who, as shown at the time (user or system job)."
-    )
+    actor_label = models.CharField(max_length=150, help_text="Who, as shown at the time (user or system job).")
     source = models.CharField(max_length=20)
     action = models.CharField(max_length=64)
     object_type = models.CharField(max_length=100)
@@ -97,9 +95,7 @@ class AuditChainHead(models.Model):
     by every append, which orders a tenant's events; `verify_audit` checks the chain ends here, so a
     deleted last row is found too."""
 
-    tenant = models.OneToOneField(
-        "schools.Tenant", on_delete=models.PROTECT, primary_key=True, related_name="+"
-    )
+    tenant = models.OneToOneField("schools.Tenant", on_delete=models.PROTECT, primary_key=True, related_name="+")
     last_seq = models.PositiveBigIntegerField(default=0)
     last_hash = models.CharField(max_length=64, default="")
 

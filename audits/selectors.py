@@ -9,9 +9,7 @@ from django.db.models import QuerySet
 from .models import AuditEvent
 
 
-def event_list(
-    *, user: Any, action: str = "", object_type: str = "", object_id: str = ""
-) -> QuerySet[AuditEvent]:
+def event_list(*, user: Any, action: str = "", object_type: str = "", object_id: str = "") -> QuerySet[AuditEvent]:
     """Visible audit events, newest first, optionally for one action, object type or object."""
     qs = AuditEvent.objects.visible_to(user).select_related("actor")
     if action:
@@ -24,6 +22,4 @@ def event_list(
 
 
 def action_names(*, user: Any) -> list[str]:
-    return list(
-        AuditEvent.objects.visible_to(user).values_list("action", flat=True).distinct().order_by("action")
-    )
+    return list(AuditEvent.objects.visible_to(user).values_list("action", flat=True).distinct().order_by("action"))

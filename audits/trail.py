@@ -117,11 +117,7 @@ def jsonable(value: Any) -> Any:
 def _fields(model: type[Model]) -> list[tuple[str, str]]:
     """(attname, name) of the fields a model's audit rows carry."""
     exclude = getattr(model, "audit_exclude", frozenset())
-    return [
-        (f.attname, f.name)
-        for f in model._meta.concrete_fields
-        if f.name not in exclude and not f.primary_key
-    ]
+    return [(f.attname, f.name) for f in model._meta.concrete_fields if f.name not in exclude and not f.primary_key]
 
 
 def object_type(model: type[Model]) -> str:

@@ -76,8 +76,6 @@ def verify_tenant_chain(
         problems.append(Problem(tenant_id, None, "events exist but the chain head is missing"))
     elif head is not None and (end_seq != last_seq or (head.last_hash or GENESIS) != prev_hash):
         problems.append(
-            Problem(
-                tenant_id, None, f"chain ends at #{last_seq} but its head records #{end_seq} (rows deleted)"
-            )
+            Problem(tenant_id, None, f"chain ends at #{last_seq} but its head records #{end_seq} (rows deleted)")
         )
     return problems

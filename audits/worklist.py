@@ -21,9 +21,7 @@ def audit_items(user: Any) -> list[WorkItem]:
     since = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
     today = AuditEvent.objects.visible_to(user).filter(occurred_at__gte=since).count()
     views = AuditEvent.objects.visible_to(user).filter(occurred_at__gte=since, action="pii.view").count()
-    items = [
-        WorkItem(label=_("Changes recorded today"), count=today, url=reverse("audits:list"), kind="info")
-    ]
+    items = [WorkItem(label=_("Changes recorded today"), count=today, url=reverse("audits:list"), kind="info")]
     if views:
         items.append(
             WorkItem(

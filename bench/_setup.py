@@ -47,7 +47,10 @@ def fresh_database(vendor: str) -> dict[str, str]:
 def drop_database(env: dict[str, str]) -> None:
     name = env.get("BENCH_DROP_DATABASE")
     if name:
-        subprocess.run(["psql", f"{PG_OWNER}/postgres", "-qc", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"], check=False)
+        subprocess.run(
+            ["psql", f"{PG_OWNER}/postgres", "-qc", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"],
+            check=False,
+        )
 
 
 def manage(args: list[str], env: dict[str, str]) -> float:

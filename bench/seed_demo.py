@@ -13,7 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._setup import drop_database, fresh_database, manage, run_script  # noqa: E402
+from bench._setup import drop_database, fresh_database, manage, run_script
 
 
 def main() -> None:
@@ -21,7 +21,7 @@ def main() -> None:
     parser.add_argument("--vendors", nargs="+", default=["sqlite", "postgresql"])
     parser.add_argument("--rows", type=int, default=2000, help="pupils inserted by each method in the comparison")
     args = parser.parse_args()
-    print("| database | seed_demo (2 tenants, all rows) | pupils: bulk, audited | pupils: row by row, audited | speed-up |")
+    print("| database | seed_demo (2 tenants) | pupils: bulk, audited | pupils: row by row, audited | speed-up |")
     print("|---|---|---|---|---|")
     for vendor in args.vendors:
         env = fresh_database(vendor)

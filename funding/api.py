@@ -27,9 +27,7 @@ class HasAction(drf_permissions.BasePermission):
     """
 
     def _action(self, view: Any) -> permissions.Action | None:
-        return getattr(view, "required_actions", {}).get(
-            getattr(view, "action", None) or view.request.method.lower()
-        )
+        return getattr(view, "required_actions", {}).get(getattr(view, "action", None) or view.request.method.lower())
 
     def has_permission(self, request: Any, view: Any) -> bool:
         action = self._action(view)

@@ -106,16 +106,14 @@ def school_plans(t: DemoTenant) -> list[SchoolPlan]:
         SchoolPlan(5, f"{towns[6]}第一小学", (Stage.PRIMARY,), Area.URBAN, towns[6], 3),
     ]
     plans += [
-        SchoolPlan(6 + i, f"{town}中心小学", (Stage.PRIMARY,), Area.RURAL, town, 2)
-        for i, town in enumerate(towns[1:7])
+        SchoolPlan(6 + i, f"{town}中心小学", (Stage.PRIMARY,), Area.RURAL, town, 2) for i, town in enumerate(towns[1:7])
     ]
     plans += [
         SchoolPlan(12, f"{towns[5]}九年一贯制学校", (Stage.PRIMARY, Stage.JUNIOR), Area.RURAL, towns[5], 1),
         SchoolPlan(13, f"{t.county}第一初级中学", (Stage.JUNIOR,), Area.URBAN, towns[0], 4),
     ]
     plans += [
-        SchoolPlan(14 + i, f"{town}初级中学", (Stage.JUNIOR,), Area.RURAL, town, 2)
-        for i, town in enumerate(towns[1:5])
+        SchoolPlan(14 + i, f"{town}初级中学", (Stage.JUNIOR,), Area.RURAL, town, 2) for i, town in enumerate(towns[1:5])
     ]
     plans += [
         SchoolPlan(18, f"{t.county}第一高级中学", (Stage.SENIOR,), Area.URBAN, towns[0], 5),
@@ -224,11 +222,7 @@ def _seed_students(
         for _ in range(size):
             birth = _birth_date(rng, grade.entry_year, grade.stage)
             # Most pupils were born in the county; some elsewhere in the province.
-            region = (
-                t.region_code
-                if rng.random() < 0.9
-                else t.region_code[:4] + rng.choice(("02", "03", "21", "23"))
-            )
+            region = t.region_code if rng.random() < 0.9 else t.region_code[:4] + rng.choice(("02", "03", "21", "23"))
             key = (region, birth)
             used_sequences[key] = used_sequences.get(key, rng.randrange(1, 40)) + 1
             sex = idcard.Sex.MALE if rng.random() < 0.52 else idcard.Sex.FEMALE
@@ -252,8 +246,7 @@ def _seed_students(
                 gender=Gender.MALE if sex is idcard.Sex.MALE else Gender.FEMALE,
                 birth_date=birth,
                 enrollment_status=status,
-                is_boarding=school.area == Area.RURAL
-                and rng.random() < boarding_rate.get(Stage(grade.stage), 0),
+                is_boarding=school.area == Area.RURAL and rng.random() < boarding_rate.get(Stage(grade.stage), 0),
                 hukou=Hukou.RURAL if rural else Hukou.URBAN,
                 township=school.township,
                 village=rng.choice(villages) if rural else "",
@@ -282,11 +275,7 @@ DEMO_ROLES = (
 
 def demo_usernames() -> list[tuple[str, str, str]]:
     """(username, tenant slug or '', role label) of every demo account."""
-    rows = [
-        (f"{t.user_prefix}.{suffix}", t.slug, str(role.label))
-        for t in TENANTS
-        for suffix, role, _ in DEMO_ROLES
-    ]
+    rows = [(f"{t.user_prefix}.{suffix}", t.slug, str(role.label)) for t in TENANTS for suffix, role, _ in DEMO_ROLES]
     return [*rows, ("platform", "", "Platform operator")]
 
 

@@ -13,7 +13,7 @@ from schools import permissions
 from schools.models import Tenant
 from schools.permissions import Action, Level
 from schools.selectors import class_list, school_list
-from students.selectors import student_counts_by_class, student_counts_by_school
+from students.selectors import student_counts
 
 
 @dataclass
@@ -34,20 +34,16 @@ class HomeContent:
 
 def for_user(user: Any) -> HomeContent:
     roles = sorted(permissions.roles_of(user))
-    content = HomeContent(
-        roles=[str(permissions.Role(r).label) for r in roles], work=worklist.items_for(user)
-    )
+    content = HomeContent(roles=[str(permissions.Role(r).label) for r in roles], work=worklist.items_for(user))
     if permissions.is_platform_operator(user):
-        content.tenants = list(
-            Tenant.objects.visible_to(user).annotate(user_count=Count("users")).order_by("slug")
-        )
+        content.tenants = list(Tenant.objects.visible_to(user).annotate(user_count=Count("users")).order_by("slug"))
         return content
     if not roles:
         return content
     sees_students = permissions.can(user, Action.STUDENT_VIEW)
     widest = max(permissions.ROLE_LEVEL[r] for r in roles)
     if widest >= Level.TENANT:
-        counts = student_counts_by_school(user=user) if sees_students else {}
+        counts = student_counts(user=user, by="school") if sees_students else {}
         content.units_title = "schools"
         content.units = [
             UnitRow(
@@ -58,7 +54,7 @@ def for_user(user: Any) -> HomeContent:
             for s in school_list(user=user)
         ]
     else:
-        counts = student_counts_by_class(user=user) if sees_students else {}
+        counts = student_counts(user=user, by="klass") if sees_students else {}
         content.units_title = "classes"
         content.units = [
             UnitRow(

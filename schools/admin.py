@@ -7,12 +7,13 @@ from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.models import Group
+from django.contrib.auth.password_validation import validate_password
 from django.utils.translation import gettext_lazy as _
 from rest_framework.authtoken.models import TokenProxy
 
 from audits import trail
 from schools import permissions, services
-from schools.models import Grade, RoleAssignment, School, SchoolClass, Tenant, User
+from schools.models import Grade, RoleAssignment, School, SchoolClass, Stage, Tenant, User
 from schools.permissions import Action
 
 # Django's groups and DRF's token list are global tables: not for tenant administrators, and a token
@@ -57,8 +58,17 @@ class GradeInline(ScopedAdminMixin, admin.TabularInline):
     fields = ["stage", "entry_year"]
 
 
+class SchoolForm(forms.ModelForm):
+    stages = forms.MultipleChoiceField(label=_("stages"), choices=Stage.choices, widget=forms.CheckboxSelectMultiple)
+
+    class Meta:
+        model = School
+        fields = ["code", "name", "stages", "area", "township", "is_active"]
+
+
 @admin.register(School)
 class SchoolAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    form = SchoolForm
     list_display = ["code", "name", "area", "township", "is_active"]
     list_filter = ["area", "is_active"]
     search_fields = ["code", "name", "township"]
@@ -110,6 +120,11 @@ class TenantUserCreationForm(forms.ModelForm):
     class Meta:
         model = User
         fields = ["username", "full_name"]
+
+    def clean_password(self):
+        password = self.cleaned_data["password"]
+        validate_password(password, User(username=self.cleaned_data.get("username", "")))
+        return password
 
 
 @admin.register(User)
@@ -189,11 +204,7 @@ class TenantAdmin(admin.ModelAdmin):
         return super().get_form(request, obj, change=change, **kwargs)
 
     def get_fields(self, request, obj=None):
-        return (
-            ["slug", "name", "region_code", "admin_username", "admin_password"]
-            if obj is None
-            else self.fields
-        )
+        return ["slug", "name", "region_code", "admin_username", "admin_password"] if obj is None else self.fields
 
     def get_queryset(self, request):
         return Tenant.objects.visible_to(request.user)

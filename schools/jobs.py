@@ -49,9 +49,7 @@ def job_claim(*, job_id: Any) -> Job | None:
 def job_progress(job: Job, *, done: int, total: int, message: str = "") -> None:
     """Record progress in its own short transaction, so the progress bar sees it at once."""
     with tenant_transaction(job.tenant_id):
-        Job.objects.filter(pk=job.pk).update(
-            done=done, total=total, message=message[:300], heartbeat_at=timezone.now()
-        )
+        Job.objects.filter(pk=job.pk).update(done=done, total=total, message=message[:300], heartbeat_at=timezone.now())
     job.done, job.total, job.message = done, total, message
 
 
@@ -68,9 +66,7 @@ def job_finish(job: Job, *, result: dict[str, Any] | None = None, message: str =
 
 def job_fail(job: Job, *, message: str) -> None:
     with tenant_transaction(job.tenant_id), trail.labelled("job.fail", message[:200]):
-        Job.objects.filter(pk=job.pk).update(
-            status=JobStatus.FAILED, message=message[:300], finished_at=timezone.now()
-        )
+        Job.objects.filter(pk=job.pk).update(status=JobStatus.FAILED, message=message[:300], finished_at=timezone.now())
 
 
 def run(*, job_id: Any, work: Callable[[Job], tuple[dict[str, Any] | None, str]]) -> None:

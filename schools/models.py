@@ -48,11 +48,7 @@ class TenantAuthorityQuerySet(models.QuerySet):
         """The platform operator sees every tenant; anyone else only their own."""
         if permissions.is_platform_operator(user):
             return self.all()
-        return (
-            self.filter(pk=getattr(user, "tenant_id", None))
-            if getattr(user, "tenant_id", None)
-            else self.none()
-        )
+        return self.filter(pk=getattr(user, "tenant_id", None)) if getattr(user, "tenant_id", None) else self.none()
 
 
 class Tenant(models.Model):
@@ -122,9 +118,7 @@ class School(TenantModel):
 class Grade(TenantModel):
     """年级: the pupils of one stage of a school who entered in the same year (e.g. 初中 2024级)."""
 
-    school = models.ForeignKey(
-        School, on_delete=models.PROTECT, related_name="grades", verbose_name=_("school")
-    )
+    school = models.ForeignKey(School, on_delete=models.PROTECT, related_name="grades", verbose_name=_("school"))
     stage = models.CharField(_("stage"), max_length=12, choices=Stage.choices)
     entry_year = models.PositiveSmallIntegerField(_("entry year"))
 
@@ -139,12 +133,8 @@ class Grade(TenantModel):
                 fields=["tenant", "school", "stage", "entry_year"],
                 name="schools_grade_tenant_school_year_uniq",
             ),
-            models.UniqueConstraint(
-                fields=["tenant", "school", "id"], name="schools_grade_tenant_school_id_uniq"
-            ),
-            models.CheckConstraint(
-                condition=Q(entry_year__gte=2000, entry_year__lte=2100), name="schools_grade_year"
-            ),
+            models.UniqueConstraint(fields=["tenant", "school", "id"], name="schools_grade_tenant_school_id_uniq"),
+            models.CheckConstraint(condition=Q(entry_year__gte=2000, entry_year__lte=2100), name="schools_grade_year"),
         ]
 
     def __str__(self) -> str:
@@ -154,12 +144,8 @@ class Grade(TenantModel):
 class SchoolClass(TenantModel):
     """班级: a class of a grade, the unit a class teacher (班主任) is responsible for."""
 
-    school = models.ForeignKey(
-        School, on_delete=models.PROTECT, related_name="classes", verbose_name=_("school")
-    )
-    grade = models.ForeignKey(
-        Grade, on_delete=models.PROTECT, related_name="classes", verbose_name=_("grade")
-    )
+    school = models.ForeignKey(School, on_delete=models.PROTECT, related_name="classes", verbose_name=_("school"))
+    grade = models.ForeignKey(Grade, on_delete=models.PROTECT, related_name="classes", verbose_name=_("grade"))
     number = models.PositiveSmallIntegerField(_("class number"))
 
     scope: ClassVar[Scope] = Scope(school="school", grade="grade", klass="id")
@@ -244,9 +230,7 @@ class User(AbstractUser):
 class RoleAssignment(TenantModel):
     """A role a user holds over one org unit: a class, a grade, a school, or the whole district."""
 
-    user = models.ForeignKey(
-        User, on_delete=models.CASCADE, related_name="role_assignments", verbose_name=_("user")
-    )
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="role_assignments", verbose_name=_("user"))
     role = models.CharField(_("role"), max_length=20, choices=Role.choices)
     school = models.ForeignKey(School, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     grade = models.ForeignKey(Grade, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
@@ -333,9 +317,7 @@ class RoleAssignment(TenantModel):
             if any(getattr(self, f"{f}_id") for f in deeper):
                 raise ValidationError(_("Choose only the unit this role is held over."))
         elif self.school_id or self.grade_id or self.klass_id:
-            raise ValidationError(
-                _("District roles are held over the whole district: leave the units empty.")
-            )
+            raise ValidationError(_("District roles are held over the whole district: leave the units empty."))
 
     def __str__(self) -> str:
         unit = self.klass or self.grade or self.school
@@ -376,9 +358,7 @@ class Job(TenantModel):
     class Meta:
         verbose_name = _("background job")
         verbose_name_plural = _("background jobs")
-        indexes = [
-            models.Index(fields=["tenant", "actor", "kind", "created_at"], name="schools_job_actor_idx")
-        ]
+        indexes = [models.Index(fields=["tenant", "actor", "kind", "created_at"], name="schools_job_actor_idx")]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.get_status_display()}"

@@ -140,9 +140,7 @@ def assignments(user: Any) -> tuple[Assignment, ...]:
         if current_tenant_id_or_none() != user.tenant_id:
             return ()  # a user acts only inside their own tenant's context
         role_assignment = apps.get_model("schools", "RoleAssignment")
-        rows = role_assignment.objects.filter(user_id=user.pk).values_list(
-            "role", "school_id", "grade_id", "klass_id"
-        )
+        rows = role_assignment.objects.filter(user_id=user.pk).values_list("role", "school_id", "grade_id", "klass_id")
         cached = tuple(Assignment(*row) for row in rows)
         user._assignments_cache = cached
     return cached

@@ -26,9 +26,7 @@ def grade_list(*, user: Any, school: School | None = None) -> QuerySet[Grade]:
     return qs.order_by("school__code", "stage", "-entry_year", "pk")
 
 
-def class_list(
-    *, user: Any, school: School | None = None, grade: Grade | None = None
-) -> QuerySet[SchoolClass]:
+def class_list(*, user: Any, school: School | None = None, grade: Grade | None = None) -> QuerySet[SchoolClass]:
     qs = SchoolClass.objects.visible_to(user).select_related("school", "grade")
     if school is not None:
         qs = qs.filter(school=school)

@@ -109,14 +109,10 @@ def role_assign(*, user: User, role: str, unit: Any = None) -> RoleAssignment:
     The unit must match the role's reach: a class for a class teacher, a school for an officer, …
     """
     level = ROLE_LEVEL[Role(role)]
-    expected = {Level.CLASS: SchoolClass, Level.GRADE: Grade, Level.SCHOOL: School, Level.TENANT: type(None)}[
-        level
-    ]
+    expected = {Level.CLASS: SchoolClass, Level.GRADE: Grade, Level.SCHOOL: School, Level.TENANT: type(None)}[level]
     if not isinstance(unit, expected):
         if expected is type(None):
-            raise ValidationError(
-                _("District roles are held over the whole district: leave the units empty.")
-            )
+            raise ValidationError(_("District roles are held over the whole district: leave the units empty."))
         raise ValidationError(_("This role is held over a %(unit)s.") % {"unit": expected._meta.verbose_name})
     fields: dict[str, Any] = {}
     if isinstance(unit, SchoolClass):

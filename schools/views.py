@@ -11,7 +11,7 @@ from schools.access import get_visible, school_get_for_user
 from schools.models import Job
 from schools.permissions import Action
 from schools.selectors import class_list, school_list
-from students.selectors import student_counts_by_class, student_counts_by_school
+from students.selectors import student_counts
 
 
 @login_required
@@ -19,7 +19,7 @@ def school_list_view(request: HttpRequest) -> HttpResponse:
     permissions.require(request.user, Action.SCHOOL_VIEW)
     sees_students = permissions.can(request.user, Action.STUDENT_VIEW)
     schools = list(school_list(user=request.user))
-    counts = student_counts_by_school(user=request.user) if sees_students else {}
+    counts = student_counts(user=request.user, by="school") if sees_students else {}
     for school in schools:
         school.student_count = counts.get(school.pk, 0) if sees_students else None
     return render(request, "schools/school_list.html", {"schools": schools, "sees_students": sees_students})
@@ -30,7 +30,7 @@ def school_detail_view(request: HttpRequest, pk: str) -> HttpResponse:
     school = school_get_for_user(user=request.user, pk=pk)
     sees_students = permissions.can(request.user, Action.STUDENT_VIEW, school)
     classes = list(class_list(user=request.user, school=school))
-    counts = student_counts_by_class(user=request.user) if sees_students else {}
+    counts = student_counts(user=request.user, by="klass") if sees_students else {}
     for klass in classes:
         klass.student_count = counts.get(klass.pk, 0) if sees_students else None
     return render(

@@ -38,15 +38,9 @@ class Hukou(models.TextChoices):
 class Student(TenantModel):
     """学生: one child on the district's register, identified by the national ID number."""
 
-    school = models.ForeignKey(
-        School, on_delete=models.PROTECT, related_name="students", verbose_name=_("school")
-    )
-    grade = models.ForeignKey(
-        Grade, on_delete=models.PROTECT, related_name="students", verbose_name=_("grade")
-    )
-    klass = models.ForeignKey(
-        SchoolClass, on_delete=models.PROTECT, related_name="students", verbose_name=_("class")
-    )
+    school = models.ForeignKey(School, on_delete=models.PROTECT, related_name="students", verbose_name=_("school"))
+    grade = models.ForeignKey(Grade, on_delete=models.PROTECT, related_name="students", verbose_name=_("grade"))
+    klass = models.ForeignKey(SchoolClass, on_delete=models.PROTECT, related_name="students", verbose_name=_("class"))
     name = models.CharField(_("name"), max_length=50)
     id_number = EncryptedField(_("ID number"), kind="id_number")
     id_number_hash = BlindIndexField(source="id_number")
@@ -77,12 +71,8 @@ class Student(TenantModel):
         constraints = [
             # One register entry per child in a district: the "在籍不在校 / 在校不在籍" double entry is
             # impossible by construction.
-            models.UniqueConstraint(
-                fields=["tenant", "id_number_hash"], name="students_student_tenant_id_hash_uniq"
-            ),
-            models.UniqueConstraint(
-                fields=["tenant", "student_no_hash"], name="students_student_tenant_no_hash_uniq"
-            ),
+            models.UniqueConstraint(fields=["tenant", "id_number_hash"], name="students_student_tenant_id_hash_uniq"),
+            models.UniqueConstraint(fields=["tenant", "student_no_hash"], name="students_student_tenant_no_hash_uniq"),
         ]
         indexes = [
             models.Index(fields=["tenant", "school", "klass"], name="students_student_class_idx"),

@@ -48,24 +48,15 @@ def student_list(*, user: Any, filters: StudentFilter | None = None) -> QuerySet
     return qs.order_by("school__code", "grade__stage", "-grade__entry_year", "klass__number", "name", "pk")
 
 
-def student_counts_by_class(*, user: Any) -> dict[Any, int]:
-    """{class id: number of visible attending students}, one query."""
+def student_counts(*, user: Any, by: str) -> dict[Any, int]:
+    """{school or class id: number of visible attending students}, in one query; `by` is "school"
+    or "klass"."""
+    column = {"school": "school_id", "klass": "klass_id"}[by]
     rows = (
         Student.objects.visible_to(user)
         .filter(enrollment_status="ATTENDING")
-        .values("klass_id")
+        .values(column)
         .annotate(n=Count("pk"))
         .order_by()
     )
-    return {r["klass_id"]: r["n"] for r in rows}
-
-
-def student_counts_by_school(*, user: Any) -> dict[Any, int]:
-    rows = (
-        Student.objects.visible_to(user)
-        .filter(enrollment_status="ATTENDING")
-        .values("school_id")
-        .annotate(n=Count("pk"))
-        .order_by()
-    )
-    return {r["school_id"]: r["n"] for r in rows}
+    return {r[column]: r["n"] for r in rows}

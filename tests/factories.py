@@ -104,9 +104,7 @@ def build_tenant(slug: str, marker: str, region: str) -> TenantWorld:
         w.grades = {"g1": g1, "g2": g2, "g3": g3}
         w.classes = {"c1": c1, "c2": c2, "c3": c3, "c4": c4}
         for key, klass in w.classes.items():
-            w.students[key] = [
-                make_student(klass, name=f"{marker}{key}pupil{i}", region=region) for i in (1, 2)
-            ]
+            w.students[key] = [make_student(klass, name=f"{marker}{key}pupil{i}", region=region) for i in (1, 2)]
         units = {Role.CLASS_TEACHER: c1, Role.GRADE_LEADER: g1, Role.SCHOOL_OFFICER: s1, Role.PRINCIPAL: s1}
         for role in Role:
             w.users[role] = user_with_role(tenant, role, units.get(role), username=f"{slug}-{role.lower()}")

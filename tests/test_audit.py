@@ -43,10 +43,7 @@ def test_create_update_delete_are_recorded_with_before_after_and_actor(world, te
 def test_bulk_writes_are_recorded_row_by_row(world, tenant_of):
     with tenant_of(world.a.tenant):
         schools = School.objects.bulk_create(
-            [
-                School(code=f"77000000{i:02d}", name=f"Bulk {i}", stages=[Stage.PRIMARY], area="URBAN")
-                for i in range(3)
-            ]
+            [School(code=f"77000000{i:02d}", name=f"Bulk {i}", stages=[Stage.PRIMARY], area="URBAN") for i in range(3)]
         )
         with trail.labelled("school.close", reason="merged"):
             changed = School.objects.filter(pk__in=[s.pk for s in schools]).update(is_active=False)
@@ -83,9 +80,7 @@ def test_audit_rows_cannot_be_changed_or_deleted_through_the_app(world, tenant_o
             AuditEvent.objects.filter(pk=event.pk).delete()
 
 
-@pytest.mark.parametrize(
-    "statement", ["UPDATE audits_auditevent SET reason = 'x'", "DELETE FROM audits_auditevent"]
-)
+@pytest.mark.parametrize("statement", ["UPDATE audits_auditevent SET reason = 'x'", "DELETE FROM audits_auditevent"])
 def test_audit_rows_cannot_be_changed_or_deleted_in_sql_by_the_app(world, tenant_of, statement):
     with (
         tenant_of(world.a.tenant),
@@ -120,9 +115,7 @@ def test_verify_audit_finds_tampering_behind_the_apps_back(how, expected):
     tenant = world.a.tenant
     assert verify_tenant_chain(tenant.pk) == []
     statements = {
-        "alter": [
-            "UPDATE audits_auditevent SET reason = 'nothing happened' WHERE tenant_id = %(t)s AND seq = 3"
-        ],
+        "alter": ["UPDATE audits_auditevent SET reason = 'nothing happened' WHERE tenant_id = %(t)s AND seq = 3"],
         "delete_middle": ["DELETE FROM audits_auditevent WHERE tenant_id = %(t)s AND seq = 3"],
         "delete_last": [
             "DELETE FROM audits_auditevent WHERE tenant_id = %(t)s AND seq = "

@@ -24,9 +24,7 @@ def _home(user) -> str:
     return response.content.decode()
 
 
-def test_the_tenant_admin_is_told_about_accounts_without_a_role_and_schools_without_an_officer(
-    world, tenant_of
-):
+def test_the_tenant_admin_is_told_about_accounts_without_a_role_and_schools_without_an_officer(world, tenant_of):
     with tenant_of(world.a.tenant):
         services.user_create(tenant=world.a.tenant, username="new-teacher", password="x", validate=False)
     page = _home(world.a.users[Role.TENANT_ADMIN])
@@ -37,9 +35,7 @@ def test_the_tenant_admin_is_told_about_accounts_without_a_role_and_schools_with
 
 def test_a_teacher_sees_dropped_out_pupils_of_their_class_only(world, tenant_of):
     with tenant_of(world.a.tenant):
-        Student.objects.filter(pk=world.a.students["c2"][0].pk).update(
-            enrollment_status=EnrollmentStatus.DROPPED_OUT
-        )
+        Student.objects.filter(pk=world.a.students["c2"][0].pk).update(enrollment_status=EnrollmentStatus.DROPPED_OUT)
     assert "status=DROPPED_OUT" not in _home(world.a.users[Role.CLASS_TEACHER])  # c2 is not their class
     assert "status=DROPPED_OUT" in _home(world.a.users[Role.GRADE_LEADER])  # but in their grade
 

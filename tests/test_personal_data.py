@@ -52,9 +52,7 @@ def test_ciphertext_is_bound_to_its_field_kind():
 def test_blind_index_finds_exact_numbers_only(world, tenant_of):
     student = world.a.students["c2"][1]
     with tenant_of(world.a.tenant):
-        found = Student.objects.filter(
-            id_number_hash=blind_index(student.id_number.reveal().lower(), kind="id_number")
-        )
+        found = Student.objects.filter(id_number_hash=blind_index(student.id_number.reveal().lower(), kind="id_number"))
         assert list(found) == [student]
 
 

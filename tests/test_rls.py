@@ -44,16 +44,12 @@ def _count(cursor, table: str, where: str = "", params=()) -> int:
 
 def test_the_suite_runs_as_the_app_role_that_neither_owns_nor_bypasses(db):
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT current_user, rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user"
-        )
+        cursor.execute("SELECT current_user, rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user")
         user, is_super, bypass = cursor.fetchone()
         assert user == settings.DATABASE_APP_ROLE
         assert not is_super
         assert not bypass
-        cursor.execute(
-            "SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tableowner = current_user"
-        )
+        cursor.execute("SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tableowner = current_user")
         assert cursor.fetchone()[0] == 0
 
 
@@ -79,9 +75,7 @@ def test_no_tenant_reads_nothing_and_another_tenant_cannot_read_or_write(world, 
     a, b = world.a.tenant.pk, world.b.tenant.pk
     with connection.cursor() as cursor:
         _set_tenant(cursor, a)
-        assert _count(cursor, table) > 0, (
-            f"the test world has no {table} rows: add some to tests/factories.py"
-        )
+        assert _count(cursor, table) > 0, f"the test world has no {table} rows: add some to tests/factories.py"
         # No tenant set: nothing at all.
         _set_tenant(cursor, None)
         assert _count(cursor, table) == 0

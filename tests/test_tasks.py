@@ -35,9 +35,7 @@ def test_a_task_refuses_an_actor_of_another_tenant(world):
         )
 
 
-def test_the_job_is_enqueued_only_when_the_transaction_commits(
-    world, tenant_of, django_capture_on_commit_callbacks
-):
+def test_the_job_is_enqueued_only_when_the_transaction_commits(world, tenant_of, django_capture_on_commit_callbacks):
     auditor = world.a.users[Role.DISTRICT_AUDITOR]
     with django_capture_on_commit_callbacks(execute=False) as callbacks, tenant_of(world.a.tenant):
         job = jobs.job_start(kind="audit_verify", actor=auditor, task=verify_chain)

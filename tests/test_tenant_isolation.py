@@ -56,9 +56,7 @@ def _first_of(model, w: TenantWorld):
         "schools.schoolclass": lambda: w.classes["c1"],
         "students.student": lambda: w.students["c1"][0],
         "schools.user": lambda: w.users[Role.CLASS_TEACHER],
-        "schools.roleassignment": lambda: RoleAssignment.objects.filter(
-            user=w.users[Role.CLASS_TEACHER]
-        ).first(),
+        "schools.roleassignment": lambda: RoleAssignment.objects.filter(user=w.users[Role.CLASS_TEACHER]).first(),
         "schools.tenant": lambda: w.tenant,
     }
     return by_model[model._meta.label_lower]()
@@ -220,9 +218,7 @@ def test_api_token_requests_are_scoped_like_sessions(world):
     assert response.status_code == 200
     names = {row["name"] for row in response.json()["results"]}
     assert names == {s.name for s in world.a.all_students}
-    response = client.get(
-        f"/api/v1/students/{world.b.students['c1'][0].pk}/", HTTP_AUTHORIZATION=f"Token {token.key}"
-    )
+    response = client.get(f"/api/v1/students/{world.b.students['c1'][0].pk}/", HTTP_AUTHORIZATION=f"Token {token.key}")
     assert response.status_code == 404
 
 

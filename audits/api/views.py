@@ -36,6 +36,4 @@ class AuditEventViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
     def get_queryset(self):
         params = self.request.query_params
-        return event_list(
-            user=self.request.user, action=params.get("action", ""), object_id=params.get("object", "")
-        )
+        return event_list(user=self.request.user, action=params.get("action", ""), object_id=params.get("object", ""))

@@ -107,9 +107,7 @@ class TenantForeignKey(Operation):
         return self.__class__.__name__, [], kwargs
 
     def constraint_name(self, table: str) -> str:
-        digest = hashlib.sha1(
-            f"{table}:{','.join(self.columns)}".encode(), usedforsecurity=False
-        ).hexdigest()[:8]
+        digest = hashlib.sha1(f"{table}:{','.join(self.columns)}".encode(), usedforsecurity=False).hexdigest()[:8]
         return f"{table[:40]}_tenant_fk_{digest}"
 
     def database_forwards(self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any) -> None:
@@ -226,6 +224,4 @@ def grant_app_role(using: str = "default", *, role: str) -> None:
         cursor.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {name}")
         cursor.execute(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {name}")
         for table in APPEND_ONLY_TABLES:
-            cursor.execute(
-                f"REVOKE UPDATE, DELETE, TRUNCATE ON {connection.ops.quote_name(table)} FROM {name}"
-            )
+            cursor.execute(f"REVOKE UPDATE, DELETE, TRUNCATE ON {connection.ops.quote_name(table)} FROM {name}")

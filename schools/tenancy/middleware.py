@@ -37,13 +37,7 @@ class TenantMiddleware:
         tenant_id = user.tenant_id if user.is_authenticated and user.is_active else None
         request.tenant_id = tenant_id
         request_id = request.headers.get("X-Request-ID", "")[:36] or str(uuid.uuid4())
-        source = (
-            "api"
-            if request.path.startswith("/api/")
-            else "admin"
-            if request.path.startswith("/admin/")
-            else "web"
-        )
+        source = "api" if request.path.startswith("/api/") else "admin" if request.path.startswith("/admin/") else "web"
         actor = trail.actor_for(user, source=source, request_id=request_id)
         with trail.acting_as(actor), tenant_transaction(tenant_id):
             response = self.get_response(request)

@@ -143,9 +143,7 @@ class TenantModel(models.Model):
     def remember_loaded_values(self) -> None:
         """Keep the values as stored, so the audit row of the next save can say what changed."""
         self._loaded_values = {
-            f.attname: getattr(self, f.attname)
-            for f in self._meta.concrete_fields
-            if f.attname in self.__dict__
+            f.attname: getattr(self, f.attname) for f in self._meta.concrete_fields if f.attname in self.__dict__
         }
 
     def loaded_values(self, fields: Iterable[str] | None = None) -> dict[str, Any]:

@@ -35,9 +35,7 @@ class TenantTask(DjangoTask):
         user_model = apps.get_model("schools", "User")
         actor_user = user_model.objects.filter(pk=actor_id, tenant_id=tenant_id, is_active=True).first()
         if actor_user is None:
-            raise TaskContextMissing(
-                f"{self.name}: actor {actor_id} is not an active user of tenant {tenant_id}"
-            )
+            raise TaskContextMissing(f"{self.name}: actor {actor_id} is not an active user of tenant {tenant_id}")
         actor = trail.Actor(
             user_id=actor_user.pk,
             label=actor_user.get_username(),

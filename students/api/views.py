@@ -68,9 +68,7 @@ class StudentViewSet(viewsets.ReadOnlyModelViewSet):
     @extend_schema(
         parameters=[OpenApiParameter("field", str, enum=list(REVEALABLE), location=OpenApiParameter.QUERY)],
         request=None,
-        responses=inline_serializer(
-            "Revealed", {"field": serializers.CharField(), "value": serializers.CharField()}
-        ),
+        responses=inline_serializer("Revealed", {"field": serializers.CharField(), "value": serializers.CharField()}),
     )
     @action(detail=True, methods=["post"])
     def reveal(self, request, pk=None):
@@ -79,6 +77,4 @@ class StudentViewSet(viewsets.ReadOnlyModelViewSet):
         if field not in REVEALABLE:
             raise serializers.ValidationError({"field": f"one of {sorted(REVEALABLE)}"})
         student = self.get_object()
-        return Response(
-            {"field": field, "value": student_reveal(student=student, field=field, actor=request.user)}
-        )
+        return Response({"field": field, "value": student_reveal(student=student, field=field, actor=request.user)})

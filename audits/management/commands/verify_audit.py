@@ -22,9 +22,7 @@ class Command(BaseCommand):
         for tenant in tenants:
             found = verify_tenant_chain(tenant.pk)
             problems.extend(found)
-            state = (
-                self.style.SUCCESS("intact") if not found else self.style.ERROR(f"{len(found)} problem(s)")
-            )
+            state = self.style.SUCCESS("intact") if not found else self.style.ERROR(f"{len(found)} problem(s)")
             self.stdout.write(f"{tenant.slug}: {state}")
         for problem in problems:
             self.stderr.write(str(problem))

@@ -23,9 +23,7 @@ class Command(BaseCommand):
         started = time.monotonic()
         with trail.acting_as(trail.Actor(user_id=None, label="seed_demo", source="command")):
             report = demo.seed(scale=options["scale"], say=self.stdout.write)
-        created = (
-            ", ".join(f"{n} {what}" for what, n in report.created.items() if n) or "nothing (already seeded)"
-        )
+        created = ", ".join(f"{n} {what}" for what, n in report.created.items() if n) or "nothing (already seeded)"
         self.stdout.write(self.style.SUCCESS(f"Created {created} in {time.monotonic() - started:.1f} s."))
         self.stdout.write(f"Demo accounts (password: {demo.DEMO_PASSWORD}):")
         for username, slug, role in demo.demo_usernames():

@@ -19,9 +19,7 @@ class Command(BaseCommand):
         parser.add_argument("name")
         parser.add_argument("region_code", help="行政区划代码, six digits")
         parser.add_argument("admin_username")
-        parser.add_argument(
-            "--password", help="the administrator's password (default: a random one, printed)"
-        )
+        parser.add_argument("--password", help="the administrator's password (default: a random one, printed)")
 
     def handle(self, *args, **options):
         password = options["password"] or secrets.token_urlsafe(12)
@@ -39,6 +37,4 @@ class Command(BaseCommand):
         except ValidationError as exc:
             raise CommandError("; ".join(exc.messages)) from exc
         self.stdout.write(self.style.SUCCESS(f"Created tenant {tenant.slug} ({tenant.name})."))
-        self.stdout.write(
-            f"Administrator: {admin.username}" + ("" if options["password"] else f" / {password}")
-        )
+        self.stdout.write(f"Administrator: {admin.username}" + ("" if options["password"] else f" / {password}"))
