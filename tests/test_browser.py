@@ -75,6 +75,6 @@ def test_the_district_reveals_a_full_id_number_and_switches_to_english(demo_site
         assert len(full) == 18
         assert full[:4] == masked[:4]
         assert full[-4:] == masked[-4:]
-        page.select_option("select[name=language]", "en")
-        page.wait_for_load_state()
+        with page.expect_navigation():
+            page.select_option("select[name=language]", "en")
         assert "Students" in page.inner_text("nav")

@@ -28,7 +28,7 @@ def test_the_tenant_admin_is_told_about_accounts_without_a_role_and_schools_with
     with tenant_of(world.a.tenant):
         services.user_create(tenant=world.a.tenant, username="new-teacher", password="x", validate=False)
     page = _home(world.a.users[Role.TENANT_ADMIN])
-    assert "Accounts without a role" in page or "没有角色" in page
+    assert "未分配角色的账号" in page  # "Accounts without a role"
     # s2 has no funding officer in the test world; s1 has one.
     assert page.count('rounded-pill">1<') >= 2
 
