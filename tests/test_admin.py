@@ -27,8 +27,8 @@ def test_a_tenant_admin_creates_a_school_in_their_own_tenant_audited(world):
     client = _admin_client(world.a.users[Role.TENANT_ADMIN])
     response = client.post(
         "/admin/schools/school/add/",
-        {"code": "4106220099", "name": "新建小学", "stages": ["PRIMARY"], "area": "RURAL", "township": "T9", "is_active": "on",
-         "grades-TOTAL_FORMS": "0", "grades-INITIAL_FORMS": "0"},
+        {"code": "4106220099", "name": "新建小学", "stages": ["PRIMARY"], "area": "RURAL", "township": "T9",
+         "is_active": "on", "grades-TOTAL_FORMS": "0", "grades-INITIAL_FORMS": "0"},
     )  # fmt: skip
     assert response.status_code == 302, response.content.decode()[:2000]
     with tenant_transaction(world.a.tenant.pk):
