@@ -103,8 +103,9 @@ PLATFORM_ACTIONS: frozenset[Action] = frozenset({Action.TENANT_MANAGE, Action.AD
 
 @dataclass(frozen=True)
 class Scope:
-    """Where a model's rows sit in the org structure: the field (one hop, or "id") that holds the
-    row's school, grade and class. A model with none of them is tenant-wide reference data."""
+    """Where a model's rows sit in the org structure: the field path (e.g. "school", "student__klass",
+    or "id" for the unit itself) that holds the row's school, grade and class. A model with none of
+    them is tenant-wide reference data."""
 
     school: str | None = None
     grade: str | None = None
@@ -155,11 +156,19 @@ def _granting(user: Any, action: Action) -> Iterable[Assignment]:
     return (a for a in assignments(user) if a.role in allowed)
 
 
+def _unit_id(obj: Any, path: str) -> Any:
+    """The id at the end of a scope path: `school` → obj.school_id; `student__klass` → the student's
+    klass_id (following the cached relation, or loading it once)."""
+    if path == "id":
+        return obj.pk
+    *hops, last = path.split("__")
+    for hop in hops:
+        obj = getattr(obj, hop)
+    return getattr(obj, obj._meta.get_field(last).attname)
+
+
 def _object_units(obj: Any) -> dict[Level, Any]:
-    units = {}
-    for level, path in type(obj).scope.paths().items():
-        units[level] = obj.pk if path == "id" else getattr(obj, obj._meta.get_field(path).attname)
-    return units
+    return {level: _unit_id(obj, path) for level, path in type(obj).scope.paths().items()}
 
 
 def _reaches(assignment: Assignment, units: dict[Level, Any]) -> bool:

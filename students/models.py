@@ -61,9 +61,19 @@ class Student(TenantModel):
     hukou = models.CharField(_("household registration"), max_length=10, choices=Hukou.choices)
     township = models.CharField(_("township"), max_length=50, blank=True)
     village = models.CharField(_("village or community"), max_length=50, blank=True)
+    phone = EncryptedField(_("contact phone"), kind="phone", null=True, blank=True)
+    # The funding card (资助卡 / 社保卡) money is paid into: the pupil's or a guardian's.
+    card_bank = models.CharField(_("bank"), max_length=50, blank=True)
+    card_account = EncryptedField(_("account number"), kind="account", null=True, blank=True)
+    card_account_hash = BlindIndexField(source="card_account", null=True, db_index=True)
+    card_holder = models.CharField(_("account holder"), max_length=50, blank=True)
+    # A keyed hash of the last imported roster row: re-importing an unchanged row changes nothing.
+    roster_fingerprint = models.CharField(max_length=32, blank=True, editable=False)
 
     scope: ClassVar[Scope] = Scope(school="school", grade="grade", klass="klass")
     view_action: ClassVar[Action] = Action.STUDENT_VIEW
+
+    audit_exclude = frozenset({"created_at", "updated_at", "roster_fingerprint"})
 
     class Meta:
         verbose_name = _("student")
@@ -73,6 +83,7 @@ class Student(TenantModel):
             # impossible by construction.
             models.UniqueConstraint(fields=["tenant", "id_number_hash"], name="students_student_tenant_id_hash_uniq"),
             models.UniqueConstraint(fields=["tenant", "student_no_hash"], name="students_student_tenant_no_hash_uniq"),
+            models.UniqueConstraint(fields=["tenant", "id"], name="students_student_tenant_id_uniq"),
         ]
         indexes = [
             models.Index(fields=["tenant", "school", "klass"], name="students_student_class_idx"),
@@ -81,3 +92,57 @@ class Student(TenantModel):
 
     def __str__(self) -> str:
         return self.name
+
+
+class GuardianRelation(models.TextChoices):
+    FATHER = "FATHER", _("Father")  # 父亲
+    MOTHER = "MOTHER", _("Mother")  # 母亲
+    GRANDPARENT = "GRANDPARENT", _("Grandparent")  # 祖父母 / 外祖父母
+    OTHER = "OTHER", _("Other guardian")  # 其他监护人
+
+
+class Guardian(TenantModel):
+    """监护人: registries often list the parent, not the child, so a guardian's ID number is matched too."""
+
+    student = models.ForeignKey(Student, on_delete=models.CASCADE, related_name="guardians", verbose_name=_("student"))
+    position = models.PositiveSmallIntegerField(_("order"), default=1, help_text=_("1 or 2, as in the roster"))
+    name = models.CharField(_("name"), max_length=50)
+    relation = models.CharField(_("relation"), max_length=12, choices=GuardianRelation.choices)
+    id_number = EncryptedField(_("ID number"), kind="id_number", null=True, blank=True)
+    id_number_hash = BlindIndexField(source="id_number", null=True, db_index=True)
+    phone = EncryptedField(_("phone"), kind="phone", null=True, blank=True)
+
+    scope: ClassVar[Scope] = Scope(school="student__school", grade="student__grade", klass="student__klass")
+    view_action: ClassVar[Action] = Action.STUDENT_VIEW
+
+    class Meta:
+        verbose_name = _("guardian")
+        verbose_name_plural = _("guardians")
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "student", "position"], name="students_guardian_position_uniq"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_relation_display()})"
+
+
+class StatusChange(TenantModel):
+    """学籍变动: one change of a pupil's enrollment status, with its date and why (history, never edited)."""
+
+    student = models.ForeignKey(Student, on_delete=models.CASCADE, related_name="status_changes")
+    from_status = models.CharField(max_length=20, choices=EnrollmentStatus.choices, blank=True)
+    to_status = models.CharField(max_length=20, choices=EnrollmentStatus.choices)
+    changed_on = models.DateField(_("date"))
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+    source = models.CharField(_("source"), max_length=20, default="manual")  # manual / roster import
+
+    scope: ClassVar[Scope] = Scope(school="student__school", grade="student__grade", klass="student__klass")
+    view_action: ClassVar[Action] = Action.STUDENT_VIEW
+
+    class Meta:
+        verbose_name = _("enrollment status change")
+        verbose_name_plural = _("enrollment status changes")
+        indexes = [models.Index(fields=["tenant", "student", "changed_on"], name="students_statuschange_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.from_status or '—'} → {self.to_status} ({self.changed_on})"

@@ -10,7 +10,7 @@ from schools import services
 from schools.models import Area, Grade, Job, Role, School, SchoolClass, Stage, Tenant, User
 from schools.tenancy.context import tenant_transaction
 from students import idcard
-from students.models import Gender, Hukou, Student
+from students.models import Gender, Guardian, GuardianRelation, Hukou, StatusChange, Student
 
 CHROMIUM = "/usr/bin/chromium"
 PASSWORD = "test-pass-123"
@@ -60,9 +60,21 @@ def make_student(klass: SchoolClass, *, name: str, region: str, **extra) -> Stud
         gender=Gender.MALE if n % 2 else Gender.FEMALE,
         birth_date=birth,
         hukou=Hukou.RURAL,
+        phone=f"1380000{n:04d}",
+        card_bank="农村信用社",
+        card_account=f"62210{n:014d}",
+        card_holder=f"{name}家长",
         **extra,
     )
     student.save()
+    parent_birth = dt.date(1985, 1 + n % 12, 1 + n % 28)
+    Guardian.objects.create(
+        student=student,
+        position=1,
+        name=f"{name}家长",
+        relation=GuardianRelation.MOTHER,
+        id_number=idcard.compose(region, parent_birth, 1 + n % 400, idcard.Sex.FEMALE),
+    )
     return student
 
 
@@ -109,6 +121,9 @@ def build_tenant(slug: str, marker: str, region: str) -> TenantWorld:
         for role in Role:
             w.users[role] = user_with_role(tenant, role, units.get(role), username=f"{slug}-{role.lower()}")
         w.job = Job.objects.create(kind="audit_verify", actor=w.users[Role.DISTRICT_STAFF])
+        StatusChange.objects.create(
+            student=w.students["c1"][0], from_status="", to_status="ATTENDING", changed_on=dt.date(2024, 9, 1)
+        )
     return w
 
 
