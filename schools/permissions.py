@@ -69,6 +69,7 @@ class Action(StrEnum):
     STUDENT_VIEW = "student.view"
     STUDENT_EDIT = "student.edit"
     STUDENT_VIEW_PII = "student.view_pii"  # the full ID or account number (audited)
+    ROSTER_IMPORT = "student.roster_import"  # 学籍名册导入: for one's own school, or the district
     # The audit trail
     AUDIT_VIEW = "audit.view"
     # Background jobs (imports, reconciliations, exports): their progress and results
@@ -90,6 +91,7 @@ POLICY: dict[Action, frozenset[Role]] = {
         {Role.CLASS_TEACHER, Role.GRADE_LEADER, *_SCHOOL_AND_UP},
     ),
     Action.STUDENT_EDIT: frozenset({Role.SCHOOL_OFFICER, Role.DISTRICT_STAFF}),
+    Action.ROSTER_IMPORT: frozenset({Role.SCHOOL_OFFICER, Role.DISTRICT_STAFF}),
     # Full ID and account numbers: those who correct registrations, pay banks or audit. Teachers,
     # grade leaders and principals work with the masked form.
     Action.STUDENT_VIEW_PII: frozenset({Role.SCHOOL_OFFICER, Role.DISTRICT_STAFF, Role.DISTRICT_AUDITOR}),

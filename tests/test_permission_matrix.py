@@ -20,13 +20,21 @@ PLATFORM = "PLATFORM_OPERATOR"
 EXPECTED = {
     Role.CLASS_TEACHER: {A.SCHOOL_VIEW, A.STUDENT_VIEW, A.JOB_VIEW},
     Role.GRADE_LEADER: {A.SCHOOL_VIEW, A.STUDENT_VIEW, A.JOB_VIEW},
-    Role.SCHOOL_OFFICER: {A.SCHOOL_VIEW, A.STUDENT_VIEW, A.STUDENT_EDIT, A.STUDENT_VIEW_PII, A.JOB_VIEW},
+    Role.SCHOOL_OFFICER: {
+        A.SCHOOL_VIEW,
+        A.STUDENT_VIEW,
+        A.STUDENT_EDIT,
+        A.STUDENT_VIEW_PII,
+        A.ROSTER_IMPORT,
+        A.JOB_VIEW,
+    },
     Role.PRINCIPAL: {A.SCHOOL_VIEW, A.STUDENT_VIEW, A.JOB_VIEW},
     Role.DISTRICT_STAFF: {
         A.SCHOOL_VIEW,
         A.STUDENT_VIEW,
         A.STUDENT_EDIT,
         A.STUDENT_VIEW_PII,
+        A.ROSTER_IMPORT,
         A.AUDIT_VIEW,
         A.JOB_VIEW,
     },
@@ -41,7 +49,7 @@ def _target(w, action, role=Role.DISTRICT_STAFF):
     level of role (None where the action's rows are tenant-wide)."""
     student = w.students["c1"][0]
     klass = w.classes["c1"]
-    if action in (A.STUDENT_VIEW, A.STUDENT_EDIT, A.STUDENT_VIEW_PII):
+    if action in (A.STUDENT_VIEW, A.STUDENT_EDIT, A.STUDENT_VIEW_PII, A.ROSTER_IMPORT):
         return student, {
             Level.CLASS: w.students["c2"][0],
             Level.GRADE: w.students["c3"][0],
