@@ -5,6 +5,8 @@ SQLite (nothing set) and on PostgreSQL + Redis (both set, as in CI).
 """
 
 import os
+import tempfile
+from pathlib import Path
 
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyz")
 # Fixed test-only keys (32 bytes each, base64): the suite runs with DEBUG off, like production.
@@ -24,3 +26,5 @@ SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False
 ALLOWED_HOSTS = ["*"]
 LOGGING = {"version": 1, "disable_existing_loggers": False}
+# Uploaded evidence and reports written by tests stay out of the working tree.
+MEDIA_ROOT = Path(tempfile.gettempdir()) / "student-aid-test-media"

@@ -65,6 +65,14 @@ class Tenant(models.Model):
     )
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Settings of the district (tenant administrators edit them).
+    publicity_working_days = models.PositiveSmallIntegerField(
+        _("publicity period (working days)"), default=5, help_text=_("公示期: at least 5 working days")
+    )
+    special_category_tier = models.CharField(
+        _("tier suggested for special categories"), max_length=10, default="SPECIAL",
+        help_text=_("the highest tier the district uses"),
+    )  # fmt: skip
 
     objects = TenantAuthorityQuerySet.as_manager()
 
@@ -75,6 +83,7 @@ class Tenant(models.Model):
             models.CheckConstraint(
                 condition=Q(region_code__regex=r"^[1-9][0-9]{5}$"), name="schools_tenant_region_code_6d"
             ),
+            models.CheckConstraint(condition=Q(publicity_working_days__gte=5), name="schools_tenant_publicity_min_5"),
         ]
 
     def __str__(self) -> str:
@@ -197,6 +206,9 @@ class User(AbstractUser):
     full_name = models.CharField(_("full name"), max_length=50, blank=True)
     is_platform_operator = models.BooleanField(
         _("platform operator"), default=False, help_text=_("Creates tenants; never reads their data.")
+    )
+    is_system = models.BooleanField(
+        _("system account"), default=False, editable=False, help_text=_("What scheduled jobs act as; cannot sign in.")
     )
 
     objects = AccountManager()
@@ -372,3 +384,23 @@ class Job(TenantModel):
     @property
     def is_finished(self) -> bool:
         return self.status in (JobStatus.SUCCEEDED, JobStatus.FAILED)
+
+
+class CalendarDay(TenantModel):
+    """A day the district works or rests against the national calendar (a local holiday, a make-up
+    working day); the publicity period counts working days with these on top of the official ones."""
+
+    date = models.DateField(_("date"))
+    is_workday = models.BooleanField(_("working day"))
+    note = models.CharField(_("note"), max_length=100, blank=True)
+
+    scope: ClassVar[Scope] = Scope()
+    view_action: ClassVar[Action] = Action.SCHOOL_VIEW
+
+    class Meta:
+        verbose_name = _("calendar day")
+        verbose_name_plural = _("calendar days")
+        constraints = [models.UniqueConstraint(fields=["tenant", "date"], name="schools_calendarday_tenant_date_uniq")]
+
+    def __str__(self) -> str:
+        return f"{self.date} {'workday' if self.is_workday else 'rest day'}"

@@ -70,6 +70,17 @@ class Action(StrEnum):
     STUDENT_EDIT = "student.edit"
     STUDENT_VIEW_PII = "student.view_pii"  # the full ID or account number (audited)
     ROSTER_IMPORT = "student.roster_import"  # 学籍名册导入: for one's own school, or the district
+    # Identification of hardship (认定): one action per step of the review chain
+    APPLICATION_VIEW = "application.view"
+    APPLICATION_NOMINATE = "application.nominate"  # 申请 / 推荐, by the class teacher
+    APPLICATION_CLASS_REVIEW = "application.class_review"  # 班级评议, recorded by the class teacher
+    APPLICATION_GRADE_REVIEW = "application.grade_review"  # 级部调查
+    APPLICATION_SCHOOL_REVIEW = "application.school_review"  # 学校审核 (with the village committee)
+    APPLICATION_DISTRICT_REVIEW = "application.district_review"  # 区县复查
+    PUBLICITY_MANAGE = "publicity.manage"  # 公示: assemble, publish, record and answer objections
+    PUBLICITY_SIGN = "publicity.sign"  # the principal signs the school's list before it is published
+    TIER_ADJUST_PROPOSE = "tier.adjust_propose"  # 动态调整, proposed by the school
+    TIER_ADJUST_DECIDE = "tier.adjust_decide"  # … decided by the district
     # The audit trail
     AUDIT_VIEW = "audit.view"
     # Background jobs (imports, reconciliations, exports): their progress and results
@@ -92,6 +103,16 @@ POLICY: dict[Action, frozenset[Role]] = {
     ),
     Action.STUDENT_EDIT: frozenset({Role.SCHOOL_OFFICER, Role.DISTRICT_STAFF}),
     Action.ROSTER_IMPORT: frozenset({Role.SCHOOL_OFFICER, Role.DISTRICT_STAFF}),
+    Action.APPLICATION_VIEW: frozenset({Role.CLASS_TEACHER, Role.GRADE_LEADER, *_SCHOOL_AND_UP}),
+    Action.APPLICATION_NOMINATE: frozenset({Role.CLASS_TEACHER}),
+    Action.APPLICATION_CLASS_REVIEW: frozenset({Role.CLASS_TEACHER}),
+    Action.APPLICATION_GRADE_REVIEW: frozenset({Role.GRADE_LEADER}),
+    Action.APPLICATION_SCHOOL_REVIEW: frozenset({Role.SCHOOL_OFFICER}),
+    Action.APPLICATION_DISTRICT_REVIEW: frozenset({Role.DISTRICT_STAFF}),
+    Action.PUBLICITY_MANAGE: frozenset({Role.SCHOOL_OFFICER}),
+    Action.PUBLICITY_SIGN: frozenset({Role.PRINCIPAL}),
+    Action.TIER_ADJUST_PROPOSE: frozenset({Role.SCHOOL_OFFICER}),
+    Action.TIER_ADJUST_DECIDE: frozenset({Role.DISTRICT_STAFF}),
     # Full ID and account numbers: those who correct registrations, pay banks or audit. Teachers,
     # grade leaders and principals work with the masked form.
     Action.STUDENT_VIEW_PII: frozenset({Role.SCHOOL_OFFICER, Role.DISTRICT_STAFF, Role.DISTRICT_AUDITOR}),

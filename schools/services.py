@@ -16,6 +16,7 @@ from audits import trail
 
 from .models import STAGE_YEARS, Grade, Role, RoleAssignment, School, SchoolClass, Stage, Tenant, User
 from .permissions import ROLE_LEVEL, Level
+from .signals import tenant_created
 from .tenancy.context import tenant_transaction
 
 
@@ -34,7 +35,20 @@ def tenant_create(*, slug: str, name: str, region_code: str, pk: uuid.UUID | Non
                 obj=tenant,
                 after={"slug": slug, "name": name, "region_code": region_code},
             )
+            tenant_system_user(tenant)
+            tenant_created.send(sender=Tenant, tenant=tenant)
     return tenant
+
+
+def tenant_system_user(tenant: Tenant) -> User:
+    """The account scheduled jobs of a tenant act as (it cannot sign in and holds no role)."""
+    user = User.objects.filter(username=f"system@{tenant.slug}").first()
+    if user is None:
+        user = User(username=f"system@{tenant.slug}", full_name="系统", tenant=tenant, is_system=True)
+        user.set_unusable_password()
+        user.save()
+        trail.record(tenant_id=tenant.pk, action="user.create", obj=user, after={"username": user.username})
+    return user
 
 
 def tenant_admin_create(*, tenant: Tenant, username: str, password: str, full_name: str = "") -> User:

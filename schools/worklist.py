@@ -20,7 +20,7 @@ def structure_items(user: Any) -> list[WorkItem]:
     items = []
     roleless = (
         User.objects.visible_to(user)
-        .filter(is_active=True)
+        .filter(is_active=True, is_system=False)
         .exclude(pk__in=RoleAssignment.objects.visible_to(user).values("user_id"))
         .count()
     )

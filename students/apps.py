@@ -8,6 +8,11 @@ class StudentsConfig(AppConfig):
 
     def ready(self):
         from funding.infra import worklist
+        from schools.signals import tenant_created
+
+        from .identification.categories import seed_for_new_tenant
+
+        tenant_created.connect(seed_for_new_tenant, dispatch_uid="students.categories")
 
         from .worklist import register_items
 

@@ -6,11 +6,30 @@ import datetime as dt
 import itertools
 from dataclasses import dataclass, field
 
+from django.core.files.base import ContentFile
+
 from schools import services
-from schools.models import Area, Grade, Job, Role, School, SchoolClass, Stage, Tenant, User
+from schools.models import Area, CalendarDay, Grade, Job, Role, School, SchoolClass, Stage, Tenant, User
 from schools.tenancy.context import tenant_transaction
 from students import idcard
-from students.models import Gender, Guardian, GuardianRelation, Hukou, StatusChange, Student
+from students.models import (
+    ApplicationDecision,
+    Attachment,
+    AttachmentKind,
+    Decision,
+    Gender,
+    Guardian,
+    GuardianRelation,
+    HardshipApplication,
+    Hukou,
+    Objection,
+    Publicity,
+    PublicityEntry,
+    StatusChange,
+    Student,
+    Tier,
+    TierAdjustment,
+)
 
 CHROMIUM = "/usr/bin/chromium"
 PASSWORD = "test-pass-123"
@@ -31,6 +50,9 @@ class TenantWorld:
     students: dict[str, list[Student]] = field(default_factory=dict)
     users: dict[str, User] = field(default_factory=dict)
     job: Job | None = None
+    applications: dict[str, HardshipApplication] = field(default_factory=dict)
+    publicity: Publicity | None = None
+    other_publicity: Publicity | None = None
 
     @property
     def all_students(self) -> list[Student]:
@@ -124,8 +146,68 @@ def build_tenant(slug: str, marker: str, region: str) -> TenantWorld:
         StatusChange.objects.create(
             student=w.students["c1"][0], from_status="", to_status="ATTENDING", changed_on=dt.date(2024, 9, 1)
         )
+        _identification_rows(w)
     return w
 
 
 def build_world() -> World:
     return World(a=build_tenant("tenant-a", "AAQ", "410622"), b=build_tenant("tenant-b", "ZZB", "511702"))
+
+
+def make_application(student: Student, *, by: User, **extra) -> HardshipApplication:
+    """An application straight into the table, in whatever state a test needs it (not via the chain)."""
+    values = {
+        "student": student,
+        "school_id": student.school_id,
+        "grade_id": student.grade_id,
+        "klass_id": student.klass_id,
+        "academic_year": 2026,
+        "nominated_by": by,
+        "proposed_tier": Tier.DIFFICULT,
+        "family_situation": "父亲因病丧失劳动能力",
+        **extra,
+    }
+    status = values.pop("status", None)
+    application = HardshipApplication(**values)
+    if status is not None:
+        application.__dict__["status"] = status  # a factory may place it anywhere; services may not
+    application.save()
+    return application
+
+
+def _identification_rows(w: TenantWorld) -> None:
+    """One application per class; a draft publicity of s1 (and of s2) with an entry, an objection,
+    an attachment, a proposed tier adjustment and a local calendar day."""
+    teacher = w.users[Role.CLASS_TEACHER]
+    for key, students in w.students.items():
+        w.applications[key] = make_application(students[1], by=teacher)
+    officer = w.users[Role.SCHOOL_OFFICER]
+    w.publicity = Publicity.objects.create(
+        school=w.schools["s1"], academic_year=2026, title="test list", created_by=officer
+    )
+    w.other_publicity = Publicity.objects.create(
+        school=w.schools["s2"], academic_year=2026, title="other list", created_by=officer
+    )
+    PublicityEntry.objects.create(publicity=w.publicity, application=w.applications["c1"])
+    Objection.objects.create(
+        publicity=w.publicity,
+        content="test",
+        raised_by="anonymous",
+        received_on=dt.date(2026, 10, 12),
+        recorded_by=officer,
+    )
+    attachment = Attachment(
+        application=w.applications["c1"], kind=AttachmentKind.OTHER, original_name="proof.txt",
+        content_type="text/plain", size=5, uploaded_by=teacher,
+    )  # fmt: skip
+    attachment.file.save("proof", ContentFile(b"proof"), save=False)
+    attachment.save()
+    TierAdjustment.objects.create(
+        application=w.applications["c2"],
+        from_tier=Tier.DIFFICULT,
+        to_tier=Tier.SPECIAL,
+        reason="test",
+        proposed_by=officer,
+    )
+    ApplicationDecision.objects.create(application=w.applications["c1"], decision=Decision.NOMINATE, actor=teacher)
+    CalendarDay.objects.create(date=dt.date(2026, 11, 2), is_workday=False, note="local holiday")

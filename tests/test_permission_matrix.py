@@ -18,30 +18,26 @@ PLATFORM = "PLATFORM_OPERATOR"
 
 #: What each role may do inside its own unit. Everything else is refused.
 EXPECTED = {
-    Role.CLASS_TEACHER: {A.SCHOOL_VIEW, A.STUDENT_VIEW, A.JOB_VIEW},
-    Role.GRADE_LEADER: {A.SCHOOL_VIEW, A.STUDENT_VIEW, A.JOB_VIEW},
+    Role.CLASS_TEACHER: {
+        A.SCHOOL_VIEW, A.STUDENT_VIEW, A.JOB_VIEW,
+        A.APPLICATION_VIEW, A.APPLICATION_NOMINATE, A.APPLICATION_CLASS_REVIEW,
+    },
+    Role.GRADE_LEADER: {A.SCHOOL_VIEW, A.STUDENT_VIEW, A.JOB_VIEW, A.APPLICATION_VIEW, A.APPLICATION_GRADE_REVIEW},
     Role.SCHOOL_OFFICER: {
-        A.SCHOOL_VIEW,
-        A.STUDENT_VIEW,
-        A.STUDENT_EDIT,
-        A.STUDENT_VIEW_PII,
-        A.ROSTER_IMPORT,
-        A.JOB_VIEW,
+        A.SCHOOL_VIEW, A.STUDENT_VIEW, A.STUDENT_EDIT, A.STUDENT_VIEW_PII, A.ROSTER_IMPORT, A.JOB_VIEW,
+        A.APPLICATION_VIEW, A.APPLICATION_SCHOOL_REVIEW, A.PUBLICITY_MANAGE, A.TIER_ADJUST_PROPOSE,
     },
-    Role.PRINCIPAL: {A.SCHOOL_VIEW, A.STUDENT_VIEW, A.JOB_VIEW},
+    Role.PRINCIPAL: {A.SCHOOL_VIEW, A.STUDENT_VIEW, A.JOB_VIEW, A.APPLICATION_VIEW, A.PUBLICITY_SIGN},
     Role.DISTRICT_STAFF: {
-        A.SCHOOL_VIEW,
-        A.STUDENT_VIEW,
-        A.STUDENT_EDIT,
-        A.STUDENT_VIEW_PII,
-        A.ROSTER_IMPORT,
-        A.AUDIT_VIEW,
-        A.JOB_VIEW,
+        A.SCHOOL_VIEW, A.STUDENT_VIEW, A.STUDENT_EDIT, A.STUDENT_VIEW_PII, A.ROSTER_IMPORT, A.AUDIT_VIEW, A.JOB_VIEW,
+        A.APPLICATION_VIEW, A.APPLICATION_DISTRICT_REVIEW, A.TIER_ADJUST_DECIDE,
     },
-    Role.DISTRICT_AUDITOR: {A.SCHOOL_VIEW, A.STUDENT_VIEW, A.STUDENT_VIEW_PII, A.AUDIT_VIEW, A.JOB_VIEW},
+    Role.DISTRICT_AUDITOR: {
+        A.SCHOOL_VIEW, A.STUDENT_VIEW, A.STUDENT_VIEW_PII, A.AUDIT_VIEW, A.JOB_VIEW, A.APPLICATION_VIEW,
+    },
     Role.TENANT_ADMIN: {A.ADMIN_ACCESS, A.SCHOOL_VIEW, A.SCHOOL_MANAGE, A.USER_MANAGE, A.JOB_VIEW},
     PLATFORM: {A.TENANT_MANAGE, A.ADMIN_ACCESS},
-}
+}  # fmt: skip
 
 
 def _target(w, action, role=Role.DISTRICT_STAFF):
@@ -54,6 +50,18 @@ def _target(w, action, role=Role.DISTRICT_STAFF):
             Level.CLASS: w.students["c2"][0],
             Level.GRADE: w.students["c3"][0],
             Level.SCHOOL: w.students["c4"][0],
+        }
+    if action.value.startswith(("application.", "tier.")):
+        return w.applications["c1"], {
+            Level.CLASS: w.applications["c2"],
+            Level.GRADE: w.applications["c3"],
+            Level.SCHOOL: w.applications["c4"],
+        }
+    if action.value.startswith("publicity."):
+        return w.publicity, {
+            Level.CLASS: w.other_publicity,
+            Level.GRADE: w.other_publicity,
+            Level.SCHOOL: w.other_publicity,
         }
     if action is A.SCHOOL_VIEW:
         return klass, {

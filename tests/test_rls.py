@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import DatabaseError, IntegrityError, connection, transaction
 
 from schools.models import User
+from students.models import PublicNotice
 
 pytestmark = pytest.mark.postgres
 
@@ -20,6 +21,9 @@ EXEMPT = {
     # Sign-in must find the account before any tenant is known; reads of accounts go through
     # User.objects.visible_to, and no student data lives in this table.
     User,
+    # The public page of a publicity, read without login: it holds only what the school pins on its
+    # notice board (masked names, grades, tiers) — see students.models.publicity.
+    PublicNotice,
 }
 
 

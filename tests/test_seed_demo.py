@@ -30,7 +30,7 @@ def test_seed_demo_builds_the_story_and_a_second_run_adds_nothing(db):
     call_command("seed_demo", scale=0.05, stdout=out)
     first = _counts()
     assert first["tenants"] == 2
-    assert first["users"] == 15  # seven roles in each tenant, and the platform operator
+    assert first["users"] == 17  # seven roles and the system account in each tenant, the platform operator
     for slug in ("demo-a", "demo-b"):
         assert first[(slug, "School")] == 20
         assert first[(slug, "Student")] > 200

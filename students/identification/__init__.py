@@ -1,0 +1,1 @@
+"""家庭经济困难学生认定: nomination, the review chain, publicity and mid-year adjustment (services)."""

@@ -1,0 +1,337 @@
+"""The review chain as services: nominate, decide (approve / return / reject / withdraw), in bulk too.
+
+Every state change goes through `_apply`: the application is locked (SELECT … FOR UPDATE), the state
+the reviewer saw is compared with the state it is in now (a second click, or a second reviewer, finds
+it moved and is told so), the transition declared on the model is fired, and the decision row and the
+audit row are written in the same transaction. Nothing else changes `status`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_fsm import can_proceed, has_transition_perm
+
+from audits import trail
+from schools import permissions
+from schools.models import Tenant
+from schools.permissions import Action
+
+from ..models import (
+    ApplicationDecision,
+    ApplicationStatus,
+    Attachment,
+    AttachmentKind,
+    Decision,
+    EnrollmentStatus,
+    HardshipApplication,
+    HardshipCategory,
+    Student,
+    Tier,
+)
+
+S = ApplicationStatus
+
+#: Which transition a reviewer's decision fires, by the state the application is in. The one table of
+#: who-does-what at which step (the permissions sit on the transitions themselves).
+STEPS: dict[str, dict[str, str]] = {
+    S.CLASS_EVALUATION: {"approve": "class_approve", "reject": "class_reject", "withdraw": "withdraw"},
+    S.GRADE_REVIEW: {"approve": "grade_approve", "return": "grade_return", "reject": "grade_reject"},
+    S.SCHOOL_REVIEW: {"approve": "school_approve", "return": "school_return", "reject": "school_reject"},
+    S.DISTRICT_REVIEW: {"approve": "district_approve", "return": "district_return", "reject": "district_reject"},
+}
+DECISIONS = {
+    "approve": Decision.APPROVE,
+    "return": Decision.RETURN,
+    "reject": Decision.REJECT,
+    "withdraw": Decision.WITHDRAW,
+}
+
+# Messages a teacher understands (named, so tests and views can refer to them).
+MSG_MOVED = _("This application has already been handled (it is now: %(status)s). Reload to see it.")
+MSG_NOT_YOURS = _("Your role cannot take this decision at this step.")
+MSG_REASON = _("Say why: a return or a rejection needs a reason.")
+MSG_CONDITIONS = {
+    "class_approve": _("Record the class evaluation, and the main proof unless a special category applies."),
+    "school_approve": _("Record the village or community committee's confirmation first."),
+}
+MSG_LIVE = _("This student already has an application for this academic year.")
+MSG_NOT_ATTENDING = _("Only a student attending school can be nominated.")
+MSG_TIER_REASON = _("Changing the tier needs a reason.")
+
+
+class WorkflowError(ValidationError):
+    """A decision that cannot be taken, with a message for the person who tried."""
+
+
+# --- Nomination -----------------------------------------------------------------------------------------
+
+
+def tier_suggestion(*, category_codes: Iterable[str], tenant: Tenant) -> tuple[str, str]:
+    """The tier a set of special categories suggests, and why (empty when none applies)."""
+    special = list(
+        HardshipCategory.objects.filter(code__in=list(category_codes), is_special=True, is_active=True).order_by(
+            "sort_order"
+        )
+    )
+    if not special:
+        return "", ""
+    names = "、".join(c.name for c in special)
+    return tenant.special_category_tier, _("special category: %(names)s") % {"names": names}
+
+
+def _materials_complete(application: HardshipApplication) -> bool:
+    """Special categories need no proof documents; the others need only the main one."""
+    if (
+        application.categories
+        and HardshipCategory.objects.filter(code__in=application.categories, is_special=True).exists()
+    ):
+        return True
+    return application.attachments.filter(kind=AttachmentKind.MAIN_PROOF).exists()
+
+
+@dataclass
+class Nomination:
+    proposed_tier: str
+    family_situation: str
+    categories: list[str] = field(default_factory=list)
+    visit_on: dt.date | None = None
+    visit_by: str = ""
+    visit_findings: str = ""
+
+
+def application_nominate(*, actor: Any, student: Student, academic_year: int, data: Nomination) -> HardshipApplication:
+    """申请/推荐: the class teacher nominates a student of their class for the academic year."""
+    permissions.require(actor, Action.APPLICATION_NOMINATE, student)
+    if student.enrollment_status != EnrollmentStatus.ATTENDING:
+        raise WorkflowError(MSG_NOT_ATTENDING)
+    known = set(HardshipCategory.objects.filter(is_active=True).values_list("code", flat=True))
+    unknown = [c for c in data.categories if c not in known]
+    if unknown:
+        raise WorkflowError(_("Unknown category: %(codes)s") % {"codes": ", ".join(unknown)})
+    tenant = Tenant.objects.get(pk=student.tenant_id)
+    suggested, reason = tier_suggestion(category_codes=data.categories, tenant=tenant)
+    application = HardshipApplication(
+        student=student,
+        school_id=student.school_id,
+        grade_id=student.grade_id,
+        klass_id=student.klass_id,
+        academic_year=academic_year,
+        nominated_by=actor,
+        proposed_tier=data.proposed_tier,
+        categories=list(data.categories),
+        family_situation=data.family_situation,
+        suggested_tier=suggested,
+        suggestion_reason=reason,
+        visit_on=data.visit_on,
+        visit_by=data.visit_by,
+        visit_findings=data.visit_findings,
+    )
+    application.full_clean(exclude=["status", "materials_complete"], validate_constraints=False)
+    try:
+        with transaction.atomic(), trail.labelled("application.nominate"):
+            application.materials_complete = bool(suggested)  # special category: no proof needed
+            application.save()
+            ApplicationDecision.objects.create(
+                application=application,
+                decision=Decision.NOMINATE,
+                to_status=application.status,
+                tier=data.proposed_tier,
+                actor=actor,
+            )
+    except IntegrityError:
+        # The partial unique constraint: one live application per student and year (a double click, or
+        # two teachers at once, end here).
+        raise WorkflowError(MSG_LIVE) from None
+    return application
+
+
+def application_record_details(
+    *,
+    actor: Any,
+    application: HardshipApplication,
+    class_evaluation: str | None = None,
+    visit_on: dt.date | None = None,
+    visit_by: str | None = None,
+    visit_findings: str | None = None,
+) -> HardshipApplication:
+    """The class teacher records the class committee's evaluation and the home visit."""
+    with transaction.atomic():
+        app = HardshipApplication.objects.select_for_update().get(pk=application.pk)
+        permissions.require(actor, Action.APPLICATION_CLASS_REVIEW, app)
+        if app.status != S.CLASS_EVALUATION:
+            raise WorkflowError(MSG_MOVED % {"status": app.get_status_display()})
+        changed = []
+        for name, value in (
+            ("class_evaluation", class_evaluation),
+            ("visit_on", visit_on),
+            ("visit_by", visit_by),
+            ("visit_findings", visit_findings),
+        ):
+            if value is not None:
+                setattr(app, name, value)
+                changed.append(name)
+        app.save(update_fields=[*changed, "updated_at"])
+    return app
+
+
+def attachment_add(*, actor: Any, application: HardshipApplication, kind: str, upload: Any) -> Attachment:
+    """Attach evidence (while the class or the school still works on the application)."""
+    with transaction.atomic():
+        app = HardshipApplication.objects.select_for_update().get(pk=application.pk)
+        if not (
+            permissions.can(actor, Action.APPLICATION_CLASS_REVIEW, app)
+            or permissions.can(actor, Action.APPLICATION_SCHOOL_REVIEW, app)
+        ):
+            raise PermissionDenied
+        if app.status not in (S.CLASS_EVALUATION, S.SCHOOL_REVIEW):
+            raise WorkflowError(MSG_MOVED % {"status": app.get_status_display()})
+        attachment = Attachment(
+            application=app,
+            kind=AttachmentKind(kind),
+            original_name=getattr(upload, "name", "upload")[:200],
+            content_type=(getattr(upload, "content_type", "") or "application/octet-stream")[:100],
+            size=upload.size,
+            uploaded_by=actor,
+        )
+        attachment.file.save("upload", upload, save=False)
+        attachment.save()
+        if not app.materials_complete and _materials_complete(app):
+            app.materials_complete = True
+            app.save(update_fields=["materials_complete", "updated_at"])
+    return attachment
+
+
+def village_confirm(*, actor: Any, application: HardshipApplication, confirmed_by: str, confirmed_on: dt.date) -> None:
+    """The school records the village or community committee's confirmation (学校和村委会审核)."""
+    with transaction.atomic():
+        app = HardshipApplication.objects.select_for_update().get(pk=application.pk)
+        permissions.require(actor, Action.APPLICATION_SCHOOL_REVIEW, app)
+        if app.status != S.SCHOOL_REVIEW:
+            raise WorkflowError(MSG_MOVED % {"status": app.get_status_display()})
+        app.village_confirmed_by, app.village_confirmed_on = confirmed_by.strip(), confirmed_on
+        app.save(update_fields=["village_confirmed_by", "village_confirmed_on", "updated_at"])
+
+
+# --- Decisions ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Outcome:
+    moved: list[Any]
+    skipped: list[tuple[Any, str]]
+
+
+def _check(app: HardshipApplication, actor: Any, decision: str, reason: str, expected: str | None) -> str:
+    """The transition method to fire, or a WorkflowError saying why not."""
+    if expected is not None and app.status != expected:
+        raise WorkflowError(MSG_MOVED % {"status": app.get_status_display()})
+    method_name = STEPS.get(app.status, {}).get(decision)
+    if method_name is None:
+        raise WorkflowError(MSG_NOT_YOURS)
+    method = getattr(app, method_name)
+    if not has_transition_perm(method, actor):
+        raise WorkflowError(MSG_NOT_YOURS)
+    if decision in ("return", "reject") and not reason.strip():
+        raise WorkflowError(MSG_REASON)
+    if not can_proceed(method):
+        raise WorkflowError(MSG_CONDITIONS.get(method_name, MSG_NOT_YOURS))
+    return method_name
+
+
+def _apply(
+    apps: Sequence[HardshipApplication], actor: Any, decision: str, reason: str, tier: str = ""
+) -> list[ApplicationDecision]:
+    """Fire the checked decision on locked applications; one decision row and one audit row each."""
+    records = []
+    by_action: dict[str, list[HardshipApplication]] = {}
+    for app in apps:
+        before = app.status
+        method_name = STEPS[before][decision]
+        getattr(app, method_name)()
+        if decision == "approve" and before in (S.SCHOOL_REVIEW, S.DISTRICT_REVIEW):
+            # The reviewer's tier (an overrule, with its reason) or the one suggested or proposed.
+            app.tier = tier or app.tier or app.suggested_tier or app.proposed_tier
+        if app.status == S.IDENTIFIED:
+            app.identified_on = timezone.localdate()
+        records.append(
+            ApplicationDecision(
+                application=app,
+                decision=DECISIONS[decision],
+                from_status=before,
+                to_status=app.status,
+                tier=app.tier if decision == "approve" and before in (S.SCHOOL_REVIEW, S.DISTRICT_REVIEW) else "",
+                reason=reason,
+                actor=actor,
+            )
+        )
+        by_action.setdefault(f"application.{method_name}", []).append(app)
+    for action, group in by_action.items():
+        with trail.labelled(action, reason):
+            HardshipApplication.objects.bulk_update(group, ["status", "tier", "identified_on", "updated_at"])
+    # The decision rows are the story shown on the student's file; the audit rows above are the record.
+    with trail.labelled("application.decision"):
+        ApplicationDecision.objects.bulk_create(records)
+    return records
+
+
+def application_decide(
+    *,
+    actor: Any,
+    application_id: Any,
+    decision: str,
+    reason: str = "",
+    expected_status: str | None = None,
+    tier: str = "",
+) -> HardshipApplication:
+    """One reviewer's decision on one application. `expected_status` is the state the reviewer saw:
+    if it moved meanwhile, nothing happens and they are told. The school and the district may set the
+    tier when they approve (overruling the suggestion, with a reason)."""
+    if decision not in DECISIONS:
+        raise WorkflowError(MSG_NOT_YOURS)
+    with transaction.atomic():
+        app = HardshipApplication.objects.visible_to(actor).select_for_update().filter(pk=application_id).first()
+        if app is None:
+            raise WorkflowError(MSG_NOT_YOURS)
+        _check(app, actor, decision, reason, expected_status)
+        if tier:
+            Tier(tier)
+            suggested = app.suggested_tier or app.proposed_tier
+            if tier != suggested and not reason.strip():
+                raise WorkflowError(MSG_TIER_REASON)
+        _apply([app], actor, decision, reason, tier)
+    return app
+
+
+def applications_decide(*, actor: Any, application_ids: Iterable[Any], decision: str, reason: str = "") -> Outcome:
+    """The same decision on many applications at once (an officer selects 300 and approves).
+
+    Each is checked on its own; those that cannot move (handled meanwhile, wrong step, missing
+    confirmation) are skipped with the reason, the others move together in one transaction.
+    """
+    ids = list(dict.fromkeys(application_ids))
+    moved, skipped = [], []
+    with transaction.atomic():
+        # Locked in primary-key order, so that two bulk decisions never deadlock each other.
+        apps = list(HardshipApplication.objects.visible_to(actor).select_for_update().filter(pk__in=ids).order_by("pk"))
+        found = {app.pk for app in apps}
+        skipped.extend((pk, str(MSG_NOT_YOURS)) for pk in ids if pk not in found)
+        ready = []
+        for app in apps:
+            try:
+                _check(app, actor, decision, reason, None)
+            except WorkflowError as exc:
+                skipped.append((app.pk, exc.messages[0]))
+                continue
+            ready.append(app)
+        if ready:
+            _apply(ready, actor, decision, reason)
+        moved = [app.pk for app in ready]
+    return Outcome(moved=moved, skipped=skipped)

@@ -1,0 +1,50 @@
+"""The students app's models: the register (学籍), the identification of hardship (认定), publicity (公示)."""
+
+from .identification import (
+    ApplicationDecision,
+    ApplicationStatus,
+    Attachment,
+    AttachmentKind,
+    Decision,
+    HardshipApplication,
+    HardshipCategory,
+    Tier,
+    TierAdjustment,
+    TierAdjustmentStatus,
+)
+from .publicity import Objection, ObjectionStatus, Publicity, PublicityEntry, PublicityStatus, PublicNotice
+from .register import (
+    EnrollmentStatus,
+    Gender,
+    Guardian,
+    GuardianRelation,
+    Hukou,
+    StatusChange,
+    Student,
+)
+
+__all__ = [
+    "ApplicationDecision",
+    "ApplicationStatus",
+    "Attachment",
+    "AttachmentKind",
+    "Decision",
+    "EnrollmentStatus",
+    "Gender",
+    "Guardian",
+    "GuardianRelation",
+    "HardshipApplication",
+    "HardshipCategory",
+    "Hukou",
+    "Objection",
+    "ObjectionStatus",
+    "PublicNotice",
+    "Publicity",
+    "PublicityEntry",
+    "PublicityStatus",
+    "StatusChange",
+    "Student",
+    "Tier",
+    "TierAdjustment",
+    "TierAdjustmentStatus",
+]
