@@ -14,6 +14,7 @@ def navigation(request: HttpRequest) -> dict:
     nav = {
         "schools": can(user, Action.SCHOOL_VIEW),
         "students": can(user, Action.STUDENT_VIEW),
+        "applications": can(user, Action.APPLICATION_VIEW),
         "audit": can(user, Action.AUDIT_VIEW),
         "admin": can(user, Action.ADMIN_ACCESS),
         "api": user.tenant_id is not None,

@@ -3,6 +3,8 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from students.identification.views import public_notice_view
+
 from . import views
 
 urlpatterns = [
@@ -17,6 +19,7 @@ urlpatterns = [
     path("students/", include("students.urls")),
     path("audit/", include("audits.urls")),
     path("admin/", admin.site.urls),
+    path("p/<uuid:token>/", public_notice_view, name="public_notice"),
     path("api/v1/", include("funding.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),

@@ -14,6 +14,7 @@ class StudentsConfig(AppConfig):
 
         tenant_created.connect(seed_for_new_tenant, dispatch_uid="students.categories")
 
-        from .worklist import register_items
+        from .worklist import identification_items, register_items
 
         worklist.register(register_items)
+        worklist.register(identification_items)

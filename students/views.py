@@ -35,16 +35,6 @@ def student_list_view(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def student_detail_view(request: HttpRequest, pk: str) -> HttpResponse:
-    student = student_get_for_user(user=request.user, pk=pk)
-    return render(
-        request,
-        "students/student_detail.html",
-        {"student": student, "can_reveal": permissions.can(request.user, Action.STUDENT_VIEW_PII, student)},
-    )
-
-
-@login_required
 @require_POST
 def student_reveal_view(request: HttpRequest, pk: str, field: str) -> HttpResponse:
     """htmx: swap the masked number for the full one; the view is written to the audit trail."""

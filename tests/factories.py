@@ -53,6 +53,9 @@ class TenantWorld:
     applications: dict[str, HardshipApplication] = field(default_factory=dict)
     publicity: Publicity | None = None
     other_publicity: Publicity | None = None
+    objection: Objection | None = None
+    attachment: Attachment | None = None
+    adjustment: TierAdjustment | None = None
 
     @property
     def all_students(self) -> list[Student]:
@@ -189,7 +192,7 @@ def _identification_rows(w: TenantWorld) -> None:
         school=w.schools["s2"], academic_year=2026, title="other list", created_by=officer
     )
     PublicityEntry.objects.create(publicity=w.publicity, application=w.applications["c1"])
-    Objection.objects.create(
+    w.objection = Objection.objects.create(
         publicity=w.publicity,
         content="test",
         raised_by="anonymous",
@@ -202,7 +205,8 @@ def _identification_rows(w: TenantWorld) -> None:
     )  # fmt: skip
     attachment.file.save("proof", ContentFile(b"proof"), save=False)
     attachment.save()
-    TierAdjustment.objects.create(
+    w.attachment = attachment
+    w.adjustment = TierAdjustment.objects.create(
         application=w.applications["c2"],
         from_tier=Tier.DIFFICULT,
         to_tier=Tier.SPECIAL,

@@ -45,7 +45,22 @@ NO_TENANT_DATA = {
 }
 
 #: Patterns whose only method is POST.
-POST_ONLY = {"students:reveal", "student-reveal", "audits:verify"}
+POST_ONLY = {
+    "students:reveal",
+    "student-reveal",
+    "audits:verify",
+    "students:applications_bulk",
+    "students:application_decide",
+    "students:application_details",
+    "students:application_attach",
+    "students:application_village",
+    "students:adjustment_propose",
+    "students:adjustment_decide",
+    "students:publicity_new",
+    "students:publicity_step",
+    "students:objection_new",
+    "students:objection_resolve",
+}
 
 
 def _first_of(model, w: TenantWorld):
@@ -66,6 +81,22 @@ def _first_of(model, w: TenantWorld):
 PARAMS = {
     "schools:detail": lambda w: {"pk": w.schools["s1"].pk},
     "schools:job": lambda w: {"pk": w.job.pk},
+    "students:application": lambda w: {"pk": w.applications["c1"].pk},
+    "students:application_decide": lambda w: {"pk": w.applications["c1"].pk},
+    "students:application_details": lambda w: {"pk": w.applications["c1"].pk},
+    "students:application_attach": lambda w: {"pk": w.applications["c1"].pk},
+    "students:application_village": lambda w: {"pk": w.applications["c1"].pk},
+    "students:adjustment_propose": lambda w: {"pk": w.applications["c1"].pk},
+    "students:adjustment_decide": lambda w: {"pk": w.adjustment.pk},
+    "students:attachment": lambda w: {"pk": w.attachment.pk},
+    "students:application_new": lambda w: {"student_pk": w.students["c1"][0].pk},
+    "students:publicity_new": lambda w: {"school_pk": w.schools["s1"].pk},
+    "students:publicity": lambda w: {"pk": w.publicity.pk},
+    "students:publicity_print": lambda w: {"pk": w.publicity.pk},
+    "students:publicity_step": lambda w: {"pk": w.publicity.pk, "step": "sign"},
+    "students:objection_new": lambda w: {"pk": w.publicity.pk},
+    "students:objection_resolve": lambda w: {"pk": w.objection.pk},
+    "public_notice": lambda w: {"token": w.publicity.notice_token},
     "students:detail": lambda w: {"pk": w.students["c1"][0].pk},
     "students:reveal": lambda w: {"pk": w.students["c1"][0].pk, "field": "id_number"},
     "school-detail": lambda w: {"pk": w.schools["s1"].pk},
@@ -126,7 +157,8 @@ def test_every_url_is_swept(world):
 
 def _markers(w: TenantWorld) -> list[str]:
     """Strings that appear only in tenant `w`'s data: its marker, row ids, usernames, ID numbers."""
-    values = [w.marker, w.tenant.name, w.tenant.slug, str(w.job.pk)]
+    values = [w.marker, w.tenant.name, w.tenant.slug, str(w.job.pk), str(w.publicity.pk), str(w.objection.pk)]
+    values += [str(a.pk) for a in w.applications.values()]
     for group in (w.schools, w.grades, w.classes):
         values += [str(obj.pk) for obj in group.values()]
     for student in w.all_students:
@@ -161,16 +193,16 @@ def test_a_user_of_one_tenant_never_receives_another_tenants_rows(world, role):
             requested += url
             swept += 1
             assert response.status_code < 500, (name, url, response.status_code)
-            body = response.content.decode(errors="replace")
+            raw = b"".join(response.streaming_content) if response.streaming else response.content
+            body = raw.decode(errors="replace")
             leaked = [m for m in theirs if m in body and m not in requested]
             context = body[max(0, body.find(leaked[0]) - 300) : body.find(leaked[0]) + 60] if leaked else ""
             assert not leaked, f"{role} at {url} ({name}) received tenant B's {leaked[:3]}: {context}"
             if not own and name in PARAMS:
                 # Someone else's row answers exactly like a row that does not exist.
-                missing = reverse(
-                    name,
-                    kwargs={k: uuid.uuid4() if k in ("pk", "id") else v for k, v in PARAMS[name](w).items()},
-                )
+                ids = ("pk", "id", "student_pk", "school_pk", "token")
+                fake = {k: uuid.uuid4() if k in ids else v for k, v in PARAMS[name](w).items()}
+                missing = reverse(name, kwargs=fake)
                 assert response.status_code == _request(client, name, missing).status_code, (name, url)
                 assert response.status_code in (302, 403, 404), (name, url, response.status_code)
     assert swept > 40

@@ -72,9 +72,9 @@ class TenantQuerySet(models.QuerySet):
         objs = list(objs)
         for obj in objs:
             obj.check_tenant()
-        befores = {o.pk: o.loaded_values(fields) for o in objs}
+        # Django's bulk_update runs this queryset's update() per batch, which writes the audit rows
+        # (before and after, read around the statement): nothing to record here as well.
         count = super().bulk_update(objs, fields, batch_size=batch_size)
-        trail.record_instances_changed(objs, befores, fields)
         for obj in objs:
             obj.remember_loaded_values()
         return count

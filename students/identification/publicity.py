@@ -9,8 +9,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 from django_fsm import has_transition_perm
 
@@ -117,15 +118,13 @@ def publicity_publish(*, actor: Any, publicity: Publicity, starts_on: dt.date | 
                 ]
             )
         # Only what may be published: a partly masked name, the grade, the tier. No ID, address,
-        # phone, birth date, category or reason (national rules forbid publishing those).
-        rows = [
-            {
-                "name": mask(a.student.name, "name"),
-                "grade": str(a.grade),
-                "tier": str(a.get_tier_display()),
-            }
-            for a in apps
-        ]
+        # phone, birth date, category or reason (national rules forbid publishing those). In the
+        # notice's language (Chinese), whatever the publishing officer's screen is set to.
+        with translation.override(settings.LANGUAGE_CODE):
+            rows = [
+                {"name": mask(a.student.name, "name"), "grade": str(a.grade), "tier": str(a.get_tier_display())}
+                for a in apps
+            ]
         school = School.objects.get(pk=p.school_id)
         PublicNotice.objects.create(
             token=p.notice_token,
@@ -251,3 +250,8 @@ def notice_for_public(token: Any, *, today: dt.date | None = None) -> PublicNoti
     """The public page's snapshot, only between its first and last day."""
     today = today or timezone.localdate()
     return PublicNotice.objects.filter(token=token, starts_on__lte=today, ends_on__gte=today).first()
+
+
+def notice_of(publicity: Publicity) -> PublicNotice | None:
+    """The snapshot a publication took (for the printable notice), whatever the date."""
+    return PublicNotice.objects.filter(token=publicity.notice_token, tenant_id=publicity.tenant_id).first()

@@ -237,11 +237,13 @@ def _check(app: HardshipApplication, actor: Any, decision: str, reason: str, exp
     if method_name is None:
         raise WorkflowError(MSG_NOT_YOURS)
     method = getattr(app, method_name)
-    if not has_transition_perm(method, actor):
+    # django-fsm's has_transition_perm also requires the conditions; ask the transition's permission
+    # alone first, so that the reviewer hears what is missing rather than "not your step".
+    if not method._django_fsm.get_transition(app.status).has_perm(app, actor):
         raise WorkflowError(MSG_NOT_YOURS)
     if decision in ("return", "reject") and not reason.strip():
         raise WorkflowError(MSG_REASON)
-    if not can_proceed(method):
+    if not (can_proceed(method) and has_transition_perm(method, actor)):
         raise WorkflowError(MSG_CONDITIONS.get(method_name, MSG_NOT_YOURS))
     return method_name
 

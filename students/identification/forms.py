@@ -1,0 +1,136 @@
+"""Forms of the identification pages. Validation of input only; the rules live in the services."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from ..models import AttachmentKind, HardshipCategory, Tier
+
+DECISION_CHOICES = [
+    ("approve", _("Approve")),
+    ("return", _("Return to the step before")),
+    ("reject", _("Reject")),
+    ("withdraw", _("Withdraw")),
+]
+
+
+class StyledForm(forms.Form):
+    """Bootstrap's classes on the widgets, so templates can render fields plainly."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            widget = field.widget
+            if isinstance(widget, forms.CheckboxSelectMultiple | forms.HiddenInput | forms.MultipleHiddenInput):
+                continue
+            widget.attrs.setdefault("class", "form-select" if isinstance(widget, forms.Select) else "form-control")
+
+
+def current_academic_year() -> int:
+    """The school year starts in September: before that, it is last year's."""
+    today = timezone.localdate()
+    return today.year if today.month >= 9 else today.year - 1
+
+
+class NominationForm(StyledForm):
+    proposed_tier = forms.ChoiceField(label=_("Proposed tier"), choices=Tier.choices)
+    categories = forms.MultipleChoiceField(
+        label=_("Special categories"), required=False, widget=forms.CheckboxSelectMultiple
+    )
+    family_situation = forms.CharField(label=_("Family situation"), widget=forms.Textarea(attrs={"rows": 4}))
+    visit_on = forms.DateField(
+        label=_("Home visit date"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    visit_by = forms.CharField(label=_("Visited by"), required=False, max_length=100)
+    visit_findings = forms.CharField(
+        label=_("Home visit findings"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["categories"].choices = [
+            (c.code, f"{c.name}{'（特殊困难，免证明）' if c.is_special else ''}")
+            for c in HardshipCategory.objects.filter(is_active=True).order_by("sort_order", "code")
+        ]
+
+
+class DetailsForm(StyledForm):
+    class_evaluation = forms.CharField(
+        label=_("Class evaluation (the class committee's result)"), widget=forms.Textarea(attrs={"rows": 3})
+    )
+    visit_on = forms.DateField(
+        label=_("Home visit date"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    visit_by = forms.CharField(label=_("Visited by"), required=False, max_length=100)
+    visit_findings = forms.CharField(
+        label=_("Home visit findings"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+
+class AttachmentForm(StyledForm):
+    kind = forms.ChoiceField(label=_("Kind"), choices=AttachmentKind.choices)
+    file = forms.FileField(label=_("File"))
+
+    MAX_BYTES = 10 * 1024 * 1024
+    ALLOWED = {"application/pdf", "image/jpeg", "image/png"}
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > self.MAX_BYTES:
+            raise forms.ValidationError(_("The file is larger than 10 MB."))
+        head = upload.read(8)
+        upload.seek(0)
+        if not (head.startswith(b"%PDF") or head.startswith(b"\xff\xd8\xff") or head.startswith(b"\x89PNG")):
+            raise forms.ValidationError(_("Upload a PDF, JPEG or PNG file."))
+        return upload
+
+
+class VillageForm(StyledForm):
+    confirmed_by = forms.CharField(label=_("Confirmed by (village or community committee)"), max_length=100)
+    confirmed_on = forms.DateField(label=_("Confirmed on"), widget=forms.DateInput(attrs={"type": "date"}))
+
+
+class DecisionForm(StyledForm):
+    decision = forms.ChoiceField(choices=DECISION_CHOICES)
+    reason = forms.CharField(label=_("Reason"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    expected_status = forms.CharField(widget=forms.HiddenInput)
+    tier = forms.ChoiceField(label=_("Tier"), required=False, choices=[("", "—"), *Tier.choices])
+
+
+class BulkDecisionForm(StyledForm):
+    decision = forms.ChoiceField(choices=DECISION_CHOICES[:3])
+    reason = forms.CharField(label=_("Reason"), required=False)
+    ids = forms.CharField(widget=forms.MultipleHiddenInput, required=False)
+
+
+class PublicityForm(StyledForm):
+    academic_year = forms.IntegerField(label=_("Academic year"), min_value=2000, max_value=2100)
+
+
+class ObjectionForm(StyledForm):
+    application = forms.UUIDField(required=False, widget=forms.HiddenInput)
+    raised_by = forms.CharField(label=_("Raised by"), max_length=100, initial="匿名")
+    channel = forms.CharField(label=_("How (letter, phone, in person)"), max_length=50, required=False)
+    content = forms.CharField(label=_("What"), widget=forms.Textarea(attrs={"rows": 3}))
+    received_on = forms.DateField(label=_("Received on"), widget=forms.DateInput(attrs={"type": "date"}))
+
+
+class ResolveForm(StyledForm):
+    upheld = forms.TypedChoiceField(
+        label=_("Decision"),
+        coerce=lambda v: v == "1",
+        choices=[("1", _("Upheld: take the student off the list")), ("0", _("Dismissed"))],
+    )
+    decision = forms.CharField(label=_("Grounds"), widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class AdjustmentForm(StyledForm):
+    to_tier = forms.ChoiceField(label=_("New tier"), choices=Tier.choices)
+    reason = forms.CharField(label=_("What changed"), widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class AdjustmentDecisionForm(StyledForm):
+    approve = forms.TypedChoiceField(coerce=lambda v: v == "1", choices=[("1", _("Approve")), ("0", _("Reject"))])
+    reason = forms.CharField(label=_("Reason"), required=False)

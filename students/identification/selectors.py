@@ -1,0 +1,130 @@
+"""Reads of applications and publicity lists, scoped to the user's role."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Count, Prefetch, Q, QuerySet
+
+from schools import permissions
+from schools.permissions import Action
+
+from ..models import (
+    ApplicationDecision,
+    ApplicationStatus,
+    HardshipApplication,
+    Objection,
+    ObjectionStatus,
+    Publicity,
+    PublicityStatus,
+    Student,
+    TierAdjustment,
+    TierAdjustmentStatus,
+)
+
+S = ApplicationStatus
+
+#: The step each reviewing action decides (what "waiting for me" means).
+QUEUE_OF = {
+    Action.APPLICATION_CLASS_REVIEW: S.CLASS_EVALUATION,
+    Action.APPLICATION_GRADE_REVIEW: S.GRADE_REVIEW,
+    Action.APPLICATION_SCHOOL_REVIEW: S.SCHOOL_REVIEW,
+    Action.APPLICATION_DISTRICT_REVIEW: S.DISTRICT_REVIEW,
+}
+
+
+def review_queues(*, user: Any) -> list[tuple[Action, str]]:
+    """(action, status) of the steps this user reviews."""
+    return [(action, status) for action, status in QUEUE_OF.items() if permissions.can(user, action)]
+
+
+def application_list(
+    *, user: Any, status: str = "", klass_id: Any = None, academic_year: int | None = None, q: str = ""
+) -> QuerySet[HardshipApplication]:
+    qs = HardshipApplication.objects.visible_to(user).select_related("student", "school", "grade", "klass")
+    if status:
+        qs = qs.filter(status=status)
+    if klass_id:
+        qs = qs.filter(klass_id=klass_id)
+    if academic_year:
+        qs = qs.filter(academic_year=academic_year)
+    if q:
+        qs = qs.filter(student__name__contains=q)
+    return qs.order_by("school__code", "grade__stage", "-grade__entry_year", "klass__number", "student__name", "pk")
+
+
+def waiting_for(*, user: Any) -> QuerySet[HardshipApplication]:
+    """Applications at a step this user decides, in their units."""
+    statuses = [status for _action, status in review_queues(user=user)]
+    if not statuses:
+        return HardshipApplication.objects.none()
+    scoped = Q()
+    for action, status in review_queues(user=user):
+        scoped |= Q(status=status, pk__in=HardshipApplication.objects.visible_to(user, action).values("pk"))
+    return application_list(user=user).filter(scoped)
+
+
+def application_detail(*, application: HardshipApplication) -> HardshipApplication:
+    """One application with its story loaded (decisions with their actors, attachments, adjustments)."""
+    return (
+        HardshipApplication.objects.select_related("student", "school", "grade", "klass", "nominated_by")
+        .prefetch_related(
+            Prefetch(
+                "decisions", queryset=ApplicationDecision.objects.select_related("actor").order_by("created_at", "pk")
+            ),
+            "attachments",
+            Prefetch(
+                "adjustments",
+                queryset=TierAdjustment.objects.select_related("proposed_by", "decided_by").order_by("created_at"),
+            ),
+            Prefetch("objections", queryset=Objection.objects.order_by("received_on", "pk")),
+        )
+        .get(pk=application.pk)
+    )
+
+
+def publicity_list(*, user: Any) -> QuerySet[Publicity]:
+    return (
+        Publicity.objects.visible_to(user)
+        .select_related("school")
+        .annotate(
+            entry_count=Count("entries", distinct=True),
+            open_objections=Count("objections", filter=Q(objections__status=ObjectionStatus.OPEN), distinct=True),
+        )
+        .order_by("-created_at", "pk")
+    )
+
+
+def publicity_detail(*, publicity: Publicity) -> Publicity:
+    return (
+        Publicity.objects.select_related("school", "created_by", "signed_by", "published_by")
+        .prefetch_related(
+            "entries__application__student", "entries__application__grade", "objections__application__student"
+        )
+        .get(pk=publicity.pk)
+    )
+
+
+def lists_to_sign(*, user: Any) -> QuerySet[Publicity]:
+    return Publicity.objects.visible_to(user, Action.PUBLICITY_SIGN).filter(status=PublicityStatus.DRAFT)
+
+
+def adjustments_to_decide(*, user: Any) -> QuerySet[TierAdjustment]:
+    return TierAdjustment.objects.visible_to(user, Action.TIER_ADJUST_DECIDE).filter(
+        status=TierAdjustmentStatus.PROPOSED
+    )
+
+
+def student_file(*, user: Any, student: Student) -> dict[str, Any]:
+    """一生一档: everything recorded about one student that the user may see."""
+    applications = [
+        application_detail(application=a)
+        for a in HardshipApplication.objects.visible_to(user)
+        .filter(student=student)
+        .order_by("-academic_year", "-created_at")
+    ]
+    return {
+        "status_changes": list(student.status_changes.order_by("-changed_on", "-created_at")),
+        "guardians": list(student.guardians.order_by("position")),
+        "applications": applications,
+    }

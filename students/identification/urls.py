@@ -1,0 +1,24 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("applications/", views.application_list_view, name="applications"),
+    path("applications/bulk/", views.applications_bulk_view, name="applications_bulk"),
+    path("applications/<uuid:pk>/", views.application_detail_view, name="application"),
+    path("applications/<uuid:pk>/decide/", views.application_decide_view, name="application_decide"),
+    path("applications/<uuid:pk>/details/", views.application_details_view, name="application_details"),
+    path("applications/<uuid:pk>/attach/", views.application_attach_view, name="application_attach"),
+    path("applications/<uuid:pk>/village/", views.village_confirm_view, name="application_village"),
+    path("applications/<uuid:pk>/adjust/", views.adjustment_propose_view, name="adjustment_propose"),
+    path("adjustments/<uuid:pk>/decide/", views.adjustment_decide_view, name="adjustment_decide"),
+    path("attachments/<uuid:pk>/", views.attachment_view, name="attachment"),
+    path("<uuid:student_pk>/nominate/", views.application_new_view, name="application_new"),
+    path("publicity/", views.publicity_list_view, name="publicities"),
+    path("publicity/new/<uuid:school_pk>/", views.publicity_new_view, name="publicity_new"),
+    path("publicity/<uuid:pk>/", views.publicity_detail_view, name="publicity"),
+    path("publicity/<uuid:pk>/print/", views.publicity_print_view, name="publicity_print"),
+    path("publicity/<uuid:pk>/<str:step>/", views.publicity_step_view, name="publicity_step"),
+    path("publicity/<uuid:pk>/objections/", views.objection_new_view, name="objection_new"),
+    path("objections/<uuid:pk>/resolve/", views.objection_resolve_view, name="objection_resolve"),
+]

@@ -1,0 +1,453 @@
+"""Pages of the identification: queues, nomination, an application and its decisions, publicity lists.
+
+Every view: access helper (404 if not visible) → form → one service call → redirect with a message.
+A refused decision (handled meanwhile, wrong step, a missing confirmation) comes back as a message a
+teacher understands, never a 500.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from schools import permissions
+from schools.access import get_visible, school_get_for_user
+from schools.permissions import Action
+from schools.selectors import school_list
+
+from ..access import student_get_for_user
+from ..models import ApplicationStatus, Attachment, HardshipApplication, Objection, Publicity, TierAdjustment
+from . import adjustments, publicity, selectors, workflow
+from .forms import (
+    AdjustmentDecisionForm,
+    AdjustmentForm,
+    AttachmentForm,
+    BulkDecisionForm,
+    DecisionForm,
+    DetailsForm,
+    NominationForm,
+    ObjectionForm,
+    PublicityForm,
+    ResolveForm,
+    VillageForm,
+    current_academic_year,
+)
+
+
+def _refused(request: HttpRequest, error: ValidationError) -> None:
+    for message in error.messages:
+        messages.error(request, message)
+
+
+def _back_to(application: HardshipApplication) -> HttpResponse:
+    return redirect("students:application", pk=application.pk)
+
+
+# --- Applications ---------------------------------------------------------------------------------------
+
+
+@login_required
+def application_list_view(request: HttpRequest) -> HttpResponse:
+    """The applications a user may see; by default, those waiting for their decision."""
+    permissions.require(request.user, Action.APPLICATION_VIEW)
+    status = request.GET.get("status", "mine")
+    if status == "mine":
+        qs = selectors.waiting_for(user=request.user)
+    else:
+        qs = selectors.application_list(
+            user=request.user,
+            status=status if status in ApplicationStatus.values else "",
+            q=request.GET.get("q", "")[:50],
+        )
+    page = Paginator(qs, 100).get_page(request.GET.get("page"))
+    can_bulk = status == "mine" and any(
+        permissions.can(request.user, a) for a in selectors.QUEUE_OF if a != Action.APPLICATION_CLASS_REVIEW
+    )
+    return render(
+        request,
+        "students/identification/application_list.html",
+        {
+            "page": page,
+            "status": status,
+            "statuses": ApplicationStatus.choices,
+            "can_bulk": can_bulk,
+            "bulk": BulkDecisionForm(),
+        },
+    )
+
+
+@login_required
+@require_POST
+def applications_bulk_view(request: HttpRequest) -> HttpResponse:
+    form = BulkDecisionForm(request.POST)
+    ids = request.POST.getlist("ids")
+    if not form.is_valid() or not ids:
+        messages.error(request, _("Select applications and a decision."))
+        return redirect(reverse("students:applications"))
+    outcome = workflow.applications_decide(
+        actor=request.user,
+        application_ids=ids,
+        decision=form.cleaned_data["decision"],
+        reason=form.cleaned_data["reason"],
+    )
+    if outcome.moved:
+        messages.success(request, _("%(n)d applications decided.") % {"n": len(outcome.moved)})
+    for _pk, message in outcome.skipped[:10]:
+        messages.warning(request, message)
+    if len(outcome.skipped) > 10:
+        messages.warning(request, _("%(n)d more were skipped.") % {"n": len(outcome.skipped) - 10})
+    return redirect(reverse("students:applications"))
+
+
+@login_required
+def application_new_view(request: HttpRequest, student_pk: str) -> HttpResponse:
+    """申请/推荐: the class teacher nominates a student of their class."""
+    student = student_get_for_user(user=request.user, pk=student_pk, action=Action.APPLICATION_NOMINATE)
+    form = NominationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            application = workflow.application_nominate(
+                actor=request.user,
+                student=student,
+                academic_year=current_academic_year(),
+                data=workflow.Nomination(**form.cleaned_data),
+            )
+        except ValidationError as error:
+            _refused(request, error)
+        else:
+            messages.success(request, _("Nominated. Record the class evaluation to send it on."))
+            return _back_to(application)
+    return render(request, "students/identification/application_new.html", {"student": student, "form": form})
+
+
+@login_required
+def application_detail_view(request: HttpRequest, pk: str) -> HttpResponse:
+    application = get_visible(HardshipApplication, user=request.user, pk=pk)
+    application = selectors.application_detail(application=application)
+    user = request.user
+    step_actions = {
+        ApplicationStatus.CLASS_EVALUATION: Action.APPLICATION_CLASS_REVIEW,
+        ApplicationStatus.GRADE_REVIEW: Action.APPLICATION_GRADE_REVIEW,
+        ApplicationStatus.SCHOOL_REVIEW: Action.APPLICATION_SCHOOL_REVIEW,
+        ApplicationStatus.DISTRICT_REVIEW: Action.APPLICATION_DISTRICT_REVIEW,
+    }
+    reviews = application.status in step_actions and permissions.can(
+        user, step_actions[application.status], application
+    )
+    decisions = list(workflow.STEPS.get(application.status, {})) if reviews else []
+    context = {
+        "application": application,
+        "decisions": decisions,
+        "decision_form": DecisionForm(initial={"expected_status": application.status, "tier": application.tier}),
+        "sets_tier": reviews
+        and application.status in (ApplicationStatus.SCHOOL_REVIEW, ApplicationStatus.DISTRICT_REVIEW),
+        "records_details": reviews and application.status == ApplicationStatus.CLASS_EVALUATION,
+        "details_form": DetailsForm(
+            initial={
+                "class_evaluation": application.class_evaluation,
+                "visit_on": application.visit_on,
+                "visit_by": application.visit_by,
+                "visit_findings": application.visit_findings,
+            }
+        ),
+        "attaches": reviews
+        and application.status in (ApplicationStatus.CLASS_EVALUATION, ApplicationStatus.SCHOOL_REVIEW),
+        "attachment_form": AttachmentForm(),
+        "confirms_village": reviews and application.status == ApplicationStatus.SCHOOL_REVIEW,
+        "village_form": VillageForm(
+            initial={
+                "confirmed_by": application.village_confirmed_by,
+                "confirmed_on": application.village_confirmed_on or timezone.localdate(),
+            }
+        ),
+        "proposes_adjustment": application.status == ApplicationStatus.IDENTIFIED
+        and permissions.can(user, Action.TIER_ADJUST_PROPOSE, application),
+        "adjustment_form": AdjustmentForm(),
+        "decides_adjustment": permissions.can(user, Action.TIER_ADJUST_DECIDE, application),
+        "adjustment_decision_form": AdjustmentDecisionForm(),
+    }
+    return render(request, "students/identification/application_detail.html", context)
+
+
+@login_required
+@require_POST
+def application_decide_view(request: HttpRequest, pk: str) -> HttpResponse:
+    application = get_visible(HardshipApplication, user=request.user, pk=pk)
+    form = DecisionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose a decision."))
+        return _back_to(application)
+    data = form.cleaned_data
+    try:
+        workflow.application_decide(
+            actor=request.user,
+            application_id=application.pk,
+            decision=data["decision"],
+            reason=data["reason"],
+            expected_status=data["expected_status"],
+            tier=data["tier"],
+        )
+    except ValidationError as error:
+        _refused(request, error)
+    else:
+        messages.success(request, _("Decision recorded."))
+    return _back_to(application)
+
+
+@login_required
+@require_POST
+def application_details_view(request: HttpRequest, pk: str) -> HttpResponse:
+    application = get_visible(HardshipApplication, user=request.user, pk=pk, action=Action.APPLICATION_CLASS_REVIEW)
+    form = DetailsForm(request.POST)
+    if form.is_valid():
+        try:
+            workflow.application_record_details(actor=request.user, application=application, **form.cleaned_data)
+        except ValidationError as error:
+            _refused(request, error)
+        else:
+            messages.success(request, _("Saved."))
+    else:
+        messages.error(request, _("Record the class committee's result."))
+    return _back_to(application)
+
+
+@login_required
+@require_POST
+def application_attach_view(request: HttpRequest, pk: str) -> HttpResponse:
+    application = get_visible(HardshipApplication, user=request.user, pk=pk)
+    form = AttachmentForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            workflow.attachment_add(
+                actor=request.user,
+                application=application,
+                kind=form.cleaned_data["kind"],
+                upload=form.cleaned_data["file"],
+            )
+        except ValidationError as error:
+            _refused(request, error)
+        else:
+            messages.success(request, _("Attached."))
+    else:
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+    return _back_to(application)
+
+
+@login_required
+def attachment_view(request: HttpRequest, pk: str) -> FileResponse:
+    """The evidence file, to those who may see its application (never a public URL)."""
+    attachment = get_visible(Attachment, user=request.user, pk=pk)
+    try:
+        handle = attachment.file.open("rb")
+    except FileNotFoundError as exc:
+        raise Http404 from exc
+    return FileResponse(
+        handle, as_attachment=True, filename=attachment.original_name, content_type=attachment.content_type
+    )
+
+
+@login_required
+@require_POST
+def village_confirm_view(request: HttpRequest, pk: str) -> HttpResponse:
+    application = get_visible(HardshipApplication, user=request.user, pk=pk, action=Action.APPLICATION_SCHOOL_REVIEW)
+    form = VillageForm(request.POST)
+    if form.is_valid():
+        try:
+            workflow.village_confirm(actor=request.user, application=application, **form.cleaned_data)
+        except ValidationError as error:
+            _refused(request, error)
+        else:
+            messages.success(request, _("The committee's confirmation is recorded."))
+    return _back_to(application)
+
+
+@login_required
+@require_POST
+def adjustment_propose_view(request: HttpRequest, pk: str) -> HttpResponse:
+    application = get_visible(HardshipApplication, user=request.user, pk=pk, action=Action.TIER_ADJUST_PROPOSE)
+    form = AdjustmentForm(request.POST)
+    if form.is_valid():
+        try:
+            adjustments.tier_adjust_propose(actor=request.user, application=application, **form.cleaned_data)
+        except ValidationError as error:
+            _refused(request, error)
+        else:
+            messages.success(request, _("Proposed: the district decides."))
+    return _back_to(application)
+
+
+@login_required
+@require_POST
+def adjustment_decide_view(request: HttpRequest, pk: str) -> HttpResponse:
+    adjustment = get_visible(TierAdjustment, user=request.user, pk=pk, action=Action.TIER_ADJUST_DECIDE)
+    form = AdjustmentDecisionForm(request.POST)
+    if form.is_valid():
+        try:
+            adjustments.tier_adjust_decide(actor=request.user, adjustment=adjustment, **form.cleaned_data)
+        except ValidationError as error:
+            _refused(request, error)
+        else:
+            messages.success(request, _("Decision recorded."))
+    return redirect("students:application", pk=adjustment.application_id)
+
+
+# --- Publicity ------------------------------------------------------------------------------------------
+
+
+@login_required
+def publicity_list_view(request: HttpRequest) -> HttpResponse:
+    permissions.require(request.user, Action.APPLICATION_VIEW)
+    publicity.publicities_close_due(actor=request.user)
+    schools = [s for s in school_list(user=request.user) if permissions.can(request.user, Action.PUBLICITY_MANAGE, s)]
+    return render(
+        request,
+        "students/identification/publicity_list.html",
+        {
+            "publicities": selectors.publicity_list(user=request.user),
+            "schools": schools,
+            "form": PublicityForm(initial={"academic_year": current_academic_year()}),
+        },
+    )
+
+
+@login_required
+@require_POST
+def publicity_new_view(request: HttpRequest, school_pk: str) -> HttpResponse:
+    school = school_get_for_user(user=request.user, pk=school_pk, action=Action.PUBLICITY_MANAGE)
+    form = PublicityForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Give the academic year."))
+        return redirect("students:publicities")
+    try:
+        created = publicity.publicity_create(
+            actor=request.user, school=school, academic_year=form.cleaned_data["academic_year"]
+        )
+    except ValidationError as error:
+        _refused(request, error)
+        return redirect("students:publicities")
+    return redirect("students:publicity", pk=created.pk)
+
+
+@login_required
+def publicity_detail_view(request: HttpRequest, pk: str) -> HttpResponse:
+    item = get_visible(Publicity, user=request.user, pk=pk)
+    publicity.publicities_close_due(actor=request.user, publicity_ids=[item.pk])
+    item = selectors.publicity_detail(publicity=item)
+    user = request.user
+    return render(
+        request,
+        "students/identification/publicity_detail.html",
+        {
+            "publicity": item,
+            "manages": permissions.can(user, Action.PUBLICITY_MANAGE, item),
+            "signs": permissions.can(user, Action.PUBLICITY_SIGN, item),
+            "objection_form": ObjectionForm(initial={"received_on": timezone.localdate()}),
+            "resolve_form": ResolveForm(),
+            "today": timezone.localdate(),
+        },
+    )
+
+
+@login_required
+@require_POST
+def publicity_step_view(request: HttpRequest, pk: str, step: str) -> HttpResponse:
+    """Sign (principal) or publish (officer) a list."""
+    item = get_visible(Publicity, user=request.user, pk=pk)
+    try:
+        if step == "sign":
+            publicity.publicity_sign(actor=request.user, publicity=item)
+            messages.success(request, _("Signed."))
+        elif step == "publish":
+            published = publicity.publicity_publish(actor=request.user, publicity=item)
+            messages.success(
+                request,
+                _("Published until %(date)s.") % {"date": published.ends_on.isoformat()},
+            )
+        else:
+            raise Http404
+    except ValidationError as error:
+        _refused(request, error)
+    return redirect("students:publicity", pk=item.pk)
+
+
+@login_required
+@require_POST
+def objection_new_view(request: HttpRequest, pk: str) -> HttpResponse:
+    item = get_visible(Publicity, user=request.user, pk=pk, action=Action.PUBLICITY_MANAGE)
+    form = ObjectionForm(request.POST)
+    if form.is_valid():
+        data = dict(form.cleaned_data)
+        app_pk = data.pop("application")
+        application = get_visible(HardshipApplication, user=request.user, pk=app_pk) if app_pk else None
+        try:
+            publicity.objection_record(actor=request.user, publicity=item, application=application, **data)
+        except ValidationError as error:
+            _refused(request, error)
+        else:
+            messages.success(request, _("Objection recorded."))
+    else:
+        messages.error(request, _("Say who raised the objection, when, and what it says."))
+    return redirect("students:publicity", pk=item.pk)
+
+
+@login_required
+@require_POST
+def objection_resolve_view(request: HttpRequest, pk: str) -> HttpResponse:
+    objection = get_visible(Objection, user=request.user, pk=pk, action=Action.PUBLICITY_MANAGE)
+    form = ResolveForm(request.POST)
+    if form.is_valid():
+        try:
+            publicity.objection_resolve(actor=request.user, objection=objection, **form.cleaned_data)
+        except ValidationError as error:
+            _refused(request, error)
+        else:
+            messages.success(request, _("Objection answered."))
+    else:
+        messages.error(request, _("Write down the decision and its grounds."))
+    return redirect("students:publicity", pk=objection.publicity_id)
+
+
+@login_required
+def publicity_print_view(request: HttpRequest, pk: str) -> HttpResponse:
+    """The A4 notice to pin on the school's board: the same snapshot as the public page."""
+    item = get_visible(Publicity, user=request.user, pk=pk)
+    notice = publicity.notice_of(item)
+    if notice is None:
+        raise Http404
+    return render(request, "students/identification/notice_print.html", {"notice": notice})
+
+
+def public_notice_view(request: HttpRequest, token: str) -> HttpResponse:
+    """公示: the public page (no login). Only the snapshot, only between its dates."""
+    notice = publicity.notice_for_public(token)
+    if notice is None:
+        raise Http404
+    return render(request, "students/identification/notice_public.html", {"notice": notice})
+
+
+# --- The student's file -------------------------------------------------------------------------------
+
+
+@login_required
+def student_file_view(request: HttpRequest, pk: str) -> HttpResponse:
+    """一生一档: the student's whole story — registration, status changes, guardians, applications
+    and every decision with its reason, visits, adjustments."""
+    student = student_get_for_user(user=request.user, pk=pk)
+    context = selectors.student_file(user=request.user, student=student)
+    context.update(
+        student=student,
+        can_nominate=permissions.can(request.user, Action.APPLICATION_NOMINATE, student),
+        can_reveal=permissions.can(request.user, Action.STUDENT_VIEW_PII, student),
+        sees_applications=permissions.can(request.user, Action.APPLICATION_VIEW, student),
+    )
+    return render(request, "students/student_detail.html", context)

@@ -1,0 +1,206 @@
+"""公示: working days on the official calendar, the signed list, the public snapshot, objections."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.core.exceptions import PermissionDenied
+from django.test import Client
+from django.utils import timezone
+
+from funding.infra.crypto import mask
+from schools.models import CalendarDay
+from schools.permissions import Role
+from schools.workdays import add_working_days
+from students.identification import publicity as pub
+from students.identification.workflow import WorkflowError
+from students.models import (
+    ApplicationStatus,
+    ObjectionStatus,
+    PublicityEntry,
+    PublicityStatus,
+    PublicNotice,
+)
+from tests.factories import make_application
+
+S = ApplicationStatus
+D = dt.date
+
+
+# --- Working days ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("start", "days", "end"),
+    [
+        # Across National Day 2026: Oct 1-7 off, Saturday Oct 10 a make-up working day (调休).
+        (D(2026, 9, 29), 5, D(2026, 10, 10)),
+        # Starting on a holiday: the first working day after it is day 1.
+        (D(2026, 10, 3), 5, D(2026, 10, 13)),
+        # Across the Mid-Autumn weekend and the make-up Sunday Sep 20.
+        (D(2026, 9, 18), 2, D(2026, 9, 20)),
+        # An ordinary week.
+        (D(2026, 11, 23), 5, D(2026, 11, 27)),
+        (D(2026, 11, 23), 1, D(2026, 11, 23)),
+    ],
+)
+def test_the_period_counts_working_days_on_the_official_calendar(world, tenant_of, start, days, end):
+    with tenant_of(world.a.tenant):
+        assert add_working_days(start, days) == end
+
+
+def test_a_districts_own_rest_day_and_make_up_day_count_too(world, tenant_of):
+    with tenant_of(world.a.tenant):
+        CalendarDay.objects.create(date=D(2026, 10, 9), is_workday=False, note="县运动会")
+        assert add_working_days(D(2026, 9, 29), 5) == D(2026, 10, 12)
+        CalendarDay.objects.create(date=D(2026, 10, 11), is_workday=True, note="补班")
+        assert add_working_days(D(2026, 9, 29), 5) == D(2026, 10, 11)
+    with tenant_of(world.b.tenant):  # another district's days are its own
+        assert add_working_days(D(2026, 9, 29), 5) == D(2026, 10, 10)
+
+
+def test_a_year_the_national_calendar_does_not_know_counts_weekdays(world, tenant_of):
+    with tenant_of(world.a.tenant):
+        assert add_working_days(D(2031, 3, 7), 2) == D(2031, 3, 10)  # Friday, then Monday
+
+
+# --- The list, its publication, objections, closing -------------------------------------------------
+
+
+@pytest.fixture
+def approved(world, tenant_of):
+    """Two applications of school s1 approved by the school, waiting for publicity."""
+    teacher = world.a.users[Role.CLASS_TEACHER]
+    with tenant_of(world.a.tenant):
+        return [
+            make_application(world.a.students["c1"][0], by=teacher, status=S.SCHOOL_APPROVED, tier="SPECIAL"),
+            make_application(world.a.students["c2"][0], by=teacher, status=S.SCHOOL_APPROVED, tier="DIFFICULT"),
+        ]
+
+
+def _published(world, tenant_of, start=None):
+    start = start or D(2026, 9, 29)
+    officer, principal = world.a.users[Role.SCHOOL_OFFICER], world.a.users[Role.PRINCIPAL]
+    with tenant_of(world.a.tenant):
+        p = pub.publicity_create(actor=officer, school=world.a.schools["s1"], academic_year=2026)
+        p = pub.publicity_sign(actor=principal, publicity=p)
+        return pub.publicity_publish(actor=officer, publicity=p, starts_on=start)
+
+
+def test_the_principal_signs_and_the_officer_publishes(world, tenant_of, approved):
+    officer, principal = world.a.users[Role.SCHOOL_OFFICER], world.a.users[Role.PRINCIPAL]
+    with tenant_of(world.a.tenant):
+        p = pub.publicity_create(actor=officer, school=world.a.schools["s1"], academic_year=2026)
+        assert p.entries.count() == 2
+        with pytest.raises(WorkflowError):
+            pub.publicity_publish(actor=officer, publicity=p)  # not signed yet
+        with pytest.raises(WorkflowError):
+            pub.publicity_sign(actor=officer, publicity=p)  # the principal signs, not the officer
+        with pytest.raises(PermissionDenied):
+            pub.publicity_create(
+                actor=world.a.users[Role.CLASS_TEACHER], school=world.a.schools["s1"], academic_year=2026
+            )
+        p = pub.publicity_sign(actor=principal, publicity=p)
+        with pytest.raises(WorkflowError):
+            pub.publicity_publish(actor=principal, publicity=p)  # … and publishing is the officer's
+        p = pub.publicity_publish(actor=officer, publicity=p, starts_on=D(2026, 9, 29))
+        assert (p.status, p.starts_on, p.ends_on) == (PublicityStatus.PUBLIC, D(2026, 9, 29), D(2026, 10, 10))
+        for app in approved:
+            app.refresh_from_db()
+            assert app.status == S.PUBLICITY
+
+
+def test_the_public_snapshot_holds_only_what_may_be_published(world, tenant_of, approved):
+    p = _published(world, tenant_of, start=timezone.localdate())
+    notice = PublicNotice.objects.get(token=p.notice_token)
+    assert {key for row in notice.rows for key in row} == {"name", "grade", "tier"}
+    assert sorted(row["name"] for row in notice.rows) == sorted(mask(a.student.name, "name") for a in approved)
+    page = Client().get(f"/p/{p.notice_token}/")
+    body = page.content.decode()
+    assert page.status_code == 200
+    for app in approved:
+        student = app.student
+        assert student.name not in body
+        assert student.id_number.reveal() not in body
+        assert student.id_number.masked not in body
+        assert str(student.birth_date) not in body
+        assert app.family_situation not in body
+    assert "特别困难" in body
+
+
+def test_the_public_page_exists_only_during_the_period(world, tenant_of, approved):
+    p = _published(world, tenant_of)
+    assert pub.notice_for_public(p.notice_token, today=D(2026, 9, 28)) is None
+    assert pub.notice_for_public(p.notice_token, today=D(2026, 9, 29)) is not None
+    assert pub.notice_for_public(p.notice_token, today=D(2026, 10, 10)) is not None
+    assert pub.notice_for_public(p.notice_token, today=D(2026, 10, 11)) is None
+
+
+def test_an_upheld_objection_takes_the_application_off_and_the_rest_goes_to_the_district(world, tenant_of, approved):
+    officer = world.a.users[Role.SCHOOL_OFFICER]
+    p = _published(world, tenant_of)
+    contested, fine = approved
+    with tenant_of(world.a.tenant):
+        objection = pub.objection_record(
+            actor=officer,
+            publicity=p,
+            application=contested,
+            raised_by="匿名家长",
+            channel="电话",
+            content="该生家庭近期购买新车",
+            received_on=D(2026, 9, 30),
+        )
+        assert pub.publicities_close_due(actor=officer, today=D(2026, 10, 12)) == 0  # an objection is open
+        pub.objection_resolve(actor=officer, objection=objection, upheld=True, decision="经入户核实，情况属实")
+        objection.refresh_from_db()
+        assert objection.status == ObjectionStatus.UPHELD
+        contested.refresh_from_db()
+        fine.refresh_from_db()
+        assert contested.status == S.SCHOOL_REVIEW
+        # The period was already over: answering the last objection closed the list.
+        assert fine.status == S.DISTRICT_REVIEW
+        p.refresh_from_db()
+        assert p.status == PublicityStatus.CLOSED
+        assert PublicityEntry.objects.get(publicity=p, application=contested).withdrawn
+
+
+def test_a_dismissed_objection_leaves_the_list_as_it_is_until_the_period_ends(world, tenant_of, approved):
+    officer = world.a.users[Role.SCHOOL_OFFICER]
+    p = _published(world, tenant_of, start=timezone.localdate())
+    with tenant_of(world.a.tenant):
+        objection = pub.objection_record(
+            actor=officer,
+            publicity=p,
+            application=approved[0],
+            raised_by="同学",
+            content="不困难",
+            received_on=timezone.localdate(),
+        )
+        pub.objection_resolve(actor=officer, objection=objection, upheld=False, decision="核实后不成立")
+        p.refresh_from_db()
+        assert p.status == PublicityStatus.PUBLIC  # still within the period
+        assert pub.publicities_close_due(actor=officer, today=p.ends_on) == 0
+        assert pub.publicities_close_due(actor=officer, today=p.ends_on + dt.timedelta(days=1)) == 1
+        for app in approved:
+            app.refresh_from_db()
+            assert app.status == S.DISTRICT_REVIEW
+        with pytest.raises(WorkflowError):
+            pub.objection_resolve(actor=officer, objection=objection, upheld=True, decision="again")
+
+
+def test_the_list_cannot_change_while_it_is_public(world, tenant_of, approved):
+    officer = world.a.users[Role.SCHOOL_OFFICER]
+    p = _published(world, tenant_of)
+    with tenant_of(world.a.tenant):
+        late = make_application(
+            world.a.students["c3"][0], by=world.a.users[Role.CLASS_TEACHER], status=S.SCHOOL_APPROVED
+        )
+        second = pub.publicity_create(actor=officer, school=world.a.schools["s1"], academic_year=2026)
+        # The late one goes onto a new list; the public one keeps its two entries.
+        assert list(second.entries.values_list("application_id", flat=True)) == [late.pk]
+        assert p.entries.count() == 2
+        with pytest.raises(WorkflowError):
+            pub.objection_record(
+                actor=officer, publicity=second, raised_by="x", content="y", received_on=D(2026, 10, 1)
+            )  # not public
