@@ -6,6 +6,7 @@ from rest_framework.routers import DefaultRouter
 
 from audits.api.views import AuditEventViewSet
 from schools.api.views import GradeViewSet, MeView, SchoolClassViewSet, SchoolViewSet
+from students.api.identification import ApplicationViewSet, ObjectionViewSet, PublicityViewSet
 from students.api.views import StudentViewSet
 
 router = DefaultRouter()
@@ -14,6 +15,9 @@ router.register("schools", SchoolViewSet, basename="school")
 router.register("grades", GradeViewSet, basename="grade")
 router.register("classes", SchoolClassViewSet, basename="class")
 router.register("students", StudentViewSet, basename="student")
+router.register("applications", ApplicationViewSet, basename="application")
+router.register("publicity", PublicityViewSet, basename="publicity")
+router.register("objections", ObjectionViewSet, basename="objection")
 router.register("audit-events", AuditEventViewSet, basename="audit-event")
 
 urlpatterns = [

@@ -8,6 +8,7 @@ See README.md ("Configuration") for every variable.
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -142,6 +143,14 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 6 * 3600}
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="funding")
+CELERY_IMPORTS = ["students.identification.tasks"]
+CELERY_BEAT_SCHEDULE = {
+    # Lists whose publicity period ended yesterday go to the district (公示期满): every night.
+    "close-due-publicities": {
+        "task": "students.close_due_publicities_everywhere",
+        "schedule": crontab(hour=0, minute=30),
+    },
+}
 
 # --- Auth -------------------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -200,7 +209,14 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
-    "ENUM_NAME_OVERRIDES": {"UrbanRuralEnum": "schools.models.Area"},  # Hukou has the same two values
+    "ENUM_NAME_OVERRIDES": {
+        "UrbanRuralEnum": "schools.models.Area",  # Hukou has the same two values
+        "TierEnum": "students.models.Tier",
+        "ApplicationStatusEnum": "students.models.ApplicationStatus",
+        "PublicityStatusEnum": "students.models.PublicityStatus",
+        "ObjectionStatusEnum": "students.models.ObjectionStatus",
+        "EnrollmentStatusEnum": "students.models.EnrollmentStatus",
+    },
 }
 
 # --- Security (production) --------------------------------------------------------------------------

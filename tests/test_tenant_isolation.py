@@ -60,6 +60,12 @@ POST_ONLY = {
     "students:publicity_step",
     "students:objection_new",
     "students:objection_resolve",
+    "application-decide",
+    "application-bulk-decide",
+    "publicity-sign",
+    "publicity-publish",
+    "publicity-objections",
+    "objection-resolve",
 }
 
 
@@ -97,6 +103,13 @@ PARAMS = {
     "students:objection_new": lambda w: {"pk": w.publicity.pk},
     "students:objection_resolve": lambda w: {"pk": w.objection.pk},
     "public_notice": lambda w: {"token": w.publicity.notice_token},
+    "application-detail": lambda w: {"pk": w.applications["c1"].pk},
+    "application-decide": lambda w: {"pk": w.applications["c1"].pk},
+    "publicity-detail": lambda w: {"pk": w.publicity.pk},
+    "publicity-sign": lambda w: {"pk": w.publicity.pk},
+    "publicity-publish": lambda w: {"pk": w.publicity.pk},
+    "publicity-objections": lambda w: {"pk": w.publicity.pk},
+    "objection-resolve": lambda w: {"pk": w.objection.pk},
     "students:detail": lambda w: {"pk": w.students["c1"][0].pk},
     "students:reveal": lambda w: {"pk": w.students["c1"][0].pk, "field": "id_number"},
     "school-detail": lambda w: {"pk": w.schools["s1"].pk},

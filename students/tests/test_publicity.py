@@ -204,3 +204,23 @@ def test_the_list_cannot_change_while_it_is_public(world, tenant_of, approved):
             pub.objection_record(
                 actor=officer, publicity=second, raised_by="x", content="y", received_on=D(2026, 10, 1)
             )  # not public
+
+
+def test_the_nightly_task_closes_due_lists_as_the_tenants_system_account(world, tenant_of, approved, settings):
+    from students.identification.tasks import close_due_publicities, close_due_publicities_everywhere
+
+    p = _published(world, tenant_of)  # ended 2026-10-10: long past
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        assert close_due_publicities_everywhere.apply().get() == 2
+    else:  # with a broker, run the tenant's task here (the dispatcher is covered on SQLite)
+        from schools.services import tenant_system_user
+
+        system = tenant_system_user(world.a.tenant)
+        close_due_publicities.apply(
+            kwargs={"tenant_id": str(world.a.tenant.pk), "actor_id": str(system.pk)}, throw=True
+        )
+    with tenant_of(world.a.tenant):
+        p.refresh_from_db()
+        assert p.status == PublicityStatus.CLOSED
+        decision = approved[0].decisions.order_by("-created_at").first()
+        assert decision.actor.username == "system@tenant-a"

@@ -1,0 +1,96 @@
+"""The identification through /api/v1/: the same rules as the pages."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from rest_framework.test import APIClient
+
+from schools.permissions import Role
+from students.models import ApplicationStatus, PublicityStatus
+from tests.factories import make_application
+
+S = ApplicationStatus
+
+
+def _client(user) -> APIClient:
+    client = APIClient()
+    client.force_login(user)  # a session: the tenant middleware sees the user, as for real requests
+    return client
+
+
+def test_nominate_and_walk_two_steps_through_the_api(world):
+    teacher, leader = world.a.users[Role.CLASS_TEACHER], world.a.users[Role.GRADE_LEADER]
+    pupil = world.a.students["c1"][0]
+    response = _client(teacher).post(
+        "/api/v1/applications/",
+        {
+            "student": str(pupil.pk),
+            "proposed_tier": "DIFFICULT",
+            "family_situation": "单亲家庭",
+            "categories": ["ORPHAN"],
+        },
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    app_id = response.json()["id"]
+    assert response.json()["suggested_tier"] == "SPECIAL"
+    refused = _client(leader).post(f"/api/v1/applications/{app_id}/decide/", {"decision": "approve"}, format="json")
+    assert refused.status_code == 400  # not the grade's step yet
+    assert refused.json()["detail"]
+    # The teacher records the class evaluation (through the page's service) and approves.
+    from schools.tenancy.context import tenant_transaction
+    from students.identification import workflow
+    from students.models import HardshipApplication
+
+    with tenant_transaction(world.a.tenant.pk):
+        app = HardshipApplication.objects.get(pk=app_id)
+        workflow.application_record_details(actor=teacher, application=app, class_evaluation="通过")
+    moved = _client(teacher).post(
+        f"/api/v1/applications/{app_id}/decide/",
+        {"decision": "approve", "expected_status": S.CLASS_EVALUATION},
+        format="json",
+    )
+    assert moved.status_code == 200, moved.content
+    assert moved.json()["status"] == S.GRADE_REVIEW
+    queue = _client(leader).get("/api/v1/applications/?status=mine").json()["results"]
+    assert [row["id"] for row in queue] == [app_id]
+    detail = _client(leader).get(f"/api/v1/applications/{app_id}/").json()
+    assert [d["decision"] for d in detail["decisions"]] == ["NOMINATE", "APPROVE"]
+
+
+def test_bulk_decide_reports_what_moved_and_what_did_not(world, tenant_of):
+    leader = world.a.users[Role.GRADE_LEADER]
+    with tenant_of(world.a.tenant):
+        ready = make_application(world.a.students["c1"][0], by=world.a.users[Role.CLASS_TEACHER], status=S.GRADE_REVIEW)
+    response = _client(leader).post(
+        "/api/v1/applications/bulk-decide/",
+        {"ids": [str(ready.pk), str(world.a.applications["c3"].pk)], "decision": "approve"},
+        format="json",
+    )
+    assert response.status_code == 200
+    assert response.json()["moved"] == [str(ready.pk)]
+    assert [row["id"] for row in response.json()["skipped"]] == [str(world.a.applications["c3"].pk)]
+
+
+def test_publicity_through_the_api(world, tenant_of):
+    officer, principal = world.a.users[Role.SCHOOL_OFFICER], world.a.users[Role.PRINCIPAL]
+    with tenant_of(world.a.tenant):
+        make_application(world.a.students["c1"][0], by=world.a.users[Role.CLASS_TEACHER], status=S.SCHOOL_APPROVED)
+        from students.identification import publicity
+
+        item = publicity.publicity_create(actor=officer, school=world.a.schools["s1"], academic_year=2026)
+    assert _client(officer).post(f"/api/v1/publicity/{item.pk}/sign/").status_code == 403  # the principal signs
+    assert _client(principal).post(f"/api/v1/publicity/{item.pk}/sign/").json()["status"] == PublicityStatus.SIGNED
+    published = _client(officer).post(f"/api/v1/publicity/{item.pk}/publish/").json()
+    assert published["status"] == PublicityStatus.PUBLIC
+    objection = _client(officer).post(
+        f"/api/v1/publicity/{item.pk}/objections/",
+        {"raised_by": "匿名", "content": "有异议", "received_on": dt.date.today().isoformat()},  # noqa: DTZ011
+        format="json",
+    )
+    assert objection.status_code == 201, objection.content
+    answer = _client(officer).post(
+        f"/api/v1/objections/{objection.json()['id']}/resolve/", {"upheld": False, "decision": "不成立"}, format="json"
+    )
+    assert answer.json()["status"] == "DISMISSED"
