@@ -1,0 +1,573 @@
+"""Writing one chunk of valid roster rows: set-based, all or nothing, audited.
+
+Inside the caller's tenant transaction, for one chunk of rows:
+
+1. one query finds which pupils are registered already (by the ID number's blind index) and their
+   fingerprints: a row whose fingerprint matches is unchanged and costs nothing more;
+2. the rest are decided in Python: a pupil registered (在校 or 休学) at another school is rejected
+   (在籍不在校 / 在校不在籍: never moved silently); a registration number that belongs to another pupil is
+   rejected; the others are created or updated. The rows to update, and their guardians, are locked
+   (SELECT … FOR UPDATE) and compared field by field;
+3. the prepared rows go into TEMP staging tables (PostgreSQL: COPY; SQLite: executemany), and a few
+   statements write them: INSERT … SELECT … ON CONFLICT DO NOTHING RETURNING (a pupil registered by
+   someone else meanwhile is reported, never half-written), UPDATE … FROM, for students, guardians and
+   status changes;
+4. one `trail.append` writes the audit rows of every row written, before/after as the ORM hooks would
+   (personal numbers masked).
+
+Ciphertexts and blind indexes are computed here with funding.infra.crypto, exactly as the model fields
+compute them, so a pupil written here reads back through the ORM like any other. Blank optional cells
+mean "keep what the register holds": an import never erases a phone or a funding card.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import connection
+from django.db.models import Model
+from django.utils import timezone
+
+from audits import trail
+from funding.infra.crypto import Sensitive, blind_index, encrypt, mask
+from funding.infra.fields import BlindIndexField, EncryptedField
+
+from ..models import EnrollmentStatus, Guardian, StatusChange, Student
+from .columns import STATUS_WORDS
+from .problems import ANOTHER_SCHOOL, MOVED_NOTE, RowCode, row_error
+from .validate import CleanRow, GuardianRow, RowReport
+
+CREATED, UPDATED, UNCHANGED, REJECTED = "CREATED", "UPDATED", "UNCHANGED", "REJECTED"
+
+#: Statuses under which a pupil is still registered at their school: another school's row for them is a
+#: conflict. A pupil who left (转出, 毕业, 辍学) may be registered by their new school.
+STILL_REGISTERED = frozenset({EnrollmentStatus.ATTENDING, EnrollmentStatus.SUSPENDED})
+
+STATUS_SOURCE = "roster_import"
+
+# The columns the roster sets on an existing pupil. Plain ones are written as computed here (blanks
+# already replaced by the stored value); encrypted ones and their blind indexes only when they changed
+# (NULL in the staging table means "keep").
+_STUDENT_PLAIN = (
+    "school_id", "grade_id", "klass_id", "name", "gender", "birth_date", "enrollment_status", "is_boarding",
+    "hukou", "township", "village", "card_bank", "card_holder",
+)  # fmt: skip
+_STUDENT_SECRET = {"student_no": "student_no_hash", "phone": None, "card_account": "card_account_hash"}
+_GUARDIAN_PLAIN = ("name", "relation")
+_GUARDIAN_SECRET = {"id_number": "id_number_hash", "phone": None}
+
+
+@dataclass
+class ApplyContext:
+    """What writing a chunk needs beyond the rows: who is importing, from which file, and when."""
+
+    tenant_id: uuid.UUID
+    reason: str
+    school_names: dict[uuid.UUID, str]
+    #: schools whose names an importer may be told (a school officer learns only that the pupil is
+    #: registered elsewhere); None: all
+    nameable: frozenset[uuid.UUID] | None
+    today: dt.date
+    #: time spent appending audit rows (the benchmark reports it)
+    audit_seconds: float = 0.0
+
+
+class _Table:
+    """How rows of one model are written around the ORM: every concrete column, encrypted values and
+    blind indexes computed as the fields compute them, audit values as the ORM hooks record them."""
+
+    def __init__(self, model: type[Model]) -> None:
+        self.model = model
+        self.name = model._meta.db_table
+        self.fields = list(model._meta.concrete_fields)
+        self.columns = [f.column for f in self.fields]
+        self.by_attname = {f.attname: f for f in self.fields}
+        self.by_column = {f.column: f for f in self.fields}
+        self.object_type = trail.object_type(model)
+        exclude = getattr(model, "audit_exclude", frozenset())
+        # One step per column, decided once: (kind, attname, audit name or None, crypto kind, extra), where
+        # attname is the source field's for a blind index, and extra is a plain column's default or a
+        # blind index's own attname.
+        self._plan = []
+        for f in self.fields:
+            audit_name = None if f.name in exclude or f.primary_key else f.name
+            if isinstance(f, BlindIndexField):
+                # A blind index computed already (during validation) may be passed under its own name.
+                self._plan.append(("blind", f.source, audit_name, self.by_attname[f.source].kind, f.attname))
+            elif isinstance(f, EncryptedField):
+                self._plan.append(("secret", f.attname, audit_name, f.kind, None))
+            else:
+                self._plan.append(("plain", f.attname, audit_name, "", f.get_default()))
+
+    def prepare(self, values: dict[str, Any]) -> tuple[list[Any], dict[str, Any]]:
+        """A full row for INSERT from attname → value (plaintext for encrypted fields; blind indexes and
+        columns not given filled in), and what the trail records of it (record_instances_created's
+        form: personal numbers masked)."""
+        row: list[Any] = []
+        audit: dict[str, Any] = {}
+        for kind, attname, audit_name, crypto_kind, extra in self._plan:
+            if kind == "plain":
+                value = values.get(attname, extra)
+                row.append(value)
+                if audit_name:
+                    audit[audit_name] = _jsonable(value)
+                continue
+            plain = values.get(attname)
+            if kind == "blind":
+                value = values.get(extra) or (blind_index(plain, kind=crypto_kind) if plain else None)
+                row.append(value)
+                if audit_name:
+                    audit[audit_name] = value
+            else:
+                row.append(encrypt(plain, context=crypto_kind) if plain else None)
+                if audit_name:
+                    audit[audit_name] = mask(plain, crypto_kind) if plain else None
+        return row, audit
+
+    def sqlite_converters(self, columns: Sequence[str]) -> list[Any]:
+        """Per column, how a Python value is stored on SQLite (as Django stores it), or None."""
+        converters: list[Any] = []
+        for column in columns:
+            field = self.by_column[column]
+            target = field.target_field if field.is_relation else field
+            internal = target.get_internal_type()
+            if internal == "UUIDField":
+                converters.append(lambda v: v.hex)
+            elif internal == "DateTimeField":
+                converters.append(connection.ops.adapt_datetimefield_value)
+            elif internal == "DateField":
+                converters.append(dt.date.isoformat)
+            else:
+                converters.append(None)
+        return converters
+
+    def pending(self, action: str, pk: uuid.UUID, ctx: ApplyContext, **changes: Any) -> trail.Pending:
+        return trail.Pending(
+            tenant_id=ctx.tenant_id,
+            action=f"{self.object_type}.{action}",
+            object_type=self.object_type,
+            object_id=str(pk),
+            reason=ctx.reason,
+            **changes,
+        )
+
+
+def _jsonable(value: Any) -> Any:
+    """trail.jsonable, with the common cases first (it is called for every column of every row)."""
+    if value is None or isinstance(value, str | bool | int):
+        return value
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    return trail.jsonable(value)
+
+
+STUDENTS, GUARDIANS, STATUS_CHANGES = _Table(Student), _Table(Guardian), _Table(StatusChange)
+
+
+def _plain(value: Any) -> str | None:
+    return value.reveal() if isinstance(value, Sensitive) else value
+
+
+def _audit_value(field: Any, value: Any) -> Any:
+    if isinstance(field, EncryptedField):
+        plain = _plain(value)
+        return mask(plain, field.kind) if plain else None
+    return trail.jsonable(value)
+
+
+# --- One chunk -----------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Writes:
+    """Everything one chunk writes, collected before anything is written."""
+
+    creates: list[tuple[RowReport, list[Any], list[trail.Pending], list[list[Any]], list[trail.Pending]]]
+    student_updates: list[list[Any]]
+    fingerprints: list[list[Any]]
+    guardian_inserts: list[list[Any]]
+    guardian_updates: list[list[Any]]
+    status_inserts: list[list[Any]]
+    #: audit rows of the updated rows, by row number (the created rows' travel with them in `creates`)
+    pending: dict[int, list[trail.Pending]]
+
+
+def apply_chunk(reports: Sequence[RowReport], ctx: ApplyContext) -> None:
+    """Write the chunk's valid rows (the caller holds the tenant transaction) and set every report's
+    outcome. A row is written completely (pupil, guardians, status change, audit rows) or not at all."""
+    now = timezone.now()
+    for report in reports:
+        if report.clean is None:
+            report.outcome = REJECTED
+    rows = [r for r in reports if r.clean is not None]
+    if not rows:
+        return
+    found = {
+        h: (pk, school_id, status, fp)
+        for pk, h, school_id, status, fp in Student.objects.filter(
+            id_number_hash__in=[r.clean.id_hash for r in rows]  # type: ignore[union-attr]
+        ).values_list("pk", "id_number_hash", "school_id", "enrollment_status", "roster_fingerprint")
+    }
+    owners = _student_no_owners(rows)
+    to_update: dict[uuid.UUID, RowReport] = {}
+    writes = _Writes([], [], [], [], [], [], {})
+    for report in rows:
+        clean: CleanRow = report.clean  # type: ignore[assignment]
+        existing = found.get(clean.id_hash)
+        if existing is not None and existing[3] == clean.fingerprint:
+            report.outcome = UNCHANGED
+            continue
+        if existing is not None and existing[1] != clean.school_id and existing[2] in STILL_REGISTERED:
+            school = ctx.school_names.get(existing[1]) if ctx.nameable is None or existing[1] in ctx.nameable else None
+            _reject(report, RowCode.AT_OTHER_SCHOOL, school=school or ANOTHER_SCHOOL)
+            continue
+        if clean.student_no and owners.get(blind_index(clean.student_no, kind="student_no"), clean.id_hash) != (
+            clean.id_hash
+        ):
+            _reject(report, RowCode.STUDENT_NO_TAKEN)
+            continue
+        if existing is None:
+            _prepare_create(report, clean, writes, ctx, now)
+        else:
+            to_update[existing[0]] = report
+            if existing[1] != clean.school_id:
+                report.note = str(MOVED_NOTE) % {
+                    "school": ctx.school_names.get(existing[1], ANOTHER_SCHOOL),
+                    "status": STATUS_WORDS.get(existing[2], existing[2]),
+                }
+    if to_update:
+        _prepare_updates(to_update, writes, ctx, now)
+    _write(writes, ctx)
+
+
+def _reject(report: RowReport, code: RowCode, **params: Any) -> None:
+    report.errors.append(row_error(code, **params))
+    report.outcome = REJECTED
+
+
+def _student_no_owners(rows: Iterable[RowReport]) -> dict[str, str]:
+    """Registration number's blind index → the ID number's blind index of the pupil holding it."""
+    hashes = [blind_index(r.clean.student_no, kind="student_no") for r in rows if r.clean and r.clean.student_no]
+    if not hashes:
+        return {}
+    return dict(Student.objects.filter(student_no_hash__in=hashes).values_list("student_no_hash", "id_number_hash"))
+
+
+def _student_values(clean: CleanRow) -> dict[str, Any]:
+    return {
+        "school_id": clean.school_id,
+        "grade_id": clean.grade_id,
+        "klass_id": clean.klass_id,
+        "name": clean.name,
+        "id_number": clean.id_number,
+        "id_number_hash": clean.id_hash,
+        "student_no": clean.student_no,
+        "gender": clean.gender,
+        "birth_date": clean.birth_date,
+        "enrollment_status": clean.status,
+        "is_boarding": bool(clean.is_boarding),
+        "hukou": clean.hukou,
+        "township": clean.township or "",
+        "village": clean.village or "",
+        "phone": clean.phone,
+        "card_bank": clean.card_bank or "",
+        "card_account": clean.card_account,
+        "card_holder": clean.card_holder or "",
+        "roster_fingerprint": clean.fingerprint,
+    }
+
+
+def _guardian_values(g: GuardianRow, student_id: uuid.UUID) -> dict[str, Any]:
+    return {
+        "student_id": student_id,
+        "position": g.position,
+        "name": g.name,
+        "relation": g.relation,
+        "id_number": g.id_number,
+        "phone": g.phone,
+    }
+
+
+def _base(ctx: ApplyContext, now: dt.datetime) -> dict[str, Any]:
+    return {"id": uuid.uuid4(), "tenant_id": ctx.tenant_id, "created_at": now, "updated_at": now}
+
+
+def _prepare_create(report: RowReport, clean: CleanRow, w: _Writes, ctx: ApplyContext, now: dt.datetime) -> None:
+    values = {**_base(ctx, now), **_student_values(clean)}
+    student_id = values["id"]
+    row, after = STUDENTS.prepare(values)
+    pending = [STUDENTS.pending("import_create", student_id, ctx, after=after)]
+    guardian_rows, guardian_pending = [], []
+    for g in clean.guardians:
+        gv = {**_base(ctx, now), **_guardian_values(g, student_id)}
+        guardian_row, guardian_after = GUARDIANS.prepare(gv)
+        guardian_rows.append(guardian_row)
+        guardian_pending.append(GUARDIANS.pending("import_create", gv["id"], ctx, after=guardian_after))
+    w.creates.append((report, row, pending, guardian_rows, guardian_pending))
+
+
+def _prepare_updates(to_update: dict[uuid.UUID, RowReport], w: _Writes, ctx: ApplyContext, now: dt.datetime) -> None:
+    """Compare the locked stored rows with the roster rows; stage what changed, with its audit rows."""
+    fields = ["pk", *_STUDENT_PLAIN, *_STUDENT_SECRET, "enrollment_status"]
+    stored = {
+        row["pk"]: row
+        for row in Student.objects.select_for_update().filter(pk__in=list(to_update)).values(*dict.fromkeys(fields))
+    }
+    guardians: dict[uuid.UUID, dict[int, dict[str, Any]]] = {}
+    for g in (
+        Guardian.objects.select_for_update()
+        .filter(student_id__in=list(to_update))
+        .values("pk", "student_id", "position", *_GUARDIAN_PLAIN, *_GUARDIAN_SECRET)
+    ):
+        guardians.setdefault(g["student_id"], {})[g["position"]] = g
+    for pk, report in to_update.items():
+        clean: CleanRow = report.clean  # type: ignore[assignment]
+        old = stored.get(pk)
+        if old is None:  # deleted since the first look
+            _reject(report, RowCode.CHANGED_MEANWHILE)
+            continue
+        pending: list[trail.Pending] = []
+        student_row = _diff_student(pk, old, clean, pending, ctx, now)
+        guardian_inserts, guardian_updates = [], []
+        for g in clean.guardians:
+            stored_g = guardians.get(pk, {}).get(g.position)
+            if stored_g is None:
+                gv = {**_base(ctx, now), **_guardian_values(g, pk)}
+                guardian_row, guardian_after = GUARDIANS.prepare(gv)
+                guardian_inserts.append(guardian_row)
+                pending.append(GUARDIANS.pending("import_create", gv["id"], ctx, after=guardian_after))
+            else:
+                row = _diff_guardian(stored_g, g, pending, ctx, now)
+                if row is not None:
+                    guardian_updates.append(row)
+        if old["enrollment_status"] != clean.status:
+            sv = {
+                **_base(ctx, now),
+                "student_id": pk,
+                "from_status": old["enrollment_status"],
+                "to_status": clean.status,
+                "changed_on": ctx.today,
+                "reason": ctx.reason[:200],
+                "source": STATUS_SOURCE,
+            }
+            status_row, status_after = STATUS_CHANGES.prepare(sv)
+            w.status_inserts.append(status_row)
+            pending.append(STATUS_CHANGES.pending("import_create", sv["id"], ctx, after=status_after))
+        if not pending:
+            # Nothing the register shows changed (blank cells keep stored values): remember the row's
+            # fingerprint only, so that the next import of it costs nothing.
+            report.outcome = UNCHANGED
+            w.fingerprints.append([pk, clean.fingerprint])
+            continue
+        report.outcome = UPDATED
+        w.student_updates.append(student_row)
+        w.guardian_inserts += guardian_inserts
+        w.guardian_updates += guardian_updates
+        w.pending[report.row] = pending
+
+
+def _final_plain(clean: CleanRow, old: dict[str, Any]) -> dict[str, Any]:
+    """The plain columns as they will be: the row's values, blank optional cells keeping the stored ones."""
+
+    def keep(value: Any, attname: str) -> Any:
+        return old[attname] if value is None else value
+
+    return {
+        "school_id": clean.school_id,
+        "grade_id": clean.grade_id,
+        "klass_id": clean.klass_id,
+        "name": clean.name,
+        "gender": clean.gender,
+        "birth_date": clean.birth_date,
+        "enrollment_status": clean.status,
+        "is_boarding": keep(clean.is_boarding, "is_boarding"),
+        "hukou": clean.hukou,
+        "township": keep(clean.township, "township"),
+        "village": keep(clean.village, "village"),
+        "card_bank": keep(clean.card_bank, "card_bank"),
+        "card_holder": keep(clean.card_holder, "card_holder"),
+    }
+
+
+def _diff_student(
+    pk: uuid.UUID, old: dict[str, Any], clean: CleanRow, pending: list[trail.Pending], ctx: ApplyContext, now: Any
+) -> list[Any]:
+    """The staging row of an update (plain columns as they will be, secrets NULL unless changed), and
+    its audit row in `pending` if anything the register shows changed."""
+    final = _final_plain(clean, old)
+    before, after = {}, {}
+    row: list[Any] = [pk]
+    for attname in _STUDENT_PLAIN:
+        value = final[attname]
+        row.append(value)
+        if value != old[attname]:
+            name = STUDENTS.by_attname[attname].name
+            before[name], after[name] = trail.jsonable(old[attname]), trail.jsonable(value)
+    for attname, hash_attname in _STUDENT_SECRET.items():
+        _diff_secret(STUDENTS, attname, hash_attname, getattr(clean, attname), old[attname], row, before, after)
+    row += [clean.fingerprint, now]
+    if after:
+        pending.append(STUDENTS.pending("import_update", pk, ctx, before=before, after=after))
+    return row
+
+
+def _diff_secret(
+    table: _Table,
+    attname: str,
+    hash_attname: str | None,
+    value: str | None,
+    stored: Any,
+    row: list[Any],
+    before: dict[str, Any],
+    after: dict[str, Any],
+) -> None:
+    """An encrypted column (and its blind index) in a staging row: the new ciphertext if the value
+    changed, else NULL (keep); before/after masked, as the trail records personal numbers."""
+    field = table.by_attname[attname]
+    stored = _plain(stored)
+    if not value or value == stored:
+        row.append(None)
+        if hash_attname:
+            row.append(None)
+        return
+    row.append(encrypt(value, context=field.kind))
+    before[field.name], after[field.name] = _audit_value(field, stored), _audit_value(field, value)
+    if hash_attname:
+        digest = blind_index(value, kind=field.kind)
+        row.append(digest)
+        before[hash_attname] = blind_index(stored, kind=field.kind) if stored else None
+        after[hash_attname] = digest
+
+
+def _diff_guardian(
+    stored: dict[str, Any], g: GuardianRow, pending: list[trail.Pending], ctx: ApplyContext, now: Any
+) -> list[Any] | None:
+    """The staging row updating a stored guardian, or None if the roster says nothing new."""
+    before, after = {}, {}
+    row: list[Any] = [stored["pk"]]
+    for attname in _GUARDIAN_PLAIN:
+        value = getattr(g, attname)
+        row.append(value)
+        if value != stored[attname]:
+            before[attname], after[attname] = stored[attname], value
+    for attname, hash_attname in _GUARDIAN_SECRET.items():
+        _diff_secret(GUARDIANS, attname, hash_attname, getattr(g, attname), stored[attname], row, before, after)
+    if not after:
+        return None
+    row.append(now)
+    pending.append(GUARDIANS.pending("import_update", stored["pk"], ctx, before=before, after=after))
+    return row
+
+
+# --- The statements ------------------------------------------------------------------------------------
+
+
+def _secret_columns(secrets: dict[str, str | None]) -> list[str]:
+    return [c for attname, digest in secrets.items() for c in (attname, digest) if c]
+
+
+_STUDENT_UPDATE_COLUMNS = ["id", *_STUDENT_PLAIN, *_secret_columns(_STUDENT_SECRET), "roster_fingerprint", "updated_at"]
+_GUARDIAN_UPDATE_COLUMNS = ["id", *_GUARDIAN_PLAIN, *_secret_columns(_GUARDIAN_SECRET), "updated_at"]
+
+
+def _write(w: _Writes, ctx: ApplyContext) -> None:
+    if not (w.creates or w.student_updates or w.fingerprints):
+        return
+    with connection.cursor() as cursor:
+        stage = _Stage(cursor)
+        pending = w.pending
+        if w.creates:
+            inserted = stage.insert(STUDENTS, [c[1] for c in w.creates], returning=True)
+            for report, row, student_pending, guardian_rows, guardian_pending in w.creates:
+                if _uuid(row[0]) in inserted:
+                    report.outcome = CREATED
+                    pending[report.row] = student_pending + guardian_pending
+                    w.guardian_inserts += guardian_rows
+                else:  # registered by someone else since the first look
+                    _reject(report, RowCode.CHANGED_MEANWHILE)
+        if w.student_updates:
+            stage.update(STUDENTS, _STUDENT_UPDATE_COLUMNS, w.student_updates, keep=_STUDENT_SECRET)
+        if w.fingerprints:
+            stage.update(STUDENTS, ["id", "roster_fingerprint"], w.fingerprints, keep={})
+        if w.guardian_inserts:
+            stage.insert(GUARDIANS, w.guardian_inserts)
+        if w.guardian_updates:
+            stage.update(GUARDIANS, _GUARDIAN_UPDATE_COLUMNS, w.guardian_updates, keep=_GUARDIAN_SECRET)
+        if w.status_inserts:
+            stage.insert(STATUS_CHANGES, w.status_inserts)
+        # One append for the chunk, in row order: each pupil, then their guardians and status change.
+        started = time.perf_counter()
+        trail.append([p for number in sorted(pending) for p in pending[number]])
+        ctx.audit_seconds += time.perf_counter() - started
+
+
+def _uuid(value: Any) -> uuid.UUID:
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+
+
+class _Stage:
+    """TEMP staging tables shaped like the target table (CREATE … AS SELECT … WHERE 1 = 0), loaded
+    with COPY on PostgreSQL and executemany elsewhere, then written with one statement each.
+
+    The SQL is composed of identifiers only (model tables and columns, quoted); every value travels as
+    a parameter or through COPY.
+    """
+
+    def __init__(self, cursor: Any) -> None:
+        self.cursor = cursor
+        self.vendor = connection.vendor
+        self.qn = connection.ops.quote_name
+
+    def _load(self, table: _Table, columns: list[str], rows: list[list[Any]]) -> str:
+        qn = self.qn
+        stage = qn(f"roster_stage_{table.name}")
+        cols = ", ".join(qn(c) for c in columns)
+        self.cursor.execute(f"DROP TABLE IF EXISTS {stage}")
+        self.cursor.execute(f"CREATE TEMP TABLE {stage} AS SELECT {cols} FROM {qn(table.name)} WHERE 1 = 0")  # noqa: S608
+        if self.vendor == "postgresql":
+            with self.cursor.cursor.copy(f"COPY {stage} ({cols}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            insert = f"INSERT INTO {stage} ({cols}) VALUES ({', '.join(['%s'] * len(columns))})"  # noqa: S608
+            converters = list(enumerate(table.sqlite_converters(columns)))
+            converters = [(i, c) for i, c in converters if c is not None]
+            for row in rows:
+                for i, convert in converters:
+                    if row[i] is not None:
+                        row[i] = convert(row[i])
+            self.cursor.executemany(insert, rows)
+        return stage
+
+    def insert(self, table: _Table, rows: list[list[Any]], *, returning: bool = False) -> set[uuid.UUID]:
+        qn = self.qn
+        stage = self._load(table, table.columns, rows)
+        cols = ", ".join(qn(c) for c in table.columns)
+        # "WHERE 1 = 1": SQLite needs a WHERE to tell ON CONFLICT from a join's ON after a SELECT.
+        sql = f"INSERT INTO {qn(table.name)} ({cols}) SELECT {cols} FROM {stage} WHERE 1 = 1"  # noqa: S608
+        if returning:
+            sql += f" ON CONFLICT DO NOTHING RETURNING {qn('id')}"
+        self.cursor.execute(sql)
+        inserted = {_uuid(r[0]) for r in self.cursor.fetchall()} if returning else set()
+        self.cursor.execute(f"DROP TABLE {stage}")
+        return inserted
+
+    def update(self, table: _Table, columns: list[str], rows: list[list[Any]], *, keep: dict[str, str | None]) -> None:
+        """UPDATE … FROM the staging table by id; columns in `keep` (and their blind indexes) keep the
+        stored value where the staging row holds NULL."""
+        qn = self.qn
+        stage = self._load(table, columns, rows)
+        target = qn(table.name)
+        kept = set(_secret_columns(keep))
+        sets = ", ".join(
+            f"{qn(c)} = COALESCE(s.{qn(c)}, {target}.{qn(c)})" if c in kept else f"{qn(c)} = s.{qn(c)}"
+            for c in columns[1:]
+        )
+        where = f"{target}.{qn('id')} = s.{qn('id')}"
+        self.cursor.execute(f"UPDATE {target} SET {sets} FROM {stage} AS s WHERE {where}")  # noqa: S608
+        self.cursor.execute(f"DROP TABLE {stage}")

@@ -1,0 +1,267 @@
+"""The roster import (学籍名册导入): from an uploaded workbook to the register, row report included.
+
+`roster_import` is the one import, used by the background job (`roster_import_job_run`, for uploads in
+the browser) and by `manage.py import_roster`. It works for the current tenant, in short transactions
+(one per chunk of rows), so progress is visible and a long import never holds locks for minutes; each
+chunk is all or nothing, and each row is written whole or not at all.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from audits import trail
+from schools import jobs, permissions
+from schools.models import Job, School, SchoolClass, User
+from schools.permissions import Action
+from schools.tenancy.context import current_tenant_id, tenant_transaction
+
+from . import reader
+from .apply import CREATED, REJECTED, UNCHANGED, UPDATED, ApplyContext, apply_chunk
+from .problems import FileProblem, RosterFileError
+from .report import RowReportWriter
+from .validate import RosterContext, RowReport, prescan_key, validate_row
+
+JOB_KIND = "roster_import"
+#: Rows per transaction: big enough for set-based writes to pay, small enough for a lively progress bar.
+CHUNK_SIZE = 5000
+UPLOAD_NAME = "upload.xlsx"
+SUMMARY_MESSAGE = _("%(created)s created, %(updated)s updated, %(unchanged)s unchanged, %(rejected)s rejected")
+REPORT_NAME = "report.xlsx"
+
+
+@dataclass
+class ImportOutcome:
+    """What an import did: rows per outcome, rejected rows per error code, and where the time went."""
+
+    counts: Counter[str] = field(default_factory=Counter)
+    errors: Counter[str] = field(default_factory=Counter)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def created(self) -> int:
+        return self.counts[CREATED]
+
+    @property
+    def updated(self) -> int:
+        return self.counts[UPDATED]
+
+    @property
+    def unchanged(self) -> int:
+        return self.counts[UNCHANGED]
+
+    @property
+    def rejected(self) -> int:
+        return self.counts[REJECTED]
+
+    def summary(self) -> str:
+        return f"created {self.created}, updated {self.updated}, unchanged {self.unchanged}, rejected {self.rejected}"
+
+    def as_result(self) -> dict[str, Any]:
+        return {
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "rejected": self.rejected,
+            "errors": dict(self.errors),
+        }
+
+
+def roster_import(
+    *,
+    path: str | Path,
+    file_name: str,
+    actor: User | None,
+    report_path: str | Path | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+    chunk_size: int = CHUNK_SIZE,
+) -> ImportOutcome:
+    """Import a roster file into the current tenant's register, as `actor` (their ROSTER_IMPORT scope:
+    a school officer's rows for other schools are rejected) or, with actor=None, for the whole tenant
+    (the command line). Raises RosterFileError if the file cannot be read; otherwise every row ends up
+    created, updated, unchanged or rejected, and the report (if asked for) says which and why.
+    Importing the same file again changes nothing and writes no audit row."""
+    tenant_id = current_tenant_id()
+    outcome = ImportOutcome()
+    clock = _Clock(outcome.timings)
+    with clock("inspect"):
+        inspection = reader.inspect(path)
+    with clock("open"):
+        sheet = reader.open_roster(path, inspection)
+    today = timezone.localdate()
+    with tenant_transaction(tenant_id):
+        ctx, apply_ctx = _contexts(actor=actor, tenant_id=tenant_id, file_name=file_name, today=today)
+    with clock("prescan"):
+        ctx.duplicate_ids, ctx.duplicate_nos = _duplicates(sheet)
+    report = RowReportWriter(report_path) if report_path else None
+
+    def flush(batch: list[RowReport], done: int) -> None:
+        with clock("write"), tenant_transaction(tenant_id):
+            apply_chunk(batch, apply_ctx)
+        for r in batch:
+            outcome.counts[r.outcome] += 1
+            if r.outcome == REJECTED:
+                outcome.errors.update({e.code for e in r.errors})
+        if report is not None:
+            with clock("report"):
+                report.write(batch)
+        if on_progress is not None:
+            on_progress(done, sheet.total)
+
+    batch: list[RowReport] = []
+    try:
+        started = time.perf_counter()
+        for number, cells in sheet.rows():
+            batch.append(validate_row(number, cells, sheet.columns, ctx))
+            if len(batch) >= chunk_size:
+                outcome.timings["validate"] = outcome.timings.get("validate", 0) + time.perf_counter() - started
+                flush(batch, number - sheet.header_row)
+                batch = []
+                started = time.perf_counter()
+        outcome.timings["validate"] = outcome.timings.get("validate", 0) + time.perf_counter() - started
+        flush(batch, sheet.total)
+    except BaseException:
+        if report is not None:
+            report.abort()
+        raise
+    if report is not None:
+        with clock("report"):
+            report.close(file_name=file_name, counts=outcome.counts, errors=outcome.errors)
+    outcome.timings["audit"] = apply_ctx.audit_seconds
+    return outcome
+
+
+class _Clock:
+    def __init__(self, timings: dict[str, float]) -> None:
+        self.timings = timings
+
+    def __call__(self, phase: str) -> _Phase:
+        return _Phase(self.timings, phase)
+
+
+class _Phase:
+    def __init__(self, timings: dict[str, float], phase: str) -> None:
+        self.timings, self.phase = timings, phase
+
+    def __enter__(self) -> None:
+        self.started = time.perf_counter()
+
+    def __exit__(self, *exc: object) -> None:
+        self.timings[self.phase] = self.timings.get(self.phase, 0) + time.perf_counter() - self.started
+
+
+def _contexts(
+    *, actor: User | None, tenant_id: uuid.UUID, file_name: str, today: Any
+) -> tuple[RosterContext, ApplyContext]:
+    """The tenant's schools and classes, and what the importer may do (inside a tenant transaction)."""
+    importable = None
+    if actor is not None:
+        permissions.require(actor, Action.ROSTER_IMPORT)
+        importable = frozenset(School.objects.visible_to(actor, Action.ROSTER_IMPORT).values_list("pk", flat=True))
+    schools = {
+        code: (pk, name) for pk, code, name in School.objects.filter(is_active=True).values_list("pk", "code", "name")
+    }
+    classes = {
+        (school_id, stage, year, number): (grade_id, pk)
+        for pk, school_id, grade_id, number, stage, year in SchoolClass.objects.values_list(
+            "pk", "school_id", "grade_id", "number", "grade__stage", "grade__entry_year"
+        )
+    }
+    ctx = RosterContext(schools=schools, classes=classes, importable=importable, today=today)
+    apply_ctx = ApplyContext(
+        tenant_id=tenant_id,
+        reason=f"roster import {file_name}"[:500],
+        school_names={pk: name for pk, name in schools.values()},
+        nameable=importable,
+        today=today,
+    )
+    return ctx, apply_ctx
+
+
+def _duplicates(sheet: reader.RosterSheet) -> tuple[dict[str, list[int]], dict[str, list[int]]]:
+    """ID numbers and registration numbers found on more than one row (→ their rows): none of those
+    rows can be imported, since nobody can tell which one is right."""
+    found: tuple[dict[str, list[int]], dict[str, list[int]]] = ({}, {})
+    indexes = (sheet.columns["id_number"], sheet.columns.get("student_no"))
+    for number, cells in sheet.rows():
+        for seen, index in zip(found, indexes, strict=True):
+            if index is not None and index < len(cells):
+                key = prescan_key(cells[index])
+                if key:
+                    seen.setdefault(key, []).append(number)
+    return tuple({k: rows for k, rows in seen.items() if len(rows) > 1} for seen in found)  # type: ignore[return-value]
+
+
+# --- The browser's way in: upload, background job, report ----------------------------------------------
+
+
+def job_folder(job: Job) -> Path:
+    """Where a job's upload and report live: MEDIA_ROOT/roster/<tenant>/<job>/ (never served directly)."""
+    return Path(settings.MEDIA_ROOT) / "roster" / str(job.tenant_id) / str(job.pk)
+
+
+def roster_upload(*, upload: UploadedFile, actor: User) -> Job:
+    """Check an uploaded roster (a bad file is refused at once, with its message: RosterFileError),
+    store it and start the import job. The job's task is sent when the request's transaction commits."""
+    from .tasks import roster_import_task
+
+    permissions.require(actor, Action.ROSTER_IMPORT)
+    if upload.size is not None and upload.size > settings.MAX_UPLOAD_BYTES:
+        raise RosterFileError(FileProblem.TOO_LARGE, limit=settings.MAX_UPLOAD_BYTES // (1024 * 1024))
+    name = Path(upload.name or UPLOAD_NAME).name[:200]
+    incoming = Path(settings.MEDIA_ROOT) / "roster" / str(actor.tenant_id) / f"incoming-{uuid.uuid4().hex}.xlsx"
+    incoming.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with incoming.open("wb") as out:
+            for piece in upload.chunks():
+                out.write(piece)
+        reader.inspect(incoming)
+        job = jobs.job_start(kind=JOB_KIND, actor=actor, task=roster_import_task, params={"name": name})
+        folder = job_folder(job)
+        folder.mkdir(parents=True, exist_ok=True)
+        stored = folder / UPLOAD_NAME
+        shutil.move(incoming, stored)
+    finally:
+        incoming.unlink(missing_ok=True)
+    with trail.labelled("roster.upload", name):
+        relative = str(stored.relative_to(settings.MEDIA_ROOT))
+        Job.objects.filter(pk=job.pk).update(params={"name": name, "file": relative})
+    return job
+
+
+def roster_import_job_run(*, job: Job) -> tuple[dict[str, Any], str]:
+    """The import of a job started by roster_upload, as the person who started it; the row report is
+    written next to the upload. A file that cannot be read is the job's result (its message shown on
+    the page), not a crash."""
+    path = Path(settings.MEDIA_ROOT) / job.params["file"]
+    name = job.params.get("name", UPLOAD_NAME)
+    with tenant_transaction(job.tenant_id):
+        actor = User.objects.get(pk=job.actor_id)
+    report_path = path.parent / REPORT_NAME
+    try:
+        outcome = roster_import(
+            path=path,
+            file_name=name,
+            actor=actor,
+            report_path=report_path,
+            on_progress=lambda done, total: jobs.job_progress(job, done=done, total=total),
+        )
+    except RosterFileError as exc:
+        return {"error": exc.problem.value, "message": exc.message}, exc.message
+    result = outcome.as_result()
+    result["report"] = str(report_path.relative_to(settings.MEDIA_ROOT))
+    return result, _(
+        "%(created)s created, %(updated)s updated, %(unchanged)s unchanged, %(rejected)s rejected"
+    ) % result
