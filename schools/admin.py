@@ -13,7 +13,7 @@ from rest_framework.authtoken.models import TokenProxy
 
 from audits import trail
 from schools import permissions, services
-from schools.models import Grade, RoleAssignment, School, SchoolClass, Stage, Tenant, User
+from schools.models import CalendarDay, Grade, RoleAssignment, School, SchoolClass, Stage, Tenant, User
 from schools.permissions import Action
 
 # Django's groups and DRF's token list are global tables: not for tenant administrators, and a token
@@ -193,10 +193,18 @@ class TenantCreationForm(forms.ModelForm):
 
 @admin.register(Tenant)
 class TenantAdmin(admin.ModelAdmin):
-    """The platform operator's view: tenants, never their data."""
+    """The platform operator creates tenants (never sees their data); a tenant administrator edits
+    their own district's settings."""
 
     list_display = ["slug", "name", "region_code", "is_active", "created_at"]
-    fields = ["slug", "name", "region_code", "is_active"]
+    fields = ["slug", "name", "region_code", "is_active", "publicity_working_days", "special_category_tier"]
+    SETTINGS = ["publicity_working_days", "special_category_tier"]
+
+    def _is_operator(self, request):
+        return permissions.can(request.user, Action.TENANT_MANAGE)
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if self._is_operator(request) else ["slug", "name", "region_code", "is_active"]
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         if obj is None:
@@ -210,19 +218,33 @@ class TenantAdmin(admin.ModelAdmin):
         return Tenant.objects.visible_to(request.user)
 
     def has_module_permission(self, request):
-        return permissions.can(request.user, Action.TENANT_MANAGE)
+        return self._is_operator(request) or permissions.can(request.user, Action.TENANT_SETTINGS)
 
     def has_view_permission(self, request, obj=None):
-        return permissions.can(request.user, Action.TENANT_MANAGE)
+        if self._is_operator(request):
+            return True
+        own = obj is None or obj.pk == request.user.tenant_id
+        return own and permissions.can(request.user, Action.TENANT_SETTINGS)
 
-    has_change_permission = has_add_permission = has_view_permission
+    has_change_permission = has_view_permission
+
+    def has_add_permission(self, request):
+        return self._is_operator(request)
 
     def has_delete_permission(self, request, obj=None):
         return False
 
     def save_model(self, request, obj, form, change):
         if change:
+            before = {f: form.initial.get(f) for f in form.changed_data}
             super().save_model(request, obj, form, change)
+            trail.record(
+                tenant_id=obj.pk,
+                action="tenant.update",
+                obj=obj,
+                before=before,
+                after={f: getattr(obj, f) for f in form.changed_data},
+            )
             return
         tenant = services.tenant_create(slug=obj.slug, name=obj.name, region_code=obj.region_code, pk=obj.pk)
         services.tenant_admin_create(
@@ -231,3 +253,16 @@ class TenantAdmin(admin.ModelAdmin):
             password=form.cleaned_data["admin_password"],
         )
         obj._state.adding = False
+
+
+@admin.register(CalendarDay)
+class CalendarDayAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    """The district's own rest days and make-up working days (on top of the national calendar)."""
+
+    manage_action = Action.TENANT_SETTINGS
+    list_display = ["date", "is_workday", "note"]
+    fields = ["date", "is_workday", "note"]
+    ordering = ["-date"]
+
+    def has_delete_permission(self, request, obj=None):
+        return permissions.can(request.user, self.manage_action, obj)

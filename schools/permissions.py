@@ -64,6 +64,7 @@ class Action(StrEnum):
     # Org structure and people
     SCHOOL_VIEW = "school.view"
     SCHOOL_MANAGE = "school.manage"
+    TENANT_SETTINGS = "tenant.settings"  # the district's settings, calendar days and hardship categories
     USER_MANAGE = "user.manage"
     # Students
     STUDENT_VIEW = "student.view"
@@ -96,6 +97,7 @@ POLICY: dict[Action, frozenset[Role]] = {
     Action.ADMIN_ACCESS: frozenset({Role.TENANT_ADMIN}),
     Action.SCHOOL_VIEW: _ALL_TENANT_ROLES,
     Action.SCHOOL_MANAGE: frozenset({Role.TENANT_ADMIN}),
+    Action.TENANT_SETTINGS: frozenset({Role.TENANT_ADMIN}),
     Action.USER_MANAGE: frozenset({Role.TENANT_ADMIN}),
     # The tenant administrator runs accounts and structure, not students: no student data.
     Action.STUDENT_VIEW: frozenset(

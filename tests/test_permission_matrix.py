@@ -10,7 +10,7 @@ import pytest
 
 from audits.models import AuditEvent
 from schools import permissions
-from schools.models import Job, RoleAssignment
+from schools.models import CalendarDay, Job, RoleAssignment
 from schools.permissions import Action, Level, Role
 
 A = Action
@@ -35,7 +35,7 @@ EXPECTED = {
     Role.DISTRICT_AUDITOR: {
         A.SCHOOL_VIEW, A.STUDENT_VIEW, A.STUDENT_VIEW_PII, A.AUDIT_VIEW, A.JOB_VIEW, A.APPLICATION_VIEW,
     },
-    Role.TENANT_ADMIN: {A.ADMIN_ACCESS, A.SCHOOL_VIEW, A.SCHOOL_MANAGE, A.USER_MANAGE, A.JOB_VIEW},
+    Role.TENANT_ADMIN: {A.ADMIN_ACCESS, A.SCHOOL_VIEW, A.SCHOOL_MANAGE, A.USER_MANAGE, A.JOB_VIEW, A.TENANT_SETTINGS},
     PLATFORM: {A.TENANT_MANAGE, A.ADMIN_ACCESS},
 }  # fmt: skip
 
@@ -75,6 +75,8 @@ def _target(w, action, role=Role.DISTRICT_STAFF):
             Level.GRADE: w.schools["s2"],
             Level.CLASS: w.schools["s2"],
         }
+    if action is A.TENANT_SETTINGS:
+        return CalendarDay.objects.first(), {}
     if action is A.USER_MANAGE:
         return RoleAssignment.objects.filter(user=w.users[Role.CLASS_TEACHER]).first(), {}
     if action is A.AUDIT_VIEW:

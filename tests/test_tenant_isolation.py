@@ -20,8 +20,10 @@ from django.conf import settings
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from schools.models import RoleAssignment, User
+from schools.models import CalendarDay, RoleAssignment, User
 from schools.permissions import Role
+from schools.tenancy.context import tenant_transaction
+from students.models import HardshipCategory
 from tests.factories import PASSWORD, TenantWorld
 
 #: Patterns that read no tenant data at all.
@@ -79,8 +81,11 @@ def _first_of(model, w: TenantWorld):
         "schools.user": lambda: w.users[Role.CLASS_TEACHER],
         "schools.roleassignment": lambda: RoleAssignment.objects.filter(user=w.users[Role.CLASS_TEACHER]).first(),
         "schools.tenant": lambda: w.tenant,
+        "schools.calendarday": lambda: CalendarDay.objects.filter(tenant_id=w.tenant.pk).first(),
+        "students.hardshipcategory": lambda: HardshipCategory.objects.filter(tenant_id=w.tenant.pk).first(),
     }
-    return by_model[model._meta.label_lower]()
+    with tenant_transaction(w.tenant.pk):
+        return by_model[model._meta.label_lower]()
 
 
 #: How to fill the parameters of each pattern that takes any, from one tenant's world.
@@ -111,6 +116,7 @@ PARAMS = {
     "publicity-objections": lambda w: {"pk": w.publicity.pk},
     "objection-resolve": lambda w: {"pk": w.objection.pk},
     "students:detail": lambda w: {"pk": w.students["c1"][0].pk},
+    "students:roster_report": lambda w: {"pk": w.job.pk},  # a job that is not an import: 404 for everyone
     "students:reveal": lambda w: {"pk": w.students["c1"][0].pk, "field": "id_number"},
     "school-detail": lambda w: {"pk": w.schools["s1"].pk},
     "grade-detail": lambda w: {"pk": w.grades["g1"].pk},

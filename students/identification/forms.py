@@ -16,6 +16,10 @@ DECISION_CHOICES = [
 ]
 
 
+#: The browser's date picker wants ISO dates whatever the language of the page.
+DATE = forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"})
+
+
 class StyledForm(forms.Form):
     """Bootstrap's classes on the widgets, so templates can render fields plainly."""
 
@@ -40,9 +44,7 @@ class NominationForm(StyledForm):
         label=_("Special categories"), required=False, widget=forms.CheckboxSelectMultiple
     )
     family_situation = forms.CharField(label=_("Family situation"), widget=forms.Textarea(attrs={"rows": 4}))
-    visit_on = forms.DateField(
-        label=_("Home visit date"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
+    visit_on = forms.DateField(label=_("Home visit date"), required=False, widget=DATE)
     visit_by = forms.CharField(label=_("Visited by"), required=False, max_length=100)
     visit_findings = forms.CharField(
         label=_("Home visit findings"), required=False, widget=forms.Textarea(attrs={"rows": 3})
@@ -60,9 +62,7 @@ class DetailsForm(StyledForm):
     class_evaluation = forms.CharField(
         label=_("Class evaluation (the class committee's result)"), widget=forms.Textarea(attrs={"rows": 3})
     )
-    visit_on = forms.DateField(
-        label=_("Home visit date"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
+    visit_on = forms.DateField(label=_("Home visit date"), required=False, widget=DATE)
     visit_by = forms.CharField(label=_("Visited by"), required=False, max_length=100)
     visit_findings = forms.CharField(
         label=_("Home visit findings"), required=False, widget=forms.Textarea(attrs={"rows": 3})
@@ -89,7 +89,7 @@ class AttachmentForm(StyledForm):
 
 class VillageForm(StyledForm):
     confirmed_by = forms.CharField(label=_("Confirmed by (village or community committee)"), max_length=100)
-    confirmed_on = forms.DateField(label=_("Confirmed on"), widget=forms.DateInput(attrs={"type": "date"}))
+    confirmed_on = forms.DateField(label=_("Confirmed on"), widget=DATE)
 
 
 class DecisionForm(StyledForm):
@@ -110,11 +110,11 @@ class PublicityForm(StyledForm):
 
 
 class ObjectionForm(StyledForm):
-    application = forms.UUIDField(required=False, widget=forms.HiddenInput)
+    application = forms.UUIDField(required=False)  # rendered as a select of the list's students
     raised_by = forms.CharField(label=_("Raised by"), max_length=100, initial="匿名")
     channel = forms.CharField(label=_("How (letter, phone, in person)"), max_length=50, required=False)
     content = forms.CharField(label=_("What"), widget=forms.Textarea(attrs={"rows": 3}))
-    received_on = forms.DateField(label=_("Received on"), widget=forms.DateInput(attrs={"type": "date"}))
+    received_on = forms.DateField(label=_("Received on"), widget=DATE)
 
 
 class ResolveForm(StyledForm):

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import path, re_path
 
 from . import views
 
@@ -18,7 +18,9 @@ urlpatterns = [
     path("publicity/new/<uuid:school_pk>/", views.publicity_new_view, name="publicity_new"),
     path("publicity/<uuid:pk>/", views.publicity_detail_view, name="publicity"),
     path("publicity/<uuid:pk>/print/", views.publicity_print_view, name="publicity_print"),
-    path("publicity/<uuid:pk>/<str:step>/", views.publicity_step_view, name="publicity_step"),
     path("publicity/<uuid:pk>/objections/", views.objection_new_view, name="objection_new"),
+    re_path(
+        r"^publicity/(?P<pk>[0-9a-f-]{36})/(?P<step>sign|publish)/$", views.publicity_step_view, name="publicity_step"
+    ),
     path("objections/<uuid:pk>/resolve/", views.objection_resolve_view, name="objection_resolve"),
 ]
