@@ -13,7 +13,7 @@ from schools.permissions import Action
 from .models import Student
 
 #: The personal numbers a user may ask to see in full, and what each is called.
-REVEALABLE = {"id_number": _("ID number")}
+REVEALABLE = {"id_number": _("ID number"), "card_account": _("account number")}
 
 
 def student_reveal(*, student: Student, field: str, actor: Any) -> str:

@@ -42,4 +42,7 @@ def student_reveal_view(request: HttpRequest, pk: str, field: str) -> HttpRespon
         raise Http404
     student = student_get_for_user(user=request.user, pk=pk, action=Action.STUDENT_VIEW_PII)
     value = student_reveal(student=student, field=field, actor=request.user)
-    return render(request, "students/_revealed.html", {"value": value, "label": REVEALABLE[field]})
+    element_id = {"id_number": "id-number", "card_account": "card-account"}[field]
+    return render(
+        request, "students/_revealed.html", {"value": value, "label": REVEALABLE[field], "element_id": element_id}
+    )

@@ -57,11 +57,14 @@ def test_blind_index_finds_exact_numbers_only(world, tenant_of):
 
 
 @pytest.mark.parametrize("role", list(Role))
-def test_no_page_or_api_response_shows_a_full_number_to_a_role_that_may_not_see_it(world, role):
+def test_no_page_or_api_response_shows_a_full_number_to_a_role_that_may_not_see_it(world, tenant_of, role):
     user = world.a.users[role]
     client = Client()
     client.force_login(user)
     full_numbers = [s.id_number.reveal() for s in world.a.all_students]
+    full_numbers += [s.card_account.reveal() for s in world.a.all_students]
+    with tenant_of(world.a.tenant):
+        full_numbers += [g.id_number.reveal() for s in world.a.all_students for g in s.guardians.all() if g.id_number]
     for _route, name in all_patterns():
         url = url_for(name, world.a) if name else None
         if url is None or name in ("students:reveal", "student-reveal"):
@@ -101,3 +104,17 @@ def test_reveal_needs_post(world):
     client = Client()
     client.force_login(world.a.users[Role.DISTRICT_STAFF])
     assert client.get(f"/students/{world.a.students['c1'][0].pk}/reveal/id_number/").status_code == 405
+
+
+def test_the_district_reveals_a_funding_card_number_audited(world, tenant_of):
+    student = world.a.students["c2"][0]
+    client = Client()
+    client.force_login(world.a.users[Role.DISTRICT_STAFF])
+    page = client.post(f"/students/{student.pk}/reveal/card_account/")
+    assert student.card_account.reveal() in page.content.decode()
+    with tenant_of(world.a.tenant):
+        event = AuditEvent.objects.get(action="pii.view", object_id=str(student.pk))
+    assert event.after == {"field": "card_account"}
+    teacher = Client()
+    teacher.force_login(world.a.users[Role.CLASS_TEACHER])
+    assert teacher.post(f"/students/{world.a.students['c1'][0].pk}/reveal/card_account/").status_code in (403, 404)
