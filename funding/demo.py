@@ -21,6 +21,7 @@ from schools.models import (
     Area,
     Grade,
     Role,
+    RoleAssignment,
     School,
     SchoolClass,
     Stage,
@@ -157,6 +158,7 @@ def seed_tenant(t: DemoTenant, *, scale: float, report: SeedReport, say: Callabl
         schools = _seed_structure(t, rng, report)
         _seed_students(t, rng, schools, scale, report)
         _seed_users(t, tenant, schools, report)
+        _seed_identification(t, tenant, report)
     say(f"{t.slug}: {tenant.name}")
     return tenant
 
@@ -317,3 +319,85 @@ def seed(*, scale: float = 1.0, say: Callable[[str], None] = print) -> SeedRepor
         seed_tenant(t, scale=scale, report=report, say=say)
     seed_platform_operator(report)
     return report
+
+
+#: How many of the demo teacher's pupils stop at each step of the review chain, so that every demo
+#: account finds work waiting on its home page.
+IDENTIFICATION_STORY = (
+    ("class", 2),  # the teacher records the class evaluation
+    ("grade", 2),  # the grade leader investigates
+    ("school", 2),  # the officer reviews with the village committee
+    ("district", 2),  # published last month, no objection: the district re-checks
+    ("identified", 2),  # identified
+)
+
+
+def _seed_identification(t: DemoTenant, tenant: Tenant, report: SeedReport) -> None:
+    """Applications of the demo class at every step, made through the real services (so that every
+    decision, publicity and audit row is what the product itself writes). Only for a tenant with none."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from schools.services import tenant_system_user
+    from students.identification import publicity, workflow
+    from students.models import AttachmentKind, HardshipApplication, Tier
+
+    if HardshipApplication.objects.exists():
+        return
+    users = {suffix: User.objects.get(username=f"{t.user_prefix}.{suffix}") for suffix, _role, _name in DEMO_ROLES}
+    teacher = users["teacher"]
+    klass = SchoolClass.objects.get(pk=RoleAssignment.objects.get(user=teacher, role=Role.CLASS_TEACHER).klass_id)
+    pupils = list(
+        Student.objects.filter(klass=klass, enrollment_status=EnrollmentStatus.ATTENDING).order_by("name", "pk")
+    )
+    wanted = sum(n for _step, n in IDENTIFICATION_STORY)
+    if len(pupils) < wanted:
+        return  # a tiny demo (tests' --scale): no story
+    categories = ["DIBAO", "", "LIFTED", "", "ORPHAN", "", "DISABLED_PARENT", "", "TEKUN", ""]
+    apps: list[tuple[str, HardshipApplication]] = []
+    steps = [step for step, n in IDENTIFICATION_STORY for _ in range(n)]
+    for i, step in enumerate(steps):
+        pupil = pupils[i]
+        app = workflow.application_nominate(
+            actor=teacher,
+            student=pupil,
+            academic_year=ACADEMIC_YEAR,
+            data=workflow.Nomination(
+                proposed_tier=Tier.DIFFICULT if i % 3 else Tier.GENERAL,
+                family_situation="父母务农，收入微薄；" + ("家中有长期病人。" if i % 2 else "兄妹三人同时上学。"),
+                categories=[categories[i]] if categories[i] else [],
+                visit_on=dt.date(ACADEMIC_YEAR, 9, 10 + i % 10),
+                visit_by=teacher.full_name,
+                visit_findings="已入户核实，情况属实。",
+            ),
+        )
+        if not app.materials_complete:  # no special category: the main proof is attached
+            proof = SimpleUploadedFile("家庭经济困难证明.pdf", b"%PDF-1.4 demo proof", content_type="application/pdf")
+            workflow.attachment_add(actor=teacher, application=app, kind=AttachmentKind.MAIN_PROOF, upload=proof)
+        apps.append((step, app))
+    moving = [(step, a) for step, a in apps if step != "class"]
+    for _step, app in moving:
+        workflow.application_record_details(actor=teacher, application=app, class_evaluation="班级评议小组一致同意")
+        workflow.application_decide(actor=teacher, application_id=app.pk, decision="approve")
+    for step, app in moving:
+        if step != "grade":
+            workflow.application_decide(actor=users["grade"], application_id=app.pk, decision="approve")
+    published = [a for step, a in moving if step in ("district", "identified")]
+    for app in published:
+        workflow.village_confirm(
+            actor=users["officer"],
+            application=app,
+            confirmed_by="村民委员会",
+            confirmed_on=dt.date(ACADEMIC_YEAR, 9, 25),
+        )
+        workflow.application_decide(actor=users["officer"], application_id=app.pk, decision="approve")
+    school = School.objects.get(pk=klass.school_id)
+    listing = publicity.publicity_create(actor=users["officer"], school=school, academic_year=ACADEMIC_YEAR)
+    listing = publicity.publicity_sign(actor=users["principal"], publicity=listing)
+    listing = publicity.publicity_publish(
+        actor=users["officer"], publicity=listing, starts_on=dt.date(ACADEMIC_YEAR, 10, 12)
+    )
+    publicity.publicities_close_due(actor=tenant_system_user(tenant), today=listing.ends_on + dt.timedelta(days=1))
+    for step, app in moving:
+        if step == "identified":
+            workflow.application_decide(actor=users["district"], application_id=app.pk, decision="approve")
+    report.add("applications", len(apps))
