@@ -72,3 +72,17 @@ def test_every_demo_account_holds_its_role(db):
             roles = set(RoleAssignment.objects.filter(user=user).values_list("role", flat=True))
         assert len(roles) == 1
         assert user.tenant.slug == slug
+
+
+def test_the_demo_leaves_work_at_every_step_of_the_chain(db):
+    from students.identification.selectors import waiting_for
+    from students.models import ApplicationStatus, HardshipApplication
+
+    call_command("seed_demo", scale=0.25, stdout=io.StringIO())
+    tenant = Tenant.objects.get(slug="demo-a")
+    with tenant_transaction(tenant.pk):
+        statuses = sorted(HardshipApplication.objects.values_list("status", flat=True))
+        assert statuses.count(ApplicationStatus.IDENTIFIED) == 2
+        for username in ("a.teacher", "a.grade", "a.officer", "a.district"):
+            user = User.objects.get(username=username)
+            assert waiting_for(user=user).count() == 2, username
