@@ -23,6 +23,8 @@ mean "keep what the register holds": an import never erases a phone or a funding
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import json
 import time
 import uuid
 from collections.abc import Iterable, Sequence
@@ -31,6 +33,7 @@ from typing import Any
 
 from django.db import connection
 from django.db.models import Model
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from audits import trail
@@ -162,8 +165,14 @@ def _jsonable(value: Any) -> Any:
     if value is None or isinstance(value, str | bool | int):
         return value
     if isinstance(value, uuid.UUID):
-        return str(value)
+        return _uuid_text(value)
     return trail.jsonable(value)
+
+
+@functools.lru_cache(maxsize=4096)
+def _uuid_text(value: uuid.UUID) -> str:
+    # The same tenant, school, grade and class ids recur on every row.
+    return str(value)
 
 
 STUDENTS, GUARDIANS, STATUS_CHANGES = _Table(Student), _Table(Guardian), _Table(StatusChange)
@@ -210,7 +219,7 @@ def apply_chunk(reports: Sequence[RowReport], ctx: ApplyContext) -> None:
     found = {
         h: (pk, school_id, status, fp)
         for pk, h, school_id, status, fp in Student.objects.filter(
-            id_number_hash__in=[r.clean.id_hash for r in rows]  # type: ignore[union-attr]
+            id_number_hash__in=_any_of([r.clean.id_hash for r in rows])  # type: ignore[union-attr]
         ).values_list("pk", "id_number_hash", "school_id", "enrollment_status", "roster_fingerprint")
     }
     owners = _student_no_owners(rows)
@@ -245,6 +254,16 @@ def apply_chunk(reports: Sequence[RowReport], ctx: ApplyContext) -> None:
     _write(writes, ctx)
 
 
+def _any_of(values: list[Any]) -> RawSQL:
+    """`field__in=_any_of(values)`: the values travel as one parameter, not one per value (a 5,000-item
+    IN list costs PostgreSQL's client-side binding about 0.3 s to quote; this costs 0.04 s)."""
+    uuids = bool(values) and isinstance(values[0], uuid.UUID)
+    if connection.vendor == "postgresql":
+        cast = "::uuid" if uuids else ""
+        return RawSQL(f"SELECT unnest(string_to_array(%s, ',')){cast}", [",".join(map(str, values))])  # noqa: S611
+    return RawSQL("SELECT value FROM json_each(%s)", [json.dumps([v.hex if uuids else v for v in values])])
+
+
 def _reject(report: RowReport, code: RowCode, **params: Any) -> None:
     report.errors.append(row_error(code, **params))
     report.outcome = REJECTED
@@ -255,7 +274,8 @@ def _student_no_owners(rows: Iterable[RowReport]) -> dict[str, str]:
     hashes = [blind_index(r.clean.student_no, kind="student_no") for r in rows if r.clean and r.clean.student_no]
     if not hashes:
         return {}
-    return dict(Student.objects.filter(student_no_hash__in=hashes).values_list("student_no_hash", "id_number_hash"))
+    found = Student.objects.filter(student_no_hash__in=_any_of(hashes))
+    return dict(found.values_list("student_no_hash", "id_number_hash"))
 
 
 def _student_values(clean: CleanRow) -> dict[str, Any]:
@@ -316,12 +336,14 @@ def _prepare_updates(to_update: dict[uuid.UUID, RowReport], w: _Writes, ctx: App
     fields = ["pk", *_STUDENT_PLAIN, *_STUDENT_SECRET, "enrollment_status"]
     stored = {
         row["pk"]: row
-        for row in Student.objects.select_for_update().filter(pk__in=list(to_update)).values(*dict.fromkeys(fields))
+        for row in Student.objects.select_for_update()
+        .filter(pk__in=_any_of(list(to_update)))
+        .values(*dict.fromkeys(fields))
     }
     guardians: dict[uuid.UUID, dict[int, dict[str, Any]]] = {}
     for g in (
         Guardian.objects.select_for_update()
-        .filter(student_id__in=list(to_update))
+        .filter(student_id__in=_any_of(list(to_update)))
         .values("pk", "student_id", "position", *_GUARDIAN_PLAIN, *_GUARDIAN_SECRET)
     ):
         guardians.setdefault(g["student_id"], {})[g["position"]] = g

@@ -8,11 +8,13 @@ chunk is all or nothing, and each row is written whole or not at all.
 
 from __future__ import annotations
 
+import gc
 import shutil
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -122,16 +124,17 @@ def roster_import(
 
     batch: list[RowReport] = []
     try:
-        started = time.perf_counter()
-        for number, cells in sheet.rows():
-            batch.append(validate_row(number, cells, sheet.columns, ctx))
-            if len(batch) >= chunk_size:
-                outcome.timings["validate"] = outcome.timings.get("validate", 0) + time.perf_counter() - started
-                flush(batch, number - sheet.header_row)
-                batch = []
-                started = time.perf_counter()
-        outcome.timings["validate"] = outcome.timings.get("validate", 0) + time.perf_counter() - started
-        flush(batch, sheet.total)
+        with _gc_paused():
+            started = time.perf_counter()
+            for number, cells in sheet.rows():
+                batch.append(validate_row(number, cells, sheet.columns, ctx))
+                if len(batch) >= chunk_size:
+                    outcome.timings["validate"] = outcome.timings.get("validate", 0) + time.perf_counter() - started
+                    flush(batch, number - sheet.header_row)
+                    batch = []
+                    started = time.perf_counter()
+            outcome.timings["validate"] = outcome.timings.get("validate", 0) + time.perf_counter() - started
+            flush(batch, sheet.total)
     except BaseException:
         if report is not None:
             report.abort()
@@ -141,6 +144,20 @@ def roster_import(
             report.close(file_name=file_name, counts=outcome.counts, errors=outcome.errors)
     outcome.timings["audit"] = apply_ctx.audit_seconds
     return outcome
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """The import allocates millions of short-lived objects without reference cycles (freed as each chunk
+    is replaced); the cyclic collector would walk them again and again for nothing (about 10% of the
+    time). It is back on as soon as the import ends, however it ends."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 class _Clock:
