@@ -27,7 +27,7 @@ import functools
 import json
 import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -222,26 +222,29 @@ def apply_chunk(reports: Sequence[RowReport], ctx: ApplyContext) -> None:
             id_number_hash__in=_any_of([r.clean.id_hash for r in rows])  # type: ignore[union-attr]
         ).values_list("pk", "id_number_hash", "school_id", "enrollment_status", "roster_fingerprint")
     }
-    owners = _student_no_owners(rows)
-    to_update: dict[uuid.UUID, RowReport] = {}
-    writes = _Writes([], [], [], [], [], [], {})
+    # Unchanged rows (the fingerprint of the row last imported for the pupil) cost nothing more.
+    candidates = []
     for report in rows:
         clean: CleanRow = report.clean  # type: ignore[assignment]
         existing = found.get(clean.id_hash)
         if existing is not None and existing[3] == clean.fingerprint:
             report.outcome = UNCHANGED
-            continue
+        else:
+            no_hash = blind_index(clean.student_no, kind="student_no") if clean.student_no else None
+            candidates.append((report, clean, existing, no_hash))
+    owners = _student_no_owners([no_hash for *_rest, no_hash in candidates if no_hash])
+    to_update: dict[uuid.UUID, RowReport] = {}
+    writes = _Writes([], [], [], [], [], [], {})
+    for report, clean, existing, no_hash in candidates:
         if existing is not None and existing[1] != clean.school_id and existing[2] in STILL_REGISTERED:
             school = ctx.school_names.get(existing[1]) if ctx.nameable is None or existing[1] in ctx.nameable else None
             _reject(report, RowCode.AT_OTHER_SCHOOL, school=school or ANOTHER_SCHOOL)
             continue
-        if clean.student_no and owners.get(blind_index(clean.student_no, kind="student_no"), clean.id_hash) != (
-            clean.id_hash
-        ):
+        if no_hash and owners.get(no_hash, clean.id_hash) != clean.id_hash:
             _reject(report, RowCode.STUDENT_NO_TAKEN)
             continue
         if existing is None:
-            _prepare_create(report, clean, writes, ctx, now)
+            _prepare_create(report, clean, no_hash, writes, ctx, now)
         else:
             to_update[existing[0]] = report
             if existing[1] != clean.school_id:
@@ -269,9 +272,8 @@ def _reject(report: RowReport, code: RowCode, **params: Any) -> None:
     report.outcome = REJECTED
 
 
-def _student_no_owners(rows: Iterable[RowReport]) -> dict[str, str]:
+def _student_no_owners(hashes: list[str]) -> dict[str, str]:
     """Registration number's blind index → the ID number's blind index of the pupil holding it."""
-    hashes = [blind_index(r.clean.student_no, kind="student_no") for r in rows if r.clean and r.clean.student_no]
     if not hashes:
         return {}
     found = Student.objects.filter(student_no_hash__in=_any_of(hashes))
@@ -317,8 +319,10 @@ def _base(ctx: ApplyContext, now: dt.datetime) -> dict[str, Any]:
     return {"id": uuid.uuid4(), "tenant_id": ctx.tenant_id, "created_at": now, "updated_at": now}
 
 
-def _prepare_create(report: RowReport, clean: CleanRow, w: _Writes, ctx: ApplyContext, now: dt.datetime) -> None:
-    values = {**_base(ctx, now), **_student_values(clean)}
+def _prepare_create(
+    report: RowReport, clean: CleanRow, no_hash: str | None, w: _Writes, ctx: ApplyContext, now: dt.datetime
+) -> None:
+    values = {**_base(ctx, now), **_student_values(clean), "student_no_hash": no_hash}
     student_id = values["id"]
     row, after = STUDENTS.prepare(values)
     pending = [STUDENTS.pending("import_create", student_id, ctx, after=after)]

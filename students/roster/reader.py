@@ -40,6 +40,8 @@ MAX_RATIO = 200
 #: ...once it is big enough to matter.
 RATIO_FLOOR_BYTES = 10 * 1024 * 1024
 MAX_MEMBERS = 2000
+#: workbook.xml and its relationships: a few KB in any real workbook.
+SMALL_PART_BYTES = 5 * 1024 * 1024
 #: Rows of the roster sheet (calamine holds the sheet in memory: about 1.5 KB a row).
 MAX_ROWS = 200_000
 #: Rows at the top that may hold a title before the header row.
@@ -230,11 +232,18 @@ def _check_encoding(head: bytes) -> None:
         raise RosterFileError(FileProblem.XML_ENTITIES)  # UTF-16: declarations could hide from the scan
 
 
+def _small_part(archive: zipfile.ZipFile, name: str) -> bytes:
+    """A part that is a few KB in any real workbook, read whole (refused if it claims to be large)."""
+    if archive.getinfo(name).file_size > SMALL_PART_BYTES:
+        raise _bomb()
+    return archive.read(name)
+
+
 def _find_sheet(archive: zipfile.ZipFile) -> tuple[str, str]:
     """(name, part) of the roster sheet: the one named 学籍名册, or the only worksheet."""
     try:
-        workbook = ElementTree.fromstring(archive.read("xl/workbook.xml"))
-        rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
+        workbook = ElementTree.fromstring(_small_part(archive, "xl/workbook.xml"))
+        rels = ElementTree.fromstring(_small_part(archive, "xl/_rels/workbook.xml.rels"))
     except (KeyError, ElementTree.ParseError, ValueError) as exc:
         raise RosterFileError(FileProblem.NOT_XLSX) from exc
     targets = {
