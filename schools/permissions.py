@@ -82,6 +82,16 @@ class Action(StrEnum):
     PUBLICITY_SIGN = "publicity.sign"  # the principal signs the school's list before it is published
     TIER_ADJUST_PROPOSE = "tier.adjust_propose"  # 动态调整, proposed by the school
     TIER_ADJUST_DECIDE = "tier.adjust_decide"  # … decided by the district
+    # Funding programs, awards and money
+    FUNDING_VIEW = "funding.view"  # programs, standards, budgets, award lists, batches, the ledger
+    FUNDING_MANAGE = "funding.manage"  # semesters, programs, standards, budgets (the district)
+    AWARD_PREPARE = "award.prepare"  # the school prepares and submits its award lists
+    AWARD_APPROVE = "award.approve"  # the district approves them; grants emergency aid
+    BATCH_MANAGE = "batch.manage"  # disbursement batches, payment rosters, bank returns
+    ENROLLMENT_CONFIRM = "batch.confirm_enrollment"  # the school confirms its pupils still attend
+    CORRECTION_PROPOSE = "correction.propose"  # 停发 / 追回, and their reversal
+    CORRECTION_APPROVE = "correction.approve"  # … approved by a second person
+    SEMESTER_REOPEN = "semester.reopen"  # a late entry after the deadline
     # The audit trail
     AUDIT_VIEW = "audit.view"
     # Background jobs (imports, reconciliations, exports): their progress and results
@@ -115,6 +125,16 @@ POLICY: dict[Action, frozenset[Role]] = {
     Action.PUBLICITY_SIGN: frozenset({Role.PRINCIPAL}),
     Action.TIER_ADJUST_PROPOSE: frozenset({Role.SCHOOL_OFFICER}),
     Action.TIER_ADJUST_DECIDE: frozenset({Role.DISTRICT_STAFF}),
+    Action.FUNDING_VIEW: frozenset({Role.SCHOOL_OFFICER, Role.PRINCIPAL, Role.DISTRICT_STAFF, Role.DISTRICT_AUDITOR}),
+    Action.FUNDING_MANAGE: frozenset({Role.DISTRICT_STAFF}),
+    Action.AWARD_PREPARE: frozenset({Role.SCHOOL_OFFICER}),
+    Action.AWARD_APPROVE: frozenset({Role.DISTRICT_STAFF}),
+    Action.BATCH_MANAGE: frozenset({Role.DISTRICT_STAFF}),
+    Action.ENROLLMENT_CONFIRM: frozenset({Role.SCHOOL_OFFICER}),
+    Action.CORRECTION_PROPOSE: frozenset({Role.DISTRICT_STAFF, Role.SCHOOL_OFFICER}),
+    # Approval by the district; the service also refuses the person who proposed (four eyes).
+    Action.CORRECTION_APPROVE: frozenset({Role.DISTRICT_STAFF}),
+    Action.SEMESTER_REOPEN: frozenset({Role.DISTRICT_STAFF}),
     # Full ID and account numbers: those who correct registrations, pay banks or audit. Teachers,
     # grade leaders and principals work with the masked form.
     Action.STUDENT_VIEW_PII: frozenset({Role.SCHOOL_OFFICER, Role.DISTRICT_STAFF, Role.DISTRICT_AUDITOR}),

@@ -8,6 +8,22 @@ from dataclasses import dataclass, field
 
 from django.core.files.base import ContentFile
 
+from disbursements.models import (
+    BankLayout,
+    BankReturn,
+    Batch,
+    BatchKind,
+    BatchStatus,
+    Correction,
+    CorrectionKind,
+    CorrectionStatus,
+    EnrollmentConfirmation,
+    LineStatus,
+    PaymentLine,
+    Recovery,
+)
+from funding.models import Award, AwardList, AwardListStatus, AwardStatus, Budget, Program, Semester, Term
+from funding.services.catalogue import standards_for_new_semester
 from schools import services
 from schools.models import Area, CalendarDay, Grade, Job, Role, School, SchoolClass, Stage, Tenant, User
 from schools.tenancy.context import tenant_transaction
@@ -56,6 +72,11 @@ class TenantWorld:
     objection: Objection | None = None
     attachment: Attachment | None = None
     adjustment: TierAdjustment | None = None
+    semester: Semester | None = None
+    budgets: dict[str, Budget] = field(default_factory=dict)
+    award: Award | None = None
+    batch: Batch | None = None
+    line: PaymentLine | None = None
 
     @property
     def all_students(self) -> list[Student]:
@@ -150,6 +171,7 @@ def build_tenant(slug: str, marker: str, region: str) -> TenantWorld:
             student=w.students["c1"][0], from_status="", to_status="ATTENDING", changed_on=dt.date(2024, 9, 1)
         )
         _identification_rows(w)
+        _funding_rows(w)
     return w
 
 
@@ -215,3 +237,56 @@ def _identification_rows(w: TenantWorld) -> None:
     )
     ApplicationDecision.objects.create(application=w.applications["c1"], decision=Decision.NOMINATE, actor=teacher)
     CalendarDay.objects.create(date=dt.date(2026, 11, 2), is_workday=False, note="local holiday")
+
+
+def make_semester(*, academic_year: int = 2026, term: str = Term.AUTUMN) -> Semester:
+    """A semester with the reference standards, as semester_create makes it (current tenant)."""
+    starts = dt.date(academic_year, 9, 1) if term == Term.AUTUMN else dt.date(academic_year + 1, 3, 1)
+    semester = Semester.objects.create(
+        academic_year=academic_year,
+        term=term,
+        starts_on=starts,
+        ends_on=starts + dt.timedelta(days=140),
+        deadline=starts + dt.timedelta(days=100),
+    )
+    standards_for_new_semester(semester)
+    return semester
+
+
+def _funding_rows(w: TenantWorld) -> None:
+    """A semester, an approved award of c1's first pupil with a budget, a released batch with its line,
+    a return, a stop proposal, a recovery and a bank layout: one row in every table of the money."""
+    district, officer = w.users[Role.DISTRICT_STAFF], w.users[Role.SCHOOL_OFFICER]
+    w.semester = make_semester()
+    program = Program.objects.get(code="LIVING_SUBSIDY")
+    school = w.schools["s1"]
+    w.budgets = {
+        key: Budget.objects.create(
+            program=program, semester=w.semester, school=s, planned_students=1, planned_amount=250
+        )
+        for key, s in w.schools.items()
+    }
+    award_list = AwardList.objects.create(
+        program=program, semester=w.semester, school=school, status=AwardListStatus.APPROVED
+    )
+    student = w.students["c1"][0]
+    w.award = Award.objects.create(
+        award_list=award_list, program=program, semester=w.semester, student=student, school=school,
+        grade_id=student.grade_id, klass_id=student.klass_id, amount=250, status=AwardStatus.APPROVED, reason="test",
+    )  # fmt: skip
+    w.batch = Batch.objects.create(
+        semester=w.semester, number=1, kind=BatchKind.FIRST, status=BatchStatus.RELEASED, created_by=district
+    )
+    EnrollmentConfirmation.objects.create(batch=w.batch, school=school, confirmed_by=officer)
+    w.line = PaymentLine.objects.create(
+        batch=w.batch, award=w.award, program=program, semester=w.semester, student=student, school=school,
+        grade_id=student.grade_id, klass_id=student.klass_id, amount=250, source=program.source, bank="农村信用社",
+        account=student.card_account.reveal(), holder=student.card_holder, status=LineStatus.PAID,
+    )  # fmt: skip
+    BankReturn.objects.create(batch=w.batch, file_name="return.csv", fingerprint="0" * 64, imported_by=district)
+    correction = Correction.objects.create(
+        kind=CorrectionKind.RECOVER, award=w.award, line=w.line, school=school, amount=250, reason="test",
+        proposed_by=district, status=CorrectionStatus.APPROVED,
+    )  # fmt: skip
+    Recovery.objects.create(correction=correction, line=w.line, school=school, amount=250)
+    BankLayout.objects.create(bank="农村信用社", columns=[["序号", "seq"], ["姓名", "name"], ["账号", "account"]])

@@ -1,0 +1,170 @@
+"""Disbursement batches: build (the semester's first batch, then reissue batches for omissions, fixed
+cards and failed lines), the schools' enrollment check, release to the bank, and rebuilding a batch
+without the lines a bank refused a whole file for.
+
+Building is set-based (one query for the payable awards, one INSERT of the lines) and serialised per
+semester by a lock on the semester row; the database's unique constraint on live lines is the last
+word on "never paid twice".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from audits import trail
+from funding.models import Award, AwardStatus, PaymentMethod, Semester
+from schools import permissions
+from schools.models import School
+from schools.permissions import Action
+from students.models import EnrollmentStatus
+
+from ..models import (
+    LIVE_LINE_STATES,
+    Batch,
+    BatchKind,
+    BatchStatus,
+    EnrollmentConfirmation,
+    LineStatus,
+    PaymentLine,
+)
+
+MSG_OPEN_BATCH = _("A batch of this semester is still being assembled: release or close it first.")
+MSG_FIRST_EXISTS = _("This semester already has its first batch; omissions go into a reissue batch.")
+MSG_CONCURRENT = _("Another batch took some of these awards at the same moment. Reload and try again.")
+MSG_NOT_FROZEN = _("This batch is not waiting for release.")
+MSG_UNCONFIRMED = _("These schools have not confirmed their pupils still attend: %(schools)s")
+
+
+@dataclass
+class BuildResult:
+    batch: Batch | None
+    lines: int = 0
+    skipped: list[tuple[Any, str]] = field(default_factory=list)
+
+
+def batch_build(*, actor: Any, semester: Semester, kind: str) -> BuildResult:
+    """Put every approved, bank-paid award without a live line into a new batch, and freeze it.
+
+    The first batch takes the approved lists; a reissue batch (补发) takes what came after: awards
+    added late, awards whose line failed (once the card is fixed) and lines left out of a rebuilt batch.
+    An award whose student has no funding card is skipped, with the reason.
+    """
+    permissions.require(actor, Action.BATCH_MANAGE)
+    kind = BatchKind(kind)
+    try:
+        with transaction.atomic():
+            semester = Semester.objects.select_for_update().get(pk=semester.pk)
+            batches = Batch.objects.filter(semester=semester)
+            if batches.filter(status__in=[BatchStatus.DRAFT, BatchStatus.FROZEN]).exists():
+                raise ValidationError(MSG_OPEN_BATCH)
+            if kind == BatchKind.FIRST and batches.filter(kind=BatchKind.FIRST).exists():
+                raise ValidationError(MSG_FIRST_EXISTS)
+            payable = (
+                Award.objects.filter(
+                    semester=semester, status=AwardStatus.APPROVED, program__payment_method=PaymentMethod.BANK
+                )
+                .exclude(lines__status__in=LIVE_LINE_STATES)
+                .select_related("student", "program")
+                .order_by("school_id", "grade_id", "klass_id", "pk")
+            )
+            number = (batches.aggregate(n=Max("number"))["n"] or 0) + 1
+            batch = Batch.objects.create(semester=semester, number=number, kind=kind, created_by=actor)
+            result = BuildResult(batch=batch)
+            lines = []
+            for award in payable:
+                student = award.student
+                if not student.card_account:
+                    result.skipped.append((award.pk, str(_("no funding card on record"))))
+                    continue
+                if student.enrollment_status != EnrollmentStatus.ATTENDING:
+                    result.skipped.append((award.pk, str(_("no longer attending"))))
+                    continue
+                lines.append(
+                    PaymentLine(
+                        batch=batch,
+                        award=award,
+                        program_id=award.program_id,
+                        semester_id=semester.pk,
+                        student=student,
+                        school_id=award.school_id,
+                        grade_id=award.grade_id,
+                        klass_id=award.klass_id,
+                        amount=award.amount,
+                        source=award.program.source,
+                        bank=student.card_bank or "",
+                        account=student.card_account.reveal(),
+                        holder=student.card_holder or student.name,
+                    )
+                )
+            with trail.labelled("batch.build"):
+                PaymentLine.objects.bulk_create(lines, batch_size=2000)
+                batch.status = BatchStatus.FROZEN
+                batch.save(update_fields=["status", "updated_at"])
+            result.lines = len(lines)
+            return result
+    except IntegrityError:
+        # The partial unique index on live lines: someone else's batch took an award meanwhile.
+        raise ValidationError(MSG_CONCURRENT) from None
+
+
+def batch_confirm_school(*, actor: Any, batch: Batch, school: Any, note: str = "") -> EnrollmentConfirmation:
+    """在校核实: the school confirms its pupils on the batch still attend; the lines of those who no
+    longer do leave the batch now (they would pay a child who left)."""
+    permissions.require(actor, Action.ENROLLMENT_CONFIRM, school)
+    with transaction.atomic():
+        batch = Batch.objects.select_for_update().get(pk=batch.pk)
+        if batch.status != BatchStatus.FROZEN:
+            raise ValidationError(MSG_NOT_FROZEN)
+        gone = PaymentLine.objects.filter(batch=batch, school=school, status=LineStatus.PENDING).exclude(
+            student__enrollment_status=EnrollmentStatus.ATTENDING
+        )
+        with trail.labelled("line.remove", "no longer attending"):
+            gone.update(status=LineStatus.REMOVED, removed_reason=str(_("no longer attending")))
+        confirmation, _created = EnrollmentConfirmation.objects.get_or_create(
+            batch=batch, school=school, defaults={"confirmed_by": actor, "note": note}
+        )
+    return confirmation
+
+
+def batch_release(*, actor: Any, batch: Batch) -> Batch:
+    """Send the batch to the bank (its roster is exported next): only when every school on it has
+    confirmed its pupils."""
+    permissions.require(actor, Action.BATCH_MANAGE, batch)
+    with transaction.atomic():
+        batch = Batch.objects.select_for_update().get(pk=batch.pk)
+        if batch.status != BatchStatus.FROZEN:
+            raise ValidationError(MSG_NOT_FROZEN)
+        schools = set(batch.lines.filter(status=LineStatus.PENDING).values_list("school_id", flat=True))
+        confirmed = set(batch.confirmations.values_list("school_id", flat=True))
+        missing = schools - confirmed
+        if missing:
+            names = "、".join(School.objects.filter(pk__in=missing).order_by("code").values_list("name", flat=True))
+            raise ValidationError(MSG_UNCONFIRMED % {"schools": names})
+        with trail.labelled("batch.release"):
+            batch.lines.filter(status=LineStatus.PENDING).update(status=LineStatus.EXPORTED)
+            batch.status, batch.released_by, batch.released_at = BatchStatus.RELEASED, actor, timezone.now()
+            batch.save(update_fields=["status", "released_by", "released_at", "updated_at"])
+    return batch
+
+
+def batch_exclude_lines(*, actor: Any, batch: Batch, line_ids: list[Any], reason: str) -> int:
+    """The bank refused the whole file because of a few lines: rebuild the batch without them. They
+    leave it (removed, with the reason) and can be paid in a later batch once fixed."""
+    permissions.require(actor, Action.BATCH_MANAGE, batch)
+    if not reason.strip():
+        raise ValidationError(_("Say why these lines leave the batch (the bank's reason)."))
+    with transaction.atomic():
+        batch = Batch.objects.select_for_update().get(pk=batch.pk)
+        if batch.status not in (BatchStatus.FROZEN, BatchStatus.RELEASED):
+            raise ValidationError(MSG_NOT_FROZEN)
+        with trail.labelled("line.exclude", reason):
+            return batch.lines.filter(pk__in=line_ids, status__in=[LineStatus.PENDING, LineStatus.EXPORTED]).update(
+                status=LineStatus.REMOVED, removed_reason=reason[:200]
+            )

@@ -1,0 +1,1 @@
+"""Writes of the funding domain: the program catalogue, semesters, budgets, award lists."""
