@@ -24,7 +24,14 @@ OUTCOME_LABELS = {
 
 ROWS_SHEET = _("Import result")
 SUMMARY_SHEET = _("Summary")
-HEADERS = (_("Row"), _("Name"), _("ID number (masked)"), _("Result"), _("Error codes"), _("Details"))
+HEADERS = (
+    _("Row"),
+    pgettext_lazy("a person's name", "Name"),
+    _("ID number (masked)"),
+    _("Result"),
+    _("Error codes"),
+    _("Details"),
+)
 _COLUMNS = (ColumnFormat(7), ColumnFormat(12), ColumnFormat(21), ColumnFormat(8), ColumnFormat(28), ColumnFormat(90))
 
 
