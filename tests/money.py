@@ -1,0 +1,37 @@
+"""Helpers of the money tests: identified students and approved award lists, made through services."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from funding.models import Program, Semester
+from funding.services import awards
+from schools.permissions import Role
+from students.models import ApplicationStatus, HardshipApplication, Tier
+from tests.factories import TenantWorld, make_application
+
+
+def identify(w: TenantWorld, student, *, tier: str = Tier.DIFFICULT, year: int = 2026):
+    """An identified application of the student (straight into the table: the chain has its own tests)."""
+    existing = HardshipApplication.objects.filter(student=student, academic_year=year).first()
+    if existing is not None:
+        HardshipApplication.objects.filter(pk=existing.pk).update(status=ApplicationStatus.IDENTIFIED, tier=tier)
+        return HardshipApplication.objects.get(pk=existing.pk)
+    return make_application(
+        student, by=w.users[Role.CLASS_TEACHER], status=ApplicationStatus.IDENTIFIED, tier=tier, academic_year=year
+    )
+
+
+def approved_list(w: TenantWorld, *, program_code: str, semester: Semester, school_key: str = "s1"):
+    """The school's list for the program, built, published and approved (after its period)."""
+    program = Program.objects.get(code=program_code)
+    school = w.schools[school_key]
+    award_list = awards.award_list_build(
+        actor=w.users[Role.SCHOOL_OFFICER], program=program, semester=semester, school=school
+    )
+    award_list = awards.award_list_publish(
+        actor=w.users[Role.SCHOOL_OFFICER], award_list=award_list, starts_on=dt.date(2026, 9, 14)
+    )
+    return awards.award_list_approve(
+        actor=w.users[Role.DISTRICT_STAFF], award_list=award_list, today=dt.date(2026, 10, 1)
+    )
