@@ -15,6 +15,7 @@ def navigation(request: HttpRequest) -> dict:
         "schools": can(user, Action.SCHOOL_VIEW),
         "students": can(user, Action.STUDENT_VIEW),
         "applications": can(user, Action.APPLICATION_VIEW),
+        "funding": can(user, Action.FUNDING_VIEW),
         "audit": can(user, Action.AUDIT_VIEW),
         "admin": can(user, Action.ADMIN_ACCESS),
         "api": user.tenant_id is not None,

@@ -5,19 +5,21 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from students.identification.views import public_notice_view
 
-from . import views
+from . import site
 
 urlpatterns = [
-    path("", views.home, name="home"),
-    path("healthz", views.healthz, name="healthz"),
+    path("", site.home, name="home"),
+    path("healthz", site.healthz, name="healthz"),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("accounts/password/", views.AuditedPasswordChangeView.as_view(), name="password_change"),
+    path("accounts/password/", site.AuditedPasswordChangeView.as_view(), name="password_change"),
     path("accounts/password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("schools/", include("schools.urls")),
     path("students/", include("students.urls")),
     path("audit/", include("audits.urls")),
+    path("funding/", include("funding.award_urls")),
+    path("disbursements/", include("disbursements.urls")),
     path("admin/", admin.site.urls),
     path("p/<uuid:token>/", public_notice_view, name="public_notice"),
     path("api/v1/", include("funding.api_urls")),

@@ -104,7 +104,8 @@ _SCHOOL_AND_UP = frozenset({Role.SCHOOL_OFFICER, Role.PRINCIPAL, Role.DISTRICT_S
 #: Which tenant roles may perform each action (inside their unit). Actions missing here are platform
 #: actions, allowed to the platform operator only.
 POLICY: dict[Action, frozenset[Role]] = {
-    Action.ADMIN_ACCESS: frozenset({Role.TENANT_ADMIN}),
+    # The district center keeps its reference data (programs, standards, budgets, bank layouts) there.
+    Action.ADMIN_ACCESS: frozenset({Role.TENANT_ADMIN, Role.DISTRICT_STAFF}),
     Action.SCHOOL_VIEW: _ALL_TENANT_ROLES,
     Action.SCHOOL_MANAGE: frozenset({Role.TENANT_ADMIN}),
     Action.TENANT_SETTINGS: frozenset({Role.TENANT_ADMIN}),

@@ -74,6 +74,9 @@ class TenantWorld:
     adjustment: TierAdjustment | None = None
     semester: Semester | None = None
     budgets: dict[str, Budget] = field(default_factory=dict)
+    award_list: AwardList | None = None
+    correction: Correction | None = None
+    recovery: Recovery | None = None
     award: Award | None = None
     batch: Batch | None = None
     line: PaymentLine | None = None
@@ -266,7 +269,7 @@ def _funding_rows(w: TenantWorld) -> None:
         )
         for key, s in w.schools.items()
     }
-    award_list = AwardList.objects.create(
+    award_list = w.award_list = AwardList.objects.create(
         program=program, semester=w.semester, school=school, status=AwardListStatus.APPROVED
     )
     student = w.students["c1"][0]
@@ -284,9 +287,9 @@ def _funding_rows(w: TenantWorld) -> None:
         account=student.card_account.reveal(), holder=student.card_holder, status=LineStatus.PAID,
     )  # fmt: skip
     BankReturn.objects.create(batch=w.batch, file_name="return.csv", fingerprint="0" * 64, imported_by=district)
-    correction = Correction.objects.create(
+    correction = w.correction = Correction.objects.create(
         kind=CorrectionKind.RECOVER, award=w.award, line=w.line, school=school, amount=250, reason="test",
         proposed_by=district, status=CorrectionStatus.APPROVED,
     )  # fmt: skip
-    Recovery.objects.create(correction=correction, line=w.line, school=school, amount=250)
+    w.recovery = Recovery.objects.create(correction=correction, line=w.line, school=school, amount=250)
     BankLayout.objects.create(bank="农村信用社", columns=[["序号", "seq"], ["姓名", "name"], ["账号", "account"]])

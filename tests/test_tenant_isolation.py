@@ -20,6 +20,7 @@ from django.conf import settings
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from disbursements.models import BankLayout
 from schools.models import CalendarDay, RoleAssignment, User
 from schools.permissions import Role
 from schools.tenancy.context import tenant_transaction
@@ -68,6 +69,20 @@ POST_ONLY = {
     "publicity-publish",
     "publicity-objections",
     "objection-resolve",
+    "funding:award_list_build",
+    "funding:award_list_step",
+    "funding:award_remove",
+    "funding:emergency_approve",
+    "disbursements:batch_build",
+    "disbursements:batch_confirm",
+    "disbursements:batch_release",
+    "disbursements:return_import",
+    "disbursements:lines_exclude",
+    "disbursements:correction_propose",
+    "disbursements:correction_decide",
+    "disbursements:correction_reverse",
+    "disbursements:recovery_record",
+    "disbursements:recovery_write_off",
 }
 
 
@@ -83,6 +98,10 @@ def _first_of(model, w: TenantWorld):
         "schools.tenant": lambda: w.tenant,
         "schools.calendarday": lambda: CalendarDay.objects.filter(tenant_id=w.tenant.pk).first(),
         "students.hardshipcategory": lambda: HardshipCategory.objects.filter(tenant_id=w.tenant.pk).first(),
+        "funding.semester": lambda: w.semester,
+        "funding.program": lambda: w.award.program,
+        "funding.budget": lambda: w.budgets["s1"],
+        "disbursements.banklayout": lambda: BankLayout.objects.filter(tenant_id=w.tenant.pk).first(),
     }
     with tenant_transaction(w.tenant.pk):
         return by_model[model._meta.label_lower]()
@@ -115,6 +134,24 @@ PARAMS = {
     "publicity-publish": lambda w: {"pk": w.publicity.pk},
     "publicity-objections": lambda w: {"pk": w.publicity.pk},
     "objection-resolve": lambda w: {"pk": w.objection.pk},
+    "funding:award_list": lambda w: {"pk": w.award_list.pk},
+    "funding:award_list_step": lambda w: {"pk": w.award_list.pk, "step": "publish"},
+    "funding:award_remove": lambda w: {"pk": w.award.pk},
+    "funding:emergency_approve": lambda w: {"pk": w.award.pk},
+    "funding:emergency": lambda w: {"student_pk": w.students["c1"][0].pk},
+    "disbursements:batch": lambda w: {"pk": w.batch.pk},
+    "disbursements:batch_confirm": lambda w: {"pk": w.batch.pk, "school_pk": w.schools["s1"].pk},
+    "disbursements:batch_release": lambda w: {"pk": w.batch.pk},
+    "disbursements:roster": lambda w: {"pk": w.batch.pk},
+    "disbursements:return_import": lambda w: {"pk": w.batch.pk},
+    "disbursements:lines_exclude": lambda w: {"pk": w.batch.pk},
+    "disbursements:correction_propose": lambda w: {"award_pk": w.award.pk},
+    "disbursements:correction_decide": lambda w: {"pk": w.correction.pk},
+    "disbursements:correction_reverse": lambda w: {"pk": w.correction.pk},
+    "disbursements:recovery_record": lambda w: {"pk": w.recovery.pk},
+    "disbursements:recovery_write_off": lambda w: {"pk": w.recovery.pk},
+    "disbursements:letter_student": lambda w: {"student_pk": w.students["c1"][0].pk},
+    "disbursements:letter_class": lambda w: {"class_pk": w.classes["c1"].pk},
     "students:detail": lambda w: {"pk": w.students["c1"][0].pk},
     "students:roster_report": lambda w: {"pk": w.job.pk},  # a job that is not an import: 404 for everyone
     "students:reveal": lambda w: {"pk": w.students["c1"][0].pk, "field": "id_number"},
@@ -178,6 +215,7 @@ def _markers(w: TenantWorld) -> list[str]:
     """Strings that appear only in tenant `w`'s data: its marker, row ids, usernames, ID numbers."""
     values = [w.marker, w.tenant.name, w.tenant.slug, str(w.job.pk), str(w.publicity.pk), str(w.objection.pk)]
     values += [str(a.pk) for a in w.applications.values()]
+    values += [str(w.award.pk), str(w.batch.pk), str(w.line.pk), str(w.semester.pk), str(w.correction.pk)]
     for group in (w.schools, w.grades, w.classes):
         values += [str(obj.pk) for obj in group.values()]
     for student in w.all_students:
@@ -219,7 +257,7 @@ def test_a_user_of_one_tenant_never_receives_another_tenants_rows(world, role):
             assert not leaked, f"{role} at {url} ({name}) received tenant B's {leaked[:3]}: {context}"
             if not own and name in PARAMS:
                 # Someone else's row answers exactly like a row that does not exist.
-                ids = ("pk", "id", "student_pk", "school_pk", "token")
+                ids = ("pk", "id", "student_pk", "school_pk", "token", "award_pk", "class_pk")
                 fake = {k: uuid.uuid4() if k in ids else v for k, v in PARAMS[name](w).items()}
                 missing = reverse(name, kwargs=fake)
                 assert response.status_code == _request(client, name, missing).status_code, (name, url)

@@ -1,0 +1,52 @@
+"""Admin of the funding domain for the district center: semesters, programs, standards, budgets."""
+
+from django.contrib import admin
+
+from schools.admin import ScopedAdminMixin
+from schools.permissions import Action
+
+from .models import Budget, Program, Semester, Standard
+from .services.catalogue import standards_for_new_semester
+
+
+class FundingAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    manage_action = Action.FUNDING_MANAGE
+
+
+@admin.register(Semester)
+class SemesterAdmin(FundingAdmin):
+    list_display = ["__str__", "starts_on", "ends_on", "deadline", "reopened_until"]
+    fields = ["academic_year", "term", "starts_on", "ends_on", "deadline"]
+    readonly_fields = ["reopened_until"]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if not change:
+            standards_for_new_semester(obj)  # a new semester starts with the previous one's standards
+
+
+class StandardInline(ScopedAdminMixin, admin.TabularInline):
+    model = Standard
+    manage_action = Action.FUNDING_MANAGE
+    extra = 0
+    fields = ["semester", "stage", "tier", "boarding", "amount"]
+
+
+@admin.register(Program)
+class ProgramAdmin(FundingAdmin):
+    list_display = ["name", "code", "source", "payment_method", "requires_identification", "is_active"]
+    list_filter = ["source", "payment_method", "is_active"]
+    fields = [
+        "code", "name", "stages", "source", "payment_method", "requires_identification", "eligible_tiers",
+        "eligible_categories", "rural_schools_only", "boarders_only", "is_emergency", "is_active", "sort_order",
+    ]  # fmt: skip
+    inlines = [StandardInline]
+
+
+@admin.register(Budget)
+class BudgetAdmin(FundingAdmin):
+    list_display = ["school", "program", "semester", "planned_students", "planned_amount", "adjustment"]
+    list_filter = ["semester", "program"]
+    list_select_related = ["school", "program", "semester"]
+    fields = ["program", "semester", "school", "planned_students", "planned_amount", "adjustment", "note"]
+    readonly_fields = ["planned_students", "planned_amount"]

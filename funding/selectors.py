@@ -1,0 +1,55 @@
+"""Reads of programs, semesters, budgets and award lists, scoped to the user's role."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Count, Q, QuerySet, Sum
+
+from schools.permissions import Action
+
+from .models import Award, AwardList, AwardStatus, Budget, Program, Semester
+
+
+def semester_list(*, user: Any) -> QuerySet[Semester]:
+    return Semester.objects.visible_to(user).order_by("-academic_year", "-term", "pk")
+
+
+def current_semester(*, user: Any) -> Semester | None:
+    return semester_list(user=user).first()
+
+
+def program_list(*, user: Any) -> QuerySet[Program]:
+    return Program.objects.visible_to(user).filter(is_active=True).order_by("sort_order", "code")
+
+
+def award_list_list(*, user: Any, semester: Semester | None = None) -> QuerySet[AwardList]:
+    qs = (
+        AwardList.objects.visible_to(user)
+        .select_related("program", "semester", "school")
+        .annotate(
+            proposed=Count("awards", filter=Q(awards__status=AwardStatus.PROPOSED)),
+            approved=Count("awards", filter=Q(awards__status=AwardStatus.APPROVED)),
+            total=Sum("awards__amount", filter=Q(awards__status__in=[AwardStatus.PROPOSED, AwardStatus.APPROVED])),
+        )
+    )
+    if semester is not None:
+        qs = qs.filter(semester=semester)
+    return qs.order_by("school__code", "program__sort_order", "pk")
+
+
+def award_list_detail(*, award_list: AwardList) -> QuerySet[Award]:
+    return (
+        Award.objects.filter(award_list=award_list)
+        .select_related("student", "grade", "klass")
+        .order_by("grade__stage", "-grade__entry_year", "klass__number", "student__name", "pk")
+    )
+
+
+def budget_list(*, user: Any, semester: Semester) -> QuerySet[Budget]:
+    return (
+        Budget.objects.visible_to(user, Action.FUNDING_VIEW)
+        .filter(semester=semester)
+        .select_related("program", "school")
+        .order_by("program__sort_order", "school__code", "pk")
+    )

@@ -1,0 +1,40 @@
+"""Project-level pages: the role-aware home page, the health check, the audited password change."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import PasswordChangeView
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from audits import trail
+
+from . import health
+from . import home as home_panels
+
+
+class AuditedPasswordChangeView(PasswordChangeView):
+    """Django's password change, with an audit row (the password itself never enters the trail)."""
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        user = self.request.user
+        if user.tenant_id:
+            trail.record(tenant_id=user.tenant_id, action="user.password_change", obj=user)
+        return response
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    """Each person's start page: what waits for them, and the units they are responsible for."""
+    return render(request, "home.html", {"home": home_panels.for_user(request.user)})
+
+
+@never_cache
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    """200 with the state of the database and the broker; 503 if either does not answer."""
+    report = health.check()
+    return JsonResponse(report, status=200 if report["status"] == "ok" else 503)
