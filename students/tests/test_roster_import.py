@@ -99,6 +99,8 @@ def test_a_file_with_every_kind_of_bad_row(world, tenant_of, tmp_path):
     assert {n: codes for n, (_result, codes, _msg) in result.items()} == expected
     assert {n for n, (r, _c, _m) in result.items() if r == "新增"} == {2, 21}
     assert result[20][0] == "更新"
+    assert {r for r, _codes, _msg in result.values()} == {"新增", "更新", "拒绝"}
+    assert read_report(report)[0][:4] == ["行号", "姓名", "身份证号（已脱敏）", "结果"]
     assert all(result[n][2] for n, codes in expected.items() if codes), "every rejected row says why"
     assert "8、9" in result[8][2]
     assert "文本" in result[14][2]  # says to format the column as text
@@ -159,9 +161,10 @@ def test_reimporting_the_same_file_changes_nothing(world, tenant_of, tmp_path):
         guardians = dict(Guardian.objects.values_list("pk", "updated_at"))
     events = len(_events(tenant_of, a.tenant))
 
-    again = run_import(a.tenant, path)
+    again = run_import(a.tenant, path, report=tmp_path / "again.xlsx")
 
     assert (again.created, again.updated, again.unchanged, again.rejected) == (0, 0, 3, 0)
+    assert [r[3] for r in read_report(tmp_path / "again.xlsx")[1:]] == ["未变"] * 3
     assert len(_events(tenant_of, a.tenant)) == events, "no audit row for an unchanged file"
     with tenant_of(a.tenant):
         assert dict(Student.objects.values_list("pk", "updated_at")) == stamps
