@@ -86,9 +86,12 @@ def batch_build_view(request: HttpRequest) -> HttpResponse:
     except ValidationError as error:
         _refused(request, error)
         return redirect("disbursements:batches")
-    messages.success(request, _("%(n)d lines in the batch.") % {"n": result.lines})
     for _pk, why in result.skipped[:10]:
         messages.warning(request, why)
+    if result.batch is None:
+        messages.info(request, _("Nothing to pay: no batch was made."))
+        return redirect("disbursements:batches")
+    messages.success(request, _("%(n)d lines in the batch.") % {"n": result.lines})
     return redirect("disbursements:batch", pk=result.batch.pk)
 
 

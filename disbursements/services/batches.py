@@ -74,21 +74,26 @@ def batch_build(*, actor: Any, semester: Semester, kind: str) -> BuildResult:
                 .select_related("student", "program")
                 .order_by("school_id", "grade_id", "klass_id", "pk")
             )
-            number = (batches.aggregate(n=Max("number"))["n"] or 0) + 1
-            batch = Batch.objects.create(semester=semester, number=number, kind=kind, created_by=actor)
-            result = BuildResult(batch=batch)
+            result = BuildResult(batch=None)
+            failed_cards = _failed_cards(payable)
             lines = []
             for award in payable:
                 student = award.student
                 if not student.card_account:
                     result.skipped.append((award.pk, str(_("no funding card on record"))))
                     continue
+                failed = failed_cards.get(award.pk)
+                if failed is not None and failed[0] == student.card_account_hash:
+                    # Paid to this card before and the bank refused it: wait until the card is fixed.
+                    result.skipped.append(
+                        (award.pk, str(_("card not fixed yet (the bank said: %(why)s)") % {"why": failed[1]}))
+                    )
+                    continue
                 if student.enrollment_status != EnrollmentStatus.ATTENDING:
                     result.skipped.append((award.pk, str(_("no longer attending"))))
                     continue
                 lines.append(
                     PaymentLine(
-                        batch=batch,
                         award=award,
                         program_id=award.program_id,
                         semester_id=semester.pk,
@@ -103,6 +108,12 @@ def batch_build(*, actor: Any, semester: Semester, kind: str) -> BuildResult:
                         holder=student.card_holder or student.name,
                     )
                 )
+            if not lines:
+                return result  # nothing to pay: no empty batch is left behind to block the next one
+            number = (batches.aggregate(n=Max("number"))["n"] or 0) + 1
+            batch = result.batch = Batch.objects.create(semester=semester, number=number, kind=kind, created_by=actor)
+            for line in lines:
+                line.batch = batch
             with trail.labelled("batch.build"):
                 PaymentLine.objects.bulk_create(lines, batch_size=2000)
                 batch.status = BatchStatus.FROZEN
@@ -112,6 +123,19 @@ def batch_build(*, actor: Any, semester: Semester, kind: str) -> BuildResult:
     except IntegrityError:
         # The partial unique index on live lines: someone else's batch took an award meanwhile.
         raise ValidationError(MSG_CONCURRENT) from None
+
+
+def _failed_cards(awards: Any) -> dict[Any, tuple[str, str]]:
+    """{award id: (blind index of the card, the bank's message)} of each award's latest failed line."""
+    failed: dict[Any, tuple[str, str]] = {}
+    rows = (
+        PaymentLine.objects.filter(award__in=awards.values("pk"), status=LineStatus.FAILED)
+        .order_by("award_id", "-created_at")
+        .values_list("award_id", "account_hash", "bank_message")
+    )
+    for award_id, account_hash, message in rows:
+        failed.setdefault(award_id, (account_hash, message))
+    return failed
 
 
 def batch_confirm_school(*, actor: Any, batch: Batch, school: Any, note: str = "") -> EnrollmentConfirmation:

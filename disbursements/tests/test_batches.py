@@ -49,7 +49,7 @@ def test_the_first_batch_takes_every_approved_award_once(world, tenant_of, paid_
         with pytest.raises(ValidationError):
             batches.batch_build(actor=district, semester=paid_semester, kind=BatchKind.FIRST)  # one first batch
         second = batches.batch_build(actor=district, semester=paid_semester, kind=BatchKind.REISSUE)
-        assert second.lines == 0  # nothing new: the awards already have live lines
+        assert (second.lines, second.batch) == (0, None)  # nothing new: the awards already have live lines
 
 
 def test_the_database_refuses_a_second_live_line_and_a_zero_line(world, tenant_of, paid_semester):
@@ -79,8 +79,17 @@ def test_a_failed_line_is_paid_again_in_the_reissue_batch_and_only_then(world, t
             status=LineStatus.FAILED, bank_code="E01", bank_message="卡未激活"
         )
         PaymentLine.objects.filter(pk=paid.pk).update(status=LineStatus.PAID)
+        # The card is not fixed yet: the award waits, with the bank's reason.
+        waiting = batches.batch_build(actor=district, semester=paid_semester, kind=BatchKind.REISSUE)
+        assert (waiting.lines, waiting.batch) == (0, None)
+        assert waiting.skipped == [(failed.award_id, "card not fixed yet (the bank said: 卡未激活)")]
+        # The family activates a new card: the next reissue batch pays it.
+        student = Student.objects.get(pk=failed.student_id)
+        student.card_account = "6228480000000000011"
+        student.save(update_fields=["card_account", "card_account_hash", "updated_at"])
         second = batches.batch_build(actor=district, semester=paid_semester, kind=BatchKind.REISSUE)
         assert [line.award_id for line in second.batch.lines.all()] == [failed.award_id]
+        assert second.batch.lines.get().account.reveal() == "6228480000000000011"
         assert second.batch.number == 2
 
 

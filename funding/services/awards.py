@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -129,14 +130,24 @@ def eligible_students(*, program: Program, semester: Semester, school: School) -
 
 
 def award_list_build(*, actor: Any, program: Program, semester: Semester, school: School) -> AwardList:
-    """The school's list for the program and semester, with everyone eligible not yet on it."""
+    """The school's list for the program and semester, with everyone eligible not yet on it.
+
+    On an approved list this adds the omissions (遗漏: identified late, moved in, …): they go through
+    the same publicity and approval, and into the semester's reissue batch; the approved awards stay.
+    """
     permissions.require(actor, Action.AWARD_PREPARE, school)
     require_open(semester)
     with transaction.atomic():
         award_list, _created = AwardList.objects.get_or_create(program=program, semester=semester, school=school)
         award_list = AwardList.objects.select_for_update().get(pk=award_list.pk)
-        if award_list.status != AwardListStatus.DRAFT:
+        if award_list.status == AwardListStatus.PUBLICITY:
             raise ValidationError(MSG_NOT_DRAFT)
+        late = award_list.status == AwardListStatus.APPROVED
+        candidates = eligible_students(program=program, semester=semester, school=school)
+        if late and candidates:
+            award_list.status = AwardListStatus.DRAFT
+            with trail.labelled("award_list.reopen_for_omissions"):
+                award_list.save(update_fields=["status", "updated_at"])
         with translation.override(settings.LANGUAGE_CODE), trail.labelled("award.propose"):
             Award.objects.bulk_create(
                 [
@@ -152,8 +163,9 @@ def award_list_build(*, actor: Any, program: Program, semester: Semester, school
                         tier=c.tier,
                         amount=c.amount,
                         reason=c.reason,
+                        added_late=late,
                     )
-                    for c in eligible_students(program=program, semester=semester, school=school)
+                    for c in candidates
                 ]
             )
     return award_list
@@ -193,8 +205,9 @@ def award_list_publish(*, actor: Any, award_list: AwardList, starts_on: dt.date 
         days = Tenant.objects.get(pk=al.tenant_id).publicity_working_days
         al.status, al.starts_on, al.published_by = AwardListStatus.PUBLICITY, starts_on, actor
         al.ends_on = add_working_days(starts_on, days)
+        al.notice_token = uuid.uuid4()  # each publicity of the list (the omissions too) has its own page
         with trail.labelled("award_list.publish"):
-            al.save(update_fields=["status", "starts_on", "ends_on", "published_by", "updated_at"])
+            al.save(update_fields=["status", "starts_on", "ends_on", "published_by", "notice_token", "updated_at"])
         with translation.override(settings.LANGUAGE_CODE):
             rows = [
                 {"name": mask(a.student.name, "name"), "grade": str(a.grade), "tier": str(a.get_tier_display() or "—")}
