@@ -104,7 +104,7 @@ def batch_view(request: HttpRequest, pk: str) -> HttpResponse:
         lines.values("school_id", "school__name")
         .annotate(
             count=Count("pk", filter=~Q(status=LineStatus.REMOVED)),
-            amount=Sum("amount", filter=~Q(status=LineStatus.REMOVED)),
+            total=Sum("amount", filter=~Q(status=LineStatus.REMOVED)),
             paid=Sum("amount", filter=Q(status=LineStatus.PAID)),
             failed=Sum("amount", filter=Q(status=LineStatus.FAILED)),
         )

@@ -16,6 +16,7 @@ def navigation(request: HttpRequest) -> dict:
         "students": can(user, Action.STUDENT_VIEW),
         "applications": can(user, Action.APPLICATION_VIEW),
         "funding": can(user, Action.FUNDING_VIEW),
+        "roster": can(user, Action.ROSTER_IMPORT),
         "audit": can(user, Action.AUDIT_VIEW),
         "admin": can(user, Action.ADMIN_ACCESS),
         "api": user.tenant_id is not None,

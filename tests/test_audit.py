@@ -133,3 +133,22 @@ def test_verify_audit_finds_tampering_behind_the_apps_back(how, expected):
     assert verify_tenant_chain(world.b.tenant.pk) == []  # the other tenant's chain is untouched
     with pytest.raises(CommandError):
         call_command("verify_audit")
+
+
+def test_a_large_append_keeps_the_chain_in_order(world, tenant_of):
+    """Above trail.COPY_FROM rows, PostgreSQL takes them by COPY through a staging table: the rows
+    must still land in sequence order, sealed, and verify."""
+    with tenant_of(world.a.tenant):
+        before = AuditEvent.objects.count()
+        trail.append(
+            [
+                trail.Pending(tenant_id=world.a.tenant.pk, action="test.bulk", object_type="t", object_id=str(i),
+                              after={"n": i, "名字": "张*"})
+                for i in range(trail.COPY_FROM + 50)
+            ]
+        )  # fmt: skip
+        assert AuditEvent.objects.count() == before + trail.COPY_FROM + 50
+        seqs = list(AuditEvent.objects.order_by("id").values_list("seq", flat=True))
+        assert seqs == sorted(seqs)
+        assert AuditEvent.objects.filter(action="test.bulk", object_id="7").get().after == {"n": 7, "名字": "张*"}
+    assert verify_tenant_chain(world.a.tenant.pk) == []
