@@ -86,6 +86,8 @@ _WIDTHS = {"seq": 7, "ref": 38, "name": 10, "id_number": 21, "account": 24, "hol
 #: Columns kept as text in the workbook: Excel keeps only 15 significant digits of a number.
 _TEXT_FIELDS = frozenset({"ref", "id_number", "account"})
 _CSV_CHUNK = 2000
+#: zlib level of the workbook: 1 writes a 100,000-line roster in half the time of 6, in a file 30% larger.
+XLSX_COMPRESSION = 1
 
 MSG_NOT_RELEASED = _("Only a batch released to the bank has a payment roster.")
 MSG_NO_LINES = _("No line of this batch was sent to the bank for this bank and funding source.")
@@ -258,8 +260,8 @@ def _records(
     if source is not None:
         lines = lines.filter(source=source)
     columns = [
-        "pk", "bank", "source", "amount", "holder", "school_id", "school__code", "school__name", "grade__stage",
-        "grade__entry_year", "klass__number", "program__name", "student__name",
+        "pk", "bank", "source", "amount", "holder", "school__code", "school__name", "grade__stage", "grade__entry_year",
+        "klass__number", "program__name", "student__name",
     ]  # fmt: skip
     if "account" in wanted:
         columns.append("account")
@@ -267,7 +269,7 @@ def _records(
         columns.append("student__id_number")
     at = {name: i for i, name in enumerate(columns)}
     i_account, i_id = at.get("account"), at.get("student__id_number")
-    rows = lines.order_by("bank", "source", "created_at", "pk").values_list(*columns).iterator(chunk_size=2000)
+    rows = lines.order_by("bank", "source", "created_at", "pk").values_list(*columns).iterator(chunk_size=10_000)
 
     grades: dict[tuple[str, int], str] = {}
     classes: dict[int, str] = {}
@@ -277,8 +279,8 @@ def _records(
     seq = 0
     total = ZERO
     for row in rows:
-        (pk, line_bank, line_source, amount, holder, school_id, school_code, school_name, stage, entry_year, number,
-         program, name) = row[:13]  # fmt: skip
+        (pk, line_bank, line_source, amount, holder, school_code, school_name, stage, entry_year, number, program,
+         name) = row[:12]  # fmt: skip
         if (line_bank, line_source) != group:
             group, seq = (line_bank, line_source), 0
         seq += 1
@@ -288,9 +290,9 @@ def _records(
         klass = classes.get(number)
         if klass is None:
             klass = classes[number] = f"{number}班"
-        school = schools.get(school_id)
+        school = schools.get(school_code)  # the school code is unique in a tenant
         if school is None:
-            school = schools[school_id] = SchoolTotal(code=school_code, name=school_name)
+            school = schools[school_code] = SchoolTotal(code=school_code, name=school_name)
         school.count += 1
         school.amount += amount
         total += amount
@@ -321,7 +323,7 @@ def _write_xlsx(target: Any, layout: Layout, records: Iterator[tuple[Any, ...]],
     picks = [_INDEX[f] for _h, f in layout.columns]
     amount_at = [i for i, (_h, f) in enumerate(layout.columns) if f == "amount"]
     formats = [ColumnFormat(width=_WIDTHS[f], text=f in _TEXT_FIELDS) for _h, f in layout.columns]
-    with XlsxWriter(target) as book:
+    with XlsxWriter(target, compresslevel=XLSX_COMPRESSION) as book:
         with book.sheet(ROSTER_SHEET, formats) as sheet:
             sheet.row([h for h, _f in layout.columns], style=STYLE_BOLD)
             for record in records:

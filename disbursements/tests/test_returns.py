@@ -17,7 +17,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from audits.models import AuditEvent
-from disbursements.models import BankReturn, BatchKind, BatchStatus, LineStatus, PaymentLine
+from disbursements.models import BankReturn, Batch, BatchKind, BatchStatus, LineStatus, PaymentLine
 from disbursements.services import batches
 from disbursements.services.exports import payment_roster
 from disbursements.services.returns import ReturnFileError, bank_return_import, batch_reconcile
@@ -222,6 +222,9 @@ def test_failed_lines_wait_and_are_paid_again_in_the_reissue_batch_once_the_card
         do_import(released, csv_file(rows))
         failed = PaymentLine.objects.get(pk=lines[0]["业务编号"])
         assert (failed.status, failed.bank_message) == (LineStatus.FAILED, "卡未激活")
+        waiting = batches.batch_build(actor=released.district, semester=released.semester, kind=BatchKind.REISSUE)
+        assert waiting.batch is None  # the same card would fail again
+        assert [reason for _award, reason in waiting.skipped if "卡未激活" in reason]
         student = Student.objects.get(pk=failed.student_id)
         student.card_account = "6228480000000000018"  # the family activated a new card
         student.save(update_fields=["card_account", "card_account_hash", "updated_at"])
@@ -285,11 +288,10 @@ def test_only_the_district_imports_returns_and_only_for_a_released_batch(world, 
         data = csv_file([answer(lines[0])])
         with pytest.raises(PermissionDenied):
             do_import(released, data, actor=world.a.users[Role.SCHOOL_OFFICER])
-        frozen = batches.batch_build(
-            actor=released.district, semester=released.semester, kind=BatchKind.REISSUE
-        ).batch  # nothing in it, but not released
-        with pytest.raises(ValidationError):
-            bank_return_import(actor=released.district, batch=frozen, path_or_file=data, file_name="x.csv")
+        Batch.objects.filter(pk=released.batch.pk).update(status=BatchStatus.FROZEN)  # as if not yet released
+        with pytest.raises(ValidationError, match=r"released|发放"):
+            do_import(released, data)
+        Batch.objects.filter(pk=released.batch.pk).update(status=BatchStatus.RELEASED)
     with tenant_of(world.b.tenant), pytest.raises(PermissionDenied):
         do_import(released, data, actor=world.b.users[Role.DISTRICT_STAFF])
 
