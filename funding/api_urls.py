@@ -5,6 +5,14 @@ from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
 from audits.api.views import AuditEventViewSet
+from disbursements.api import (
+    AwardViewSet,
+    BatchViewSet,
+    CorrectionViewSet,
+    ProgramViewSet,
+    RecoveryViewSet,
+    SemesterViewSet,
+)
 from schools.api.views import GradeViewSet, MeView, SchoolClassViewSet, SchoolViewSet
 from students.api.identification import ApplicationViewSet, ObjectionViewSet, PublicityViewSet
 from students.api.views import StudentViewSet
@@ -18,6 +26,12 @@ router.register("students", StudentViewSet, basename="student")
 router.register("applications", ApplicationViewSet, basename="application")
 router.register("publicity", PublicityViewSet, basename="publicity")
 router.register("objections", ObjectionViewSet, basename="objection")
+router.register("programs", ProgramViewSet, basename="program")
+router.register("semesters", SemesterViewSet, basename="semester")
+router.register("awards", AwardViewSet, basename="award")
+router.register("batches", BatchViewSet, basename="batch")
+router.register("corrections", CorrectionViewSet, basename="correction")
+router.register("recoveries", RecoveryViewSet, basename="recovery")
 router.register("audit-events", AuditEventViewSet, basename="audit-event")
 
 urlpatterns = [

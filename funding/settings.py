@@ -216,6 +216,9 @@ SPECTACULAR_SETTINGS = {
         "PublicityStatusEnum": "students.models.PublicityStatus",
         "ObjectionStatusEnum": "students.models.ObjectionStatus",
         "EnrollmentStatusEnum": "students.models.EnrollmentStatus",
+        "BatchKindEnum": "disbursements.models.BatchKind",
+        "CorrectionKindEnum": "disbursements.models.CorrectionKind",
+        "AttachmentKindEnum": "students.models.AttachmentKind",
     },
 }
 

@@ -179,7 +179,8 @@ def build_tenant(slug: str, marker: str, region: str) -> TenantWorld:
 
 
 def build_world() -> World:
-    return World(a=build_tenant("tenant-a", "AAQ", "410622"), b=build_tenant("tenant-b", "ZZB", "511702"))
+    # Markers with a character no CSRF token or id contains, so that a page naming one is never a coincidence.
+    return World(a=build_tenant("tenant-a", "甲AQ", "410622"), b=build_tenant("tenant-b", "乙ZB", "511702"))
 
 
 def make_application(student: Student, *, by: User, **extra) -> HardshipApplication:

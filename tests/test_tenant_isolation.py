@@ -69,6 +69,10 @@ POST_ONLY = {
     "publicity-publish",
     "publicity-objections",
     "objection-resolve",
+    "award-correct",
+    "batch-release",
+    "batch-bank-return",
+    "correction-decide",
     "funding:award_list_build",
     "funding:award_list_step",
     "funding:award_remove",
@@ -135,6 +139,16 @@ PARAMS = {
     "publicity-objections": lambda w: {"pk": w.publicity.pk},
     "objection-resolve": lambda w: {"pk": w.objection.pk},
     "funding:award_list": lambda w: {"pk": w.award_list.pk},
+    "program-detail": lambda w: {"pk": w.award.program_id},
+    "semester-detail": lambda w: {"pk": w.semester.pk},
+    "award-detail": lambda w: {"pk": w.award.pk},
+    "award-correct": lambda w: {"pk": w.award.pk},
+    "batch-detail": lambda w: {"pk": w.batch.pk},
+    "batch-release": lambda w: {"pk": w.batch.pk},
+    "batch-lines": lambda w: {"pk": w.batch.pk},
+    "batch-roster": lambda w: {"pk": w.batch.pk},
+    "batch-bank-return": lambda w: {"pk": w.batch.pk},
+    "correction-decide": lambda w: {"pk": w.correction.pk},
     "funding:award_list_step": lambda w: {"pk": w.award_list.pk, "step": "publish"},
     "funding:award_remove": lambda w: {"pk": w.award.pk},
     "funding:emergency_approve": lambda w: {"pk": w.award.pk},
@@ -253,7 +267,7 @@ def test_a_user_of_one_tenant_never_receives_another_tenants_rows(world, role):
             raw = b"".join(response.streaming_content) if response.streaming else response.content
             body = raw.decode(errors="replace")
             leaked = [m for m in theirs if m in body and m not in requested]
-            context = body[max(0, body.find(leaked[0]) - 300) : body.find(leaked[0]) + 60] if leaked else ""
+            context = body[max(0, body.find(leaked[0]) - 120) : body.find(leaked[0]) + 300] if leaked else ""
             assert not leaked, f"{role} at {url} ({name}) received tenant B's {leaked[:3]}: {context}"
             if not own and name in PARAMS:
                 # Someone else's row answers exactly like a row that does not exist.

@@ -1,0 +1,289 @@
+"""The money under /api/v1/: programs, semesters, awards, batches (build, release, the payment roster,
+the bank's return), corrections and recoveries. The same services and permissions as the pages."""
+
+from __future__ import annotations
+
+import io
+import tempfile
+from pathlib import Path
+
+from django.core.exceptions import ValidationError
+from django.http import FileResponse
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.parsers import MultiPartParser
+from rest_framework.response import Response
+
+from funding import selectors as funding_selectors
+from funding.api import HasAction
+from funding.models import Award, Program, Semester
+from schools.permissions import Action
+
+from .models import Batch, BatchKind, Correction, PaymentLine, Recovery
+from .services import batches, corrections
+
+
+def _refusal(error: ValidationError) -> Response:
+    return Response({"detail": error.messages}, status=status.HTTP_400_BAD_REQUEST)
+
+
+class ProgramSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Program
+        fields = [
+            "id", "code", "name", "stages", "source", "payment_method", "requires_identification", "eligible_tiers",
+            "eligible_categories", "rural_schools_only", "boarders_only", "is_emergency", "is_active",
+        ]  # fmt: skip
+
+
+class SemesterSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Semester
+        fields = ["id", "academic_year", "term", "starts_on", "ends_on", "deadline", "reopened_until"]
+
+
+class AwardSerializer(serializers.ModelSerializer):
+    student_name = serializers.CharField(source="student.name", read_only=True)
+
+    class Meta:
+        model = Award
+        fields = [
+            "id", "program", "semester", "student", "student_name", "school", "klass", "tier", "amount", "status",
+            "reason", "status_reason", "added_late",
+        ]  # fmt: skip
+
+
+class BatchSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Batch
+        fields = ["id", "semester", "number", "kind", "status", "released_at"]
+
+
+class LineSerializer(serializers.ModelSerializer):
+    account = serializers.SerializerMethodField()
+
+    class Meta:
+        model = PaymentLine
+        fields = [
+            "id", "award", "student", "school", "program", "amount", "source", "bank", "account", "holder", "status",
+            "return_file", "bank_code", "bank_message", "removed_reason",
+        ]  # fmt: skip
+
+    def get_account(self, line: PaymentLine) -> str:
+        return str(line.account)  # masked: the full number only in the payment roster (audited)
+
+
+class CorrectionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Correction
+        fields = [
+            "id",
+            "kind",
+            "award",
+            "line",
+            "reverses",
+            "amount",
+            "reason",
+            "evidence",
+            "status",
+            "decision_reason",
+        ]
+
+
+class RecoverySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Recovery
+        fields = ["id", "correction", "line", "amount", "recovered_amount", "status", "note"]
+
+
+class ProgramViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = ProgramSerializer
+    permission_classes = [HasAction]
+    required_actions = {"list": Action.FUNDING_VIEW, "retrieve": Action.FUNDING_VIEW}
+
+    def get_queryset(self):
+        return funding_selectors.program_list(user=self.request.user)
+
+
+class SemesterViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = SemesterSerializer
+    permission_classes = [HasAction]
+    required_actions = {"list": Action.FUNDING_VIEW, "retrieve": Action.FUNDING_VIEW}
+
+    def get_queryset(self):
+        return funding_selectors.semester_list(user=self.request.user)
+
+
+class AwardViewSet(viewsets.ReadOnlyModelViewSet):
+    """Awards the caller may see; `?semester=`, `?program=`, `?status=` filter."""
+
+    serializer_class = AwardSerializer
+    permission_classes = [HasAction]
+    required_actions = {
+        "list": Action.FUNDING_VIEW,
+        "retrieve": Action.FUNDING_VIEW,
+        "correct": Action.CORRECTION_PROPOSE,
+    }
+    filterset_fields = ["semester", "program", "status", "school"]
+
+    def get_queryset(self):
+        return (
+            Award.objects.visible_to(self.request.user)
+            .select_related("student")
+            .order_by("school_id", "student__name", "pk")
+        )
+
+    @extend_schema(
+        request=inline_serializer(
+            "CorrectionRequest", {"reason": serializers.CharField(), "evidence": serializers.CharField(required=False)}
+        ),
+        responses={201: CorrectionSerializer},
+    )
+    @action(detail=True, methods=["post"])
+    def correct(self, request, pk=None):
+        """Propose to stop (not paid yet) or recover (paid) this award; a second person approves."""
+        try:
+            c = corrections.correction_propose(
+                actor=request.user, award=self.get_object(), reason=request.data.get("reason", ""),
+                evidence=request.data.get("evidence", ""),
+            )  # fmt: skip
+        except ValidationError as error:
+            return _refusal(error)
+        return Response(CorrectionSerializer(c).data, status=status.HTTP_201_CREATED)
+
+
+class BatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Disbursement batches: build (`POST` with semester and kind), release, the roster, the return."""
+
+    serializer_class = BatchSerializer
+    permission_classes = [HasAction]
+    required_actions = {
+        "list": Action.FUNDING_VIEW,
+        "retrieve": Action.FUNDING_VIEW,
+        "create": Action.BATCH_MANAGE,
+        "release": Action.BATCH_MANAGE,
+        "lines": Action.FUNDING_VIEW,
+        "roster": Action.BATCH_MANAGE,
+        "bank_return": Action.BATCH_MANAGE,
+    }
+
+    def get_queryset(self):
+        return Batch.objects.visible_to(self.request.user).order_by("semester_id", "number")
+
+    @extend_schema(
+        request=inline_serializer(
+            "BatchBuild", {"semester": serializers.UUIDField(), "kind": serializers.ChoiceField(BatchKind.choices)}
+        ),
+        responses={201: BatchSerializer},
+    )
+    def create(self, request):
+        semester = funding_selectors.semester_list(user=request.user).filter(pk=request.data.get("semester")).first()
+        if semester is None or request.data.get("kind") not in BatchKind.values:
+            return Response({"detail": ["semester and kind (FIRST or REISSUE) are required"]}, status=400)
+        try:
+            result = batches.batch_build(actor=request.user, semester=semester, kind=request.data["kind"])
+        except ValidationError as error:
+            return _refusal(error)
+        body = {"batch": BatchSerializer(result.batch).data if result.batch else None, "lines": result.lines}
+        body["skipped"] = [{"award": str(pk), "reason": why} for pk, why in result.skipped]
+        return Response(body, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses=BatchSerializer)
+    @action(detail=True, methods=["post"])
+    def release(self, request, pk=None):
+        try:
+            batch = batches.batch_release(actor=request.user, batch=self.get_object())
+        except ValidationError as error:
+            return _refusal(error)
+        return Response(BatchSerializer(batch).data)
+
+    @extend_schema(responses=LineSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def lines(self, request, pk=None):
+        batch = self.get_object()
+        qs = PaymentLine.objects.visible_to(request.user).filter(batch=batch).order_by("school_id", "pk")
+        page = self.paginate_queryset(qs)
+        return self.get_paginated_response(LineSerializer(page, many=True).data)
+
+    @extend_schema(
+        parameters=[OpenApiParameter("format", str, enum=["xlsx", "csv"]), OpenApiParameter("bank", str)],
+        responses={(200, "application/octet-stream"): bytes},
+    )
+    @action(detail=True, methods=["get"])
+    def roster(self, request, pk=None):
+        """The payment roster in the bank's layout (full numbers: the export is audited)."""
+        from .services import exports
+
+        batch = self.get_object()
+        fmt = request.query_params.get("format", "xlsx")
+        buffer = io.BytesIO()
+        try:
+            exports.payment_roster(
+                actor=request.user, batch=batch, bank=request.query_params.get("bank") or None, fmt=fmt, target=buffer
+            )
+        except ValidationError as error:
+            return _refusal(error)
+        buffer.seek(0)
+        return FileResponse(buffer, as_attachment=True, filename=f"roster-{batch.number}.{fmt}")
+
+    @extend_schema(
+        request={"multipart/form-data": inline_serializer("BankReturnUpload", {"file": serializers.FileField()})},
+        responses=inline_serializer("BankReturnResult", {"detail": serializers.CharField()}),
+    )
+    @action(detail=True, methods=["post"], url_path="return", parser_classes=[MultiPartParser])
+    def bank_return(self, request, pk=None):
+        """Import the bank's return file (CSV or xlsx)."""
+        from .services import returns
+
+        batch = self.get_object()
+        upload = request.FILES.get("file")
+        if upload is None:
+            return Response({"detail": ["file is required"]}, status=400)
+        with tempfile.NamedTemporaryFile(suffix=Path(upload.name).suffix.lower()[:8]) as handle:
+            for chunk in upload.chunks():
+                handle.write(chunk)
+            handle.flush()
+            try:
+                result = returns.bank_return_import(
+                    actor=request.user, batch=batch, path_or_file=handle.name, file_name=upload.name
+                )
+            except ValidationError as error:
+                return _refusal(error)
+        return Response({"detail": str(result)})
+
+
+class CorrectionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    serializer_class = CorrectionSerializer
+    permission_classes = [HasAction]
+    required_actions = {"list": Action.FUNDING_VIEW, "decide": Action.CORRECTION_APPROVE}
+
+    def get_queryset(self):
+        return Correction.objects.visible_to(self.request.user).order_by("-created_at", "pk")
+
+    @extend_schema(
+        request=inline_serializer(
+            "CorrectionDecision",
+            {"approve": serializers.BooleanField(), "reason": serializers.CharField(required=False)},
+        ),
+        responses=CorrectionSerializer,
+    )
+    @action(detail=True, methods=["post"])
+    def decide(self, request, pk=None):
+        try:
+            c = corrections.correction_decide(
+                actor=request.user, correction=self.get_object(), approve=bool(request.data.get("approve")),
+                reason=request.data.get("reason", ""),
+            )  # fmt: skip
+        except ValidationError as error:
+            return _refusal(error)
+        return Response(CorrectionSerializer(c).data)
+
+
+class RecoveryViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    serializer_class = RecoverySerializer
+    permission_classes = [HasAction]
+    required_actions = {"list": Action.FUNDING_VIEW}
+
+    def get_queryset(self):
+        return Recovery.objects.visible_to(self.request.user).order_by("status", "-created_at", "pk")
