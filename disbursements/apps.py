@@ -7,3 +7,10 @@ class DisbursementsConfig(AppConfig):
 
     name = "disbursements"
     verbose_name = _("Disbursements")
+
+    def ready(self):
+        from funding.infra import worklist
+
+        from .worklist import money_items
+
+        worklist.register(money_items)
