@@ -47,6 +47,8 @@ from students.roster.xlsx import STYLE_BOLD, ColumnFormat, XlsxWriter, neutralis
 
 from ..models import BankLayout, Batch, BatchStatus, LineStatus, PaymentLine
 
+CENT = Decimal("0.01")
+
 #: The lines a roster holds: those sent to the bank when the batch was released, answered or not.
 SENT_STATES = (LineStatus.EXPORTED, LineStatus.PAID, LineStatus.FAILED)
 
@@ -165,7 +167,10 @@ def payment_roster_groups(*, batch: Batch) -> list[RosterGroup]:
         .annotate(n=Count("pk"), total=Sum("amount"))
         .order_by("bank", "source")
     )
-    return [RosterGroup(bank=r["bank"], source=r["source"], count=r["n"], amount=r["total"]) for r in rows]
+    return [
+        RosterGroup(bank=r["bank"], source=r["source"], count=r["n"], amount=(r["total"] or ZERO).quantize(CENT))
+        for r in rows
+    ]
 
 
 def bank_layout(bank: str | None) -> Layout:
