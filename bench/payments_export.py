@@ -270,9 +270,9 @@ def _baseline(work: str, lines: str) -> dict:
     from django.db import connection
 
     from disbursements.models import PaymentLine
+    from funding.infra.xlsx import neutralise
     from schools.models import Tenant
     from schools.tenancy.context import tenant_transaction
-    from students.roster.xlsx import neutralise
 
     tenant = Tenant.objects.get(slug="demo-a")
     queries = []

@@ -102,11 +102,11 @@ def _roster(path: Path, n: int) -> None:
     import random
 
     from funding.demo import GIVEN, SURNAMES
+    from funding.infra.xlsx import STYLE_BOLD, ColumnFormat, XlsxWriter
     from schools.models import STAGE_ENTRY_AGE, SchoolClass, Stage, Tenant
     from schools.tenancy.context import tenant_transaction
     from students import idcard
     from students.roster.columns import COLUMNS, HEADERS, STAGE_WORDS
-    from students.roster.xlsx import STYLE_BOLD, ColumnFormat, XlsxWriter
 
     tenant = Tenant.objects.get(slug="demo-a")
     with tenant_transaction(tenant.pk):

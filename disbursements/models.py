@@ -259,8 +259,8 @@ class BankLayout(TenantModel):
     bank = models.CharField(_("bank"), max_length=50)
     columns = models.JSONField(
         _("columns"),
-        help_text=_("[[header, field], …] with field one of: seq, name, id_number, account, holder, amount, school, "
-                    "grade, class, program, source, bank"),
+        help_text=_("[[header, field], …] with field one of: seq, ref (业务编号, the line's reference the bank "
+                    "returns), name, id_number, account, holder, amount, school, grade, class, program, source, bank"),
     )  # fmt: skip
     csv_encoding = models.CharField(_("CSV encoding"), max_length=10, default="gb18030")
 

@@ -19,13 +19,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from funding import selectors as funding_selectors
+from funding.infra.xlsx import ColumnFormat, XlsxWriter
 from funding.models import Award, Semester
 from schools import permissions
 from schools.access import class_get_for_user, get_visible, school_get_for_user
 from schools.models import School
 from schools.permissions import Action
 from students.access import student_get_for_user
-from students.roster.xlsx import ColumnFormat, XlsxWriter
 
 from . import ledger as ledger_mod
 from .models import Batch, BatchKind, BatchStatus, Correction, LineStatus, PaymentLine, Recovery
@@ -351,7 +351,7 @@ def ledger_view(request: HttpRequest) -> HttpResponse:
         with XlsxWriter(buffer) as book, book.sheet("台账", [ColumnFormat(width=18)] * 10) as sheet:
             sheet.row(ledger_mod.LEDGER_HEADERS, style=1)
             for row in ledger_mod.ledger_rows_for_export(ledger):
-                sheet.row([float(v) if isinstance(v, Decimal) else v for v in row])
+                sheet.row(row)
         buffer.seek(0)
         return FileResponse(buffer, as_attachment=True, filename=f"台账-{semester.code}.xlsx")
     return render(

@@ -38,12 +38,12 @@ from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from audits import trail
+from funding.infra.xlsx import STYLE_BOLD, ColumnFormat, XlsxWriter, neutralise
 from funding.models import ZERO, FundingSource
 from schools import permissions
 from schools.models import Stage
 from schools.permissions import Action
 from schools.tenancy.context import current_tenant_id, tenant_transaction
-from students.roster.xlsx import STYLE_BOLD, ColumnFormat, XlsxWriter, neutralise
 
 from ..models import BankLayout, Batch, BatchStatus, LineStatus, PaymentLine
 
@@ -326,22 +326,18 @@ def _records(
 
 def _write_xlsx(target: Any, layout: Layout, records: Iterator[tuple[Any, ...]], export: RosterExport) -> None:
     picks = [_INDEX[f] for _h, f in layout.columns]
-    amount_at = [i for i, (_h, f) in enumerate(layout.columns) if f == "amount"]
     formats = [ColumnFormat(width=_WIDTHS[f], text=f in _TEXT_FIELDS) for _h, f in layout.columns]
     with XlsxWriter(target, compresslevel=XLSX_COMPRESSION) as book:
         with book.sheet(ROSTER_SHEET, formats) as sheet:
             sheet.row([h for h, _f in layout.columns], style=STYLE_BOLD)
             for record in records:
-                values = [record[i] for i in picks]
-                for i in amount_at:
-                    values[i] = float(values[i])  # a number cell; its shortest repr is exact to the fen
-                sheet.row(values)
+                sheet.row([record[i] for i in picks])  # amounts are Decimal: money cells, "0.00"
         with book.sheet(TOTALS_SHEET, [ColumnFormat(14, text=True), ColumnFormat(30), ColumnFormat(8),
                                        ColumnFormat(16)]) as sheet:  # fmt: skip
             sheet.row(TOTALS_HEADER, style=STYLE_BOLD)
             for school in export.schools:
-                sheet.row([school.code, school.name, school.count, float(school.amount)])
-            sheet.row([GRAND_TOTAL, "", export.lines, float(export.amount)], style=STYLE_BOLD)
+                sheet.row([school.code, school.name, school.count, school.amount])
+            sheet.row([GRAND_TOTAL, "", export.lines, export.amount], style=STYLE_BOLD)
 
 
 def _csv_cell(value: Any) -> Any:

@@ -24,12 +24,12 @@ from audits.models import AuditEvent
 from disbursements.models import BankLayout, Batch, BatchKind, BatchStatus, LineStatus, PaymentLine
 from disbursements.services import batches
 from disbursements.services.exports import DEFAULT_LAYOUT, payment_roster
+from funding.infra.xlsx import neutralise
 from funding.models import Program
 from funding.services import awards
 from schools.permissions import Role
 from schools.services import tenant_system_user
 from students.models import Student
-from students.roster.xlsx import neutralise
 from tests.factories import make_semester, user_with_role
 from tests.money import approved_list, identify
 
@@ -306,5 +306,5 @@ def test_libreoffice_opens_the_roster(world, tenant_of, released, tmp_path):
     assert len(rows) == 4
     assert all(len(row[4]) == 19 for row in rows[1:])  # the account, every digit kept
     assert all(len(row[3]) == 18 for row in rows[1:])  # the ID number too
-    assert sorted(row[6] for row in rows[1:]) == ["250", "250", "312.5"]
+    assert sorted(row[6] for row in rows[1:]) == ["250.00", "250.00", "312.50"]  # money cells, two places
     assert "'-1" in {row[2] for row in rows[1:]}

@@ -10,10 +10,10 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from funding.infra.crypto import mask
+from funding.infra.xlsx import STYLE_BOLD, ColumnFormat, SheetWriter, XlsxWriter
 
 from .apply import CREATED, REJECTED, UNCHANGED, UPDATED
 from .validate import RowReport
-from .xlsx import STYLE_BOLD, ColumnFormat, SheetWriter, XlsxWriter
 
 OUTCOME_LABELS = {
     CREATED: pgettext_lazy("roster import result", "Created"),
