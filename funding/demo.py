@@ -238,11 +238,13 @@ def _seed_students(
                 if status_roll < 0.008
                 else EnrollmentStatus.ATTENDING
             )
+            name = _name(rng)
+            has_card = rng.random() < 0.97
             student = Student(
                 school=school,
                 grade=grade,
                 klass=klass,
-                name=_name(rng),
+                name=name,
                 id_number=number,
                 student_no=f"G{number}",
                 gender=Gender.MALE if sex is idcard.Sex.MALE else Gender.FEMALE,
@@ -252,6 +254,11 @@ def _seed_students(
                 hukou=Hukou.RURAL if rural else Hukou.URBAN,
                 township=school.township,
                 village=rng.choice(villages) if rural else "",
+                # Most families have a funding card (a rural credit cooperative's, or a social security
+                # card); the others are the "no card on record" the batches report.
+                card_bank=rng.choice(("农村信用社", "农业银行", "邮政储蓄银行")) if has_card else "",
+                card_account=f"6221{rng.randrange(10**14, 10**15)}" if has_card else "",
+                card_holder=(name[0] + rng.choice(("建国", "秀英", "伟", "芳"))) if has_card else "",
             )
             # Every random draw happens before this test, so a second run draws the same pupils.
             if blind_index(number, kind="id_number") not in existing:
@@ -401,3 +408,26 @@ def _seed_identification(t: DemoTenant, tenant: Tenant, report: SeedReport) -> N
         if step == "identified":
             workflow.application_decide(actor=users["district"], application_id=app.pk, decision="approve")
     report.add("applications", len(apps))
+    _seed_money(users, school)
+
+
+def _seed_money(users: dict[str, User], school: School) -> None:
+    """The autumn semester: the living subsidy's list of the demo school approved, and its first batch
+    built and waiting for the school's enrollment check (the officer's next task)."""
+    from disbursements.services import batches
+    from funding.models import Program
+    from funding.services import awards, budgets, semesters
+
+    district, officer = users["district"], users["officer"]
+    semester = semesters.semester_create(
+        actor=district, academic_year=ACADEMIC_YEAR, term="AUTUMN", starts_on=dt.date(ACADEMIC_YEAR, 9, 1),
+        ends_on=dt.date(ACADEMIC_YEAR + 1, 1, 20), deadline=dt.date(ACADEMIC_YEAR, 12, 31),
+    )  # fmt: skip
+    program = Program.objects.get(code="LIVING_SUBSIDY")
+    budgets.budgets_compute(actor=district, program=program, semester=semester)
+    award_list = awards.award_list_build(actor=officer, program=program, semester=semester, school=school)
+    award_list = awards.award_list_publish(
+        actor=officer, award_list=award_list, starts_on=dt.date(ACADEMIC_YEAR, 10, 26)
+    )
+    awards.award_list_approve(actor=district, award_list=award_list, today=award_list.ends_on + dt.timedelta(days=1))
+    batches.batch_build(actor=district, semester=semester, kind="FIRST")
