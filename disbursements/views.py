@@ -19,8 +19,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from funding import selectors as funding_selectors
+from funding.infra.web import refusal_to_messages
 from funding.infra.xlsx import ColumnFormat, XlsxWriter
-from funding.models import Award, Semester
+from funding.models import Award
 from schools import permissions
 from schools.access import class_get_for_user, get_visible, school_get_for_user
 from schools.models import School
@@ -31,26 +32,15 @@ from . import ledger as ledger_mod
 from .models import Batch, BatchKind, BatchStatus, Correction, LineStatus, PaymentLine, Recovery
 from .services import batches, corrections
 
-
-def _refused(request: HttpRequest, error: ValidationError) -> None:
-    for message in error.messages:
-        messages.error(request, message)
-
-
-def _semester(request: HttpRequest) -> Semester | None:
-    wanted = request.GET.get("semester") or request.POST.get("semester")
-    if wanted:
-        return get_visible(Semester, user=request.user, pk=wanted)
-    return funding_selectors.current_semester(user=request.user)
-
-
 # --- Batches --------------------------------------------------------------------------------------------
 
 
 @login_required
 def batch_list_view(request: HttpRequest) -> HttpResponse:
     permissions.require(request.user, Action.FUNDING_VIEW)
-    semester = _semester(request)
+    semester = funding_selectors.semester_for(
+        user=request.user, wanted=request.GET.get("semester") or request.POST.get("semester")
+    )
     items = (
         Batch.objects.visible_to(request.user)
         .filter(semester=semester)
@@ -77,14 +67,16 @@ def batch_list_view(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def batch_build_view(request: HttpRequest) -> HttpResponse:
-    semester = _semester(request)
+    semester = funding_selectors.semester_for(
+        user=request.user, wanted=request.GET.get("semester") or request.POST.get("semester")
+    )
     kind = request.POST.get("kind", BatchKind.FIRST)
     if semester is None or kind not in BatchKind.values:
         raise Http404
     try:
         result = batches.batch_build(actor=request.user, semester=semester, kind=kind)
     except ValidationError as error:
-        _refused(request, error)
+        refusal_to_messages(request, error)
         return redirect("disbursements:batches")
     for _pk, why in result.skipped[:10]:
         messages.warning(request, why)
@@ -143,7 +135,7 @@ def batch_confirm_view(request: HttpRequest, pk: str, school_pk: str) -> HttpRes
     try:
         batches.batch_confirm_school(actor=request.user, batch=batch, school=school, note=request.POST.get("note", ""))
     except ValidationError as error:
-        _refused(request, error)
+        refusal_to_messages(request, error)
     else:
         messages.success(request, _("Confirmed."))
     return redirect("disbursements:batch", pk=batch.pk)
@@ -156,7 +148,7 @@ def batch_release_view(request: HttpRequest, pk: str) -> HttpResponse:
     try:
         batches.batch_release(actor=request.user, batch=batch)
     except ValidationError as error:
-        _refused(request, error)
+        refusal_to_messages(request, error)
     else:
         messages.success(request, _("Released: export the payment roster for the bank."))
     return redirect("disbursements:batch", pk=batch.pk)
@@ -177,7 +169,7 @@ def roster_export_view(request: HttpRequest, pk: str) -> FileResponse:
             actor=request.user, batch=batch, bank=request.GET.get("bank") or None, source=None, fmt=fmt, target=buffer
         )
     except ValidationError as error:
-        _refused(request, error)
+        refusal_to_messages(request, error)
         return redirect("disbursements:batch", pk=batch.pk)
     buffer.seek(0)
     bank = request.GET.get("bank", "")
@@ -206,7 +198,7 @@ def return_import_view(request: HttpRequest, pk: str) -> HttpResponse:
                 actor=request.user, batch=batch, path_or_file=handle.name, file_name=upload.name
             )
         except ValidationError as error:
-            _refused(request, error)
+            refusal_to_messages(request, error)
             return redirect("disbursements:batch", pk=batch.pk)
     messages.success(request, str(result))
     return redirect("disbursements:batch", pk=batch.pk)
@@ -224,7 +216,7 @@ def lines_exclude_view(request: HttpRequest, pk: str) -> HttpResponse:
             reason=request.POST.get("reason", ""),
         )
     except ValidationError as error:
-        _refused(request, error)
+        refusal_to_messages(request, error)
     else:
         messages.success(request, _("%(n)d lines left the batch.") % {"n": n})
     return redirect("disbursements:batch", pk=batch.pk)
@@ -265,7 +257,7 @@ def correction_propose_view(request: HttpRequest, award_pk: str) -> HttpResponse
             evidence=request.POST.get("evidence", ""),
         )
     except ValidationError as error:
-        _refused(request, error)
+        refusal_to_messages(request, error)
     else:
         messages.success(request, _("Proposed: a second person approves it."))
     return redirect("disbursements:corrections")
@@ -283,7 +275,7 @@ def correction_decide_view(request: HttpRequest, pk: str) -> HttpResponse:
             reason=request.POST.get("reason", ""),
         )
     except ValidationError as error:
-        _refused(request, error)
+        refusal_to_messages(request, error)
     else:
         messages.success(request, _("Decision recorded."))
     return redirect("disbursements:corrections")
@@ -298,7 +290,7 @@ def correction_reverse_view(request: HttpRequest, pk: str) -> HttpResponse:
             actor=request.user, correction=correction, reason=request.POST.get("reason", "")
         )
     except ValidationError as error:
-        _refused(request, error)
+        refusal_to_messages(request, error)
     else:
         messages.success(request, _("Proposed: a second person approves it."))
     return redirect("disbursements:corrections")
@@ -316,7 +308,7 @@ def recovery_record_view(request: HttpRequest, pk: str) -> HttpResponse:
     except InvalidOperation:
         messages.error(request, _("Give the amount in yuan, e.g. 125.50."))
     except ValidationError as error:
-        _refused(request, error)
+        refusal_to_messages(request, error)
     else:
         messages.success(request, _("Recorded."))
     return redirect("disbursements:corrections")
@@ -329,7 +321,7 @@ def recovery_write_off_view(request: HttpRequest, pk: str) -> HttpResponse:
     try:
         corrections.recovery_write_off(actor=request.user, recovery=recovery, reason=request.POST.get("reason", ""))
     except ValidationError as error:
-        _refused(request, error)
+        refusal_to_messages(request, error)
     else:
         messages.success(request, _("Written off."))
     return redirect("disbursements:corrections")
@@ -342,7 +334,9 @@ def recovery_write_off_view(request: HttpRequest, pk: str) -> HttpResponse:
 def ledger_view(request: HttpRequest) -> HttpResponse:
     """台账 of a semester; `?format=xlsx` downloads it."""
     permissions.require(request.user, Action.FUNDING_VIEW)
-    semester = _semester(request)
+    semester = funding_selectors.semester_for(
+        user=request.user, wanted=request.GET.get("semester") or request.POST.get("semester")
+    )
     if semester is None:
         return render(request, "disbursements/ledger.html", {"semester": None, "semesters": []})
     ledger = ledger_mod.semester_ledger(user=request.user, semester=semester)
@@ -379,7 +373,9 @@ def _letters(user, semester, students) -> list[dict]:
 def letter_student_view(request: HttpRequest, student_pk: str) -> HttpResponse:
     """温馨告知书 for one funded student (printable)."""
     student = student_get_for_user(user=request.user, pk=student_pk, action=Action.FUNDING_VIEW)
-    semester = _semester(request)
+    semester = funding_selectors.semester_for(
+        user=request.user, wanted=request.GET.get("semester") or request.POST.get("semester")
+    )
     return render(
         request,
         "disbursements/letters.html",
@@ -391,7 +387,9 @@ def letter_student_view(request: HttpRequest, student_pk: str) -> HttpResponse:
 def letter_class_view(request: HttpRequest, class_pk: str) -> HttpResponse:
     """温馨告知书 for every funded student of a class, one per page."""
     klass = class_get_for_user(user=request.user, pk=class_pk, action=Action.FUNDING_VIEW)
-    semester = _semester(request)
+    semester = funding_selectors.semester_for(
+        user=request.user, wanted=request.GET.get("semester") or request.POST.get("semester")
+    )
     students = klass.students.all()
     return render(
         request,

@@ -19,6 +19,15 @@ def current_semester(*, user: Any) -> Semester | None:
     return semester_list(user=user).first()
 
 
+def semester_for(*, user: Any, wanted: Any = None) -> Semester | None:
+    """The semester a page asks for (`?semester=`), or the latest one; 404 for one not visible."""
+    if wanted:
+        from schools.access import get_visible
+
+        return get_visible(Semester, user=user, pk=wanted)
+    return current_semester(user=user)
+
+
 def program_list(*, user: Any) -> QuerySet[Program]:
     return Program.objects.visible_to(user).filter(is_active=True).order_by("sort_order", "code")
 

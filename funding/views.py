@@ -17,6 +17,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from funding.infra.web import refusal_to_messages
 from schools import permissions
 from schools.access import get_visible, school_get_for_user
 from schools.permissions import Action
@@ -24,27 +25,17 @@ from schools.selectors import school_list
 from students.access import student_get_for_user
 
 from . import selectors
-from .models import Award, AwardList, AwardListStatus, Program, Semester
+from .models import Award, AwardList, AwardListStatus, Program
 from .services import awards
-
-
-def _refused(request: HttpRequest, error: ValidationError) -> None:
-    for message in error.messages:
-        messages.error(request, message)
-
-
-def _semester(request: HttpRequest) -> Semester | None:
-    wanted = request.GET.get("semester") or request.POST.get("semester")
-    if wanted:
-        return get_visible(Semester, user=request.user, pk=wanted)
-    return selectors.current_semester(user=request.user)
 
 
 @login_required
 def award_lists_view(request: HttpRequest) -> HttpResponse:
     """The semester's award lists the user may see; officers build theirs from here."""
     permissions.require(request.user, Action.FUNDING_VIEW)
-    semester = _semester(request)
+    semester = selectors.semester_for(
+        user=request.user, wanted=request.GET.get("semester") or request.POST.get("semester")
+    )
     builds_for = [s for s in school_list(user=request.user) if permissions.can(request.user, Action.AWARD_PREPARE, s)]
     return render(
         request,
@@ -62,13 +53,15 @@ def award_lists_view(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def award_list_build_view(request: HttpRequest) -> HttpResponse:
-    semester = _semester(request)
+    semester = selectors.semester_for(
+        user=request.user, wanted=request.GET.get("semester") or request.POST.get("semester")
+    )
     school = school_get_for_user(user=request.user, pk=request.POST.get("school"), action=Action.AWARD_PREPARE)
     program = get_visible(Program, user=request.user, pk=request.POST.get("program"))
     try:
         built = awards.award_list_build(actor=request.user, program=program, semester=semester, school=school)
     except ValidationError as error:
-        _refused(request, error)
+        refusal_to_messages(request, error)
         return redirect("funding:award_lists")
     return redirect("funding:award_list", pk=built.pk)
 
@@ -104,7 +97,7 @@ def award_list_step_view(request: HttpRequest, pk: str, step: str) -> HttpRespon
             awards.award_list_approve(actor=request.user, award_list=award_list)
             messages.success(request, _("Approved."))
     except ValidationError as error:
-        _refused(request, error)
+        refusal_to_messages(request, error)
     return redirect("funding:award_list", pk=award_list.pk)
 
 
@@ -115,7 +108,7 @@ def award_remove_view(request: HttpRequest, pk: str) -> HttpResponse:
     try:
         awards.award_remove(actor=request.user, award=award, reason=request.POST.get("reason", ""))
     except ValidationError as error:
-        _refused(request, error)
+        refusal_to_messages(request, error)
     return redirect("funding:award_list", pk=award.award_list_id)
 
 
@@ -136,7 +129,7 @@ def emergency_view(request: HttpRequest, student_pk: str) -> HttpResponse:
                 actor=request.user, student=student, semester=semester, **form.cleaned_data
             )
         except (ValidationError, InvalidOperation) as error:
-            _refused(request, ValidationError(str(error)) if isinstance(error, InvalidOperation) else error)
+            refusal_to_messages(request, ValidationError(str(error)) if isinstance(error, InvalidOperation) else error)
         else:
             messages.success(request, _("Proposed: the district decides."))
             return redirect("funding:award_list", pk=award.award_list_id)
@@ -150,7 +143,7 @@ def emergency_approve_view(request: HttpRequest, pk: str) -> HttpResponse:
     try:
         awards.emergency_approve(actor=request.user, award=award)
     except ValidationError as error:
-        _refused(request, error)
+        refusal_to_messages(request, error)
     else:
         messages.success(request, _("Approved."))
     return redirect("funding:award_list", pk=award.award_list_id)

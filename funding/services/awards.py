@@ -22,12 +22,12 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from audits import trail
-from funding.infra.crypto import mask
 from schools import permissions
 from schools.models import Area, School, Tenant
 from schools.permissions import Action
 from schools.workdays import add_working_days
-from students.models import ApplicationStatus, EnrollmentStatus, HardshipApplication, PublicNotice, Student, Tier
+from students.identification.publicity import notice_publish
+from students.models import ApplicationStatus, EnrollmentStatus, HardshipApplication, Student, Tier
 
 from ..models import ZERO, Award, AwardList, AwardListStatus, AwardStatus, Budget, Program, Semester, Standard
 from .semesters import require_open
@@ -208,19 +208,14 @@ def award_list_publish(*, actor: Any, award_list: AwardList, starts_on: dt.date 
         al.notice_token = uuid.uuid4()  # each publicity of the list (the omissions too) has its own page
         with trail.labelled("award_list.publish"):
             al.save(update_fields=["status", "starts_on", "ends_on", "published_by", "notice_token", "updated_at"])
-        with translation.override(settings.LANGUAGE_CODE):
-            rows = [
-                {"name": mask(a.student.name, "name"), "grade": str(a.grade), "tier": str(a.get_tier_display() or "—")}
-                for a in awards
-            ]
-        PublicNotice.objects.create(
+        notice_publish(
             token=al.notice_token,
             tenant_id=al.tenant_id,
             title=f"{al.school.name}{al.semester}{al.program.name}受助学生名单公示",
             school_name=al.school.name,
             starts_on=al.starts_on,
             ends_on=al.ends_on,
-            rows=rows,
+            people=[(a.student.name, a.grade, a.get_tier_display) for a in awards],
         )
     return al
 

@@ -117,26 +117,54 @@ def publicity_publish(*, actor: Any, publicity: Publicity, starts_on: dt.date | 
                     for a in apps
                 ]
             )
-        # Only what may be published: a partly masked name, the grade, the tier. No ID, address,
-        # phone, birth date, category or reason (national rules forbid publishing those). In the
-        # notice's language (Chinese), whatever the publishing officer's screen is set to.
-        with translation.override(settings.LANGUAGE_CODE):
-            rows = [
-                {"name": mask(a.student.name, "name"), "grade": str(a.grade), "tier": str(a.get_tier_display())}
-                for a in apps
-            ]
         school = School.objects.get(pk=p.school_id)
-        PublicNotice.objects.create(
+        notice_publish(
             token=p.notice_token,
             tenant_id=p.tenant_id,
             title=p.title,
             school_name=school.name,
             starts_on=p.starts_on,
             ends_on=p.ends_on,
-            rows=rows,
+            people=[(a.student.name, a.grade, a.get_tier_display) for a in apps],
         )
-        trail.record(tenant_id=p.tenant_id, action="publicity.notice", obj=p, after={"rows": len(rows)})
     return p
+
+
+def notice_publish(
+    *,
+    token: Any,
+    tenant_id: Any,
+    title: str,
+    school_name: str,
+    starts_on: dt.date,
+    ends_on: dt.date,
+    people: list[tuple[str, Any, Any]],
+) -> PublicNotice:
+    """The public page's snapshot of a publication (identification lists and award lists alike).
+
+    Only what may be published: a partly masked name, the grade, the tier; never an ID, address,
+    phone, birth date, category or reason (national rules forbid publishing those). `people` are
+    (name, grade, tier label or a callable giving it), rendered in the notice's language (Chinese)
+    whatever the publishing officer's screen is set to.
+    """
+    with translation.override(settings.LANGUAGE_CODE):
+        rows = [
+            {"name": mask(name, "name"), "grade": str(grade), "tier": str(tier() if callable(tier) else tier) or "—"}
+            for name, grade, tier in people
+        ]
+    notice = PublicNotice.objects.create(
+        token=token,
+        tenant_id=tenant_id,
+        title=title,
+        school_name=school_name,
+        starts_on=starts_on,
+        ends_on=ends_on,
+        rows=rows,
+    )
+    # The notice table is global (the public page reads it without login): record what went out.
+    trail.record(tenant_id=tenant_id, action="publicity.notice", object_type_="students.publicnotice",
+                 object_id=str(token), after={"title": title, "rows": len(rows)})  # fmt: skip
+    return notice
 
 
 def objection_record(

@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from funding.infra.web import refusal_to_messages
 from schools import permissions
 from schools.access import get_visible, school_get_for_user
 from schools.permissions import Action
@@ -40,11 +41,6 @@ from .forms import (
     VillageForm,
     current_academic_year,
 )
-
-
-def _refused(request: HttpRequest, error: ValidationError) -> None:
-    for message in error.messages:
-        messages.error(request, message)
 
 
 def _back_to(application: HardshipApplication) -> HttpResponse:
@@ -121,7 +117,7 @@ def application_new_view(request: HttpRequest, student_pk: str) -> HttpResponse:
                 data=workflow.Nomination(**form.cleaned_data),
             )
         except ValidationError as error:
-            _refused(request, error)
+            refusal_to_messages(request, error)
         else:
             messages.success(request, _("Nominated. Record the class evaluation to send it on."))
             return _back_to(application)
@@ -196,7 +192,7 @@ def application_decide_view(request: HttpRequest, pk: str) -> HttpResponse:
             tier=data["tier"],
         )
     except ValidationError as error:
-        _refused(request, error)
+        refusal_to_messages(request, error)
     else:
         messages.success(request, _("Decision recorded."))
     return _back_to(application)
@@ -211,7 +207,7 @@ def application_details_view(request: HttpRequest, pk: str) -> HttpResponse:
         try:
             workflow.application_record_details(actor=request.user, application=application, **form.cleaned_data)
         except ValidationError as error:
-            _refused(request, error)
+            refusal_to_messages(request, error)
         else:
             messages.success(request, _("Saved."))
     else:
@@ -233,7 +229,7 @@ def application_attach_view(request: HttpRequest, pk: str) -> HttpResponse:
                 upload=form.cleaned_data["file"],
             )
         except ValidationError as error:
-            _refused(request, error)
+            refusal_to_messages(request, error)
         else:
             messages.success(request, _("Attached."))
     else:
@@ -265,7 +261,7 @@ def village_confirm_view(request: HttpRequest, pk: str) -> HttpResponse:
         try:
             workflow.village_confirm(actor=request.user, application=application, **form.cleaned_data)
         except ValidationError as error:
-            _refused(request, error)
+            refusal_to_messages(request, error)
         else:
             messages.success(request, _("The committee's confirmation is recorded."))
     return _back_to(application)
@@ -280,7 +276,7 @@ def adjustment_propose_view(request: HttpRequest, pk: str) -> HttpResponse:
         try:
             adjustments.tier_adjust_propose(actor=request.user, application=application, **form.cleaned_data)
         except ValidationError as error:
-            _refused(request, error)
+            refusal_to_messages(request, error)
         else:
             messages.success(request, _("Proposed: the district decides."))
     return _back_to(application)
@@ -295,7 +291,7 @@ def adjustment_decide_view(request: HttpRequest, pk: str) -> HttpResponse:
         try:
             adjustments.tier_adjust_decide(actor=request.user, adjustment=adjustment, **form.cleaned_data)
         except ValidationError as error:
-            _refused(request, error)
+            refusal_to_messages(request, error)
         else:
             messages.success(request, _("Decision recorded."))
     return redirect("students:application", pk=adjustment.application_id)
@@ -333,7 +329,7 @@ def publicity_new_view(request: HttpRequest, school_pk: str) -> HttpResponse:
             actor=request.user, school=school, academic_year=form.cleaned_data["academic_year"]
         )
     except ValidationError as error:
-        _refused(request, error)
+        refusal_to_messages(request, error)
         return redirect("students:publicities")
     return redirect("students:publicity", pk=created.pk)
 
@@ -376,7 +372,7 @@ def publicity_step_view(request: HttpRequest, pk: str, step: str) -> HttpRespons
         else:
             raise Http404
     except ValidationError as error:
-        _refused(request, error)
+        refusal_to_messages(request, error)
     return redirect("students:publicity", pk=item.pk)
 
 
@@ -392,7 +388,7 @@ def objection_new_view(request: HttpRequest, pk: str) -> HttpResponse:
         try:
             publicity.objection_record(actor=request.user, publicity=item, application=application, **data)
         except ValidationError as error:
-            _refused(request, error)
+            refusal_to_messages(request, error)
         else:
             messages.success(request, _("Objection recorded."))
     else:
@@ -409,7 +405,7 @@ def objection_resolve_view(request: HttpRequest, pk: str) -> HttpResponse:
         try:
             publicity.objection_resolve(actor=request.user, objection=objection, **form.cleaned_data)
         except ValidationError as error:
-            _refused(request, error)
+            refusal_to_messages(request, error)
         else:
             messages.success(request, _("Objection answered."))
     else:
