@@ -91,6 +91,11 @@ class Program(TenantModel):
     rural_schools_only = models.BooleanField(_("rural schools only"), default=False)
     boarders_only = models.BooleanField(_("boarders only"), default=False)
     is_emergency = models.BooleanField(_("temporary emergency aid"), default=False)
+    # Programs of one group pay for the same need (a living subsidy, a national grant): a student holds
+    # at most one of them a semester, and the reconciliation lists a second as double funding.
+    exclusive_group = models.CharField(
+        _("exclusive group"), max_length=20, blank=True, help_text=_("programs of one group fund a student once")
+    )
     is_active = models.BooleanField(_("active"), default=True)
     sort_order = models.PositiveSmallIntegerField(default=0)
 

@@ -92,6 +92,12 @@ class Action(StrEnum):
     CORRECTION_PROPOSE = "correction.propose"  # 停发 / 追回, and their reversal
     CORRECTION_APPROVE = "correction.approve"  # … approved by a second person
     SEMESTER_REOPEN = "semester.reopen"  # a late entry after the deadline
+    # The departments' registries and the reconciliation (比对)
+    REGISTRY_VIEW = "registry.view"  # snapshots and column mappings
+    REGISTRY_IMPORT = "registry.import"  # import a department's list, set its column mapping
+    RECONCILIATION_VIEW = "reconciliation.view"  # runs and their lists
+    RECONCILIATION_RUN = "reconciliation.run"
+    RECONCILIATION_ACT = "reconciliation.act"  # turn a list into awards, stops and recoveries (approved after)
     # The audit trail
     AUDIT_VIEW = "audit.view"
     # Background jobs (imports, reconciliations, exports): their progress and results
@@ -140,6 +146,12 @@ POLICY: dict[Action, frozenset[Role]] = {
     # grade leaders and principals work with the masked form.
     Action.STUDENT_VIEW_PII: frozenset({Role.SCHOOL_OFFICER, Role.DISTRICT_STAFF, Role.DISTRICT_AUDITOR}),
     Action.AUDIT_VIEW: frozenset({Role.DISTRICT_AUDITOR, Role.DISTRICT_STAFF}),
+    # The registries hold the families' categories: the district center works with them, the auditor reads.
+    Action.REGISTRY_VIEW: frozenset({Role.DISTRICT_STAFF, Role.DISTRICT_AUDITOR}),
+    Action.REGISTRY_IMPORT: frozenset({Role.DISTRICT_STAFF}),
+    Action.RECONCILIATION_VIEW: frozenset({Role.DISTRICT_STAFF, Role.DISTRICT_AUDITOR}),
+    Action.RECONCILIATION_RUN: frozenset({Role.DISTRICT_STAFF}),
+    Action.RECONCILIATION_ACT: frozenset({Role.DISTRICT_STAFF}),
     # Everyone follows the jobs they started (which ones: JobQuerySet.visible_to).
     Action.JOB_VIEW: _ALL_TENANT_ROLES,
 }

@@ -29,6 +29,7 @@ class DefaultProgram:
     rural_schools_only: bool = False
     is_emergency: bool = False
     eligible_tiers: tuple[str, ...] = ()
+    exclusive_group: str = ""
     # (stage, tier, boarding, amount): "" means any
     standards: tuple[tuple[str, str, str, str], ...] = field(default_factory=tuple)
 
@@ -36,10 +37,12 @@ class DefaultProgram:
 DEFAULTS = (
     DefaultProgram(
         "PRESCHOOL_AID", "学前教育幼儿资助", (Stage.PRESCHOOL,), FundingSource.COUNTY, PaymentMethod.BANK,
+        exclusive_group="LIVING",
         standards=(("", G, "", "300"), ("", D, "", "400"), ("", S, "", "500")),
     ),
     DefaultProgram(
         "LIVING_SUBSIDY", "义务教育家庭经济困难学生生活补助", (P, J), FundingSource.CENTRAL, PaymentMethod.BANK,
+        exclusive_group="LIVING",
         standards=(
             (P, "", Boarding.BOARDING, "500"), (P, "", Boarding.DAY, "250"),
             (J, "", Boarding.BOARDING, "625"), (J, "", Boarding.DAY, "312.50"),
@@ -51,6 +54,7 @@ DEFAULTS = (
     ),
     DefaultProgram(
         "SENIOR_GRANT", "普通高中国家助学金", (Stage.SENIOR,), FundingSource.CENTRAL, PaymentMethod.BANK,
+        exclusive_group="GRANT",
         standards=(("", G, "", "750"), ("", D, "", "1000"), ("", S, "", "1250")),
     ),
     DefaultProgram(
@@ -59,6 +63,7 @@ DEFAULTS = (
     ),
     DefaultProgram(
         "VOCATIONAL_GRANT", "中等职业教育国家助学金", (Stage.VOCATIONAL,), FundingSource.CENTRAL, PaymentMethod.BANK,
+        exclusive_group="GRANT",
         standards=(("", G, "", "750"), ("", D, "", "1000"), ("", S, "", "1250")),
     ),
     DefaultProgram(
@@ -90,6 +95,7 @@ def programs_ensure_defaults() -> int:
             rural_schools_only=d.rural_schools_only,
             is_emergency=d.is_emergency,
             eligible_tiers=list(d.eligible_tiers),
+            exclusive_group=d.exclusive_group,
             sort_order=i,
         )
         for i, d in enumerate(DEFAULTS)

@@ -16,7 +16,6 @@ from typing import Any, ClassVar, Self
 
 from django.db import models
 
-from audits import trail
 from schools import permissions
 
 from .context import CurrentTenantId, TenantContextMissing, current_tenant_id, current_tenant_id_or_none
@@ -167,3 +166,8 @@ class TenantModel(models.Model):
                 parent = f.get_cached_value(self)
                 if parent is not None and getattr(parent, "tenant_id", tenant_id) != tenant_id:
                     raise TenantContextMissing(f"{f.name} belongs to another tenant")
+
+
+# Imported last: the audits app's own tenant tables (registries, reconciliation) subclass TenantModel,
+# and the trail imports them through audits.models, so TenantModel must exist first.
+from audits import trail  # noqa: E402
