@@ -136,6 +136,23 @@ def award_list_build(*, actor: Any, program: Program, semester: Semester, school
     the same publicity and approval, and into the semester's reissue batch; the approved awards stay.
     """
     permissions.require(actor, Action.AWARD_PREPARE, school)
+    return _add_eligible(program=program, semester=semester, school=school, only=None)
+
+
+def award_omissions_add(
+    *, actor: Any, program: Program, semester: Semester, school: School, student_ids: list[Any]
+) -> list[Award]:
+    """应助未助: the district puts students the reconciliation found missing onto the school's list, if
+    the program's rules still fund them. Like any omission they are proposed (added late), published
+    by the school and approved by the district before the reissue batch pays them."""
+    permissions.require(actor, Action.RECONCILIATION_ACT, school)
+    award_list = _add_eligible(program=program, semester=semester, school=school, only={str(i) for i in student_ids})
+    return list(
+        award_list.awards.filter(student_id__in=student_ids, status=AwardStatus.PROPOSED).order_by("student_id")
+    )
+
+
+def _add_eligible(*, program: Program, semester: Semester, school: School, only: set[str] | None) -> AwardList:
     require_open(semester)
     with transaction.atomic():
         award_list, _created = AwardList.objects.get_or_create(program=program, semester=semester, school=school)
@@ -144,6 +161,8 @@ def award_list_build(*, actor: Any, program: Program, semester: Semester, school
             raise ValidationError(MSG_NOT_DRAFT)
         late = award_list.status == AwardListStatus.APPROVED
         candidates = eligible_students(program=program, semester=semester, school=school)
+        if only is not None:
+            candidates = [c for c in candidates if str(c.student_id) in only]
         if late and candidates:
             award_list.status = AwardListStatus.DRAFT
             with trail.labelled("award_list.reopen_for_omissions"):

@@ -154,28 +154,28 @@ def _unpacked(members: list[zipfile.ZipInfo]) -> int:
     return sum(info.file_size for info in members)
 
 
-def _bomb() -> RosterFileError:
-    return RosterFileError(FileProblem.ZIP_BOMB, limit=MAX_UNPACKED_BYTES // (1024 * 1024))
+def _bomb(limit: int = MAX_UNPACKED_BYTES) -> RosterFileError:
+    return RosterFileError(FileProblem.ZIP_BOMB, limit=limit // (1024 * 1024))
 
 
-def _check_directory(archive: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
+def _check_directory(archive: zipfile.ZipFile, max_unpacked: int = MAX_UNPACKED_BYTES) -> list[zipfile.ZipInfo]:
     members = archive.infolist()
     names = {info.filename for info in members}
     if "[Content_Types].xml" not in names or "xl/workbook.xml" not in names:
         raise RosterFileError(FileProblem.NOT_XLSX)  # a zip, a .docx, an .ods: not a workbook
-    if len(members) > MAX_MEMBERS or _unpacked(members) > MAX_UNPACKED_BYTES:
-        raise _bomb()
+    if len(members) > MAX_MEMBERS or _unpacked(members) > max_unpacked:
+        raise _bomb(max_unpacked)
     for info in members:
         if info.flag_bits & 0x1:
             raise RosterFileError(FileProblem.OLD_XLS)  # encrypted member
         if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
             raise RosterFileError(FileProblem.NOT_XLSX)
         if info.file_size > RATIO_FLOOR_BYTES and info.file_size > MAX_RATIO * max(info.compress_size, 1):
-            raise _bomb()
+            raise _bomb(max_unpacked)
     return members
 
 
-def _inflate(raw: Any, info: zipfile.ZipInfo) -> Iterator[bytes]:
+def _inflate(raw: Any, info: zipfile.ZipInfo, max_unpacked: int = MAX_UNPACKED_BYTES) -> Iterator[bytes]:
     """The member's bytes, inflated here chunk by chunk; raises if it yields more than its directory
     entry declares (or than any roster could hold), whatever the compressed stream says."""
     raw.seek(info.header_offset)
@@ -186,7 +186,7 @@ def _inflate(raw: Any, info: zipfile.ZipInfo) -> Iterator[bytes]:
     name_length, extra_length = fields[-2], fields[-1]
     raw.seek(info.header_offset + _LOCAL_HEADER.size + name_length + extra_length)
     left = info.compress_size
-    limit = min(info.file_size, MAX_UNPACKED_BYTES)
+    limit = min(info.file_size, max_unpacked)
     produced = 0
     inflater = zlib.decompressobj(-15) if info.compress_type == zipfile.ZIP_DEFLATED else None
     while left > 0:
@@ -202,23 +202,23 @@ def _inflate(raw: Any, info: zipfile.ZipInfo) -> Iterator[bytes]:
                 data = inflater.unconsumed_tail
             produced += len(piece)
             if produced > limit:
-                raise _bomb()
+                raise _bomb(max_unpacked)
             if piece:
                 yield piece
     if inflater is not None:
         piece = inflater.flush()
         produced += len(piece)
         if produced > limit:
-            raise _bomb()
+            raise _bomb(max_unpacked)
         if piece:
             yield piece
 
 
-def _scan_xml(raw: Any, info: zipfile.ZipInfo) -> None:
+def _scan_xml(raw: Any, info: zipfile.ZipInfo, max_unpacked: int = MAX_UNPACKED_BYTES) -> None:
     """No DTD (so no entity) declarations in any XML part; UTF-8 (or ASCII) only, which is what every
     spreadsheet program writes and what this byte scan can see through."""
     carry = b""
-    for chunk in _inflate(raw, info):
+    for chunk in _inflate(raw, info, max_unpacked):
         if not carry:
             _check_encoding(chunk)
         window = carry + chunk
@@ -267,12 +267,14 @@ def _find_sheet(archive: zipfile.ZipFile) -> tuple[str, str]:
     return name, part
 
 
-def _scan_sheet(raw: Any, info: zipfile.ZipInfo) -> int:
+def _scan_sheet(
+    raw: Any, info: zipfile.ZipInfo, max_rows: int = MAX_ROWS, max_unpacked: int = MAX_UNPACKED_BYTES
+) -> int:
     """The roster sheet's XML, in one streaming pass: no declarations, no formulas (naming the first
     cells that hold one), not too many rows. Returns the number of rows."""
     rows = 0
     tail = b""  # the end of the previous chunk, for matches that straddle two chunks
-    for chunk in _inflate(raw, info):
+    for chunk in _inflate(raw, info, max_unpacked):
         if not tail:
             _check_encoding(chunk)
         window = tail + chunk
@@ -280,8 +282,8 @@ def _scan_sheet(raw: Any, info: zipfile.ZipInfo) -> int:
             raise RosterFileError(FileProblem.XML_ENTITIES)
         # "<row" is 4 bytes: counted in the last 3 bytes of the tail plus the chunk, a row is counted once.
         rows += (tail[-3:] + chunk).count(b"<row")
-        if rows > MAX_ROWS:
-            raise RosterFileError(FileProblem.TOO_MANY_ROWS, limit=f"{MAX_ROWS:,}")
+        if rows > max_rows:
+            raise RosterFileError(FileProblem.TOO_MANY_ROWS, limit=f"{max_rows:,}")
         if b"<f" in window or b":f" in window:  # cheap test first: most rosters hold no formula
             cells = [_formula_cell(window, m.start()) for m in _FORMULA.finditer(window)]
             if cells:

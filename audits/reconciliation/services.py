@@ -1,0 +1,203 @@
+"""Running a reconciliation and acting on its lists.
+
+`reconciliation_run` computes the lists (engine.reconcile) and writes the run and its findings in one
+transaction: a worker killed half-way leaves nothing, and the job simply runs again. A run whose inputs
+(fingerprints of the snapshots and of the tenant's data) equal a finished run's finds that run and
+writes nothing. Acting on a list goes through the ordinary services: omissions become proposed awards
+on the schools' lists (published by the school, approved by the district, paid by the reissue batch);
+errors become proposed stops and recoveries (approved by a second person). A finding acted on is marked,
+so a second click does nothing.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from audits import trail
+from funding.models import Award, Program, Semester
+from funding.services.awards import award_omissions_add
+from schools import jobs, permissions
+from schools.models import Job, School
+from schools.permissions import Action
+from schools.tenancy.context import current_tenant_id
+
+from ..models import Finding, FindingKind, FindingStatus, ReasonCode, ReconciliationRun, RunStatus
+from .engine import Progress, reconcile
+
+JOB_KIND = "reconciliation"
+
+
+def reconciliation_start(*, actor: Any, semester: Semester) -> Job:
+    """Queue a run of the semester (the browser's button): a background job with a progress bar."""
+    from .tasks import reconciliation_task
+
+    permissions.require(actor, Action.RECONCILIATION_RUN)
+    return jobs.job_start(kind=JOB_KIND, actor=actor, task=reconciliation_task, params={"semester": str(semester.pk)})
+
+
+def reconciliation_run(
+    *, actor: Any, semester: Semester, progress: Progress | None = None
+) -> tuple[ReconciliationRun, bool]:
+    """Run the reconciliation of the semester; returns (run, created). Same inputs: the finished run."""
+    permissions.require(actor, Action.RECONCILIATION_RUN)
+    outcome = reconcile(semester=semester, progress=progress)
+    same = ReconciliationRun.objects.filter(
+        semester=semester, status=RunStatus.DONE, inputs_fingerprint=outcome.fingerprint
+    ).first()
+    if same is not None:
+        return same, False
+    counts: dict[str, int] = defaultdict(int)
+    for f in outcome.findings:
+        counts[str(f.kind)] += 1
+        counts[f"{f.kind}:{f.reason}"] += 1
+    try:
+        with transaction.atomic():
+            run = ReconciliationRun(
+                semester=semester,
+                started_by=actor,
+                status=RunStatus.DONE,
+                inputs=outcome.inputs,
+                inputs_fingerprint=outcome.fingerprint,
+                counts=dict(counts),
+                finished_at=timezone.now(),
+            )
+            with trail.labelled("reconciliation.run"):
+                run.save()
+            tenant_id = current_tenant_id()
+            # The run's audit row (with its counts and input fingerprints) stands for its findings.
+            Finding._base_manager.bulk_create(
+                [
+                    Finding(
+                        tenant_id=tenant_id, run=run, kind=f.kind, reason=f.reason, student_id=f.student_id,
+                        school_id=f.school_id, grade_id=f.grade_id, klass_id=f.klass_id, program_id=f.program_id,
+                        award_id=f.award_id, category=f.category, amount=f.amount, evidence=f.evidence,
+                    )
+                    for f in outcome.findings
+                ],
+                batch_size=2000,
+            )  # fmt: skip
+    except IntegrityError:
+        # Another worker finished the same inputs at the same moment: theirs is the run.
+        same = ReconciliationRun.objects.get(
+            semester=semester, status=RunStatus.DONE, inputs_fingerprint=outcome.fingerprint
+        )
+        return same, False
+    return run, True
+
+
+def reconciliation_job_run(*, job: Job) -> tuple[dict[str, Any], str]:
+    """The background job's work, as the person who started it."""
+    semester = Semester.objects.get(pk=job.params["semester"])
+
+    def progress(done: int, total: int, message: str) -> None:
+        jobs.job_progress(job, done=done, total=total, message=message)
+
+    run, created = reconciliation_run(actor=job.actor, semester=semester, progress=progress)
+    message = str(_("Reconciliation finished.") if created else _("Same inputs as an earlier run: its lists stand."))
+    return {"run": str(run.pk), "created": created, "counts": run.counts}, message
+
+
+# --- Acting on the lists ----------------------------------------------------------------------------------
+
+
+@dataclass
+class ActResult:
+    acted: int = 0
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (finding id, why)
+
+
+def _open(run: ReconciliationRun, kinds: list[str], finding_ids: list[Any] | None) -> Any:
+    qs = Finding.objects.filter(run=run, kind__in=kinds, status=FindingStatus.OPEN)
+    if finding_ids is not None:
+        qs = qs.filter(pk__in=finding_ids)
+    return qs
+
+
+def _latest(run: ReconciliationRun) -> None:
+    """Only the semester's latest run is acted on: an older one may list what was fixed since."""
+    newest = ReconciliationRun.objects.filter(semester_id=run.semester_id).order_by("-created_at").first()
+    if newest is not None and newest.pk != run.pk:
+        raise ValidationError(_("A newer reconciliation of this semester exists: act on its lists."))
+
+
+def omissions_to_awards(*, actor: Any, run: ReconciliationRun, finding_ids: list[Any] | None = None) -> ActResult:
+    """补发: put the omitted students on their schools' lists for the reissue batch, in one action.
+
+    Students not yet identified are left open: the school nominates them first (the review chain is
+    not skipped); the others are proposed on the lists, school by school and program by program.
+    """
+    permissions.require(actor, Action.RECONCILIATION_ACT)
+    _latest(run)
+    result = ActResult()
+    findings = list(_open(run, [FindingKind.OMISSION], finding_ids))
+    groups: dict[tuple[Any, Any], list[Finding]] = defaultdict(list)
+    for f in findings:
+        if f.reason != ReasonCode.NOT_AWARDED or f.program_id is None:
+            result.skipped.append((str(f.pk), str(_("not identified yet: the school nominates the student first"))))
+            continue
+        groups[(f.program_id, f.school_id)].append(f)
+    semester = run.semester
+    for (program_id, school_id), group in groups.items():
+        with transaction.atomic():
+            awards = award_omissions_add(
+                actor=actor,
+                program=Program.objects.get(pk=program_id),
+                semester=semester,
+                school=School.objects.get(pk=school_id),
+                student_ids=[f.student_id for f in group],
+            )
+            by_student = {a.student_id: a for a in awards}
+            for f in group:
+                award = by_student.get(f.student_id)
+                if award is None:
+                    result.skipped.append((str(f.pk), str(_("no longer eligible, or already on the list"))))
+                    continue
+                _mark(f, award.pk)
+                result.acted += 1
+    return result
+
+
+def errors_to_corrections(*, actor: Any, run: ReconciliationRun, finding_ids: list[Any] | None = None) -> ActResult:
+    """停发 / 追回: propose a stop (not paid yet) or a recovery (paid) for each listed award; each takes
+    effect when a second person approves it."""
+    from disbursements.services.corrections import correction_propose
+
+    permissions.require(actor, Action.RECONCILIATION_ACT)
+    _latest(run)
+    result = ActResult()
+    done: dict[Any, Any] = {}
+    for f in _open(run, [FindingKind.STOP, FindingKind.RECOVER], finding_ids).order_by("award_id", "reason"):
+        if f.award_id in done:  # a second reason for the same award: one correction covers both
+            _mark(f, done[f.award_id])
+            result.acted += 1
+            continue
+        reasons = ReasonCode(f.reason).label
+        try:
+            with transaction.atomic():
+                correction = correction_propose(
+                    actor=actor,
+                    award=Award.objects.get(pk=f.award_id),
+                    reason=str(_("Reconciliation: %(reason)s") % {"reason": reasons}),
+                    evidence=str(f.evidence)[:2000],
+                )
+                _mark(f, correction.pk)
+        except ValidationError as exc:
+            result.skipped.append((str(f.pk), "；".join(exc.messages)))
+            continue
+        done[f.award_id] = correction.pk
+        result.acted += 1
+    return result
+
+
+def _mark(finding: Finding, ref: Any) -> None:
+    finding.status, finding.acted_ref = FindingStatus.ACTED, str(ref)
+    with trail.labelled("finding.act"):
+        finding.save(update_fields=["status", "acted_ref", "updated_at"])
+

@@ -1,0 +1,17 @@
+"""The reconciliation's background task."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from schools import jobs
+from schools.tenancy.tasks import TenantTask
+
+
+@shared_task(base=TenantTask, atomic=False, name="audits.reconciliation")
+def reconciliation_task(*, tenant_id: str, actor_id: str, job_id: str) -> None:
+    """Run the reconciliation of job `job_id`. Safe to run again: its writes are one transaction, and
+    a run on the same inputs finds the finished one."""
+    from .services import reconciliation_job_run
+
+    jobs.run(job_id=job_id, work=lambda job: reconciliation_job_run(job=job))
