@@ -158,6 +158,18 @@ POLICY: dict[Action, frozenset[Role]] = {
 
 PLATFORM_ACTIONS: frozenset[Action] = frozenset({Action.TENANT_MANAGE, Action.ADMIN_ACCESS})
 
+#: What a tenant's system account (the command line and scheduled jobs act as it; it cannot sign in
+#: and holds no role) may do inside its own tenant: the automation the issues name, nothing more.
+SYSTEM_ACTIONS: frozenset[Action] = frozenset(
+    {
+        Action.BATCH_MANAGE,
+        Action.REGISTRY_VIEW,
+        Action.REGISTRY_IMPORT,
+        Action.RECONCILIATION_VIEW,
+        Action.RECONCILIATION_RUN,
+    }
+)
+
 
 @dataclass(frozen=True)
 class Scope:
@@ -264,6 +276,10 @@ def can(user: Any, action: Action, obj: Any = None) -> bool:
         return False
     if obj is not None and not _owner_allows(user, obj):
         return False
+    if getattr(user, "is_system", False) and user.is_active and action in SYSTEM_ACTIONS:
+        from .tenancy.context import current_tenant_id_or_none
+
+        return user.tenant_id is not None and current_tenant_id_or_none() == user.tenant_id
     units = _object_units(obj) if obj is not None else {}
     return any(obj is None or _reaches(a, units) for a in _granting(user, action))
 

@@ -34,10 +34,11 @@ EXPECTED = {
         A.APPLICATION_VIEW, A.APPLICATION_DISTRICT_REVIEW, A.TIER_ADJUST_DECIDE,
         A.FUNDING_VIEW, A.FUNDING_MANAGE, A.AWARD_APPROVE, A.BATCH_MANAGE, A.CORRECTION_PROPOSE,
         A.CORRECTION_APPROVE, A.SEMESTER_REOPEN, A.ADMIN_ACCESS,
+        A.REGISTRY_VIEW, A.REGISTRY_IMPORT, A.RECONCILIATION_VIEW, A.RECONCILIATION_RUN, A.RECONCILIATION_ACT,
     },
     Role.DISTRICT_AUDITOR: {
         A.SCHOOL_VIEW, A.STUDENT_VIEW, A.STUDENT_VIEW_PII, A.AUDIT_VIEW, A.JOB_VIEW, A.APPLICATION_VIEW,
-        A.FUNDING_VIEW,
+        A.FUNDING_VIEW, A.REGISTRY_VIEW, A.RECONCILIATION_VIEW,
     },
     Role.TENANT_ADMIN: {A.ADMIN_ACCESS, A.SCHOOL_VIEW, A.SCHOOL_MANAGE, A.USER_MANAGE, A.JOB_VIEW, A.TENANT_SETTINGS},
     PLATFORM: {A.TENANT_MANAGE, A.ADMIN_ACCESS},
@@ -79,7 +80,9 @@ def _target(w, action, role=Role.DISTRICT_STAFF):
             Level.GRADE: w.schools["s2"],
             Level.CLASS: w.schools["s2"],
         }
-    if action in (A.FUNDING_MANAGE, A.BATCH_MANAGE, A.SEMESTER_REOPEN):
+    if action in (A.FUNDING_MANAGE, A.BATCH_MANAGE, A.SEMESTER_REOPEN) or action.value.startswith(
+        ("registry.", "reconciliation.")
+    ):
         return w.semester, {}
     if action.value.startswith(("funding.", "award.", "batch.", "correction.")):
         other = w.budgets["s2"]
@@ -182,3 +185,17 @@ def test_inactive_users_can_do_nothing(world, tenant_of):
 def test_a_user_outside_their_tenant_context_has_no_roles(world, tenant_of):
     with tenant_of(world.b.tenant):
         assert permissions.roles_of(world.a.users[Role.DISTRICT_STAFF]) == set()
+
+
+def test_the_system_account_runs_the_automation_of_its_own_tenant_only(world, tenant_of):
+    from schools.services import tenant_system_user
+
+    automation = {A.BATCH_MANAGE, A.REGISTRY_VIEW, A.REGISTRY_IMPORT, A.RECONCILIATION_VIEW, A.RECONCILIATION_RUN}
+    with tenant_of(world.a.tenant):
+        system = tenant_system_user(world.a.tenant)
+        for action in Action:
+            assert permissions.can(system, action) is (action in automation), action
+        assert permissions.can(system, A.RECONCILIATION_RUN, world.a.semester)
+    with tenant_of(world.b.tenant):
+        assert not any(permissions.can(system, action) for action in Action)
+        assert not permissions.can(system, A.RECONCILIATION_RUN, world.b.semester)
