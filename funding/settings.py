@@ -5,6 +5,7 @@ Celery tasks executed in-process. With DATABASE_URL and REDIS_URL it uses Postgr
 See README.md ("Configuration") for every variable.
 """
 
+import os
 from pathlib import Path
 
 import environ
@@ -115,8 +116,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 30,
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
     }
-    # A file, not memory: a Celery worker in another process must see the test database.
-    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / ".test.sqlite3")}
+    # A file, not memory: a Celery worker in another process must see the test database. One per test
+    # process, so that two suites run side by side (a developer's and CI's) never share one.
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / f".test-{os.getpid()}.sqlite3")}
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
