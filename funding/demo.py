@@ -409,6 +409,7 @@ def _seed_identification(t: DemoTenant, tenant: Tenant, report: SeedReport) -> N
             workflow.application_decide(actor=users["district"], application_id=app.pk, decision="approve")
     report.add("applications", len(apps))
     _seed_money(users, school)
+    _seed_registry(users["district"], pupils, wanted)
 
 
 def _seed_money(users: dict[str, User], school: School) -> None:
@@ -431,3 +432,25 @@ def _seed_money(users: dict[str, User], school: School) -> None:
     )
     awards.award_list_approve(actor=district, award_list=award_list, today=award_list.ends_on + dt.timedelta(days=1))
     batches.batch_build(actor=district, semester=semester, kind="FIRST")
+
+
+def _seed_registry(district: User, pupils: list[Student], story: int) -> None:
+    """A civil-affairs list of last month for the district to reconcile against: it names the demo
+    class's 低保 pupil (identified, funded), two pupils nobody nominated (omissions to find) and the
+    mother of a third (a disabled parent), among people of other districts."""
+    import io
+
+    from audits.registry.services import registry_import
+    from students.models import Guardian
+
+    rows = ["姓名,身份证号,类别,乡镇"]
+    named = [pupils[0], *pupils[story : story + 2]]
+    rows += [f"{p.name},{p.id_number.reveal()},低保,城关镇" for p in named]
+    parent = Guardian.objects.filter(student__in=pupils[story + 2 : story + 3], id_number_hash__isnull=False).first()
+    if parent is not None:
+        rows.append(f"{parent.name},{parent.id_number.reveal()},残疾人,城关镇")
+    rows.append("王某,110101199003077774,特困,外县")  # an adult of another district: matches no one
+    data = io.BytesIO("\n".join(rows).encode("gb18030"))
+    registry_import(
+        actor=district, source="CIVIL", file=data, file_name="民政低保名单.csv", taken_on=dt.date(ACADEMIC_YEAR, 10, 31)
+    )
