@@ -7,7 +7,12 @@ from celery import shared_task
 from schools import jobs
 from schools.tenancy.tasks import TenantTask
 
+from .reconciliation.tasks import reconciliation_task
+from .registry.tasks import registry_import_task
 from .verify import verify_tenant_chain
+
+# Celery's autodiscovery imports this module only: the tasks of the packages are named here.
+__all__ = ["reconciliation_task", "registry_import_task", "verify_chain"]
 
 
 @shared_task(base=TenantTask, atomic=False, name="audits.verify_chain")

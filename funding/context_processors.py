@@ -17,6 +17,8 @@ def navigation(request: HttpRequest) -> dict:
         "applications": can(user, Action.APPLICATION_VIEW),
         "funding": can(user, Action.FUNDING_VIEW),
         "roster": can(user, Action.ROSTER_IMPORT),
+        "registry": can(user, Action.REGISTRY_VIEW),
+        "reconciliation": can(user, Action.RECONCILIATION_VIEW),
         "audit": can(user, Action.AUDIT_VIEW),
         "admin": can(user, Action.ADMIN_ACCESS),
         "api": user.tenant_id is not None,

@@ -18,6 +18,8 @@ urlpatterns = [
     path("schools/", include("schools.urls")),
     path("students/", include("students.urls")),
     path("audit/", include("audits.urls")),
+    path("registry/", include("audits.registry.urls")),
+    path("reconciliation/", include("audits.reconciliation.urls")),
     path("funding/", include("funding.award_urls")),
     path("disbursements/", include("disbursements.urls")),
     path("admin/", admin.site.urls),

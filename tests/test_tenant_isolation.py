@@ -87,6 +87,9 @@ POST_ONLY = {
     "disbursements:correction_reverse",
     "disbursements:recovery_record",
     "disbursements:recovery_write_off",
+    "reconciliation:start",
+    "reconciliation:omissions",
+    "reconciliation:corrections",
 }
 
 
@@ -109,6 +112,16 @@ def _first_of(model, w: TenantWorld):
     }
     with tenant_transaction(w.tenant.pk):
         return by_model[model._meta.label_lower]()
+
+
+def _run_of(w: TenantWorld):
+    """A reconciliation run of tenant world `w` (made once, by its district staff)."""
+    if getattr(w, "run", None) is None:
+        from audits.reconciliation.services import reconciliation_run
+
+        with tenant_transaction(w.tenant.pk):
+            w.run, _created = reconciliation_run(actor=w.users[Role.DISTRICT_STAFF], semester=w.semester)
+    return w.run
 
 
 #: How to fill the parameters of each pattern that takes any, from one tenant's world.
@@ -168,6 +181,11 @@ PARAMS = {
     "disbursements:letter_class": lambda w: {"class_pk": w.classes["c1"].pk},
     "students:detail": lambda w: {"pk": w.students["c1"][0].pk},
     "students:roster_report": lambda w: {"pk": w.job.pk},  # a job that is not an import: 404 for everyone
+    "registry:report": lambda w: {"pk": w.job.pk},  # likewise
+    "reconciliation:run": lambda w: {"pk": _run_of(w).pk},
+    "reconciliation:export": lambda w: {"pk": _run_of(w).pk},
+    "reconciliation:omissions": lambda w: {"pk": _run_of(w).pk},
+    "reconciliation:corrections": lambda w: {"pk": _run_of(w).pk},
     "students:reveal": lambda w: {"pk": w.students["c1"][0].pk, "field": "id_number"},
     "school-detail": lambda w: {"pk": w.schools["s1"].pk},
     "grade-detail": lambda w: {"pk": w.grades["g1"].pk},
@@ -230,6 +248,7 @@ def _markers(w: TenantWorld) -> list[str]:
     values = [w.marker, w.tenant.name, w.tenant.slug, str(w.job.pk), str(w.publicity.pk), str(w.objection.pk)]
     values += [str(a.pk) for a in w.applications.values()]
     values += [str(w.award.pk), str(w.batch.pk), str(w.line.pk), str(w.semester.pk), str(w.correction.pk)]
+    values.append(str(_run_of(w).pk))
     for group in (w.schools, w.grades, w.classes):
         values += [str(obj.pk) for obj in group.values()]
     for student in w.all_students:

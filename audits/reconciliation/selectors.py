@@ -1,0 +1,139 @@
+"""Reads of the reconciliation pages: runs, a run's findings (filtered), and what a finding's evidence
+says, in a line a district officer can read."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import QuerySet
+from django.http import Http404, QueryDict
+from django.utils.translation import gettext as _
+
+from funding.infra.crypto import mask
+from schools.access import get_visible
+from schools.models import Job
+from students.models import HardshipCategory
+
+from ..models import Finding, FindingKind, ReasonCode, ReconciliationRun
+from ..registry.fields import SOURCE_DEPARTMENT
+from .services import JOB_KIND
+
+
+def run_list(*, user: Any, limit: int = 50) -> QuerySet[ReconciliationRun]:
+    """The latest runs the user may see, newest first."""
+    return (
+        ReconciliationRun.objects.visible_to(user)
+        .select_related("semester", "started_by")
+        .order_by("-created_at", "-pk")[:limit]
+    )
+
+
+def run_get_for_user(*, user: Any, pk: Any) -> ReconciliationRun:
+    return get_visible(ReconciliationRun, user=user, pk=pk)
+
+
+def reconciliation_job_get_for_user(*, user: Any, pk: Any) -> Job:
+    """A reconciliation job the user may see (who started it, or an auditor); 404 otherwise."""
+    job = get_visible(Job, user=user, pk=pk)
+    if job.kind != JOB_KIND:
+        raise Http404
+    return job
+
+
+@dataclass
+class FindingFilter:
+    """The filters of a run's lists, from the query string (unknown values are ignored)."""
+
+    kinds: list[str] = field(default_factory=list)
+    reason: str = ""
+    school: str = ""
+
+    @classmethod
+    def from_query(cls, query: QueryDict) -> FindingFilter:
+        kinds = [k for k in query.getlist("kind") if k in FindingKind.values]
+        reason = query.get("reason", "")
+        school = query.get("school", "")
+        try:
+            school = str(uuid.UUID(school)) if school else ""
+        except ValueError:
+            school = ""
+        return cls(kinds=kinds, reason=reason if reason in ReasonCode.values else "", school=school)
+
+    def as_query(self) -> str:
+        query = QueryDict(mutable=True)
+        query.setlist("kind", self.kinds)
+        if self.reason:
+            query["reason"] = self.reason
+        if self.school:
+            query["school"] = self.school
+        return query.urlencode()
+
+
+def finding_list(*, user: Any, run: ReconciliationRun, filters: FindingFilter) -> QuerySet[Finding]:
+    """The run's findings the user may see, filtered, by list, reason, school, class and student."""
+    findings = Finding.objects.visible_to(user).filter(run=run)
+    if filters.kinds:
+        findings = findings.filter(kind__in=filters.kinds)
+    if filters.reason:
+        findings = findings.filter(reason=filters.reason)
+    if filters.school:
+        findings = findings.filter(school_id=filters.school)
+    return findings.select_related("student", "school", "klass__grade", "program").order_by(
+        "kind", "reason", "school__name", "grade__entry_year", "klass__number", "student__name", "pk"
+    )
+
+
+def finding_schools(*, user: Any, run: ReconciliationRun) -> list[tuple[str, str]]:
+    """(school id, name) of the schools the run's findings name, for the filter."""
+    rows = (
+        Finding.objects.visible_to(user)
+        .filter(run=run)
+        .values_list("school_id", "school__name")
+        .distinct()
+        .order_by("school__name", "school_id")
+    )
+    return [(str(pk), name) for pk, name in rows]
+
+
+def category_names(*, user: Any) -> dict[str, str]:
+    return dict(HardshipCategory.objects.visible_to(user).values_list("code", "name"))
+
+
+def masked_name(finding: Finding) -> str:
+    """The student's name as lists show it to everyone (张*): the lists travel as files."""
+    return mask(finding.student.name, "name")
+
+
+def evidence_summary(finding: Finding, categories: dict[str, str]) -> str:
+    """One line of what the run saw: the registry rows, the tier, the enrollment, the payments."""
+    e = finding.evidence or {}
+    named = {"child": _("the child"), "parent": _("a parent"), "household": _("household head")}
+    parts = [
+        _("%(department)s list row %(row)s: %(category)s (%(named)s)")
+        % {
+            "department": SOURCE_DEPARTMENT.get(r.get("source"), r.get("source", "")),
+            "row": r.get("row", ""),
+            "category": categories.get(r.get("category", ""), r.get("category", "")),
+            "named": named.get(r.get("named", ""), r.get("named", "")),
+        }
+        for r in e.get("registry") or []
+    ]
+    if e.get("demanded"):
+        parts.append(
+            _("tier %(tier)s, the category demands %(demanded)s")
+            % {"tier": e.get("tier", ""), "demanded": e["demanded"]}
+        )
+    elif e.get("suggested_tier"):
+        parts.append(_("suggested tier %(tier)s") % {"tier": e["suggested_tier"]})
+    if e.get("enrollment"):
+        parts.append(_("enrollment: %(enrollment)s") % {"enrollment": e["enrollment"]})
+    if e.get("claimed"):
+        claimed = "、".join(categories.get(c, c) for c in e["claimed"])
+        parts.append(_("claimed: %(claimed)s") % {"claimed": claimed})
+    lines = e.get("lines") or []
+    if lines:
+        paid = sum(1 for line in lines if line.get("status") == "PAID")
+        parts.append(_("%(paid)s of %(lines)s payment lines paid") % {"paid": paid, "lines": len(lines)})
+    return "；".join(str(p) for p in parts)

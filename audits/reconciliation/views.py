@@ -1,0 +1,140 @@
+"""Pages of the reconciliation (比对): start a run of a semester (→ background job → progress bar →
+the run), the runs, a run's lists (filtered, paginated, exported) and the two actions on them."""
+
+from __future__ import annotations
+
+import tempfile
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import FileResponse, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from funding import selectors as funding_selectors
+from funding.infra.web import refusal_to_messages
+from schools import permissions
+from schools.permissions import Action
+
+from ..models import FindingKind, ReasonCode
+from .exports import findings_export
+from .selectors import (
+    FindingFilter,
+    category_names,
+    evidence_summary,
+    finding_list,
+    finding_schools,
+    masked_name,
+    reconciliation_job_get_for_user,
+    run_get_for_user,
+    run_list,
+)
+from .services import ActResult, errors_to_corrections, omissions_to_awards, reconciliation_start
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@login_required
+def runs_view(request: HttpRequest) -> HttpResponse:
+    """The runs, the semester select with the run button, and the progress of `?job=`."""
+    permissions.require(request.user, Action.RECONCILIATION_VIEW)
+    job = reconciliation_job_get_for_user(user=request.user, pk=request.GET["job"]) if request.GET.get("job") else None
+    context = {
+        "runs": run_list(user=request.user),
+        "semesters": funding_selectors.semester_list(user=request.user),
+        "semester": funding_selectors.current_semester(user=request.user),
+        "job": job,
+        "runs_allowed": permissions.can(request.user, Action.RECONCILIATION_RUN),
+    }
+    return render(request, "audits/reconciliation/runs.html", context)
+
+
+@login_required
+@require_POST
+def run_start_view(request: HttpRequest) -> HttpResponse:
+    permissions.require(request.user, Action.RECONCILIATION_RUN)
+    semester = funding_selectors.semester_for(user=request.user, wanted=request.POST.get("semester"))
+    if semester is None:
+        messages.error(request, _("There is no semester to reconcile yet."))
+        return redirect("reconciliation:runs")
+    job = reconciliation_start(actor=request.user, semester=semester)
+    return redirect(f"{reverse('reconciliation:runs')}?job={job.pk}")
+
+
+@login_required
+def run_view(request: HttpRequest, pk: str) -> HttpResponse:
+    """A run: its counts and its lists, filtered by list, reason and school, 50 a page."""
+    run = run_get_for_user(user=request.user, pk=pk)
+    filters = FindingFilter.from_query(request.GET)
+    page = Paginator(finding_list(user=request.user, run=run, filters=filters), 50).get_page(request.GET.get("page"))
+    categories = category_names(user=request.user)
+    rows = [(f, masked_name(f), evidence_summary(f, categories)) for f in page]
+    counts = run.counts or {}
+    context = {
+        "run": run,
+        "page": page,
+        "rows": rows,
+        "filters": filters,
+        "query": filters.as_query(),
+        "kinds": [(k, label, counts.get(k, 0)) for k, label in FindingKind.choices],
+        "reasons": [
+            (r, label, sum(v for key, v in counts.items() if key.endswith(f":{r}"))) for r, label in ReasonCode.choices
+        ],
+        "schools": finding_schools(user=request.user, run=run),
+        "acts": permissions.can(request.user, Action.RECONCILIATION_ACT),
+    }
+    return render(request, "audits/reconciliation/run.html", context)
+
+
+@login_required
+def run_export_view(request: HttpRequest, pk: str) -> FileResponse:
+    """The run's (filtered) lists as a workbook, written to a temporary file (constant memory)."""
+    run = run_get_for_user(user=request.user, pk=pk)
+    filters = FindingFilter.from_query(request.GET)
+    findings = finding_list(user=request.user, run=run, filters=filters).iterator(chunk_size=2000)
+    target = tempfile.TemporaryFile()  # noqa: SIM115 (FileResponse closes it once sent)
+    findings_export(findings=findings, categories=category_names(user=request.user), target=target)
+    target.seek(0)
+    name = f"比对结果-{run.semester}-{run.created_at:%Y%m%d%H%M}.xlsx"
+    return FileResponse(target, as_attachment=True, filename=name, content_type=XLSX)
+
+
+def _act_messages(request: HttpRequest, result: ActResult) -> None:
+    counts = {"acted": result.acted, "skipped": len(result.skipped)}
+    messages.success(request, _("%(acted)s findings acted on, %(skipped)s left open.") % counts)
+    reasons = sorted({why for _pk, why in result.skipped})
+    for why in reasons[:5]:
+        messages.info(request, why)
+
+
+@login_required
+@require_POST
+def run_omissions_view(request: HttpRequest, pk: str) -> HttpResponse:
+    """补发: the omissions onto the schools' lists for the reissue batch. A second click finds nothing
+    open and acts on nothing."""
+    run = run_get_for_user(user=request.user, pk=pk)
+    try:
+        result = omissions_to_awards(actor=request.user, run=run)
+    except ValidationError as error:
+        refusal_to_messages(request, error)
+    else:
+        _act_messages(request, result)
+    return redirect("reconciliation:run", pk=run.pk)
+
+
+@login_required
+@require_POST
+def run_corrections_view(request: HttpRequest, pk: str) -> HttpResponse:
+    """停发 / 追回: proposed stops and recoveries, each approved by a second person."""
+    run = run_get_for_user(user=request.user, pk=pk)
+    try:
+        result = errors_to_corrections(actor=request.user, run=run)
+    except ValidationError as error:
+        refusal_to_messages(request, error)
+    else:
+        _act_messages(request, result)
+    return redirect("reconciliation:run", pk=run.pk)
