@@ -13,6 +13,8 @@ from collections.abc import Callable
 from typing import Any
 
 from celery import Task
+from django.core.cache import cache
+from django.db import connection
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -46,11 +48,32 @@ def job_claim(*, job_id: Any) -> Job | None:
         return Job.objects.get(pk=job_id) if claimed == 1 else None
 
 
+def _progress_key(job_id: Any) -> str:
+    return f"job-progress:{job_id}"
+
+
 def job_progress(job: Job, *, done: int, total: int, message: str = "") -> None:
-    """Record progress in its own short transaction, so the progress bar sees it at once."""
-    with tenant_transaction(job.tenant_id):
-        Job.objects.filter(pk=job.pk).update(done=done, total=total, message=message[:300], heartbeat_at=timezone.now())
+    """Record progress where the progress bar sees it at once: in the cache (Redis beside real workers;
+    the process's memory when tasks run in-process), and on the job row in its own short transaction,
+    unless the work runs inside one transaction (an import that must land whole), where a row update
+    would show only at the end."""
+    cache.set(_progress_key(job.pk), (done, total, message[:300]), timeout=24 * 3600)
+    if not connection.in_atomic_block:
+        with tenant_transaction(job.tenant_id):
+            Job.objects.filter(pk=job.pk).update(
+                done=done, total=total, message=message[:300], heartbeat_at=timezone.now()
+            )
     job.done, job.total, job.message = done, total, message
+
+
+def job_live(job: Job) -> Job:
+    """The job as the progress bar shows it: the row, with the latest progress from the cache while it
+    runs (a job working inside one transaction reports there only)."""
+    if not job.is_finished:
+        latest = cache.get(_progress_key(job.pk))
+        if latest is not None and latest[0] >= job.done:
+            job.done, job.total, job.message = latest
+    return job
 
 
 def job_finish(job: Job, *, result: dict[str, Any] | None = None, message: str = "") -> None:

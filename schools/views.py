@@ -6,7 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from schools import permissions
+from schools import jobs, permissions
 from schools.access import get_visible, school_get_for_user
 from schools.models import Job
 from schools.permissions import Action
@@ -43,5 +43,5 @@ def school_detail_view(request: HttpRequest, pk: str) -> HttpResponse:
 @login_required
 def job_detail_view(request: HttpRequest, pk: str) -> HttpResponse:
     """htmx: the progress bar of a background job, polled until the job finishes, then its result."""
-    job = get_visible(Job, user=request.user, pk=pk)
+    job = jobs.job_live(get_visible(Job, user=request.user, pk=pk))
     return render(request, "jobs/_progress.html", {"job": job, "result_template": f"jobs/{job.kind}.html"})

@@ -94,3 +94,17 @@ def test_a_real_worker_runs_the_job_through_redis():
     assert job.result == {"problems": []}
     page = client.get(f"/schools/jobs/{job.pk}/").content.decode()
     assert "verify-ok" in page
+
+
+def test_progress_made_inside_one_transaction_is_seen_before_it_commits(world, tenant_of):
+    """An import that must land whole runs in one transaction; its progress bar still moves (cache)."""
+    from django.db import transaction
+
+    with tenant_of(world.a.tenant):
+        job = Job.objects.create(kind="test", actor=world.a.users[Role.DISTRICT_STAFF], status="RUNNING")
+        with transaction.atomic():
+            jobs.job_progress(job, done=40, total=100, message="rows")
+            stored = Job.objects.get(pk=job.pk)
+            assert (stored.done, stored.total) == (0, 0)  # no row update that would show only at commit
+            seen = jobs.job_live(Job.objects.get(pk=job.pk))
+            assert (seen.done, seen.total, seen.percent) == (40, 100, 40)
