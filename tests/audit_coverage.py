@@ -31,7 +31,9 @@ def unaudited_rows() -> list[str]:
                     kind = object_type(field.related_model)
                     rows = model.objects.filter(tenant_id=tenant_id).values_list(field.attname, flat=True).distinct()
                     missing.extend(
-                        f"{object_type(model)} via {kind}:{pk}" for pk in rows if str(pk) not in audited.get(kind, set())
+                        f"{object_type(model)} via {kind}:{pk}"
+                        for pk in rows
+                        if str(pk) not in audited.get(kind, set())
                     )
                     continue
                 kind = object_type(model)

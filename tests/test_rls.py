@@ -74,8 +74,37 @@ def test_row_level_security_is_enabled_forced_and_has_the_policy(db, model, tabl
         assert cursor.fetchone()[0] == 1
 
 
+@pytest.fixture
+def full_world(world, tenant_of):
+    """The test world plus, in each tenant, what the registry and reconciliation tables hold: a column
+    mapping, a snapshot with its rows, a run with its findings (made here, not in every world, because
+    the reconciliation tests count runs and snapshots from none)."""
+    import io
+
+    from audits.reconciliation.services import reconciliation_run
+    from audits.registry.services import mapping_save, registry_import
+    from schools.permissions import Role
+
+    for w in (world.a, world.b):
+        with tenant_of(w.tenant):
+            district = w.users[Role.DISTRICT_STAFF]
+            mapping = mapping_save(
+                actor=district, source="CIVIL", name="民政", columns={"name": "姓名", "id_number": "身份证号"},
+                default_category="DIBAO",
+            )  # fmt: skip
+            pupil = w.students["c2"][0]
+            data = f"姓名,身份证号\n{pupil.name},{pupil.id_number.reveal()}\n".encode()
+            registry_import(
+                actor=district, source="CIVIL", file=io.BytesIO(data), file_name="civil.csv", mapping=mapping
+            )
+            run, _created = reconciliation_run(actor=district, semester=w.semester)
+            assert run.findings.exists()
+    return world
+
+
 @pytest.mark.parametrize(("model", "table"), tenant_tables(), ids=lambda v: v if isinstance(v, str) else "")
-def test_no_tenant_reads_nothing_and_another_tenant_cannot_read_or_write(world, model, table):
+def test_no_tenant_reads_nothing_and_another_tenant_cannot_read_or_write(full_world, model, table):
+    world = full_world
     a, b = world.a.tenant.pk, world.b.tenant.pk
     with connection.cursor() as cursor:
         _set_tenant(cursor, a)
