@@ -11,10 +11,12 @@ so a second click does nothing.
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -24,9 +26,9 @@ from audits import trail
 from funding.models import Award, Program, Semester
 from funding.services.awards import award_omissions_add
 from schools import jobs, permissions
-from schools.models import Job, School
+from schools.models import Job, School, User
 from schools.permissions import Action
-from schools.tenancy.context import current_tenant_id
+from schools.tenancy.context import current_tenant_id, tenant_transaction
 
 from ..models import Finding, FindingKind, FindingStatus, ReasonCode, ReconciliationRun, RunStatus
 from .engine import Progress, reconcile
@@ -46,11 +48,15 @@ def reconciliation_run(
     *, actor: Any, semester: Semester, progress: Progress | None = None
 ) -> tuple[ReconciliationRun, bool]:
     """Run the reconciliation of the semester; returns (run, created). Same inputs: the finished run."""
-    permissions.require(actor, Action.RECONCILIATION_RUN)
-    outcome = reconcile(semester=semester, progress=progress)
-    same = ReconciliationRun.objects.filter(
-        semester=semester, status=RunStatus.DONE, inputs_fingerprint=outcome.fingerprint
-    ).first()
+    tenant = current_tenant_id()
+    # Reads in one tenant transaction (a worker task runs with atomic=False, so outside one the
+    # database's tenant setting is not active); the write in another, below.
+    with tenant_transaction(tenant):
+        permissions.require(actor, Action.RECONCILIATION_RUN)
+        outcome = reconcile(semester=semester, progress=progress)
+        same = ReconciliationRun.objects.filter(
+            semester=semester, status=RunStatus.DONE, inputs_fingerprint=outcome.fingerprint
+        ).first()
     if same is not None:
         return same, False
     counts: dict[str, int] = defaultdict(int)
@@ -58,7 +64,7 @@ def reconciliation_run(
         counts[str(f.kind)] += 1
         counts[f"{f.kind}:{f.reason}"] += 1
     try:
-        with transaction.atomic():
+        with tenant_transaction(tenant):
             run = ReconciliationRun(
                 semester=semester,
                 started_by=actor,
@@ -83,23 +89,36 @@ def reconciliation_run(
                 ],
                 batch_size=2000,
             )  # fmt: skip
+            _test_pause()
     except IntegrityError:
         # Another worker finished the same inputs at the same moment: theirs is the run.
-        same = ReconciliationRun.objects.get(
-            semester=semester, status=RunStatus.DONE, inputs_fingerprint=outcome.fingerprint
-        )
+        with tenant_transaction(tenant):
+            same = ReconciliationRun.objects.get(
+                semester=semester, status=RunStatus.DONE, inputs_fingerprint=outcome.fingerprint
+            )
         return same, False
     return run, True
 
 
+def _test_pause() -> None:
+    """Test-only: hold the run's transaction open (written, not committed) for
+    settings.RECONCILIATION_TEST_PAUSE_SECONDS, so a test can kill the worker mid-write
+    (audits/tests/test_reconciliation_worker.py). Unset (0) everywhere else."""
+    pause = float(getattr(settings, "RECONCILIATION_TEST_PAUSE_SECONDS", 0) or 0)
+    if pause > 0:
+        time.sleep(pause)
+
+
 def reconciliation_job_run(*, job: Job) -> tuple[dict[str, Any], str]:
     """The background job's work, as the person who started it."""
-    semester = Semester.objects.get(pk=job.params["semester"])
+    with tenant_transaction(job.tenant_id):
+        semester = Semester.objects.get(pk=job.params["semester"])
+        actor = User.objects.get(pk=job.actor_id)
 
     def progress(done: int, total: int, message: str) -> None:
         jobs.job_progress(job, done=done, total=total, message=message)
 
-    run, created = reconciliation_run(actor=job.actor, semester=semester, progress=progress)
+    run, created = reconciliation_run(actor=actor, semester=semester, progress=progress)
     message = str(_("Reconciliation finished.") if created else _("Same inputs as an earlier run: its lists stand."))
     return {"run": str(run.pk), "created": created, "counts": run.counts}, message
 
@@ -200,4 +219,3 @@ def _mark(finding: Finding, ref: Any) -> None:
     finding.status, finding.acted_ref = FindingStatus.ACTED, str(ref)
     with trail.labelled("finding.act"):
         finding.save(update_fields=["status", "acted_ref", "updated_at"])
-
