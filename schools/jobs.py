@@ -77,13 +77,16 @@ def job_live(job: Job) -> Job:
 
 
 def job_finish(job: Job, *, result: dict[str, Any] | None = None, message: str = "") -> None:
+    latest = cache.get(_progress_key(job.pk))
+    total = max(latest[1], job.total) if latest else F("total")
     with tenant_transaction(job.tenant_id), trail.labelled("job.finish"):
         Job.objects.filter(pk=job.pk).update(
             status=JobStatus.SUCCEEDED,
             result=result,
             message=message[:300],
             finished_at=timezone.now(),
-            done=F("total"),
+            total=total,
+            done=total,
         )
 
 

@@ -153,8 +153,21 @@ def registry_matches(snapshots: dict[str, RegistrySnapshot]) -> dict[str, list[M
     ids = list(source_of)
     matches: dict[str, list[Match]] = defaultdict(list)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [tenant, *ids, tenant, *ids, tenant, *ids])
-        for student_id, category, snapshot_id, row, named in cursor.fetchall():
+        if connection.vendor == "postgresql" and connection.in_atomic_block:
+            # A snapshot imported moments ago has no planner statistics yet (only the table's owner
+            # may ANALYZE, autovacuum comes later): PostgreSQL may then choose nested loops probing the
+            # pupils' and guardians' indexes once per registry row (this phase took 15.6 s for a
+            # million rows in bench/reconcile.py, 4.5 s without). For this statement only.
+            # (If it fails, the transaction is rolled back and the setting with it.)
+            cursor.execute("SELECT current_setting('enable_nestloop'), set_config('enable_nestloop', 'off', true)")
+            before = cursor.fetchone()[0]
+            cursor.execute(sql, [tenant, *ids, tenant, *ids, tenant, *ids])
+            fetched = cursor.fetchall()
+            cursor.execute("SELECT set_config('enable_nestloop', %s, true)", [before])
+        else:
+            cursor.execute(sql, [tenant, *ids, tenant, *ids, tenant, *ids])
+            fetched = cursor.fetchall()
+        for student_id, category, snapshot_id, row, named in fetched:
             snapshot_key = snapshot_id.hex if hasattr(snapshot_id, "hex") else str(snapshot_id)
             source = source_of.get(snapshot_key) or source_of.get(_db_uuid(snapshot_id))
             matches[_key(student_id)].append(Match(category, source, str(snapshot_id), row, named))
@@ -252,7 +265,7 @@ def reconcile(*, semester: Semester, progress: Progress | None = None) -> Outcom
             continue
         registry_codes = {m.category for m in found}
         special = sorted(c for c in registry_codes if c in categories and categories[c].is_special)
-        evidence = {"registry": [m.evidence() for m in sorted(found, key=lambda m: (m.source, m.row))]}
+        evidence = _RegistryEvidence(found)  # built only for the pupils a finding is about
         application = identified.get(student_key)
         if application is None:
             fundable = [
@@ -265,7 +278,7 @@ def reconcile(*, semester: Semester, progress: Progress | None = None) -> Outcom
                     FindingRow(
                         FindingKind.OMISSION, ReasonCode.NOT_IDENTIFIED, **pupil.place(),
                         program_id=fundable[0].pk, category=(special or sorted(registry_codes))[0],
-                        evidence={**evidence, "programs": [p.code for p in fundable],
+                        evidence={**evidence(), "programs": [p.code for p in fundable],
                                   "suggested_tier": special_tier if special else ""},
                     )
                 )  # fmt: skip
@@ -282,14 +295,14 @@ def reconcile(*, semester: Semester, progress: Progress | None = None) -> Outcom
                 FindingRow(
                     FindingKind.OMISSION, ReasonCode.NOT_AWARDED, **pupil.place(), program_id=p.pk,
                     category=(special or sorted(registry_codes))[0], amount=standard.amount,
-                    evidence={**evidence, "application": str(app_id), "tier": tier},
+                    evidence={**evidence(), "application": str(app_id), "tier": tier},
                 )
             )  # fmt: skip
         if special and tier and Tier.rank(tier) < Tier.rank(special_tier):
             findings.append(
                 FindingRow(
                     FindingKind.TIER, ReasonCode.TIER_TOO_LOW, **pupil.place(), category=special[0],
-                    evidence={**evidence, "application": str(app_id), "tier": tier, "demanded": special_tier},
+                    evidence={**evidence(), "application": str(app_id), "tier": tier, "demanded": special_tier},
                 )
             )  # fmt: skip
 
@@ -330,6 +343,20 @@ def reconcile(*, semester: Semester, progress: Progress | None = None) -> Outcom
     findings.sort(key=FindingRow.key)
     tick(6, 6, "done")
     return Outcome(inputs=inputs, fingerprint=fingerprint, findings=findings)
+
+
+class _RegistryEvidence:
+    """The registry rows naming a pupil, as a finding's evidence: built once, when first needed."""
+
+    __slots__ = ("found", "value")
+
+    def __init__(self, found: list[Match]) -> None:
+        self.found, self.value = found, None
+
+    def __call__(self) -> dict[str, Any]:
+        if self.value is None:
+            self.value = {"registry": [m.evidence() for m in sorted(self.found, key=lambda m: (m.source, m.row))]}
+        return self.value
 
 
 def _eligible(program: Program, pupil: _Pupil, *, tier: str, codes: set[str]) -> bool:

@@ -26,7 +26,7 @@ pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 def _job(tenant_id, job_id) -> Job:
     with tenant_transaction(tenant_id):
-        return Job.objects.get(pk=job_id)
+        return jobs.job_live(Job.objects.get(pk=job_id))  # progress made inside a transaction: the cache
 
 
 def _wait(tenant_id, job_id, until, seconds: float = 90) -> Job:
