@@ -11,6 +11,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from schools.permissions import Action, Scope
+from schools.tenancy.context import current_tenant_id_or_none
 from schools.tenancy.models import TenantModel
 
 
@@ -86,15 +87,48 @@ class Finding(TenantModel):
     award, which enrollment fact). Written in bulk with its run; the run's audit row stands for them,
     and acting on a finding is audited where it acts (awards, corrections)."""
 
-    run = models.ForeignKey(ReconciliationRun, on_delete=models.CASCADE, related_name="findings")
+    # Findings are written in bulk (a province's run lists over 100,000): the composite keys of
+    # migration 0003 — (tenant, run), (tenant, student), (tenant, school, grade, class), (tenant,
+    # program), (tenant, award) — prove each parent exists in this tenant, so the single-column checks,
+    # which would only repeat them at commit, are not created.
+    tenant = models.ForeignKey(
+        "schools.Tenant",
+        on_delete=models.PROTECT,
+        editable=False,
+        related_name="+",
+        default=current_tenant_id_or_none,
+        db_constraint=False,
+        db_index=False,  # lists are read through (tenant, run, kind, reason)
+    )
+    run = models.ForeignKey(ReconciliationRun, on_delete=models.CASCADE, related_name="findings", db_constraint=False)
     kind = models.CharField(_("list"), max_length=10, choices=FindingKind.choices)
     reason = models.CharField(_("reason"), max_length=20, choices=ReasonCode.choices)
-    student = models.ForeignKey("students.Student", on_delete=models.PROTECT, related_name="+")
-    school = models.ForeignKey("schools.School", on_delete=models.PROTECT, related_name="+")
-    grade = models.ForeignKey("schools.Grade", on_delete=models.PROTECT, related_name="+")
-    klass = models.ForeignKey("schools.SchoolClass", on_delete=models.PROTECT, related_name="+")
-    program = models.ForeignKey("funding.Program", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    award = models.ForeignKey("funding.Award", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    student = models.ForeignKey("students.Student", on_delete=models.PROTECT, related_name="+", db_constraint=False)
+    school = models.ForeignKey("schools.School", on_delete=models.PROTECT, related_name="+", db_constraint=False)
+    grade = models.ForeignKey(
+        "schools.Grade", on_delete=models.PROTECT, related_name="+", db_constraint=False, db_index=False
+    )
+    klass = models.ForeignKey(
+        "schools.SchoolClass", on_delete=models.PROTECT, related_name="+", db_constraint=False, db_index=False
+    )
+    program = models.ForeignKey(
+        "funding.Program",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
+    )
+    award = models.ForeignKey(
+        "funding.Award",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
+    )
     category = models.CharField(_("category"), max_length=40, blank=True)
     amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2, null=True, blank=True)
     evidence = models.JSONField(_("evidence"), default=dict)

@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from funding.infra.fields import BlindIndexField, EncryptedField
 from schools.permissions import Action, Scope
+from schools.tenancy.context import current_tenant_id_or_none
 from schools.tenancy.models import TenantModel
 
 
@@ -103,7 +104,21 @@ class RegistryEntry(TenantModel):
     (a million audit rows would say nothing the snapshot's fingerprint does not).
     """
 
-    snapshot = models.ForeignKey(RegistrySnapshot, on_delete=models.CASCADE, related_name="entries")
+    # A million rows land at once: PostgreSQL checks each foreign key of each row at commit, and the
+    # composite key (tenant, snapshot) → snapshot (migration 0003) already proves both the snapshot and
+    # its tenant exist and match. The two single-column checks would only repeat it.
+    tenant = models.ForeignKey(
+        "schools.Tenant",
+        on_delete=models.PROTECT,
+        editable=False,
+        related_name="+",
+        default=current_tenant_id_or_none,
+        db_constraint=False,
+        db_index=False,  # every lookup goes through the (tenant, snapshot, hash) indexes below
+    )
+    snapshot = models.ForeignKey(
+        RegistrySnapshot, on_delete=models.CASCADE, related_name="entries", db_constraint=False, db_index=False
+    )
     row_number = models.PositiveIntegerField()
     name = models.CharField(_("name"), max_length=50)
     id_number = EncryptedField(_("ID number"), kind="id_number")

@@ -23,6 +23,7 @@ from django.db import connection
 from django.db.models import Max
 
 from funding.models import Award, AwardStatus, Program, Semester, Standard
+from funding.services.awards import _standard_for
 from schools.models import Area, Tenant
 from schools.tenancy.context import current_tenant_id
 from students.models import (
@@ -237,6 +238,15 @@ def reconcile(*, semester: Semester, progress: Progress | None = None) -> Outcom
     standards: dict[Any, list[Standard]] = defaultdict(list)
     for s in Standard.objects.filter(semester=semester):
         standards[s.program_id].append(s)
+    fits: dict[tuple[Any, str, str, bool], Standard | None] = {}
+
+    def standard(program_id: Any, pupil: _Pupil, tier: str) -> Standard | None:
+        """The standard that fits: pupils are few (stage, tier, boarding) cases, each looked up once."""
+        key = (program_id, pupil.stage, tier, pupil.boarding)
+        if key not in fits:
+            fits[key] = _standard_for(standards[program_id], stage=pupil.stage, tier=tier, boarding=pupil.boarding)
+        return fits[key]
+
     awards = list(
         Award.objects.filter(semester=semester).values_list(
             "pk", "student_id", "program_id", "status", "school_id", "grade_id", "klass_id", "application_id",
@@ -271,7 +281,7 @@ def reconcile(*, semester: Semester, progress: Progress | None = None) -> Outcom
             fundable = [
                 p for p in programs.values()
                 if _eligible(p, pupil, tier=special_tier if special else "", codes=registry_codes)
-                and _standard(standards[p.pk], pupil, special_tier if special else "") is not None
+                and standard(p.pk, pupil, special_tier if special else "") is not None
             ]  # fmt: skip
             if fundable and (special or any(p.eligible_categories for p in fundable)):
                 findings.append(
@@ -288,13 +298,13 @@ def reconcile(*, semester: Semester, progress: Progress | None = None) -> Outcom
         for p in programs.values():
             if p.pk in awarded[student_key] or not _eligible(p, pupil, tier=tier, codes=codes):
                 continue
-            standard = _standard(standards[p.pk], pupil, tier)
-            if standard is None:
+            fit = standard(p.pk, pupil, tier)
+            if fit is None:
                 continue
             findings.append(
                 FindingRow(
                     FindingKind.OMISSION, ReasonCode.NOT_AWARDED, **pupil.place(), program_id=p.pk,
-                    category=(special or sorted(registry_codes))[0], amount=standard.amount,
+                    category=(special or sorted(registry_codes))[0], amount=fit.amount,
                     evidence={**evidence(), "application": str(app_id), "tier": tier},
                 )
             )  # fmt: skip
@@ -372,12 +382,6 @@ def _eligible(program: Program, pupil: _Pupil, *, tier: str, codes: set[str]) ->
     if program.rural_schools_only and not pupil.rural_school:
         return False
     return not (program.boarders_only and not pupil.boarding)
-
-
-def _standard(standards: list[Standard], pupil: _Pupil, tier: str) -> Standard | None:
-    from funding.services.awards import _standard_for
-
-    return _standard_for(standards, stage=pupil.stage, tier=tier, boarding=pupil.boarding)
 
 
 def _double_funded(approved: list[tuple], programs: dict[Any, Program], pupils: dict[str, _Pupil]) -> list:
