@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -377,9 +378,13 @@ def _ours(path: str) -> dict:
             result = registry.registry_import(actor=user, source="CIVIL", file=path)
         imported = time.perf_counter() - wall
         started = time.perf_counter()
+        profile = _profiler()  # BENCH_PROFILE=FILE: cProfile statistics of the run, for finding hot spots
         with tenant_transaction(tenant.pk):
             run, created = runs.reconciliation_run(actor=user, semester=semester)
         ran = time.perf_counter() - started
+        if profile is not None:
+            profile.disable()
+            profile.dump_stats(os.environ["BENCH_PROFILE"])
         cpu = time.process_time() - cpu
     if not (created and result.created):
         raise RuntimeError("the import or the run found an earlier one: nothing was measured")
@@ -410,6 +415,16 @@ def _ours(path: str) -> dict:
         "phases": phases,
         "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
+
+
+def _profiler():
+    import cProfile
+
+    if not os.environ.get("BENCH_PROFILE"):
+        return None
+    profile = cProfile.Profile()
+    profile.enable()
+    return profile
 
 
 def _baseline(path: str, rows: str) -> dict:

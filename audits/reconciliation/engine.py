@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import uuid
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -124,7 +125,7 @@ def _db_uuid(value: Any) -> str:
     return value.hex if connection.vendor == "sqlite" else str(value)
 
 
-def registry_matches(snapshots: dict[str, RegistrySnapshot]) -> dict[str, list[Match]]:
+def registry_matches(snapshots: dict[str, RegistrySnapshot]) -> dict[uuid.UUID, list[Match]]:
     """{student id: the registry rows naming the child or a guardian}: one statement, joined on the
     blind indexes. A disabled parent makes the child a 残疾人子女 (the federation lists the parent)."""
     if not snapshots:
@@ -152,7 +153,7 @@ def registry_matches(snapshots: dict[str, RegistrySnapshot]) -> dict[str, list[M
     """  # noqa: S608  identifiers only; every value is a parameter
     tenant = _db_uuid(current_tenant_id())
     ids = list(source_of)
-    matches: dict[str, list[Match]] = defaultdict(list)
+    matches: dict[uuid.UUID, list[Match]] = defaultdict(list)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql" and connection.in_atomic_block:
             # A snapshot imported moments ago has no planner statistics yet (only the table's owner
@@ -175,9 +176,10 @@ def registry_matches(snapshots: dict[str, RegistrySnapshot]) -> dict[str, list[M
     return matches
 
 
-def _key(value: Any) -> str:
-    """One spelling of a UUID whichever way the database hands it back."""
-    return str(value).replace("-", "")
+def _key(value: Any) -> uuid.UUID:
+    """One spelling of a UUID whichever way the database hands it back (the ORM: UUID objects; raw
+    SQL on SQLite: hex text). Called a million times a run, so the common case returns at once."""
+    return value if value.__class__ is uuid.UUID else uuid.UUID(str(value))
 
 
 # --- The rules -------------------------------------------------------------------------------------------
@@ -250,7 +252,7 @@ def reconcile(*, semester: Semester, progress: Progress | None = None) -> Outcom
     awards = list(
         Award.objects.filter(semester=semester).values_list(
             "pk", "student_id", "program_id", "status", "school_id", "grade_id", "klass_id", "application_id",
-            "amount", "created_at",
+            "amount",
         )
     )  # fmt: skip
     tick(4, 6, "reading the payments")
@@ -320,7 +322,7 @@ def reconcile(*, semester: Semester, progress: Progress | None = None) -> Outcom
     approved = [a for a in awards if a[3] == AwardStatus.APPROVED]
     errors: list[tuple[tuple, str, dict[str, Any]]] = []
     for a in approved:
-        award_id, student_id, program_id, _status, school_id, grade_id, klass_id, app_id, amount, _at = a
+        award_id, student_id, program_id, _status, school_id, grade_id, klass_id, app_id, amount = a
         pupil = pupils[_key(student_id)]
         if pupil.status in LEFT:
             errors.append((a, ReasonCode.LEFT_SCHOOL, {"enrollment": pupil.status}))
@@ -337,7 +339,7 @@ def reconcile(*, semester: Semester, progress: Progress | None = None) -> Outcom
     errors.extend(_shared_cards(approved, pupils))
 
     for a, reason, facts in errors:
-        award_id, student_id, program_id, _status, school_id, grade_id, klass_id, _app, amount, _at = a
+        award_id, student_id, program_id, _status, school_id, grade_id, klass_id, _app, amount = a
         paid = [(s, amt, b) for s, amt, b in lines.get(award_id, []) if s == LineStatus.PAID]
         kind = FindingKind.RECOVER if paid else FindingKind.STOP
         line_facts = [{"status": s, "amount": str(amt), "batch": str(b)} for s, amt, b in lines.get(award_id, [])]
@@ -384,7 +386,7 @@ def _eligible(program: Program, pupil: _Pupil, *, tier: str, codes: set[str]) ->
     return not (program.boarders_only and not pupil.boarding)
 
 
-def _double_funded(approved: list[tuple], programs: dict[Any, Program], pupils: dict[str, _Pupil]) -> list:
+def _double_funded(approved: list[tuple], programs: dict[Any, Program], pupils: dict[uuid.UUID, _Pupil]) -> list:
     """Two approved awards of one exclusive group (two living subsidies, a grant from two schools): the
     one at the pupil's own school (the first such) stands, the others are errors."""
     groups: dict[tuple[str, str], list[tuple]] = defaultdict(list)
@@ -392,17 +394,19 @@ def _double_funded(approved: list[tuple], programs: dict[Any, Program], pupils: 
         group = programs[a[2]].exclusive_group if a[2] in programs else ""
         if group:
             groups[(_key(a[1]), group)].append(a)
+    doubled = {key: held for key, held in groups.items() if len(held) > 1}
+    # When each was awarded: read for these few only (150,000 timestamps cost seconds to convert).
+    ids = [a[0] for held in doubled.values() for a in held]
+    created = dict(Award.objects.filter(pk__in=ids).values_list("pk", "created_at")) if ids else {}
     out = []
-    for (student_key, group), held in groups.items():
-        if len(held) < 2:
-            continue
+    for (student_key, group), held in doubled.items():
         pupil = pupils[student_key]
-        held.sort(key=lambda a: (a[4] != pupil.school_id, a[9], str(a[0])))
+        held.sort(key=lambda a: (a[4] != pupil.school_id, created[a[0]], str(a[0])))
         out.extend((a, ReasonCode.DOUBLE_FUNDED, {"group": group, "kept": str(held[0][0])}) for a in held[1:])
     return out
 
 
-def _shared_cards(approved: list[tuple], pupils: dict[str, _Pupil]) -> list:
+def _shared_cards(approved: list[tuple], pupils: dict[uuid.UUID, _Pupil]) -> list:
     """One funding card paid for pupils who share no guardian (siblings may share a parent's card)."""
     by_card: dict[str, set[str]] = defaultdict(set)
     for a in approved:
