@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import codecs
 import csv
-import hashlib
 import io
 import tempfile
 import zipfile
@@ -22,6 +21,7 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 from python_calamine import CalamineError, CalamineWorkbook
 
+from funding.infra import files
 from students.roster import reader as safe
 from students.roster.problems import FileProblem, RosterFileError
 
@@ -88,29 +88,10 @@ class RegistryFile:
 
 def materialise(source: str | Path | IO[bytes], workdir: Path) -> tuple[Path, str]:
     """The file on disk (an upload is copied, within the size limit) and the SHA-256 of its bytes."""
-    limit = max_bytes()
-    too_large = RegistryFileError(MSG_TOO_LARGE % {"limit": limit // (1024 * 1024)})
-    digest = hashlib.sha256()
-    if isinstance(source, str | Path):
-        path = Path(source)
-        if path.stat().st_size > limit:
-            raise too_large
-        with path.open("rb") as f:
-            for chunk in iter(lambda: f.read(1 << 20), b""):
-                digest.update(chunk)
-        return path, digest.hexdigest()
-    path = workdir / "registry-upload"
-    size = 0
-    if hasattr(source, "seek"):
-        source.seek(0)
-    with path.open("wb") as out:
-        for chunk in iter(lambda: source.read(1 << 20), b""):
-            size += len(chunk)
-            if size > limit:
-                raise too_large
-            digest.update(chunk)
-            out.write(chunk)
-    return path, digest.hexdigest()
+    try:
+        return files.on_disk(source, workdir=workdir, name="registry-upload", limit=max_bytes())
+    except files.TooLarge:
+        raise RegistryFileError(MSG_TOO_LARGE % {"limit": max_bytes() // (1024 * 1024)}) from None
 
 
 def open_registry(source: str | Path | IO[bytes], *, workdir: Path, required: set[str]) -> RegistryFile:

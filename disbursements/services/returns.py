@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import codecs
 import csv
-import hashlib
 import io
 import re
 import tempfile
@@ -42,6 +41,7 @@ from django.utils.translation import gettext_lazy as _
 from python_calamine import CalamineError, CalamineWorkbook
 
 from audits import trail
+from funding.infra import files
 from funding.infra.crypto import mask
 from funding.models import ZERO
 from schools.tenancy.context import current_tenant_id, tenant_transaction
@@ -247,30 +247,16 @@ def _parse_rows(rows: Iterator[tuple[int, list[Any]]], fingerprint: str) -> Retu
 def _materialise(path_or_file: str | Path | IO[bytes]) -> tuple[Path, str, tempfile.TemporaryDirectory | None]:
     """The file on disk (an upload is copied, within the size limit) and the SHA-256 of its bytes."""
     limit = settings.MAX_UPLOAD_BYTES
-    too_large = ReturnFileError(MSG_TOO_LARGE % {"limit": limit // (1024 * 1024)})
-    digest = hashlib.sha256()
-    if isinstance(path_or_file, str | Path):
-        path = Path(path_or_file)
-        if path.stat().st_size > limit:
-            raise too_large
-        with path.open("rb") as f:
-            for chunk in iter(lambda: f.read(1 << 20), b""):
-                digest.update(chunk)
-        return path, digest.hexdigest(), None
-    workdir = tempfile.TemporaryDirectory(prefix="bank-return-")
-    path = Path(workdir.name) / "return"
-    size = 0
-    if hasattr(path_or_file, "seek"):
-        path_or_file.seek(0)
-    with path.open("wb") as out:
-        for chunk in iter(lambda: path_or_file.read(1 << 20), b""):
-            size += len(chunk)
-            if size > limit:
-                workdir.cleanup()
-                raise too_large
-            digest.update(chunk)
-            out.write(chunk)
-    return path, digest.hexdigest(), workdir
+    workdir = None if isinstance(path_or_file, str | Path) else tempfile.TemporaryDirectory(prefix="bank-return-")
+    try:
+        path, digest = files.on_disk(
+            path_or_file, workdir=Path(workdir.name) if workdir else None, name="return", limit=limit
+        )
+    except files.TooLarge:
+        if workdir is not None:
+            workdir.cleanup()
+        raise ReturnFileError(MSG_TOO_LARGE % {"limit": limit // (1024 * 1024)}) from None
+    return path, digest, workdir
 
 
 _FILE_PROBLEMS = {

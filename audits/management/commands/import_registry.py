@@ -14,10 +14,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from audits import trail
-from audits.management import add_common_arguments, resolve
 from audits.models import ColumnMapping, RegistrySource
 from audits.registry.reader import RegistryFileError
 from audits.registry.services import registry_import
+from schools.management import add_tenant_arguments, resolve_tenant
 from schools.tenancy.context import tenant_context, tenant_transaction
 
 
@@ -26,14 +26,14 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("path", help="the file (.xlsx, or .csv in UTF-8 or GB18030)")
-        add_common_arguments(parser)
+        add_tenant_arguments(parser)
         parser.add_argument("--source", required=True, choices=RegistrySource.values)
         parser.add_argument("--mapping", help="name of a saved column mapping of the source (default: usual headers)")
         parser.add_argument("--as-of", dest="as_of", help="the list's date, YYYY-MM-DD (default: today)")
         parser.add_argument("--report", help="write the row report (.xlsx) here")
 
     def handle(self, *args, **options):
-        tenant, user, actor = resolve(options)
+        tenant, user, actor = resolve_tenant(options)
         path = Path(options["path"])
         if not path.is_file():
             raise CommandError(f"{path}: no such file")

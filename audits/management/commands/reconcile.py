@@ -8,9 +8,9 @@ from django.core.exceptions import PermissionDenied
 from django.core.management.base import BaseCommand, CommandError
 
 from audits import trail
-from audits.management import add_common_arguments, resolve
 from audits.reconciliation.services import reconciliation_run
 from funding.models import Semester
+from schools.management import add_tenant_arguments, resolve_tenant
 from schools.tenancy.context import tenant_context, tenant_transaction
 
 
@@ -27,11 +27,11 @@ class Command(BaseCommand):
     help = "Reconcile a semester's identifications, awards and payments against the registries."
 
     def add_arguments(self, parser):
-        add_common_arguments(parser)
+        add_tenant_arguments(parser)
         parser.add_argument("--semester", required=True, help="e.g. 2026-AUTUMN (or the semester's id)")
 
     def handle(self, *args, **options):
-        tenant, user, actor = resolve(options)
+        tenant, user, actor = resolve_tenant(options)
         try:
             with tenant_context(tenant.pk), trail.acting_as(actor), tenant_transaction(tenant.pk):
                 semester = find_semester(options["semester"])
