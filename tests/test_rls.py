@@ -141,3 +141,39 @@ def test_a_row_cannot_point_at_another_tenants_parent(world, tenant_of):
         Student.objects.filter(pk=world.a.students["c1"][0].pk).update(
             klass_id=other_class.pk, grade_id=other_class.grade_id, school_id=other_class.school_id
         )
+
+
+def test_bulk_rows_cannot_name_another_tenants_rows(full_world, tenant_of):
+    """The registry rows and the findings carry no per-row foreign keys (a million checks at commit);
+    the statements that write them prove the same thing in one join under row-level security."""
+    from audits.models import Finding, FindingKind, ReasonCode, ReconciliationRun, RegistryEntry, RegistrySnapshot
+    from audits.reconciliation.engine import FindingRow
+    from audits.reconciliation.services import _write_findings
+    from audits.registry.services import _EntryWriter
+
+    a, b = full_world.a, full_world.b
+    with tenant_of(b.tenant):
+        b_pupil = b.students["c1"][0]
+        b_snapshot = RegistrySnapshot.objects.get()
+    with tenant_of(a.tenant):
+        run = ReconciliationRun.objects.get()
+        findings = Finding.objects.count()
+        mine = a.students["c1"][0]
+        rows = [
+            FindingRow(FindingKind.STOP, ReasonCode.LEFT_SCHOOL, p.pk, p.school_id, p.grade_id, p.klass_id)
+            for p in (mine, b_pupil)
+        ]
+        with pytest.raises(RuntimeError, match="cannot see"), transaction.atomic():
+            _write_findings(run, rows)
+        assert Finding.objects.count() == findings
+        _write_findings(run, rows[:1])  # the same statement takes the tenant's own pupil
+        assert Finding.objects.count() == findings + 1
+
+        entries = RegistryEntry.objects.count()
+        writer = _EntryWriter(b_snapshot)
+        with pytest.raises(RuntimeError, match="snapshot of the importing tenant"), transaction.atomic():
+            try:
+                writer.write([(2, "张三", "110101201001011237", "", "DIBAO", "", "")])
+            finally:
+                writer.close()
+        assert RegistryEntry.objects.count() == entries

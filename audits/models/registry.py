@@ -104,9 +104,11 @@ class RegistryEntry(TenantModel):
     (a million audit rows would say nothing the snapshot's fingerprint does not).
     """
 
-    # A million rows land at once: PostgreSQL checks each foreign key of each row at commit, and the
-    # composite key (tenant, snapshot) → snapshot (migration 0003) already proves both the snapshot and
-    # its tenant exist and match. The two single-column checks would only repeat it.
+    # A million rows land at once, by INSERT … SELECT: every index and every per-row foreign-key
+    # check costs seconds (measured in docs/benchmarks.md). The rows are found by their snapshot only
+    # (the reconciliation hash-joins a whole snapshot on the blind indexes), their ids rise with the row
+    # number (a sequential primary key), and the statement that writes them names a snapshot it has
+    # just created under row-level security, so no per-row foreign key repeats that proof.
     tenant = models.ForeignKey(
         "schools.Tenant",
         on_delete=models.PROTECT,
@@ -114,7 +116,7 @@ class RegistryEntry(TenantModel):
         related_name="+",
         default=current_tenant_id_or_none,
         db_constraint=False,
-        db_index=False,  # every lookup goes through the (tenant, snapshot, hash) indexes below
+        db_index=False,  # the rows are read a snapshot at a time (row-level security adds the tenant)
     )
     snapshot = models.ForeignKey(
         RegistrySnapshot, on_delete=models.CASCADE, related_name="entries", db_constraint=False, db_index=False
@@ -137,10 +139,7 @@ class RegistryEntry(TenantModel):
     class Meta:
         verbose_name = _("registry entry")
         verbose_name_plural = _("registry entries")
-        indexes = [
-            models.Index(fields=["tenant", "snapshot", "id_number_hash"], name="audits_entry_id_idx"),
-            models.Index(fields=["tenant", "snapshot", "household_id_number_hash"], name="audits_entry_household_idx"),
-        ]
+        indexes = [models.Index(fields=["snapshot"], name="audits_entry_snapshot_idx")]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.category})"

@@ -136,6 +136,21 @@ class TenantForeignKey(Operation):
         return f"Tenant-consistent foreign key {self.model_name}({', '.join(self.columns)}) → {self.to}"
 
 
+class DropTenantForeignKey(TenantForeignKey):
+    """The reverse of TenantForeignKey, for a bulk table whose writing statement proves the same
+    thing once for all its rows (PostgreSQL checks a foreign key row by row: about 3 µs a row, seconds
+    for a million)."""
+
+    def database_forwards(self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any) -> None:
+        super().database_backwards(app_label, schema_editor, from_state, to_state)
+
+    def database_backwards(self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any) -> None:
+        super().database_forwards(app_label, schema_editor, from_state, to_state)
+
+    def describe(self) -> str:
+        return f"Drop the tenant-consistent foreign key {self.model_name}({', '.join(self.columns)}) → {self.to}"
+
+
 class AppendOnly(Operation):
     """A trigger refusing UPDATE and DELETE on the table (PostgreSQL and SQLite)."""
 
