@@ -22,10 +22,11 @@ from typing import Any
 
 from django.db import connection
 from django.db.models import Max
+from psycopg.types.string import TextLoader
 
 from funding.models import Award, AwardStatus, Program, Semester, Standard
 from funding.services.awards import _standard_for
-from schools.models import Area, Tenant
+from schools.models import Area, Grade, School, Tenant
 from schools.tenancy.context import current_tenant_id
 from students.models import (
     ApplicationStatus,
@@ -125,7 +126,7 @@ def _db_uuid(value: Any) -> str:
     return value.hex if connection.vendor == "sqlite" else str(value)
 
 
-def registry_matches(snapshots: dict[str, RegistrySnapshot]) -> dict[uuid.UUID, list[Match]]:
+def registry_matches(snapshots: dict[str, RegistrySnapshot]) -> dict[str, list[Match]]:
     """{student id: the registry rows naming the child or a guardian}: one statement, joined on the
     blind indexes. A disabled parent makes the child a 残疾人子女 (the federation lists the parent)."""
     if not snapshots:
@@ -153,8 +154,10 @@ def registry_matches(snapshots: dict[str, RegistrySnapshot]) -> dict[uuid.UUID, 
     """  # noqa: S608  identifiers only; every value is a parameter
     tenant = _db_uuid(current_tenant_id())
     ids = list(source_of)
-    matches: dict[uuid.UUID, list[Match]] = defaultdict(list)
+    matches: dict[str, list[Match]] = defaultdict(list)
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.cursor.adapters.register_loader("uuid", TextLoader)  # ids as text, as _fetch reads them
         if connection.vendor == "postgresql" and connection.in_atomic_block:
             # A snapshot imported moments ago has no planner statistics yet (only the table's owner
             # may ANALYZE, autovacuum comes later): PostgreSQL may then choose nested loops probing the
@@ -169,17 +172,35 @@ def registry_matches(snapshots: dict[str, RegistrySnapshot]) -> dict[uuid.UUID, 
         else:
             cursor.execute(sql, [tenant, *ids, tenant, *ids, tenant, *ids])
             fetched = cursor.fetchall()
+        snapshot_text = {_db_uuid(s.pk): str(s.pk) for s in snapshots.values()}
         for student_id, category, snapshot_id, row, named in fetched:
-            snapshot_key = snapshot_id.hex if hasattr(snapshot_id, "hex") else str(snapshot_id)
-            source = source_of.get(snapshot_key) or source_of.get(_db_uuid(snapshot_id))
-            matches[_key(student_id)].append(Match(category, source, str(snapshot_id), row, named))
+            matches[student_id].append(Match(category, source_of[snapshot_id], snapshot_text[snapshot_id], row, named))
     return matches
 
 
-def _key(value: Any) -> uuid.UUID:
-    """One spelling of a UUID whichever way the database hands it back (the ORM: UUID objects; raw
-    SQL on SQLite: hex text). Called a million times a run, so the common case returns at once."""
-    return value if value.__class__ is uuid.UUID else uuid.UUID(str(value))
+def _fetch(sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
+    """A raw read with ids as text: PostgreSQL's uuids in their canonical spelling (psycopg would build
+    a uuid.UUID for each, and every dict lookup would hash it in Python: 2 million of them a run),
+    SQLite's as stored (32 hex digits). The rules compare ids only with ids read here, so one
+    spelling per database is all they need; _canonical spells them for the evidence."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.cursor.adapters.register_loader("uuid", TextLoader)
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def _canonical(value: Any) -> str:
+    """An id read by _fetch, as str(uuid) spells it (what the evidence and the pages show)."""
+    return value if connection.vendor == "postgresql" else str(uuid.UUID(str(value)))
+
+
+def _money(value: Any) -> Decimal:
+    """An amount read raw: PostgreSQL gives a Decimal; SQLite an int or a float of the stored number."""
+    return value if isinstance(value, Decimal) else Decimal(str(value)).quantize(CENT)
+
+
+CENT = Decimal("0.01")
 
 
 # --- The rules -------------------------------------------------------------------------------------------
@@ -219,27 +240,43 @@ def reconcile(*, semester: Semester, progress: Progress | None = None) -> Outcom
     special_tier = tenant.special_category_tier or Tier.SPECIAL
     categories = {c.code: c for c in HardshipCategory.objects.all()}
     judged_departments = {SOURCE_DEPARTMENT[RegistrySource(s)] for s in snapshots}
+    # The big reads are raw SQL with ids as text (_fetch); on SQLite the tenant is named here, on
+    # PostgreSQL row-level security holds it as well.
+    from disbursements.models import LineStatus, PaymentLine
+
+    t = {m: connection.ops.quote_name(m._meta.db_table) for m in (Student, Grade, School, HardshipApplication, Award)}
+    tenant_key, semester_key = _db_uuid(tenant.pk), _db_uuid(semester.pk)
     pupils = {
-        _key(row[0]): _Pupil(*row[:6], row[6], row[7] == Area.RURAL, row[8] is not None, row[9])
-        for row in Student.objects.values_list(
-            "pk", "school_id", "grade_id", "klass_id", "grade__stage", "is_boarding", "enrollment_status",
-            "school__area", "student_no_hash", "card_account_hash",
-        ).iterator(chunk_size=10_000)
+        row[0]: _Pupil(*row[:5], bool(row[5]), row[6], row[7] == Area.RURAL, row[8] is not None, row[9])
+        for row in _fetch(
+            "SELECT s.id, s.school_id, s.grade_id, s.klass_id, g.stage, s.is_boarding, s.enrollment_status, "  # noqa: S608
+            "sc.area, s.student_no_hash, s.card_account_hash "
+            f"FROM {t[Student]} s JOIN {t[Grade]} g ON g.id = s.grade_id JOIN {t[School]} sc ON sc.id = s.school_id "
+            "WHERE s.tenant_id = %s",
+            [tenant_key],
+        )
     }  # fmt: skip
     tick(3, 6, "reading identifications and awards")
     identified = {
-        _key(sid): (app_id, tier, cats or [])
-        for app_id, sid, tier, cats in HardshipApplication.objects.filter(
-            academic_year=semester.academic_year, status=ApplicationStatus.IDENTIFIED
-        ).values_list("pk", "student_id", "tier", "categories")
+        sid: (app_id, tier, json.loads(cats) if isinstance(cats, str) else cats or [])
+        for app_id, sid, tier, cats in _fetch(
+            f"SELECT id, student_id, tier, categories FROM {t[HardshipApplication]} "  # noqa: S608
+            "WHERE tenant_id = %s AND academic_year = %s AND status = %s",
+            [tenant_key, semester.academic_year, ApplicationStatus.IDENTIFIED],
+        )
     }
-    app_categories = dict(
-        HardshipApplication.objects.filter(awards__semester=semester).values_list("pk", "categories").distinct()
-    )
-    programs = {p.pk: p for p in Program.objects.filter(is_active=True)}
+    app_categories = {
+        app_id: json.loads(cats) if isinstance(cats, str) else cats or []
+        for app_id, cats in _fetch(
+            f"SELECT id, categories FROM {t[HardshipApplication]} WHERE tenant_id = %s AND id IN "  # noqa: S608
+            f"(SELECT application_id FROM {t[Award]} WHERE tenant_id = %s AND semester_id = %s)",
+            [tenant_key, tenant_key, semester_key],
+        )
+    }
+    programs = {_db_uuid(p.pk): p for p in Program.objects.filter(is_active=True)}
     standards: dict[Any, list[Standard]] = defaultdict(list)
     for s in Standard.objects.filter(semester=semester):
-        standards[s.program_id].append(s)
+        standards[_db_uuid(s.program_id)].append(s)
     fits: dict[tuple[Any, str, str, bool], Standard | None] = {}
 
     def standard(program_id: Any, pupil: _Pupil, tier: str) -> Standard | None:
@@ -249,26 +286,28 @@ def reconcile(*, semester: Semester, progress: Progress | None = None) -> Outcom
             fits[key] = _standard_for(standards[program_id], stage=pupil.stage, tier=tier, boarding=pupil.boarding)
         return fits[key]
 
-    awards = list(
-        Award.objects.filter(semester=semester).values_list(
-            "pk", "student_id", "program_id", "status", "school_id", "grade_id", "klass_id", "application_id",
-            "amount",
+    awards = [
+        (*row[:8], _money(row[8]))
+        for row in _fetch(
+            f"SELECT id, student_id, program_id, status, school_id, grade_id, klass_id, application_id, amount "  # noqa: S608
+            f"FROM {t[Award]} WHERE tenant_id = %s AND semester_id = %s",
+            [tenant_key, semester_key],
         )
-    )  # fmt: skip
+    ]  # fmt: skip
     tick(4, 6, "reading the payments")
-    from disbursements.models import LineStatus, PaymentLine
-
     lines: dict[Any, list[tuple[str, Decimal, Any]]] = defaultdict(list)
-    for award_id, status, amount, batch_id in PaymentLine.objects.filter(semester=semester).values_list(
-        "award_id", "status", "amount", "batch_id"
+    for award_id, status, amount, batch_id in _fetch(
+        f"SELECT award_id, status, amount, batch_id FROM {connection.ops.quote_name(PaymentLine._meta.db_table)} "  # noqa: S608
+        "WHERE tenant_id = %s AND semester_id = %s",
+        [tenant_key, semester_key],
     ):
-        lines[award_id].append((status, amount, batch_id))
+        lines[award_id].append((status, _money(amount), batch_id))
 
     findings: list[FindingRow] = []
     tick(5, 6, "applying the rules")
     awarded: dict[str, set[Any]] = defaultdict(set)
     for a in awards:
-        awarded[_key(a[1])].add(a[2])
+        awarded[a[1]].add(a[2])
 
     # Omissions and tier mismatches: pupils the registries name.
     for student_key, found in matches.items():
@@ -281,40 +320,40 @@ def reconcile(*, semester: Semester, progress: Progress | None = None) -> Outcom
         application = identified.get(student_key)
         if application is None:
             fundable = [
-                p for p in programs.values()
+                (key, p) for key, p in programs.items()
                 if _eligible(p, pupil, tier=special_tier if special else "", codes=registry_codes)
-                and standard(p.pk, pupil, special_tier if special else "") is not None
+                and standard(key, pupil, special_tier if special else "") is not None
             ]  # fmt: skip
-            if fundable and (special or any(p.eligible_categories for p in fundable)):
+            if fundable and (special or any(p.eligible_categories for _key, p in fundable)):
                 findings.append(
                     FindingRow(
                         FindingKind.OMISSION, ReasonCode.NOT_IDENTIFIED, **pupil.place(),
-                        program_id=fundable[0].pk, category=(special or sorted(registry_codes))[0],
-                        evidence={**evidence(), "programs": [p.code for p in fundable],
+                        program_id=fundable[0][0], category=(special or sorted(registry_codes))[0],
+                        evidence={**evidence(), "programs": [p.code for _key, p in fundable],
                                   "suggested_tier": special_tier if special else ""},
                     )
                 )  # fmt: skip
             continue
         app_id, tier, app_codes = application
         codes = registry_codes | set(app_codes)
-        for p in programs.values():
-            if p.pk in awarded[student_key] or not _eligible(p, pupil, tier=tier, codes=codes):
+        for key, p in programs.items():
+            if key in awarded[student_key] or not _eligible(p, pupil, tier=tier, codes=codes):
                 continue
-            fit = standard(p.pk, pupil, tier)
+            fit = standard(key, pupil, tier)
             if fit is None:
                 continue
             findings.append(
                 FindingRow(
-                    FindingKind.OMISSION, ReasonCode.NOT_AWARDED, **pupil.place(), program_id=p.pk,
+                    FindingKind.OMISSION, ReasonCode.NOT_AWARDED, **pupil.place(), program_id=key,
                     category=(special or sorted(registry_codes))[0], amount=fit.amount,
-                    evidence={**evidence(), "application": str(app_id), "tier": tier},
+                    evidence={**evidence(), "application": _canonical(app_id), "tier": tier},
                 )
             )  # fmt: skip
         if special and tier and Tier.rank(tier) < Tier.rank(special_tier):
             findings.append(
                 FindingRow(
                     FindingKind.TIER, ReasonCode.TIER_TOO_LOW, **pupil.place(), category=special[0],
-                    evidence={**evidence(), "application": str(app_id), "tier": tier, "demanded": special_tier},
+                    evidence={**evidence(), "application": _canonical(app_id), "tier": tier, "demanded": special_tier},
                 )
             )  # fmt: skip
 
@@ -323,7 +362,7 @@ def reconcile(*, semester: Semester, progress: Progress | None = None) -> Outcom
     errors: list[tuple[tuple, str, dict[str, Any]]] = []
     for a in approved:
         award_id, student_id, program_id, _status, school_id, grade_id, klass_id, app_id, amount = a
-        pupil = pupils[_key(student_id)]
+        pupil = pupils[student_id]
         if pupil.status in LEFT:
             errors.append((a, ReasonCode.LEFT_SCHOOL, {"enrollment": pupil.status}))
         if not pupil.registered:
@@ -332,7 +371,7 @@ def reconcile(*, semester: Semester, progress: Progress | None = None) -> Outcom
             c for c in (app_categories.get(app_id) or [])
             if c in categories and categories[c].source in judged_departments
         ]  # fmt: skip
-        listed = {m.category for m in matches.get(_key(student_id), [])}
+        listed = {m.category for m in matches.get(student_id, [])}
         if claimed and not set(claimed) & listed:
             errors.append((a, ReasonCode.REGISTRY_DROPPED, {"claimed": claimed, "listed": sorted(listed)}))
     errors.extend(_double_funded(approved, programs, pupils))
@@ -342,14 +381,16 @@ def reconcile(*, semester: Semester, progress: Progress | None = None) -> Outcom
         award_id, student_id, program_id, _status, school_id, grade_id, klass_id, _app, amount = a
         paid = [(s, amt, b) for s, amt, b in lines.get(award_id, []) if s == LineStatus.PAID]
         kind = FindingKind.RECOVER if paid else FindingKind.STOP
-        line_facts = [{"status": s, "amount": str(amt), "batch": str(b)} for s, amt, b in lines.get(award_id, [])]
+        line_facts = [
+            {"status": s, "amount": str(amt), "batch": _canonical(b)} for s, amt, b in lines.get(award_id, [])
+        ]
         findings.append(
             FindingRow(
                 kind, reason, student_id=student_id, school_id=school_id, grade_id=grade_id, klass_id=klass_id,
                 program_id=program_id, award_id=award_id,
                 amount=sum((amt for _s, amt, _b in paid), Decimal("0.00")) if paid else amount,
-                evidence={**facts, "award": str(award_id), "lines": line_facts,
-                          "registry": [m.evidence() for m in matches.get(_key(student_id), [])]},
+                evidence={**facts, "award": _canonical(award_id), "lines": line_facts,
+                          "registry": [m.evidence() for m in matches.get(student_id, [])]},
             )
         )  # fmt: skip
     findings.sort(key=FindingRow.key)
@@ -386,33 +427,33 @@ def _eligible(program: Program, pupil: _Pupil, *, tier: str, codes: set[str]) ->
     return not (program.boarders_only and not pupil.boarding)
 
 
-def _double_funded(approved: list[tuple], programs: dict[Any, Program], pupils: dict[uuid.UUID, _Pupil]) -> list:
+def _double_funded(approved: list[tuple], programs: dict[Any, Program], pupils: dict[str, _Pupil]) -> list:
     """Two approved awards of one exclusive group (two living subsidies, a grant from two schools): the
     one at the pupil's own school (the first such) stands, the others are errors."""
     groups: dict[tuple[str, str], list[tuple]] = defaultdict(list)
     for a in approved:
         group = programs[a[2]].exclusive_group if a[2] in programs else ""
         if group:
-            groups[(_key(a[1]), group)].append(a)
+            groups[(a[1], group)].append(a)
     doubled = {key: held for key, held in groups.items() if len(held) > 1}
     # When each was awarded: read for these few only (150,000 timestamps cost seconds to convert).
     ids = [a[0] for held in doubled.values() for a in held]
-    created = dict(Award.objects.filter(pk__in=ids).values_list("pk", "created_at")) if ids else {}
+    created = {_db_uuid(pk): at for pk, at in Award.objects.filter(pk__in=ids).values_list("pk", "created_at")}
     out = []
     for (student_key, group), held in doubled.items():
         pupil = pupils[student_key]
         held.sort(key=lambda a: (a[4] != pupil.school_id, created[a[0]], str(a[0])))
-        out.extend((a, ReasonCode.DOUBLE_FUNDED, {"group": group, "kept": str(held[0][0])}) for a in held[1:])
+        out.extend((a, ReasonCode.DOUBLE_FUNDED, {"group": group, "kept": _canonical(held[0][0])}) for a in held[1:])
     return out
 
 
-def _shared_cards(approved: list[tuple], pupils: dict[uuid.UUID, _Pupil]) -> list:
+def _shared_cards(approved: list[tuple], pupils: dict[str, _Pupil]) -> list:
     """One funding card paid for pupils who share no guardian (siblings may share a parent's card)."""
     by_card: dict[str, set[str]] = defaultdict(set)
     for a in approved:
-        pupil = pupils[_key(a[1])]
+        pupil = pupils[a[1]]
         if pupil.card_hash:
-            by_card[pupil.card_hash].add(_key(a[1]))
+            by_card[pupil.card_hash].add(a[1])
     shared = {card: ids for card, ids in by_card.items() if len(ids) > 1}
     if not shared:
         return []
@@ -421,7 +462,7 @@ def _shared_cards(approved: list[tuple], pupils: dict[uuid.UUID, _Pupil]) -> lis
     for student_id, hash_ in Guardian.objects.filter(student_id__in=suspects, id_number_hash__isnull=False).values_list(
         "student_id", "id_number_hash"
     ):
-        guardians[_key(student_id)].add(hash_)
+        guardians[_db_uuid(student_id)].add(hash_)
     unrelated: set[str] = set()
     for ids in shared.values():
         for k in ids:
@@ -431,12 +472,8 @@ def _shared_cards(approved: list[tuple], pupils: dict[uuid.UUID, _Pupil]) -> lis
         (
             a,
             ReasonCode.SHARED_CARD,
-            {
-                "shared_with": sorted(
-                    str(pupils[o].id) for o in by_card[pupils[_key(a[1])].card_hash] if o != _key(a[1])
-                )
-            },
+            {"shared_with": sorted(_canonical(pupils[o].id) for o in by_card[pupils[a[1]].card_hash] if o != a[1])},
         )
         for a in approved
-        if _key(a[1]) in unrelated
+        if a[1] in unrelated
     ]
