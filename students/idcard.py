@@ -10,11 +10,13 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 from enum import StrEnum
+from operator import mul
 
 from django.utils.translation import gettext_lazy as _
 
 _WEIGHTS = tuple(pow(2, 17 - i, 11) for i in range(17))  # 7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, ...
 _CHECK = "10X98765432"
+_ASCII_OFFSET = ord("0") * sum(_WEIGHTS)
 _SHAPE = re.compile(r"^\d{17}[\dX]$")
 # First digit of the region code: 1-6 are the provinces' regions, 7 Taiwan, 8 Hong Kong/Macao and
 # residence permits (83); 0 and 9 do not occur.
@@ -63,6 +65,9 @@ class IdNumber:
 
 def check_character(first17: str) -> str:
     """The ISO 7064 MOD 11-2 check character for the first 17 digits."""
+    if len(first17) == 17 and first17.isascii():
+        # An import checks hundreds of thousands: the digits' bytes summed at C speed, less '0' × weights.
+        return _CHECK[(sum(map(mul, first17.encode(), _WEIGHTS)) - _ASCII_OFFSET) % 11]
     return _CHECK[sum(int(d) * w for d, w in zip(first17, _WEIGHTS, strict=True)) % 11]
 
 

@@ -105,8 +105,14 @@ def decrypt(token: str, *, context: str) -> str:
 
 def blind_index(value: str, *, kind: str) -> str:
     """Keyed hash for exact-match lookup: equal normalised values give equal indexes, per kind."""
-    digest = hmac.new(keyring().blind_key, f"{kind}\x1f{normalise(value, kind)}".encode(), hashlib.sha256)
+    digest = _blind_prefix(kind).copy()  # HMAC(key, kind ␟ value), the keyed state of the prefix reused
+    digest.update(normalise(value, kind).encode())
     return digest.hexdigest()[:32]
+
+
+@cache
+def _blind_prefix(kind: str) -> hmac.HMAC:
+    return hmac.new(keyring().blind_key, f"{kind}\x1f".encode(), hashlib.sha256)
 
 
 def normalise(value: str, kind: str) -> str:
