@@ -258,11 +258,11 @@ def record(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
     reason: str = "",
-) -> AuditEvent:
+) -> None:
     """One explicit event: a view of personal data, an export, a platform action."""
     if obj is not None:
         object_type_, object_id = obj._meta.label_lower, str(obj.pk)  # (obj may be a lazy request.user)
-    return append(
+    append(
         [
             Pending(
                 tenant_id=tenant_id,
@@ -274,7 +274,7 @@ def record(
                 reason=reason or _reason(),
             )
         ]
-    )[0]
+    )
 
 
 # --- The chain -----------------------------------------------------------------------------------------
@@ -282,7 +282,11 @@ def record(
 
 def canonical(event: AuditEvent) -> bytes:
     """The bytes a row's hash seals: every field but the hashes, in a fixed order and encoding."""
-    return _canonical_text(event, _json(event.before), _json(event.after)).encode()
+    shared = _shared_text(event.tenant_id, event.occurred_at, event.actor_id, event.actor_label, event.source)
+    return _canonical_text(
+        event.seq, shared, event.action, event.object_type, event.object_id, _json(event.before),
+        _json(event.after), event.reason, event.request_id,
+    ).encode()  # fmt: skip
 
 
 _ENCODER = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
@@ -294,26 +298,28 @@ def _json(value: Any) -> str:
     return _encode_str(value) if value.__class__ is str else _ENCODER.encode(value)
 
 
-def _canonical_text(event: AuditEvent, before: str, after: str, shared: str | None = None) -> str:
-    # The JSON array of the fields, built from its elements' JSON (byte for byte what one json.dumps of
-    # the list gives), so an append of 200,000 rows reuses each row's before/after text for the COPY
-    # and the fields all its rows share (`shared`, from _shared_text) are encoded once.
-    shared = _shared_text(event) if shared is None else shared
+def _canonical_text(
+    seq: int, shared: str, action: str, object_type: str, object_id: str, before: str, after: str,
+    reason: str | None, request_id: str | None,
+) -> str:  # fmt: skip
+    # The JSON array of the fields, built from its elements' JSON: byte for byte what one json.dumps of
+    # the list gives, but an append of 200,000 rows encodes the fields its rows share once (`shared`)
+    # and each row's before/after once, for the seal and the COPY alike.
     return (
-        f"[{event.seq},{shared},{_json(event.action)},{_json(event.object_type)},{_json(event.object_id)},"
-        f"{before},{after},{_json(event.reason)},{_json(event.request_id)}]"
+        f"[{seq},{shared},{_json(action)},{_json(object_type)},{_json(object_id)},{before},{after},"
+        f"{_json(reason)},{_json(request_id)}]"
     )
 
 
-def _shared_text(event: AuditEvent) -> str:
+def _shared_text(tenant_id: Any, occurred_at: dt.datetime, actor_id: Any, actor_label: str, source: str) -> str:
     """Tenant, time, actor, label and source: the same for every row of one append."""
     return ",".join(
         [
-            _json(str(event.tenant_id)),
-            _json(event.occurred_at.astimezone(dt.UTC).isoformat(timespec="microseconds")),
-            _json(str(event.actor_id) if event.actor_id else None),
-            _json(event.actor_label),
-            _json(event.source),
+            _json(str(tenant_id)),
+            _json(occurred_at.astimezone(dt.UTC).isoformat(timespec="microseconds")),
+            _json(str(actor_id) if actor_id else None),
+            _json(actor_label),
+            _json(source),
         ]
     )
 
@@ -323,67 +329,58 @@ def key_fingerprint(key: bytes) -> str:
     return hashlib.sha256(b"audit-key-id:" + key).hexdigest()[:16]
 
 
-def seal(prev_hash: str, event: AuditEvent, key: bytes, canonical_bytes: bytes | None = None) -> str:
-    body = canonical(event) if canonical_bytes is None else canonical_bytes
+def seal(prev_hash: str, event: AuditEvent, key: bytes) -> str:
+    return _seal(key, prev_hash, canonical(event))
+
+
+def _seal(key: bytes, prev_hash: str, body: bytes) -> str:
     return hmac.new(key, prev_hash.encode() + body, hashlib.sha256).hexdigest()
 
 
-def append(pending: list[Pending]) -> list[AuditEvent]:
-    """Append events to their tenants' chains, inside the caller's transaction.
+def append(pending: list[Pending]) -> int:
+    """Append events to their tenants' chains, inside the caller's transaction; returns how many.
 
     The tenant's chain head is locked for the rest of the transaction: a tenant's events are appended
     one transaction at a time, in a single order that verify_audit can check.
     """
     if not pending:
-        return []
+        return 0
     if not connection.in_atomic_block:
         raise RuntimeError("audit rows are written inside the transaction of the change they record")
     ring = keyring()
     actor = current_actor()
     now = timezone.now()
     key_id = key_fingerprint(ring.audit_key)
+    label = actor.label[:150]
     by_tenant: dict[uuid.UUID, list[Pending]] = defaultdict(list)
     for p in pending:
         by_tenant[p.tenant_id].append(p)
-    written: list[AuditEvent] = []
     for tenant_id, items in by_tenant.items():
         AuditChainHead.objects.bulk_create([AuditChainHead(tenant_id=tenant_id)], ignore_conflicts=True)
         head = AuditChainHead.objects.select_for_update().get(tenant_id=tenant_id)
         seq, prev = head.last_seq, head.last_hash or GENESIS
-        events = []
-        texts: list[tuple[str | None, str | None]] = []  # before/after as JSON, sealed and copied alike
-        shared = None
+        shared = _shared_text(tenant_id, now, actor.user_id, label, actor.source)
+        rows: list[tuple[Any, ...]] = []  # in _COLUMNS order, before/after as the JSON text sealed
         for p in items:
             seq += 1
-            event = AuditEvent(
-                tenant_id=tenant_id,
-                seq=seq,
-                occurred_at=now,
-                actor_id=actor.user_id,
-                actor_label=actor.label[:150],
-                source=actor.source,
-                action=p.action[:64],
-                object_type=p.object_type[:100],
-                object_id=p.object_id[:64],
-                before=p.before,
-                after=p.after,
-                reason=p.reason,
-                request_id=actor.request_id,
-                key_id=key_id,
-                prev_hash=prev,
-            )
-            if shared is None:
-                shared = _shared_text(event)
+            action, object_type, object_id = p.action[:64], p.object_type[:100], p.object_id[:64]
             before, after = _json(p.before), _json(p.after)
-            body = _canonical_text(event, before, after, shared).encode()
-            event.hash = prev = seal(prev, event, ring.audit_key, body)
-            events.append(event)
-            texts.append((None if p.before is None else before, None if p.after is None else after))
-        _insert(events, texts)
+            body = _canonical_text(
+                seq, shared, action, object_type, object_id, before, after, p.reason, actor.request_id
+            ).encode()
+            digest = _seal(ring.audit_key, prev, body)
+            rows.append(
+                (
+                    tenant_id, seq, now, actor.user_id, label, actor.source, action, object_type, object_id,
+                    None if p.before is None else before, None if p.after is None else after, p.reason,
+                    actor.request_id, key_id, prev, digest,
+                )
+            )  # fmt: skip
+            prev = digest
+        _insert(rows, items)
         head.last_seq, head.last_hash = seq, prev
         head.save(update_fields=["last_seq", "last_hash"])
-        written.extend(events)
-    return written
+    return len(pending)
 
 
 #: From this many rows on, PostgreSQL gets the rows by COPY (an import writes hundreds of thousands;
@@ -396,8 +393,13 @@ _COLUMNS = (
 _STAGE = "audit_event_stage"
 
 
-def _insert(events: list[AuditEvent], texts: list[tuple[str | None, str | None]]) -> None:
-    if connection.vendor != "postgresql" or len(events) < COPY_FROM:
+def _insert(rows: list[tuple[Any, ...]], items: list[Pending]) -> None:
+    if connection.vendor != "postgresql" or len(rows) < COPY_FROM:
+        events = []
+        for row, p in zip(rows, items, strict=True):
+            values = dict(zip(_COLUMNS, row, strict=True))
+            values["before"], values["after"] = p.before, p.after  # the JSON field takes the values
+            events.append(AuditEvent(**values))
         AuditEvent.objects.bulk_create(events, batch_size=2000)
         return
     # Row-level security forbids COPY into the audit table itself: COPY into a temporary table, then
@@ -411,14 +413,8 @@ def _insert(events: list[AuditEvent], texts: list[tuple[str | None, str | None]]
             "ON COMMIT DELETE ROWS"
         )
         with cursor.cursor.copy(f"COPY {_STAGE} ({columns}) FROM STDIN") as copy:
-            for e, (before, after) in zip(events, texts, strict=True):
-                copy.write_row(
-                    (
-                        e.tenant_id, e.seq, e.occurred_at, e.actor_id, e.actor_label, e.source, e.action,
-                        e.object_type, e.object_id, before, after, e.reason, e.request_id, e.key_id,
-                        e.prev_hash, e.hash,
-                    )
-                )  # fmt: skip
+            for row in rows:
+                copy.write_row(row)
         insert = f"INSERT INTO audits_auditevent ({columns}) SELECT {columns} FROM {_STAGE} ORDER BY seq"  # noqa: S608
         cursor.execute(insert)
         cursor.execute(f"DELETE FROM {_STAGE}")  # noqa: S608

@@ -8,8 +8,6 @@ Everything here is pure Python over one row at a time (plus the lookups prepared
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import hmac
 import re
 import unicodedata
 import uuid
@@ -17,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from funding.infra.crypto import blind_index, keyring
+from funding.infra.crypto import blind_index, keyed_hash
 
 from .. import idcard
 from .columns import BY_KEY, GENDER_WORDS, GENDERS, HUKOU, RELATIONS, STAGES, STATUSES, YES_NO
@@ -165,7 +163,7 @@ def prescan_key(value: Any) -> str:
 def fingerprint(values: Iterable[object]) -> str:
     """A keyed hash of a normalised row: equal rows, equal fingerprints; nothing readable from it."""
     payload = "\x1f".join("" if v is None else str(v) for v in (FINGERPRINT_VERSION, *values))
-    return hmac.new(keyring().blind_key, b"roster_row\x1f" + payload.encode(), hashlib.sha256).hexdigest()[:32]
+    return keyed_hash(payload, kind="roster_row")
 
 
 # --- Rows ----------------------------------------------------------------------------------------------
