@@ -195,12 +195,12 @@ def _canonical(value: Any) -> str:
     return value if connection.vendor == "postgresql" else str(uuid.UUID(str(value)))
 
 
+CENT = Decimal("0.01")
+
+
 def _money(value: Any) -> Decimal:
     """An amount read raw: PostgreSQL gives a Decimal; SQLite an int or a float of the stored number."""
     return value if isinstance(value, Decimal) else Decimal(str(value)).quantize(CENT)
-
-
-CENT = Decimal("0.01")
 
 
 # --- The rules -------------------------------------------------------------------------------------------
