@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from funding.infra.crypto import mask
 from schools.access import get_visible
 from schools.models import Job
-from students.models import HardshipCategory
+from students.models import EnrollmentStatus, HardshipCategory, Tier
 
 from ..models import Finding, FindingKind, ReasonCode, ReconciliationRun
 from ..registry.fields import SOURCE_DEPARTMENT
@@ -123,12 +123,12 @@ def evidence_summary(finding: Finding, categories: dict[str, str]) -> str:
     if e.get("demanded"):
         parts.append(
             _("tier %(tier)s, the category demands %(demanded)s")
-            % {"tier": e.get("tier", ""), "demanded": e["demanded"]}
+            % {"tier": _label(Tier, e.get("tier", "")), "demanded": _label(Tier, e["demanded"])}
         )
     elif e.get("suggested_tier"):
-        parts.append(_("suggested tier %(tier)s") % {"tier": e["suggested_tier"]})
+        parts.append(_("suggested tier %(tier)s") % {"tier": _label(Tier, e["suggested_tier"])})
     if e.get("enrollment"):
-        parts.append(_("enrollment: %(enrollment)s") % {"enrollment": e["enrollment"]})
+        parts.append(_("enrollment: %(enrollment)s") % {"enrollment": _label(EnrollmentStatus, e["enrollment"])})
     if e.get("claimed"):
         claimed = "、".join(categories.get(c, c) for c in e["claimed"])
         parts.append(_("claimed: %(claimed)s") % {"claimed": claimed})
@@ -137,3 +137,8 @@ def evidence_summary(finding: Finding, categories: dict[str, str]) -> str:
         paid = sum(1 for line in lines if line.get("status") == "PAID")
         parts.append(_("%(paid)s of %(lines)s payment lines paid") % {"paid": paid, "lines": len(lines)})
     return "；".join(str(p) for p in parts)
+
+
+def _label(choices: Any, code: str) -> str:
+    """The display name of a stored code (特别困难 for SPECIAL); other text as it is."""
+    return str(choices(code).label) if code in choices.values else code

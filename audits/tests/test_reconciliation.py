@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 
 from audits.models import Finding, FindingKind, FindingStatus, ReasonCode, ReconciliationRun
+from audits.reconciliation.selectors import evidence_summary
 from audits.reconciliation.services import errors_to_corrections, omissions_to_awards, reconciliation_run
 from disbursements.models import (
     BatchKind,
@@ -25,7 +26,7 @@ from disbursements.services import batches, corrections
 from funding.models import Award, AwardList, AwardListStatus, AwardStatus, Program
 from funding.services import awards, budgets
 from schools.permissions import Role
-from students.models import Student
+from students.models import EnrollmentStatus, Student, Tier
 from tests.factories import user_with_role
 
 from . import scenario
@@ -74,6 +75,14 @@ def test_every_reason_code_is_found_once_and_nothing_else(world, tenant_of):
         tier = by[(ReasonCode.TIER_TOO_LOW, p["tier"].pk)]
         assert (tier.evidence["tier"], tier.evidence["demanded"], tier.category) == ("DIFFICULT", "SPECIAL", "ORPHAN")
         assert tier.evidence["registry"][0]["row"] == 4
+        # The pages and the export name the tiers and the enrollment, never their stored codes.
+        summary = evidence_summary(tier, {})
+        assert str(Tier.DIFFICULT.label) in summary
+        assert str(Tier.SPECIAL.label) in summary
+        assert "SPECIAL" not in summary
+        left_summary = evidence_summary(by[(ReasonCode.LEFT_SCHOOL, p["left"].pk)], {})
+        assert str(EnrollmentStatus.TRANSFERRED_OUT.label) in left_summary
+        assert "TRANSFERRED_OUT" not in left_summary
 
         dropped = by[(ReasonCode.REGISTRY_DROPPED, p["dropped"].pk)]
         assert dropped.award_id == a["dropped"].pk
