@@ -303,24 +303,22 @@ def test_a_school_officer_cannot_import_map_or_run(world, tenant_of):
 
 
 @pytest.mark.postgres
-def test_statements_over_a_whole_fresh_snapshot_run_without_nested_loops(world, tenant_of):
+def test_statements_over_a_whole_fresh_snapshot_never_loop_over_it(world, tenant_of):
     """A snapshot imported moments ago has no planner statistics: PostgreSQL guessed a handful of rows
-    and compared two million-row snapshots with a nested loop for over ten minutes (0.7 s hashed).
-    The comparison's three counts and the reconciliation's join must run with nested loops off."""
+    and compared two million-row snapshots with a nested loop for over ten minutes. The comparison is
+    a grouping with no join at all; the reconciliation's join runs with nested loops off. Their plans,
+    taken as the product runs them, hold no nested loop (on this small data the planner would choose
+    one for the join: bench/snapshot_compare.sql shows what that costs at scale)."""
     w = world.a
-    seen: list[tuple[str, str]] = []
+    plans: dict[str, str] = {}
 
     def capture(execute, sql, params, many, context):
-        ours = not sql.startswith("EXPLAIN")  # (the wrapper sees its own EXPLAIN too)
-        if ours and "audits_registryentry" in sql and ("EXISTS" in sql or "UNION ALL" in sql):
-            with context["connection"].cursor() as cursor:
-                cursor.execute("SELECT current_setting('enable_nestloop')")
-                seen.append(("match" if "UNION ALL" in sql else "compare", cursor.fetchone()[0]))
-            if "EXISTS" in sql:  # and the planner, so told, hashes: no nested loop in the plan
+        if not sql.startswith("EXPLAIN") and "audits_registryentry" in sql:
+            kind = "match" if "UNION ALL" in sql else "compare" if "GROUP BY person" in sql else None
+            if kind:
                 with context["connection"].cursor() as cursor:
                     cursor.execute(f"EXPLAIN {sql}", params)
-                    plan = "\n".join(row[0] for row in cursor.fetchall())
-                    assert "Nested Loop" not in plan, plan
+                    plans[kind] = "\n".join(row[0] for row in cursor.fetchall())
         return execute(sql, params, many, context)
 
     first = [["姓名", "身份证号", "类别"], ["甲", _id(31), "低保"], ["乙", _id(32), "低保"]]
@@ -328,11 +326,17 @@ def test_statements_over_a_whole_fresh_snapshot_run_without_nested_loops(world, 
     with tenant_of(w.tenant):
         registry_import(actor=_district(w), source="CIVIL", file=_csv(first, "utf-8"), taken_on=dt.date(2026, 9, 1))
         with connection.execute_wrapper(capture):
-            registry_import(
+            r2 = registry_import(
                 actor=_district(w), source="CIVIL", file=_csv(second, "utf-8"), taken_on=dt.date(2026, 10, 1)
             )
             reconciliation_run(actor=_district(w), semester=w.semester)
-        assert seen == [("compare", "off")] * 3 + [("match", "off")]
+        assert (r2.snapshot.changes["added"], r2.snapshot.changes["removed"], r2.snapshot.changes["changed"]) == (
+            1, 1, 1,
+        )  # fmt: skip
+        assert set(plans) == {"compare", "match"}
+        assert "Join" not in plans["compare"]
+        assert "Loop" not in plans["compare"]
+        assert "Nested Loop" not in plans["match"]
         with connection.cursor() as cursor:
             cursor.execute("SELECT current_setting('enable_nestloop')")
-            assert cursor.fetchone()[0] == "on"  # put back after each
+            assert cursor.fetchone()[0] == "on"  # put back after the join
