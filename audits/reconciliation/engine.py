@@ -39,7 +39,7 @@ from students.models import (
 )
 
 from ..models import AuditEvent, FindingKind, ReasonCode, RegistryEntry, RegistrySnapshot, RegistrySource
-from ..planner import whole_snapshot_joins
+from ..rawsql import db_uuid, whole_snapshot_joins
 from ..registry.fields import SOURCE_DEPARTMENT
 
 #: Bumped when the rules change, so a run under new rules is not taken for an old one.
@@ -123,10 +123,6 @@ class Match:
                 "named": self.named}  # fmt: skip
 
 
-def _db_uuid(value: Any) -> str:
-    return value.hex if connection.vendor == "sqlite" else str(value)
-
-
 def registry_matches(snapshots: dict[str, RegistrySnapshot]) -> dict[str, list[Match]]:
     """{student id: the registry rows naming the child or a guardian}: one statement, joined on the
     blind indexes. A disabled parent makes the child a 残疾人子女 (the federation lists the parent)."""
@@ -136,7 +132,7 @@ def registry_matches(snapshots: dict[str, RegistrySnapshot]) -> dict[str, list[M
     entry, student, guardian = (
         qn(RegistryEntry._meta.db_table), qn(Student._meta.db_table), qn(Guardian._meta.db_table)
     )  # fmt: skip
-    source_of = {_db_uuid(s.pk): source for source, s in snapshots.items()}
+    source_of = {db_uuid(s.pk): source for source, s in snapshots.items()}
     marks = ", ".join(["%s"] * len(source_of))
     as_parent = "CASE WHEN e.category = 'DISABLED_STUDENT' THEN 'DISABLED_PARENT' ELSE e.category END"
     sql = f"""
@@ -153,7 +149,7 @@ def registry_matches(snapshots: dict[str, RegistrySnapshot]) -> dict[str, list[M
                ON g.tenant_id = e.tenant_id AND g.id_number_hash = e.household_id_number_hash
          WHERE e.tenant_id = %s AND e.snapshot_id IN ({marks}) AND e.household_id_number_hash IS NOT NULL
     """  # noqa: S608  identifiers only; every value is a parameter
-    tenant = _db_uuid(current_tenant_id())
+    tenant = db_uuid(current_tenant_id())
     ids = list(source_of)
     matches: dict[str, list[Match]] = defaultdict(list)
     with connection.cursor() as cursor:
@@ -162,7 +158,7 @@ def registry_matches(snapshots: dict[str, RegistrySnapshot]) -> dict[str, list[M
         with whole_snapshot_joins():  # hash joins (15.6 s → 4.5 s for a million rows in bench/reconcile.py)
             cursor.execute(sql, [tenant, *ids, tenant, *ids, tenant, *ids])
             fetched = cursor.fetchall()
-        snapshot_text = {_db_uuid(s.pk): str(s.pk) for s in snapshots.values()}
+        snapshot_text = {db_uuid(s.pk): str(s.pk) for s in snapshots.values()}
         for student_id, category, snapshot_id, row, named in fetched:
             matches[student_id].append(Match(category, source_of[snapshot_id], snapshot_text[snapshot_id], row, named))
     return matches
@@ -235,7 +231,7 @@ def reconcile(*, semester: Semester, progress: Progress | None = None) -> Outcom
     from disbursements.models import LineStatus, PaymentLine
 
     t = {m: connection.ops.quote_name(m._meta.db_table) for m in (Student, Grade, School, HardshipApplication, Award)}
-    tenant_key, semester_key = _db_uuid(tenant.pk), _db_uuid(semester.pk)
+    tenant_key, semester_key = db_uuid(tenant.pk), db_uuid(semester.pk)
     pupils = {
         row[0]: _Pupil(*row[:5], bool(row[5]), row[6], row[7] == Area.RURAL, row[8] is not None, row[9])
         for row in _fetch(
@@ -263,10 +259,10 @@ def reconcile(*, semester: Semester, progress: Progress | None = None) -> Outcom
             [tenant_key, tenant_key, semester_key],
         )
     }
-    programs = {_db_uuid(p.pk): p for p in Program.objects.filter(is_active=True)}
+    programs = {db_uuid(p.pk): p for p in Program.objects.filter(is_active=True)}
     standards: dict[Any, list[Standard]] = defaultdict(list)
     for s in Standard.objects.filter(semester=semester):
-        standards[_db_uuid(s.program_id)].append(s)
+        standards[db_uuid(s.program_id)].append(s)
     fits: dict[tuple[Any, str, str, bool], Standard | None] = {}
 
     def standard(program_id: Any, pupil: _Pupil, tier: str) -> Standard | None:
@@ -428,7 +424,7 @@ def _double_funded(approved: list[tuple], programs: dict[Any, Program], pupils: 
     doubled = {key: held for key, held in groups.items() if len(held) > 1}
     # When each was awarded: read for these few only (150,000 timestamps cost seconds to convert).
     ids = [a[0] for held in doubled.values() for a in held]
-    created = {_db_uuid(pk): at for pk, at in Award.objects.filter(pk__in=ids).values_list("pk", "created_at")}
+    created = {db_uuid(pk): at for pk, at in Award.objects.filter(pk__in=ids).values_list("pk", "created_at")}
     out = []
     for (student_key, group), held in doubled.items():
         pupil = pupils[student_key]
@@ -452,7 +448,7 @@ def _shared_cards(approved: list[tuple], pupils: dict[str, _Pupil]) -> list:
     for student_id, hash_ in Guardian.objects.filter(student_id__in=suspects, id_number_hash__isnull=False).values_list(
         "student_id", "id_number_hash"
     ):
-        guardians[_db_uuid(student_id)].add(hash_)
+        guardians[db_uuid(student_id)].add(hash_)
     unrelated: set[str] = set()
     for ids in shared.values():
         for k in ids:

@@ -12,8 +12,6 @@ nothing. The same file again finds its snapshot and writes nothing.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import hmac
 import os
 import re
 import tempfile
@@ -23,7 +21,6 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import StrEnum
-from operator import mul
 from pathlib import Path
 from typing import IO, Any
 
@@ -33,7 +30,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from audits import trail
-from funding.infra.crypto import keyring
+from funding.infra.crypto import keyed_hash, keyring
 from funding.infra.xlsx import ColumnFormat, XlsxWriter
 from schools import permissions
 from schools.permissions import Action
@@ -42,6 +39,7 @@ from students import idcard
 from students.models import HardshipCategory
 
 from ..models import ColumnMapping, RegistryEntry, RegistrySnapshot, RegistrySource
+from ..rawsql import db_uuid
 from .fields import CATEGORY_ALIASES, FIELD_KEYS, FIELDS, SOURCE_DEFAULT_CATEGORY, normalise_header
 from .reader import open_registry
 
@@ -226,8 +224,6 @@ def _text(cell: Any) -> str:
 
 #: The shape idcard.parse accepts, in ASCII digits only (anything else takes the slow path).
 _ID_ASCII = re.compile(r"[0-9]{17}[0-9X]")
-_ID_WEIGHTS = tuple(pow(2, 17 - i, 11) for i in range(17))
-_ID_OFFSET = ord("0") * sum(_ID_WEIGHTS)
 
 
 def _id_number(text: str, today: dt.date) -> str:
@@ -240,7 +236,7 @@ def _id_number(text: str, today: dt.date) -> str:
         and _ID_ASCII.fullmatch(number)
         and number[0] in "12345678"
         and number[2:6] != "0000"
-        and idcard._CHECK[(sum(map(mul, number[:17].encode(), _ID_WEIGHTS)) - _ID_OFFSET) % 11] == number[17]
+        and idcard.check_character(number[:17]) == number[17]
     ):
         try:
             birth = dt.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
@@ -339,9 +335,9 @@ def _load(
 
 
 class _Sealer:
-    """crypto.encrypt and crypto.blind_index of ID numbers, with the key objects looked up once: the
-    same AES-GCM (a fresh 12-byte random nonce per value, the field's kind as associated data) and the
-    same keyed hash of the normalised number (which idcard.parse has already produced)."""
+    """crypto.encrypt and crypto.blind_index of ID numbers, with the cipher looked up once: the same
+    AES-GCM (a fresh 12-byte random nonce per value, the field's kind as associated data) and the same
+    keyed hash of the normalised number (which idcard.parse has already produced)."""
 
     KIND = "id_number"
 
@@ -350,20 +346,17 @@ class _Sealer:
         self.prefix = f"{ring.current_id}$"
         self.aead = ring.keys[ring.current_id]
         self.context = self.KIND.encode()
-        self.hmac = hmac.new(ring.blind_key, f"{self.KIND}\x1f".encode(), hashlib.sha256)
 
     def seal(self, numbers: list[str]) -> tuple[list[str], list[str]]:
         """(ciphertexts, blind indexes) of normalised ID numbers."""
-        encrypt, context, prefix, base = self.aead.encrypt, self.context, self.prefix, self.hmac
+        encrypt, context, prefix, kind = self.aead.encrypt, self.context, self.prefix, self.KIND
         nonces = os.urandom(12 * len(numbers))
         sealed, hashes = [], []
         for i, number in enumerate(numbers):
             plain = number.encode()
             nonce = nonces[12 * i : 12 * i + 12]
             sealed.append(prefix + b64encode(nonce + encrypt(nonce, plain, context)).decode())
-            digest = base.copy()
-            digest.update(plain)
-            hashes.append(digest.hexdigest()[:32])
+            hashes.append(keyed_hash(number, kind=kind))
         return sealed, hashes
 
 
@@ -493,7 +486,6 @@ def _changes(snapshot: RegistrySnapshot) -> dict[str, Any]:
     # where planners go wrong (PostgreSQL chose a nested loop and ran for over ten minutes; SQLite has
     # no hash join at all); a grouping is a sort or a hash table on either database (about 2 s).
     qn = connection.ops.quote_name
-    vendor_id = (lambda pk: pk.hex) if connection.vendor == "sqlite" else str
     sql = f"""
         SELECT COALESCE(SUM(CASE WHEN in_new = 1 AND in_old = 0 THEN 1 ELSE 0 END), 0),
                COALESCE(SUM(CASE WHEN in_new = 0 AND in_old = 1 THEN 1 ELSE 0 END), 0),
@@ -507,9 +499,9 @@ def _changes(snapshot: RegistrySnapshot) -> dict[str, Any]:
                          GROUP BY id_number_hash, category) pairs
                  GROUP BY person) people
     """  # noqa: S608  identifiers only; every value is a parameter
-    new, old = vendor_id(snapshot.pk), vendor_id(previous.pk)
+    new, old = db_uuid(snapshot.pk), db_uuid(previous.pk)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [new, old, vendor_id(current_tenant_id()), new, old])
+        cursor.execute(sql, [new, old, db_uuid(current_tenant_id()), new, old])
         added, removed, changed = (int(n) for n in cursor.fetchone())
     return {
         "previous": str(previous.pk),

@@ -1,4 +1,5 @@
-"""Planner guidance for statements over a registry snapshot imported moments ago.
+"""Raw SQL over registry snapshots: ids spelled as each database stores them, and planner guidance
+for joins over a snapshot imported moments ago.
 
 A fresh snapshot has no planner statistics (only the table's owner may ANALYZE, and the app role is
 not the owner; autovacuum comes later). PostgreSQL then estimates the snapshot's rows blind, often
@@ -13,8 +14,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from django.db import connection
+
+
+def db_uuid(value: Any) -> str:
+    """A UUID as a raw statement's parameter must spell it: 32 hex digits on SQLite (as Django stores
+    it there), the canonical text on PostgreSQL."""
+    return value.hex if connection.vendor == "sqlite" else str(value)
 
 
 @contextmanager
