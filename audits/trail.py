@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import functools
 import hashlib
 import hmac
 import json
@@ -26,6 +27,7 @@ from django.db.models import Model
 from django.utils import timezone
 
 from funding.infra.crypto import Sensitive, keyring
+from funding.infra.pgcopy import copy_line
 
 from .models import AuditChainHead, AuditEvent
 
@@ -134,6 +136,10 @@ class Pending:
     after: dict[str, Any] | None = None
     reason: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    #: before/after as `encode()` spells them, when the caller encoded them already (the roster import
+    #: does, in the process that prepares its rows); then before/after themselves may be left None
+    before_text: str | None = None
+    after_text: str | None = None
 
 
 def _action(model: type[Model], verb: str) -> str:
@@ -298,6 +304,11 @@ def _json(value: Any) -> str:
     return _encode_str(value) if value.__class__ is str else _ENCODER.encode(value)
 
 
+def encode(value: Any) -> str:
+    """A before/after value as the trail seals and stores it (for `Pending.before_text`/`after_text`)."""
+    return _json(value)
+
+
 def _canonical_text(
     seq: int, shared: str, action: str, object_type: str, object_id: str, before: str, after: str,
     reason: str | None, request_id: str | None,
@@ -334,7 +345,28 @@ def seal(prev_hash: str, event: AuditEvent, key: bytes) -> str:
 
 
 def _seal(key: bytes, prev_hash: str, body: bytes) -> str:
-    return hmac.new(key, prev_hash.encode() + body, hashlib.sha256).hexdigest()
+    mac = _keyed_sha256(key).copy()  # the key's padding hashed once, not once per row
+    mac.update(prev_hash.encode())
+    mac.update(body)
+    return mac.hexdigest()
+
+
+@functools.lru_cache(maxsize=4)
+def _keyed_sha256(key: bytes) -> hmac.HMAC:
+    return hmac.new(key, digestmod=hashlib.sha256)
+
+
+@dataclass(frozen=True)
+class _Shared:
+    """The fields every row of one append has in common."""
+
+    tenant_id: uuid.UUID
+    occurred_at: dt.datetime
+    actor_id: uuid.UUID | None
+    actor_label: str
+    source: str
+    request_id: str
+    key_id: str
 
 
 def append(pending: list[Pending]) -> int:
@@ -359,25 +391,26 @@ def append(pending: list[Pending]) -> int:
         AuditChainHead.objects.bulk_create([AuditChainHead(tenant_id=tenant_id)], ignore_conflicts=True)
         head = AuditChainHead.objects.select_for_update().get(tenant_id=tenant_id)
         seq, prev = head.last_seq, head.last_hash or GENESIS
-        shared = _shared_text(tenant_id, now, actor.user_id, label, actor.source)
-        rows: list[tuple[Any, ...]] = []  # in _COLUMNS order, before/after as the JSON text sealed
+        shared = _Shared(tenant_id, now, actor.user_id, label, actor.source, actor.request_id, key_id)
+        shared_text = _shared_text(tenant_id, now, actor.user_id, label, actor.source)
+        rows: list[tuple[Any, ...]] = []  # in _ROW_COLUMNS order, before/after as the JSON text sealed
         for p in items:
             seq += 1
             action, object_type, object_id = p.action[:64], p.object_type[:100], p.object_id[:64]
-            before, after = _json(p.before), _json(p.after)
+            before = p.before_text if p.before_text is not None else _json(p.before)
+            after = p.after_text if p.after_text is not None else _json(p.after)
             body = _canonical_text(
-                seq, shared, action, object_type, object_id, before, after, p.reason, actor.request_id
+                seq, shared_text, action, object_type, object_id, before, after, p.reason, actor.request_id
             ).encode()
             digest = _seal(ring.audit_key, prev, body)
             rows.append(
                 (
-                    tenant_id, seq, now, actor.user_id, label, actor.source, action, object_type, object_id,
-                    None if p.before is None else before, None if p.after is None else after, p.reason,
-                    actor.request_id, key_id, prev, digest,
+                    seq, action, object_type, object_id, None if before == "null" else before,
+                    None if after == "null" else after, p.reason, prev, digest,
                 )
             )  # fmt: skip
             prev = digest
-        _insert(rows, items)
+        _insert(shared, rows, items)
         head.last_seq, head.last_hash = seq, prev
         head.save(update_fields=["last_seq", "last_hash"])
     return len(pending)
@@ -386,35 +419,39 @@ def append(pending: list[Pending]) -> int:
 #: From this many rows on, PostgreSQL gets the rows by COPY (an import writes hundreds of thousands;
 #: Django's bulk INSERT spends most of its time quoting arrays).
 COPY_FROM = 500
-_COLUMNS = (
-    "tenant_id", "seq", "occurred_at", "actor_id", "actor_label", "source", "action", "object_type", "object_id",
-    "before", "after", "reason", "request_id", "key_id", "prev_hash", "hash",
-)  # fmt: skip
-_STAGE = "audit_event_stage"
+_SHARED_COLUMNS = ("tenant_id", "occurred_at", "actor_id", "actor_label", "source", "request_id", "key_id")
+_ROW_COLUMNS = ("seq", "action", "object_type", "object_id", "before", "after", "reason", "prev_hash", "hash")
+_STAGE = "audit_event_rows"
 
 
-def _insert(rows: list[tuple[Any, ...]], items: list[Pending]) -> None:
+def _insert(shared: _Shared, rows: list[tuple[Any, ...]], items: list[Pending]) -> None:
     if connection.vendor != "postgresql" or len(rows) < COPY_FROM:
         events = []
+        common = {name: getattr(shared, name) for name in _SHARED_COLUMNS}
         for row, p in zip(rows, items, strict=True):
-            values = dict(zip(_COLUMNS, row, strict=True))
-            values["before"], values["after"] = p.before, p.after  # the JSON field takes the values
-            events.append(AuditEvent(**values))
+            values = dict(zip(_ROW_COLUMNS, row, strict=True))
+            # The JSON field takes the values (decoded again if they came encoded).
+            values["before"] = p.before if p.before_text is None else json.loads(p.before_text)
+            values["after"] = p.after if p.after_text is None else json.loads(p.after_text)
+            events.append(AuditEvent(**common, **values))
         AuditEvent.objects.bulk_create(events, batch_size=2000)
         return
     # Row-level security forbids COPY into the audit table itself: COPY into a temporary table, then
-    # one INSERT … SELECT in sequence order (the ids follow the chain, as verify_audit expects).
-    columns = ", ".join(_COLUMNS)
+    # one INSERT … SELECT in sequence order (the ids follow the chain, as verify_audit expects). The
+    # fields the rows share are parameters of that statement, not columns copied 200,000 times.
+    row_columns = ", ".join(_ROW_COLUMNS)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"CREATE TEMP TABLE IF NOT EXISTS {_STAGE} (tenant_id uuid, seq bigint, occurred_at timestamptz, "
-            "actor_id uuid, actor_label text, source text, action text, object_type text, object_id text, "
-            "before jsonb, after jsonb, reason text, request_id text, key_id text, prev_hash text, hash text) "
+            f"CREATE TEMP TABLE IF NOT EXISTS {_STAGE} (seq bigint, action text, object_type text, "
+            "object_id text, before jsonb, after jsonb, reason text, prev_hash text, hash text) "
             "ON COMMIT DELETE ROWS"
         )
-        with cursor.cursor.copy(f"COPY {_STAGE} ({columns}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-        insert = f"INSERT INTO audits_auditevent ({columns}) SELECT {columns} FROM {_STAGE} ORDER BY seq"  # noqa: S608
-        cursor.execute(insert)
+        with cursor.cursor.copy(f"COPY {_STAGE} ({row_columns}) FROM STDIN") as copy:
+            copy.write("".join([copy_line(row) for row in rows]).encode())
+        shared_columns = ", ".join(_SHARED_COLUMNS)
+        cursor.execute(
+            f"INSERT INTO audits_auditevent ({shared_columns}, {row_columns}) "  # noqa: S608
+            f"SELECT {', '.join(['%s'] * len(_SHARED_COLUMNS))}, {row_columns} FROM {_STAGE} ORDER BY seq",
+            [getattr(shared, name) for name in _SHARED_COLUMNS],
+        )
         cursor.execute(f"DELETE FROM {_STAGE}")  # noqa: S608

@@ -39,6 +39,7 @@ from django.utils import timezone
 from audits import trail
 from funding.infra.crypto import Sensitive, blind_index, encrypt, mask
 from funding.infra.fields import BlindIndexField, EncryptedField
+from funding.infra.pgcopy import copy_line
 
 from ..models import EnrollmentStatus, Guardian, StatusChange, Student
 from .columns import STATUS_WORDS
@@ -149,6 +150,10 @@ class _Table:
                 converters.append(None)
         return converters
 
+    def copy_line(self, row: Sequence[Any]) -> str:
+        """A full row (in `columns` order) as a line of PostgreSQL's COPY text format."""
+        return copy_line(row)
+
     def pending(self, action: str, pk: uuid.UUID, ctx: ApplyContext, **changes: Any) -> trail.Pending:
         return trail.Pending(
             tenant_id=ctx.tenant_id,
@@ -196,7 +201,7 @@ def _audit_value(field: Any, value: Any) -> Any:
 class _Writes:
     """Everything one chunk writes, collected before anything is written."""
 
-    creates: list[tuple[RowReport, list[Any], list[trail.Pending], list[list[Any]], list[trail.Pending]]]
+    creates: list[tuple[RowReport, NewPupil]]
     student_updates: list[list[Any]]
     fingerprints: list[list[Any]]
     guardian_inserts: list[list[Any]]
@@ -211,24 +216,36 @@ def apply_chunk(reports: Sequence[RowReport], ctx: ApplyContext) -> None:
     outcome. A row is written completely (pupil, guardians, status change, audit rows) or not at all."""
     now = timezone.now()
     for report in reports:
-        if report.clean is None:
+        if report.clean is None and report.prepared is None:
             report.outcome = REJECTED
-    rows = [r for r in reports if r.clean is not None]
+    rows = [r for r in reports if r.clean is not None or r.prepared is not None]
     if not rows:
         return
+    keys = [r.clean.id_hash if r.clean is not None else r.prepared.id_hash for r in rows]
     found = {
         h: (pk, school_id, status, fp)
-        for pk, h, school_id, status, fp in Student.objects.filter(
-            id_number_hash__in=_any_of([r.clean.id_hash for r in rows])  # type: ignore[union-attr]
-        ).values_list("pk", "id_number_hash", "school_id", "enrollment_status", "roster_fingerprint")
+        for pk, h, school_id, status, fp in Student.objects.filter(id_number_hash__in=_any_of(keys)).values_list(
+            "pk", "id_number_hash", "school_id", "enrollment_status", "roster_fingerprint"
+        )
     }
     # Unchanged rows (the fingerprint of the row last imported for the pupil) cost nothing more.
     candidates = []
-    for report in rows:
-        clean: CleanRow = report.clean  # type: ignore[assignment]
-        existing = found.get(clean.id_hash)
-        if existing is not None and existing[3] == clean.fingerprint:
+    for report, key in zip(rows, keys, strict=True):
+        existing = found.get(key)
+        clean = report.clean
+        if clean is None:
+            # Sent prepared by the reading process, for a pupil not registered when the import began:
+            # registered since, by someone else.
+            if existing is None:
+                candidates.append((report, clean, None, report.prepared.no_hash))
+            elif existing[3] == report.prepared.fingerprint:
+                report.outcome = UNCHANGED
+            else:
+                _reject(report, RowCode.CHANGED_MEANWHILE)
+        elif existing is not None and existing[3] == clean.fingerprint:
             report.outcome = UNCHANGED
+        elif report.prepared is not None:
+            candidates.append((report, clean, existing, report.prepared.no_hash))
         else:
             no_hash = blind_index(clean.student_no, kind="student_no") if clean.student_no else None
             candidates.append((report, clean, existing, no_hash))
@@ -236,15 +253,16 @@ def apply_chunk(reports: Sequence[RowReport], ctx: ApplyContext) -> None:
     to_update: dict[uuid.UUID, RowReport] = {}
     writes = _Writes([], [], [], [], [], [], {})
     for report, clean, existing, no_hash in candidates:
+        key = clean.id_hash if clean is not None else report.prepared.id_hash
         if existing is not None and existing[1] != clean.school_id and existing[2] in STILL_REGISTERED:
             school = ctx.school_names.get(existing[1]) if ctx.nameable is None or existing[1] in ctx.nameable else None
             _reject(report, RowCode.AT_OTHER_SCHOOL, school=school or ANOTHER_SCHOOL)
             continue
-        if no_hash and owners.get(no_hash, clean.id_hash) != clean.id_hash:
+        if no_hash and owners.get(no_hash, key) != key:
             _reject(report, RowCode.STUDENT_NO_TAKEN)
             continue
         if existing is None:
-            _prepare_create(report, clean, no_hash, writes, ctx, now)
+            writes.creates.append((report, report.prepared or prepare_new_pupil(clean, ctx)))
         else:
             to_update[existing[0]] = report
             if existing[1] != clean.school_id:
@@ -319,20 +337,64 @@ def _base(ctx: ApplyContext, now: dt.datetime) -> dict[str, Any]:
     return {"id": uuid.uuid4(), "tenant_id": ctx.tenant_id, "created_at": now, "updated_at": now}
 
 
-def _prepare_create(
-    report: RowReport, clean: CleanRow, no_hash: str | None, w: _Writes, ctx: ApplyContext, now: dt.datetime
-) -> None:
+@dataclass(slots=True)
+class NewPupil:
+    """A new pupil's rows and audit rows, ready to write: computed in the chunk's transaction, or ahead
+    of it while the chunk before is written (pipeline), and then used only if the pupil is still new.
+
+    Prepared ahead (`for_copy`), the rows are PostgreSQL COPY lines and the audit rows plain tuples
+    (action, object type, object id, the values' JSON): they travel to this process at a fraction of
+    the cost of pickling lists of UUIDs, dates and dataclasses, and need nothing more here."""
+
+    id: uuid.UUID | str
+    no_hash: str | None
+    row: list[Any] | str
+    guardian_rows: list[list[Any] | str]
+    audit: list[trail.Pending] | list[tuple[str, str, str, str]]
+    #: the ID number's blind index and the row's fingerprint (a report sent from the other process
+    #: carries these instead of its whole clean row)
+    id_hash: str = ""
+    fingerprint: str = ""
+
+    def pending(self, ctx: ApplyContext) -> list[trail.Pending]:
+        """The audit rows (the pupil's, then the guardians')."""
+        return [
+            p
+            if isinstance(p, trail.Pending)
+            else trail.Pending(
+                tenant_id=ctx.tenant_id,
+                action=p[0],
+                object_type=p[1],
+                object_id=p[2],
+                reason=ctx.reason,
+                after_text=p[3],
+            )
+            for p in self.audit
+        ]
+
+
+def prepare_new_pupil(clean: CleanRow, ctx: ApplyContext, *, for_copy: bool = False) -> NewPupil:
+    """The rows that register `clean` as a new pupil, with their guardians, and their audit rows.
+    Pure computation (no database): with `for_copy`, in the form that another process sends."""
+    now = timezone.now()
+    no_hash = blind_index(clean.student_no, kind="student_no") if clean.student_no else None
     values = {**_base(ctx, now), **_student_values(clean), "student_no_hash": no_hash}
     student_id = values["id"]
-    row, after = STUDENTS.prepare(values)
-    pending = [STUDENTS.pending("import_create", student_id, ctx, after=after)]
-    guardian_rows, guardian_pending = [], []
-    for g in clean.guardians:
-        gv = {**_base(ctx, now), **_guardian_values(g, student_id)}
-        guardian_row, guardian_after = GUARDIANS.prepare(gv)
-        guardian_rows.append(guardian_row)
-        guardian_pending.append(GUARDIANS.pending("import_create", gv["id"], ctx, after=guardian_after))
-    w.creates.append((report, row, pending, guardian_rows, guardian_pending))
+    rows = [(STUDENTS, values)] + [
+        (GUARDIANS, {**_base(ctx, now), **_guardian_values(g, student_id)}) for g in clean.guardians
+    ]
+    prepared_rows: list[Any] = []
+    audit: list[Any] = []
+    for table, v in rows:
+        row, after = table.prepare(v)
+        if for_copy:
+            prepared_rows.append(table.copy_line(row))
+            audit.append((f"{table.object_type}.import_create", table.object_type, str(v["id"]), trail.encode(after)))
+        else:
+            prepared_rows.append(row)
+            audit.append(table.pending("import_create", v["id"], ctx, after=after))
+    new_id = str(student_id) if for_copy else student_id
+    return NewPupil(new_id, no_hash, prepared_rows[0], prepared_rows[1:], audit, clean.id_hash, clean.fingerprint)
 
 
 def _prepare_updates(to_update: dict[uuid.UUID, RowReport], w: _Writes, ctx: ApplyContext, now: dt.datetime) -> None:
@@ -508,12 +570,12 @@ def _write(w: _Writes, ctx: ApplyContext) -> None:
         stage = _Stage(cursor)
         pending = w.pending
         if w.creates:
-            inserted = stage.insert(STUDENTS, [c[1] for c in w.creates], returning=True)
-            for report, row, student_pending, guardian_rows, guardian_pending in w.creates:
-                if _uuid(row[0]) in inserted:
+            inserted = stage.insert(STUDENTS, [new.row for _report, new in w.creates], returning=True)
+            for report, new in w.creates:
+                if _uuid(new.id) in inserted:
                     report.outcome = CREATED
-                    pending[report.row] = student_pending + guardian_pending
-                    w.guardian_inserts += guardian_rows
+                    pending[report.row] = new.pending(ctx)
+                    w.guardian_inserts += new.guardian_rows
                 else:  # registered by someone else since the first look
                     _reject(report, RowCode.CHANGED_MEANWHILE)
         if w.student_updates:
@@ -556,9 +618,11 @@ class _Stage:
         self.cursor.execute(f"DROP TABLE IF EXISTS {stage}")
         self.cursor.execute(f"CREATE TEMP TABLE {stage} AS SELECT {cols} FROM {qn(table.name)} WHERE 1 = 0")  # noqa: S608
         if self.vendor == "postgresql":
+            # Rows prepared in another process come as COPY lines already (pipeline); the others are
+            # formatted the same way here.
+            lines = [row if row.__class__ is str else table.copy_line(row) for row in rows]
             with self.cursor.cursor.copy(f"COPY {stage} ({cols}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
+                copy.write("".join(lines).encode())
         else:
             insert = f"INSERT INTO {stage} ({cols}) VALUES ({', '.join(['%s'] * len(columns))})"  # noqa: S608
             converters = list(enumerate(table.sqlite_converters(columns)))

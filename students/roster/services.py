@@ -8,13 +8,11 @@ chunk is all or nothing, and each row is written whole or not at all.
 
 from __future__ import annotations
 
-import gc
 import shutil
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,11 +28,12 @@ from schools.models import Job, School, SchoolClass, User
 from schools.permissions import Action
 from schools.tenancy.context import current_tenant_id, tenant_transaction
 
-from . import reader
+from ..models import Student
+from . import pipeline, reader
 from .apply import CREATED, REJECTED, UNCHANGED, UPDATED, ApplyContext, apply_chunk
 from .problems import FileProblem, RosterFileError
 from .report import RowReportWriter
-from .validate import RosterContext, RowReport, prescan_key, validate_row
+from .validate import RosterContext
 
 JOB_KIND = "roster_import"
 #: Rows per transaction: big enough for set-based writes to pay, small enough for a lively progress bar.
@@ -100,41 +99,35 @@ def roster_import(
     clock = _Clock(outcome.timings)
     with clock("inspect"):
         inspection = reader.inspect(path)
-    with clock("open"):
-        sheet = reader.open_roster(path, inspection)
     today = timezone.localdate()
+    parallel = pipeline.uses_second_process(inspection.rows)
     with tenant_transaction(tenant_id):
         ctx, apply_ctx = _contexts(actor=actor, tenant_id=tenant_id, file_name=file_name, today=today)
-    with clock("prescan"):
-        ctx.duplicate_ids, ctx.duplicate_nos = _duplicates(sheet)
+        # Read beside the import, new pupils are prepared ahead: the pupils registered now are not.
+        known = frozenset(Student.objects.values_list("id_number_hash", flat=True)) if parallel else None
+    plan = pipeline.Plan(
+        path=str(path),
+        inspection=inspection,
+        ctx=ctx,
+        chunk_size=chunk_size,
+        tenant_id=tenant_id,
+        reason=apply_ctx.reason,
+        known=known,
+    )
     report = RowReportWriter(report_path) if report_path else None
-
-    def flush(batch: list[RowReport], done: int) -> None:
-        with clock("write"), tenant_transaction(tenant_id):
-            apply_chunk(batch, apply_ctx)
-        for r in batch:
-            outcome.counts[r.outcome] += 1
-            if r.outcome == REJECTED:
-                outcome.errors.update({e.code for e in r.errors})
-        if report is not None:
-            with clock("report"):
-                report.write(batch)
-        if on_progress is not None:
-            on_progress(done, sheet.total)
-
-    batch: list[RowReport] = []
     try:
-        with _gc_paused():
-            started = time.perf_counter()
-            for number, cells in sheet.rows():
-                batch.append(validate_row(number, cells, sheet.columns, ctx))
-                if len(batch) >= chunk_size:
-                    outcome.timings["validate"] = outcome.timings.get("validate", 0) + time.perf_counter() - started
-                    flush(batch, number - sheet.header_row)
-                    batch = []
-                    started = time.perf_counter()
-            outcome.timings["validate"] = outcome.timings.get("validate", 0) + time.perf_counter() - started
-            flush(batch, sheet.total)
+        for chunk in pipeline.chunks(plan, parallel=parallel, timings=outcome.timings):
+            with clock("write"), tenant_transaction(tenant_id):
+                apply_chunk(chunk.reports, apply_ctx)
+            for r in chunk.reports:
+                outcome.counts[r.outcome] += 1
+                if r.outcome == REJECTED:
+                    outcome.errors.update({e.code for e in r.errors})
+            if report is not None:
+                with clock("report"):
+                    report.write(chunk.reports)
+            if on_progress is not None:
+                on_progress(chunk.done, chunk.total)
     except BaseException:
         if report is not None:
             report.abort()
@@ -144,20 +137,6 @@ def roster_import(
             report.close(file_name=file_name, counts=outcome.counts, errors=outcome.errors)
     outcome.timings["audit"] = apply_ctx.audit_seconds
     return outcome
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """The import allocates millions of short-lived objects without reference cycles (freed as each chunk
-    is replaced); the cyclic collector would walk them again and again for nothing (about 10% of the
-    time). It is back on as soon as the import ends, however it ends."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 class _Clock:
@@ -205,20 +184,6 @@ def _contexts(
         today=today,
     )
     return ctx, apply_ctx
-
-
-def _duplicates(sheet: reader.RosterSheet) -> tuple[dict[str, list[int]], dict[str, list[int]]]:
-    """ID numbers and registration numbers found on more than one row (→ their rows): none of those
-    rows can be imported, since nobody can tell which one is right."""
-    found: tuple[dict[str, list[int]], dict[str, list[int]]] = ({}, {})
-    indexes = (sheet.columns["id_number"], sheet.columns.get("student_no"))
-    for number, cells in sheet.rows():
-        for seen, index in zip(found, indexes, strict=True):
-            if index is not None and index < len(cells):
-                key = prescan_key(cells[index])
-                if key:
-                    seen.setdefault(key, []).append(number)
-    return tuple({k: rows for k, rows in seen.items() if len(rows) > 1} for seen in found)  # type: ignore[return-value]
 
 
 # --- The browser's way in: upload, background job, report ----------------------------------------------

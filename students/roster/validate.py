@@ -114,6 +114,8 @@ class RowReport:
     clean: CleanRow | None = None
     outcome: str = ""
     note: str = ""
+    #: a valid row's pupil prepared as new, ahead of the write (apply.NewPupil; see pipeline)
+    prepared: Any = None
 
 
 # --- Cells ---------------------------------------------------------------------------------------------

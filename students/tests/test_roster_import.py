@@ -17,6 +17,18 @@ from students.roster.services import ImportOutcome
 from students.tests.test_roster_support import AsText, new_id, pupil, read_report, run_import, write_roster
 
 
+@pytest.fixture(autouse=True, params=["here", "beside"])
+def reading(request, settings):
+    """Every test here runs twice on PostgreSQL: rows read in the importing process, and read and
+    prepared in a second one (students.roster.pipeline), as a large roster is."""
+    from django.db import connection
+
+    if request.param == "beside" and connection.vendor != "postgresql":
+        pytest.skip("rows are read beside the import on PostgreSQL only")
+    settings.ROSTER_PARALLEL_ROWS = 1 if request.param == "beside" else 0
+    return request.param
+
+
 def _codes(report_rows: list[list]) -> dict[int, tuple[str, str, str]]:
     """Excel row number → (result, codes, messages) from a report's rows."""
     return {int(r[0]): (r[3], r[4], r[5]) for r in report_rows[1:]}
@@ -330,3 +342,77 @@ def test_dates_numbers_and_spacing_as_people_type_them(world, tenant_of, tmp_pat
     assert (outcome.created, outcome.rejected) == (2, 0)
     with tenant_of(a.tenant):
         assert Student.objects.filter(id_number_hash=blind_index(number, kind="id_number")).exists()
+
+
+def test_a_pupil_registered_while_the_file_is_read_is_not_registered_twice(world, tenant_of, tmp_path, reading):
+    """Read beside the import, new pupils are prepared from the register as it was when the import
+    began. One registered meanwhile (by another import, in another chunk's time) is reported, and the
+    register keeps one entry."""
+    a = world.a
+    rows = [pupil(a, 姓名=f"学生{i}") for i in range(4)]
+    late = rows[3]
+
+    def register_meanwhile(done: int, total: int) -> None:
+        if done == 2:
+            with tenant_of(a.tenant):
+                k, person = a.classes["c1"], idcard.parse(late["身份证号"])
+                Student.objects.create(
+                    school_id=k.school_id, grade_id=k.grade_id, klass=k, name="别处录入", id_number=person.number,
+                    gender=person.sex.value, birth_date=person.birth_date, hukou="RURAL",
+                )  # fmt: skip
+
+    outcome = run_import(
+        a.tenant, write_roster(tmp_path / "m.xlsx", rows), chunk_size=2, on_progress=register_meanwhile
+    )
+
+    with tenant_of(a.tenant):
+        assert Student.objects.filter(id_number_hash=blind_index(late["身份证号"], kind="id_number")).count() == 1
+    if reading == "beside":
+        assert (outcome.created, outcome.rejected) == (3, 1)
+        assert outcome.errors == {"CHANGED_MEANWHILE": 1}
+    else:  # read in turn, the row is compared with the pupil registered meanwhile and updates them
+        assert (outcome.created, outcome.updated) == (3, 1)
+
+
+def test_a_reader_killed_half_way_fails_the_import_and_keeps_whole_chunks(world, tenant_of, tmp_path, reading):
+    """The second process dies (killed, out of memory): the import stops with an error, the chunks
+    written before stay written whole, nothing of the others is written, the partial report is gone.
+    (The chunks it had sent before it died are still written: enough rows here that it cannot have
+    sent them all by then.)"""
+    import os
+    import signal
+    from pathlib import Path
+
+    if reading != "beside":
+        pytest.skip("about the second process")
+    a = world.a
+    birth = dt.date(2016, 1, 1)
+    rows = [pupil(a, 姓名=f"学生{i}", 身份证号=new_id(birth=birth + dt.timedelta(days=i))) for i in range(300)]
+
+    def kill_reader(done: int, total: int) -> None:
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                pid, ppid = int(stat.parent.name), int(stat.read_text().rsplit(")", 1)[1].split()[1])
+                command = (stat.parent / "cmdline").read_bytes()
+            except (OSError, ValueError):
+                continue  # ended meanwhile
+            if ppid == os.getpid() and b"students.roster.pipeline" in command:
+                os.kill(pid, signal.SIGKILL)
+
+    with pytest.raises(RuntimeError, match="roster reader stopped"):
+        run_import(
+            a.tenant,
+            write_roster(tmp_path / "k.xlsx", rows),
+            chunk_size=10,
+            on_progress=kill_reader,
+            report=tmp_path / "k-report.xlsx",
+        )
+
+    with tenant_of(a.tenant):
+        imported = Student.objects.filter(name__startswith="学生").count()
+        assert 10 <= imported < 300
+        assert imported % 10 == 0, "whole chunks only"
+        assert Guardian.objects.filter(student__name__startswith="学生").count() == imported
+        assert AuditEvent.objects.filter(action="students.student.import_create").count() == imported
+        assert AuditEvent.objects.filter(action="students.guardian.import_create").count() == imported
+    assert not (tmp_path / "k-report.xlsx").exists()

@@ -219,11 +219,19 @@ def test_the_new_pupil_id_helper_never_repeats(world):
 
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
-def test_a_real_worker_runs_the_import_through_redis(tmp_path):
+@pytest.mark.parametrize("reading", ["here", "beside"])
+def test_a_real_worker_runs_the_import_through_redis(tmp_path, monkeypatch, reading):
+    """Through Redis and a real (prefork) worker; "beside": the worker's import reads the rows in a
+    process of its own, as for a large roster (students.roster.pipeline)."""
+    from django.db import connection
+
     from schools.tenancy.context import tenant_transaction
     from tests.factories import build_world
     from tests.workers import running_worker
 
+    if reading == "beside" and connection.vendor != "postgresql":
+        pytest.skip("rows are read beside the import on PostgreSQL only")
+    monkeypatch.setenv("ROSTER_PARALLEL_ROWS", "1" if reading == "beside" else "0")
     world = build_world()
     client = _client(world.a.user(Role.SCHOOL_OFFICER))
     path = write_roster(tmp_path / "w.xlsx", [pupil(world.a), pupil(world.a, klass="c2")])
