@@ -11,8 +11,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from schools.permissions import Action, Scope
-from schools.tenancy.context import current_tenant_id_or_none
-from schools.tenancy.models import TenantModel
+from schools.tenancy.models import TenantModel, tenant_key_proved_elsewhere
 
 
 class RunStatus(models.TextChoices):
@@ -91,15 +90,7 @@ class Finding(TenantModel):
     # migration 0003 — (tenant, run), (tenant, student), (tenant, school, grade, class), (tenant,
     # program), (tenant, award) — prove each parent exists in this tenant, so the single-column checks,
     # which would only repeat them at commit, are not created.
-    tenant = models.ForeignKey(
-        "schools.Tenant",
-        on_delete=models.PROTECT,
-        editable=False,
-        related_name="+",
-        default=current_tenant_id_or_none,
-        db_constraint=False,
-        db_index=False,  # lists are read through (tenant, run, kind, reason)
-    )
+    tenant = tenant_key_proved_elsewhere()
     run = models.ForeignKey(ReconciliationRun, on_delete=models.CASCADE, related_name="findings", db_constraint=False)
     kind = models.CharField(_("list"), max_length=10, choices=FindingKind.choices)
     reason = models.CharField(_("reason"), max_length=20, choices=ReasonCode.choices)

@@ -16,8 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from funding.infra.fields import BlindIndexField, EncryptedField
 from schools.permissions import Action, Scope
-from schools.tenancy.context import current_tenant_id_or_none
-from schools.tenancy.models import TenantModel
+from schools.tenancy.models import TenantModel, tenant_key_proved_elsewhere
 
 
 class RegistrySource(models.TextChoices):
@@ -109,15 +108,7 @@ class RegistryEntry(TenantModel):
     # (the reconciliation hash-joins a whole snapshot on the blind indexes), their ids rise with the row
     # number (a sequential primary key), and the statement that writes them names a snapshot it has
     # just created under row-level security, so no per-row foreign key repeats that proof.
-    tenant = models.ForeignKey(
-        "schools.Tenant",
-        on_delete=models.PROTECT,
-        editable=False,
-        related_name="+",
-        default=current_tenant_id_or_none,
-        db_constraint=False,
-        db_index=False,  # the rows are read a snapshot at a time (row-level security adds the tenant)
-    )
+    tenant = tenant_key_proved_elsewhere()
     snapshot = models.ForeignKey(
         RegistrySnapshot, on_delete=models.CASCADE, related_name="entries", db_constraint=False, db_index=False
     )

@@ -86,6 +86,21 @@ class TenantManager(models.Manager.from_queryset(TenantQuerySet)):  # type: igno
         return super().get_queryset().filter(tenant_id=CurrentTenantId())
 
 
+def tenant_key_proved_elsewhere() -> models.ForeignKey:
+    """A tenant model's `tenant` field without its own key and index, for tables written in bulk whose
+    composite keys (or whose writing statements) prove the tenant already, and whose indexes start with
+    it (see docs/architecture.md, "Tenancy")."""
+    return models.ForeignKey(
+        "schools.Tenant",
+        on_delete=models.PROTECT,
+        editable=False,
+        related_name="+",
+        default=current_tenant_id_or_none,
+        db_constraint=False,
+        db_index=False,
+    )
+
+
 class TenantModel(models.Model):
     """A row that belongs to one tenant. Subclasses declare `scope` (the org-unit fields that place a
     row in a school, grade or class) and `view_action` (the permission needed to see it)."""

@@ -10,8 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from funding.infra.fields import BlindIndexField, EncryptedField
 from schools.models import Grade, School, SchoolClass
 from schools.permissions import Action, Scope
-from schools.tenancy.context import current_tenant_id_or_none
-from schools.tenancy.models import TenantModel
+from schools.tenancy.models import TenantModel, tenant_key_proved_elsewhere
 
 
 class Gender(models.TextChoices):
@@ -44,15 +43,7 @@ class Student(TenantModel):
     # single-column keys Django would add repeat that proof, one trigger per row and key when a roster
     # of 100,000 pupils lands (docs/benchmarks.md), so they are not declared. Likewise the indexes that
     # an index starting with the tenant covers.
-    tenant = models.ForeignKey(
-        "schools.Tenant",
-        on_delete=models.PROTECT,
-        editable=False,
-        related_name="+",
-        default=current_tenant_id_or_none,
-        db_constraint=False,
-        db_index=False,
-    )
+    tenant = tenant_key_proved_elsewhere()
     school = models.ForeignKey(
         School,
         on_delete=models.PROTECT,
@@ -133,15 +124,7 @@ class Guardian(TenantModel):
     """监护人: registries often list the parent, not the child, so a guardian's ID number is matched too."""
 
     # As for Student: the composite key (tenant, student) → the pupil proves both single-column keys.
-    tenant = models.ForeignKey(
-        "schools.Tenant",
-        on_delete=models.PROTECT,
-        editable=False,
-        related_name="+",
-        default=current_tenant_id_or_none,
-        db_constraint=False,
-        db_index=False,
-    )
+    tenant = tenant_key_proved_elsewhere()
     student = models.ForeignKey(
         Student, on_delete=models.CASCADE, related_name="guardians", verbose_name=_("student"), db_constraint=False
     )
