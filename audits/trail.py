@@ -27,7 +27,7 @@ from django.db.models import Model
 from django.utils import timezone
 
 from funding.infra.crypto import Sensitive, keyring
-from funding.infra.pgcopy import copy_line
+from funding.infra.pgcopy import NULL, copy_text
 
 from .models import AuditChainHead, AuditEvent
 
@@ -424,6 +424,32 @@ _ROW_COLUMNS = ("seq", "action", "object_type", "object_id", "before", "after", 
 _STAGE = "audit_event_rows"
 
 
+def _copy_rows(rows: list[tuple[Any, ...]]) -> str:
+    """The rows (in _ROW_COLUMNS order) as COPY text. Written out for speed (an import appends 240,000
+    rows): actions, object types and reasons repeat and are escaped once; the sealed JSON needs only
+    its backslashes doubled (the encoder writes control characters as escapes); hashes are hex."""
+    escaped: dict[str, str] = {}
+
+    def once(text: str) -> str:
+        found = escaped.get(text)
+        if found is None:
+            found = escaped[text] = copy_text(text)
+        return found
+
+    def json_text(text: str | None) -> str:
+        if text is None:
+            return NULL
+        return text.replace("\\", "\\\\") if "\\" in text else text
+
+    return "".join(
+        [
+            f"{seq}\t{once(action)}\t{once(object_type)}\t{copy_text(object_id)}\t{json_text(before)}\t"
+            f"{json_text(after)}\t{once(reason)}\t{prev}\t{digest}\n"
+            for seq, action, object_type, object_id, before, after, reason, prev, digest in rows
+        ]
+    )
+
+
 def _insert(shared: _Shared, rows: list[tuple[Any, ...]], items: list[Pending]) -> None:
     if connection.vendor != "postgresql" or len(rows) < COPY_FROM:
         events = []
@@ -446,8 +472,9 @@ def _insert(shared: _Shared, rows: list[tuple[Any, ...]], items: list[Pending]) 
             "object_id text, before jsonb, after jsonb, reason text, prev_hash text, hash text) "
             "ON COMMIT DELETE ROWS"
         )
+        data = _copy_rows(rows).encode()
         with cursor.cursor.copy(f"COPY {_STAGE} ({row_columns}) FROM STDIN") as copy:
-            copy.write("".join([copy_line(row) for row in rows]).encode())
+            copy.write(data)
         shared_columns = ", ".join(_SHARED_COLUMNS)
         cursor.execute(
             f"INSERT INTO audits_auditevent ({shared_columns}, {row_columns}) "  # noqa: S608

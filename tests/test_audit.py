@@ -152,3 +152,28 @@ def test_a_large_append_keeps_the_chain_in_order(world, tenant_of):
         assert seqs == sorted(seqs)
         assert AuditEvent.objects.filter(action="test.bulk", object_id="7").get().after == {"n": 7, "名字": "张*"}
     assert verify_tenant_chain(world.a.tenant.pk) == []
+
+
+def test_a_large_append_keeps_backslashes_tabs_and_line_ends_as_they_were(world, tenant_of):
+    """The COPY text of a large append is written by hand (trail._copy_rows): every text field, and
+    values given already encoded (as the roster import gives them), read back exactly, and seal."""
+    hostile = 'a\\b\tc\nd\re "q" \\N \\. 张*'
+    with tenant_of(world.a.tenant):
+        trail.append(
+            [
+                trail.Pending(
+                    tenant_id=world.a.tenant.pk, action=f"test.{i % 3}\t", object_type="t\\x", object_id=f"{i}\n",
+                    before={"v": hostile} if i % 2 else None,
+                    after_text=trail.encode({"v": hostile, "n": i}) if i % 2 else None,
+                    after=None if i % 2 else {"v": hostile, "n": i}, reason=hostile,
+                )
+                for i in range(trail.COPY_FROM + 10)
+            ]
+        )  # fmt: skip
+        odd, even = (AuditEvent.objects.get(object_id=f"{i}\n") for i in (7, 8))
+    assert (odd.action, odd.object_type, odd.reason) == ("test.1\t", "t\\x", hostile)
+    assert odd.before == {"v": hostile}
+    assert odd.after == {"v": hostile, "n": 7}
+    assert even.before is None
+    assert even.after == {"v": hostile, "n": 8}
+    assert verify_tenant_chain(world.a.tenant.pk) == []

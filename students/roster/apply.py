@@ -218,51 +218,40 @@ def apply_chunk(reports: Sequence[RowReport], ctx: ApplyContext) -> None:
     for report in reports:
         if report.clean is None and report.prepared is None:
             report.outcome = REJECTED
-    rows = [r for r in reports if r.clean is not None or r.prepared is not None]
-    if not rows:
-        return
-    keys = [r.clean.id_hash if r.clean is not None else r.prepared.id_hash for r in rows]
+    writes = _Writes([], [], [], [], [], [], {})
+    # Prepared ahead by the reading process (pipeline): pupils whose ID number and registration number
+    # the register did not hold when the import began. Nothing to look up: if someone registered
+    # either since, the INSERT's ON CONFLICT finds it and the row is reported as changed meanwhile.
+    writes.creates += [(r, r.prepared) for r in reports if r.clean is None and r.prepared is not None]
+    rows = [r for r in reports if r.clean is not None]
     found = {
         h: (pk, school_id, status, fp)
-        for pk, h, school_id, status, fp in Student.objects.filter(id_number_hash__in=_any_of(keys)).values_list(
-            "pk", "id_number_hash", "school_id", "enrollment_status", "roster_fingerprint"
-        )
-    }
+        for pk, h, school_id, status, fp in Student.objects.filter(
+            id_number_hash__in=_any_of([r.clean.id_hash for r in rows])  # type: ignore[union-attr]
+        ).values_list("pk", "id_number_hash", "school_id", "enrollment_status", "roster_fingerprint")
+    } if rows else {}  # fmt: skip
     # Unchanged rows (the fingerprint of the row last imported for the pupil) cost nothing more.
     candidates = []
-    for report, key in zip(rows, keys, strict=True):
-        existing = found.get(key)
-        clean = report.clean
-        if clean is None:
-            # Sent prepared by the reading process, for a pupil not registered when the import began:
-            # registered since, by someone else.
-            if existing is None:
-                candidates.append((report, clean, None, report.prepared.no_hash))
-            elif existing[3] == report.prepared.fingerprint:
-                report.outcome = UNCHANGED
-            else:
-                _reject(report, RowCode.CHANGED_MEANWHILE)
-        elif existing is not None and existing[3] == clean.fingerprint:
+    for report in rows:
+        clean: CleanRow = report.clean  # type: ignore[assignment]
+        existing = found.get(clean.id_hash)
+        if existing is not None and existing[3] == clean.fingerprint:
             report.outcome = UNCHANGED
-        elif report.prepared is not None:
-            candidates.append((report, clean, existing, report.prepared.no_hash))
         else:
             no_hash = blind_index(clean.student_no, kind="student_no") if clean.student_no else None
             candidates.append((report, clean, existing, no_hash))
     owners = _student_no_owners([no_hash for *_rest, no_hash in candidates if no_hash])
     to_update: dict[uuid.UUID, RowReport] = {}
-    writes = _Writes([], [], [], [], [], [], {})
     for report, clean, existing, no_hash in candidates:
-        key = clean.id_hash if clean is not None else report.prepared.id_hash
         if existing is not None and existing[1] != clean.school_id and existing[2] in STILL_REGISTERED:
             school = ctx.school_names.get(existing[1]) if ctx.nameable is None or existing[1] in ctx.nameable else None
             _reject(report, RowCode.AT_OTHER_SCHOOL, school=school or ANOTHER_SCHOOL)
             continue
-        if no_hash and owners.get(no_hash, key) != key:
+        if no_hash and owners.get(no_hash, clean.id_hash) != clean.id_hash:
             _reject(report, RowCode.STUDENT_NO_TAKEN)
             continue
         if existing is None:
-            writes.creates.append((report, report.prepared or prepare_new_pupil(clean, ctx)))
+            writes.creates.append((report, prepare_new_pupil(clean, ctx)))
         else:
             to_update[existing[0]] = report
             if existing[1] != clean.school_id:
@@ -322,7 +311,7 @@ def _student_values(clean: CleanRow) -> dict[str, Any]:
     }
 
 
-def _guardian_values(g: GuardianRow, student_id: uuid.UUID) -> dict[str, Any]:
+def _guardian_values(g: GuardianRow, student_id: uuid.UUID | str) -> dict[str, Any]:
     return {
         "student_id": student_id,
         "position": g.position,
@@ -378,11 +367,28 @@ def prepare_new_pupil(clean: CleanRow, ctx: ApplyContext, *, for_copy: bool = Fa
     Pure computation (no database): with `for_copy`, in the form that another process sends."""
     now = timezone.now()
     no_hash = blind_index(clean.student_no, kind="student_no") if clean.student_no else None
-    values = {**_base(ctx, now), **_student_values(clean), "student_no_hash": no_hash}
+    student = _student_values(clean)
+    if for_copy:
+        # Ids and times as the text that COPY and the audit row both spell: formatted once, not twice.
+        now_text = now.isoformat()
+        for key in ("school_id", "grade_id", "klass_id"):
+            student[key] = _uuid_text(student[key])
+
+        def base() -> dict[str, Any]:
+            return {
+                "id": str(uuid.uuid4()),
+                "tenant_id": _uuid_text(ctx.tenant_id),
+                "created_at": now_text,
+                "updated_at": now_text,
+            }
+    else:
+
+        def base() -> dict[str, Any]:
+            return _base(ctx, now)
+
+    values = {**base(), **student, "student_no_hash": no_hash}
     student_id = values["id"]
-    rows = [(STUDENTS, values)] + [
-        (GUARDIANS, {**_base(ctx, now), **_guardian_values(g, student_id)}) for g in clean.guardians
-    ]
+    rows = [(STUDENTS, values)] + [(GUARDIANS, {**base(), **_guardian_values(g, student_id)}) for g in clean.guardians]
     prepared_rows: list[Any] = []
     audit: list[Any] = []
     for table, v in rows:
@@ -393,8 +399,7 @@ def prepare_new_pupil(clean: CleanRow, ctx: ApplyContext, *, for_copy: bool = Fa
         else:
             prepared_rows.append(row)
             audit.append(table.pending("import_create", v["id"], ctx, after=after))
-    new_id = str(student_id) if for_copy else student_id
-    return NewPupil(new_id, no_hash, prepared_rows[0], prepared_rows[1:], audit, clean.id_hash, clean.fingerprint)
+    return NewPupil(student_id, no_hash, prepared_rows[0], prepared_rows[1:], audit, clean.id_hash, clean.fingerprint)
 
 
 def _prepare_updates(to_update: dict[uuid.UUID, RowReport], w: _Writes, ctx: ApplyContext, now: dt.datetime) -> None:

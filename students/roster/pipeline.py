@@ -23,8 +23,9 @@ import time
 import traceback
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -55,15 +56,17 @@ class Plan:
     chunk_size: int
     tenant_id: uuid.UUID
     reason: str
-    #: ID numbers' blind indexes registered when the import began; None: prepare nothing ahead
-    known: frozenset[str] | None = None
+    #: blind indexes of the ID numbers and of the registration numbers registered when the import
+    #: began; None: prepare nothing ahead
+    known_ids: frozenset[str] | None = None
+    known_nos: frozenset[str] = frozenset()
 
 
-def chunks(plan: Plan, *, parallel: bool, timings: dict[str, float]) -> Iterator[Chunk]:
+def chunks(plan: Plan, *, beside: Beside | None, timings: dict[str, float]) -> Iterator[Chunk]:
     """The roster's rows, validated, a chunk at a time. Raises RosterFileError if the sheet cannot
-    be read. With `parallel`, the work runs in a second process, a chunk ahead of the caller."""
+    be read. With `beside` (see `Beside.start`), the work runs there, a chunk ahead of the caller."""
     with _gc_paused():
-        yield from (_beside(plan, timings) if parallel else _produce(plan, timings))
+        yield from (beside.chunks(plan, timings) if beside is not None else _produce(plan, timings))
 
 
 # --- The work itself, wherever it runs -----------------------------------------------------------------
@@ -80,18 +83,21 @@ def _produce(plan: Plan, timings: dict[str, float]) -> Iterator[Chunk]:
     with _clock(timings, "prescan"):
         ctx.duplicate_ids, ctx.duplicate_nos = duplicates(sheet)
     ahead = None
-    if plan.known is not None:
+    if plan.known_ids is not None:
         ahead = ApplyContext(
             tenant_id=plan.tenant_id, reason=plan.reason, school_names={}, nameable=None, today=ctx.today
         )
-    known = plan.known or frozenset()
+    known_ids, known_nos = plan.known_ids or frozenset(), plan.known_nos
     batch: list[Any] = []
     started = time.perf_counter()
     for number, cells in sheet.rows():
         report = validate_row(number, cells, sheet.columns, ctx)
-        if ahead is not None and report.clean is not None and report.clean.id_hash not in known:
-            # A new pupil, prepared whole: sent as a tuple of text (see _compact).
-            report = _compact(report, prepare_new_pupil(report.clean, ahead, for_copy=True))
+        if ahead is not None and report.clean is not None and report.clean.id_hash not in known_ids:
+            # A new pupil, prepared whole and sent as a tuple of text (see _compact). Unless the
+            # registration number is someone's: the importer will say whose (rare, so prepared anyway).
+            new = prepare_new_pupil(report.clean, ahead, for_copy=True)
+            if new.no_hash is None or new.no_hash not in known_nos:
+                report = _compact(report, new)
         batch.append(report)
         if len(batch) >= plan.chunk_size:
             timings["validate"] = timings.get("validate", 0) + time.perf_counter() - started
@@ -105,7 +111,8 @@ def _produce(plan: Plan, timings: dict[str, float]) -> Iterator[Chunk]:
 def _compact(report: Any, new: Any) -> tuple[Any, ...]:
     """A valid row prepared as a new pupil, as plain data: pickling dataclasses (the row's report,
     clean row, guardians) costs more than preparing them. The importer needs no more than this: if
-    the pupil was registered meanwhile, the row is reported as changed meanwhile (see apply)."""
+    the pupil (or the registration number) was registered meanwhile, the row is reported as changed
+    meanwhile (see apply)."""
     return (
         report.row, report.name, report.id_text, new.id, new.no_hash, new.row, new.guardian_rows, new.audit,
         new.id_hash, new.fingerprint,
@@ -165,25 +172,57 @@ def _clock(timings: dict[str, float], phase: str) -> Iterator[None]:
 # --- The second process --------------------------------------------------------------------------------
 
 
-def _beside(plan: Plan, timings: dict[str, float]) -> Iterator[Chunk]:
-    from .problems import FileProblem, RosterFileError
-
-    # A fresh interpreter (`python -m students.roster.pipeline`), not multiprocessing: a Celery worker's
-    # pool process may not have children of its own, and a fork would copy this process's database
-    # connection and whatever locks its other threads hold. The messages are pickles, one after another,
-    # on the child's stdout.
-    child = subprocess.Popen(  # noqa: S603 (this interpreter, this module)
-        [sys.executable, "-m", __name__],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        cwd=settings.BASE_DIR,
-    )
+@contextmanager
+def reader_beside(path: str | Path) -> Iterator[Beside | None]:
+    """The second process for a roster that may need one (see Beside.start), stopped at the end."""
+    beside = Beside.start(path)
     try:
+        yield beside
+    finally:
+        if beside is not None:
+            beside.close()
+
+
+class Beside:
+    """The second process. Started as soon as an import begins (`start`), so that Python and Django
+    start up there while this process checks the file; told what to read once it is checked."""
+
+    #: Bytes of a workbook per roster row, at least (a real roster has about 170): whether a file may
+    #: hold ROSTER_PARALLEL_ROWS rows is guessed from its size before it is inspected.
+    MIN_BYTES_PER_ROW = 60
+
+    def __init__(self, child: subprocess.Popen) -> None:
+        self.child = child
+
+    @classmethod
+    def start(cls, path: str | Path) -> Beside | None:
+        """The second process, if the file may be large enough for one (on PostgreSQL); else None."""
+        threshold = settings.ROSTER_PARALLEL_ROWS
+        if connection.vendor != "postgresql" or threshold <= 0:
+            return None
+        if Path(path).stat().st_size < threshold * cls.MIN_BYTES_PER_ROW:
+            return None
+        # A fresh interpreter (`python -m students.roster.pipeline`), not multiprocessing: a Celery
+        # worker's pool process may not have children of its own, and a fork would copy this process's
+        # database connection and whatever locks its other threads hold. The messages are pickles, one
+        # after another, on the child's stdout.
+        child = subprocess.Popen(  # noqa: S603 (this interpreter, this module)
+            [sys.executable, "-m", __name__], stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=settings.BASE_DIR
+        )
+        return cls(child)
+
+    def chunks(self, plan: Plan, timings: dict[str, float]) -> Iterator[Chunk]:
+        from .problems import FileProblem, RosterFileError
+
+        child = self.child
         shared = {name: getattr(settings, name) for name in _SHARED_SETTINGS}
         # The plan goes pickled inside: its classes can only be loaded once Django is set up there.
         setup = (pickle.dumps(plan, pickle.HIGHEST_PROTOCOL), shared, translation.get_language())
-        child.stdin.write(pickle.dumps(setup, pickle.HIGHEST_PROTOCOL))  # type: ignore[union-attr]
-        child.stdin.close()  # type: ignore[union-attr]
+        try:
+            child.stdin.write(pickle.dumps(setup, pickle.HIGHEST_PROTOCOL))  # type: ignore[union-attr]
+            child.stdin.close()  # type: ignore[union-attr]
+        except BrokenPipeError:
+            pass  # it died already: said below
         while True:
             try:
                 kind, payload, child_timings = pickle.load(child.stdout)  # noqa: S301 (our own child)
@@ -202,8 +241,14 @@ def _beside(plan: Plan, timings: dict[str, float]) -> Iterator[Chunk]:
                 raise RosterFileError(FileProblem(problem), **params)
             else:
                 raise RuntimeError(f"the roster reader failed:\n{payload}")
-    finally:
-        child.stdout.close()  # type: ignore[union-attr]
+
+    def close(self) -> None:
+        """Stop the process (finished or not) and release its pipes."""
+        child = self.child
+        for pipe in (child.stdin, child.stdout):
+            if pipe is not None and not pipe.closed:
+                with suppress(OSError):  # a broken pipe: the child is gone
+                    pipe.close()
         if child.poll() is None:
             child.kill()
         child.wait(timeout=10)
@@ -214,11 +259,13 @@ def _run_beside() -> None:
     # stdout carries the messages; anything printed by accident goes to stderr instead.
     out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
-    pickled_plan, shared, language = pickle.load(sys.stdin.buffer)  # noqa: S301 (from our parent)
-
     import django
 
-    django.setup()
+    django.setup()  # while the importer checks the file
+    try:
+        pickled_plan, shared, language = pickle.load(sys.stdin.buffer)  # noqa: S301 (from our parent)
+    except EOFError:
+        return  # not needed after all (a small roster, or a bad file)
     for name, value in shared.items():
         setattr(settings, name, value)
     from .problems import RosterFileError
@@ -245,10 +292,10 @@ def _run_beside() -> None:
 
 def uses_second_process(rows: int) -> bool:
     """Whether a roster of this many rows is read beside the import (settings.ROSTER_PARALLEL_ROWS).
-    On PostgreSQL only: rows come prepared for its COPY, and SQLite (one writer, in the same
-    process) is the development database."""
+    On PostgreSQL only (see Beside.start): rows come prepared for its COPY, and SQLite (one writer,
+    in the same process) is the development database."""
     threshold = settings.ROSTER_PARALLEL_ROWS
-    return connection.vendor == "postgresql" and threshold > 0 and rows >= threshold
+    return threshold > 0 and rows >= threshold
 
 
 if __name__ == "__main__":

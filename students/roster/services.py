@@ -97,46 +97,52 @@ def roster_import(
     tenant_id = current_tenant_id()
     outcome = ImportOutcome()
     clock = _Clock(outcome.timings)
-    with clock("inspect"):
-        inspection = reader.inspect(path)
-    today = timezone.localdate()
-    parallel = pipeline.uses_second_process(inspection.rows)
-    with tenant_transaction(tenant_id):
-        ctx, apply_ctx = _contexts(actor=actor, tenant_id=tenant_id, file_name=file_name, today=today)
-        # Read beside the import, new pupils are prepared ahead: the pupils registered now are not.
-        known = frozenset(Student.objects.values_list("id_number_hash", flat=True)) if parallel else None
-    plan = pipeline.Plan(
-        path=str(path),
-        inspection=inspection,
-        ctx=ctx,
-        chunk_size=chunk_size,
-        tenant_id=tenant_id,
-        reason=apply_ctx.reason,
-        known=known,
-    )
-    report = RowReportWriter(report_path) if report_path else None
-    try:
-        for chunk in pipeline.chunks(plan, parallel=parallel, timings=outcome.timings):
-            with clock("write"), tenant_transaction(tenant_id):
-                apply_chunk(chunk.reports, apply_ctx)
-            for r in chunk.reports:
-                outcome.counts[r.outcome] += 1
-                if r.outcome == REJECTED:
-                    outcome.errors.update({e.code for e in r.errors})
+    # Started first: the second process starts up while this one checks the file.
+    with pipeline.reader_beside(path) as beside:
+        with clock("inspect"):
+            inspection = reader.inspect(path)
+        today = timezone.localdate()
+        parallel = beside is not None and pipeline.uses_second_process(inspection.rows)
+        if not parallel:
+            beside = None  # (stopped when the block ends)
+        with tenant_transaction(tenant_id):
+            ctx, apply_ctx = _contexts(actor=actor, tenant_id=tenant_id, file_name=file_name, today=today)
+            # Read beside the import, new pupils are prepared ahead: those whose ID number and registration
+            # number nobody holds now.
+            known = list(Student.objects.values_list("id_number_hash", "student_no_hash")) if parallel else None
+        plan = pipeline.Plan(
+            path=str(path),
+            inspection=inspection,
+            ctx=ctx,
+            chunk_size=chunk_size,
+            tenant_id=tenant_id,
+            reason=apply_ctx.reason,
+            known_ids=frozenset(k[0] for k in known) if known is not None else None,
+            known_nos=frozenset(k[1] for k in known if k[1]) if known is not None else frozenset(),
+        )
+        report = RowReportWriter(report_path) if report_path else None
+        try:
+            for chunk in pipeline.chunks(plan, beside=beside, timings=outcome.timings):
+                with clock("write"), tenant_transaction(tenant_id):
+                    apply_chunk(chunk.reports, apply_ctx)
+                for r in chunk.reports:
+                    outcome.counts[r.outcome] += 1
+                    if r.outcome == REJECTED:
+                        outcome.errors.update({e.code for e in r.errors})
+                if report is not None:
+                    with clock("report"):
+                        report.write(chunk.reports)
+                if on_progress is not None:
+                    on_progress(chunk.done, chunk.total)
+        except BaseException:
             if report is not None:
-                with clock("report"):
-                    report.write(chunk.reports)
-            if on_progress is not None:
-                on_progress(chunk.done, chunk.total)
-    except BaseException:
+                report.abort()
+            raise
         if report is not None:
-            report.abort()
-        raise
-    if report is not None:
-        with clock("report"):
-            report.close(file_name=file_name, counts=outcome.counts, errors=outcome.errors)
-    outcome.timings["audit"] = apply_ctx.audit_seconds
-    return outcome
+            with clock("report"):
+                report.close(file_name=file_name, counts=outcome.counts, errors=outcome.errors)
+        outcome.timings["audit"] = apply_ctx.audit_seconds
+        return outcome
 
 
 class _Clock:
