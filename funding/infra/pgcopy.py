@@ -28,6 +28,20 @@ def copy_text(value: Any) -> str:
     return copy_text(str(value))  # UUIDs, numbers
 
 
+def plain_text(value: Any) -> str:
+    """copy_text for a value that cannot hold a backslash, a tab or a line end (ids, hashes,
+    ciphertexts, choice codes, numbers, dates): no search for them."""
+    if value.__class__ is str:
+        return value
+    if value is None:
+        return NULL
+    if value is True or value is False:
+        return "t" if value else "f"
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
 def copy_line(values: Iterable[Any]) -> str:
     """A row: its values separated by tabs, ended by a line feed."""
     return "\t".join([copy_text(v) for v in values]) + "\n"

@@ -32,14 +32,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection
-from django.db.models import Model
+from django.db.models import CharField, Model, TextField
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from audits import trail
 from funding.infra.crypto import Sensitive, blind_index, encrypt, mask
 from funding.infra.fields import BlindIndexField, EncryptedField
-from funding.infra.pgcopy import copy_line
+from funding.infra.pgcopy import copy_line, copy_text, plain_text
 
 from ..models import EnrollmentStatus, Guardian, StatusChange, Student
 from .columns import STATUS_WORDS
@@ -107,6 +107,9 @@ class _Table:
                 self._plan.append(("secret", f.attname, audit_name, f.kind, None))
             else:
                 self._plan.append(("plain", f.attname, audit_name, "", f.get_default()))
+        # COPY text per column: only free text (names, places, banks) may hold a backslash, a tab or a
+        # line end; ids, hashes, ciphertexts (base64), choice codes, dates and flags never do.
+        self._copy_formats = [copy_text if _free_text(f) else plain_text for f in self.fields]
 
     def prepare(self, values: dict[str, Any]) -> tuple[list[Any], dict[str, Any]]:
         """A full row for INSERT from attname → value (plaintext for encrypted fields; blind indexes and
@@ -152,7 +155,7 @@ class _Table:
 
     def copy_line(self, row: Sequence[Any]) -> str:
         """A full row (in `columns` order) as a line of PostgreSQL's COPY text format."""
-        return copy_line(row)
+        return "\t".join([f(v) for f, v in zip(self._copy_formats, row, strict=True)]) + "\n"
 
     def pending(self, action: str, pk: uuid.UUID, ctx: ApplyContext, **changes: Any) -> trail.Pending:
         return trail.Pending(
@@ -163,6 +166,11 @@ class _Table:
             reason=ctx.reason,
             **changes,
         )
+
+
+def _free_text(field: Any) -> bool:
+    secret = isinstance(field, EncryptedField | BlindIndexField)
+    return isinstance(field, CharField | TextField) and not secret and not field.choices
 
 
 def _jsonable(value: Any) -> Any:
@@ -625,7 +633,7 @@ class _Stage:
         if self.vendor == "postgresql":
             # Rows prepared in another process come as COPY lines already (pipeline); the others are
             # formatted the same way here.
-            lines = [row if row.__class__ is str else table.copy_line(row) for row in rows]
+            lines = [row if row.__class__ is str else copy_line(row) for row in rows]
             with self.cursor.cursor.copy(f"COPY {stage} ({cols}) FROM STDIN") as copy:
                 copy.write("".join(lines).encode())
         else:

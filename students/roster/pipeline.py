@@ -60,6 +60,8 @@ class Plan:
     #: began; None: prepare nothing ahead
     known_ids: frozenset[str] | None = None
     known_nos: frozenset[str] = frozenset()
+    #: rows of the first chunk, if fewer than chunk_size: the importer waits for it, idle
+    first_chunk: int | None = None
 
 
 def chunks(plan: Plan, *, beside: Beside | None, timings: dict[str, float]) -> Iterator[Chunk]:
@@ -89,6 +91,7 @@ def _produce(plan: Plan, timings: dict[str, float]) -> Iterator[Chunk]:
         )
     known_ids, known_nos = plan.known_ids or frozenset(), plan.known_nos
     batch: list[Any] = []
+    limit = plan.first_chunk or plan.chunk_size
     started = time.perf_counter()
     for number, cells in sheet.rows():
         report = validate_row(number, cells, sheet.columns, ctx)
@@ -99,10 +102,10 @@ def _produce(plan: Plan, timings: dict[str, float]) -> Iterator[Chunk]:
             if new.no_hash is None or new.no_hash not in known_nos:
                 report = _compact(report, new)
         batch.append(report)
-        if len(batch) >= plan.chunk_size:
+        if len(batch) >= limit:
             timings["validate"] = timings.get("validate", 0) + time.perf_counter() - started
             yield Chunk(batch, number - sheet.header_row, sheet.total)
-            batch = []
+            batch, limit = [], plan.chunk_size
             started = time.perf_counter()
     timings["validate"] = timings.get("validate", 0) + time.perf_counter() - started
     yield Chunk(batch, sheet.total, sheet.total)
