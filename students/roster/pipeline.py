@@ -5,11 +5,11 @@ and half PostgreSQL (indexes, keys, the audit rows). Done in turn, on two cores,
 most of the time. So a large roster's rows are read, validated and prepared in a second process while
 this one writes the chunk before (docs/benchmarks.md, "Roster import").
 
-The second process never touches the database. What it prepares for a pupil who was not registered
-when the import began (ids, ciphertexts, blind indexes, the audit row's values) is only a proposal:
-the chunk's own transaction still decides, as it always did, whether the pupil is new, and computes
-anything it needs that was not prepared. Small rosters (every test but one) run the same steps here,
-without preparing ahead.
+The second process never touches the database. It prepares whole (ids, ciphertexts, blind indexes,
+the audit rows' JSON, COPY lines) the pupils whose ID number and registration number nobody held when
+the import began; the chunk's INSERT … ON CONFLICT still has the last word (someone may have
+registered them since). Every other valid row is decided and written by the importer, as a row read
+here would be. Small rosters, and SQLite, run the same steps in this process without preparing ahead.
 """
 
 from __future__ import annotations
