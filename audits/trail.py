@@ -451,6 +451,20 @@ def _copy_rows(rows: list[tuple[Any, ...]]) -> str:
 
 
 def _insert(shared: _Shared, rows: list[tuple[Any, ...]], items: list[Pending]) -> None:
+    if connection.vendor != "postgresql" and len(rows) >= COPY_FROM:
+        # SQLite, a large append (an import): one executemany of the values as sealed, the JSON as
+        # the text already encoded for the seal, instead of 200,000 model instances whose JSON
+        # fields would encode it again (a roster import's audit rows: 14.5 s that way).
+        meta = AuditEvent._meta
+        common = [meta.get_field(name).get_db_prep_value(getattr(shared, name), connection) for name in _SHARED_COLUMNS]
+        columns = ", ".join(_SHARED_COLUMNS + _ROW_COLUMNS)
+        marks = ", ".join(["%s"] * (len(_SHARED_COLUMNS) + len(_ROW_COLUMNS)))
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                f"INSERT INTO audits_auditevent ({columns}) VALUES ({marks})",  # noqa: S608
+                [common + list(row) for row in rows],
+            )
+        return
     if connection.vendor != "postgresql" or len(rows) < COPY_FROM:
         events = []
         common = {name: getattr(shared, name) for name in _SHARED_COLUMNS}

@@ -211,3 +211,19 @@ def test_the_import_refuses_a_bad_file_with_its_message(world, tmp_path):
     with pytest.raises(RosterFileError) as caught:
         run_import(world.a.tenant, path)
     assert caught.value.problem is FileProblem.NOT_XLSX
+
+
+def test_a_sheet_the_second_process_cannot_read_is_refused_with_its_message(world, tmp_path, settings):
+    """Read beside the import (a large roster, PostgreSQL), the sheet is opened in the second process:
+    its refusal (here: missing columns, in Chinese) reaches the importer as the same RosterFileError."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("rows are read beside the import on PostgreSQL only")
+    settings.ROSTER_PARALLEL_ROWS = 1
+    headers = ("学校标识码", "学段", "入学年份", "班号", "姓名", "性别")
+    path = write_roster(tmp_path / "cols.xlsx", [{"姓名": "x"}], headers=headers)
+    with pytest.raises(RosterFileError) as caught:
+        run_import(world.a.tenant, path)
+    assert caught.value.problem is FileProblem.MISSING_COLUMNS
+    assert "身份证号" in caught.value.message
