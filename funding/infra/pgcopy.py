@@ -14,23 +14,10 @@ _SPECIAL = re.compile(r"[\\\t\n\r]")
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
-def copy_text(value: Any) -> str:
-    """One value: NULL as \\N; backslash, tab and line ends escaped; booleans as t/f; dates and
-    datetimes in ISO 8601 (with their offset), as PostgreSQL reads them; anything else as str()."""
-    if value is None:
-        return NULL
-    if value.__class__ is str:
-        return value.translate(_ESCAPES) if _SPECIAL.search(value) else value
-    if value is True or value is False:
-        return "t" if value else "f"
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return copy_text(str(value))  # UUIDs, numbers
-
-
 def plain_text(value: Any) -> str:
-    """copy_text for a value that cannot hold a backslash, a tab or a line end (ids, hashes,
-    ciphertexts, choice codes, numbers, dates): no search for them."""
+    """One value that cannot hold a backslash, a tab or a line end (ids, hashes, ciphertexts, choice
+    codes, numbers, dates): NULL as \\N, booleans as t/f, dates and datetimes in ISO 8601 (with their
+    offset) as PostgreSQL reads them, anything else as str()."""
     if value.__class__ is str:
         return value
     if value is None:
@@ -40,6 +27,14 @@ def plain_text(value: Any) -> str:
     if isinstance(value, dt.date):
         return value.isoformat()
     return str(value)
+
+
+def copy_text(value: Any) -> str:
+    """Any value: as plain_text, with backslashes, tabs and line ends escaped."""
+    if value is None:
+        return NULL
+    text = plain_text(value)
+    return text.translate(_ESCAPES) if _SPECIAL.search(text) else text
 
 
 def copy_line(values: Iterable[Any]) -> str:

@@ -330,7 +330,11 @@ def _guardian_values(g: GuardianRow, student_id: uuid.UUID | str) -> dict[str, A
     }
 
 
-def _base(ctx: ApplyContext, now: dt.datetime) -> dict[str, Any]:
+def _base(ctx: ApplyContext, now: dt.datetime | str, *, text: bool = False) -> dict[str, Any]:
+    """A new row's id, tenant and times; with `text`, ids as text and `now` given as text (what COPY
+    and the audit row both spell, formatted once)."""
+    if text:
+        return {"id": str(uuid.uuid4()), "tenant_id": _uuid_text(ctx.tenant_id), "created_at": now, "updated_at": now}
     return {"id": uuid.uuid4(), "tenant_id": ctx.tenant_id, "created_at": now, "updated_at": now}
 
 
@@ -373,30 +377,17 @@ class NewPupil:
 def prepare_new_pupil(clean: CleanRow, ctx: ApplyContext, *, for_copy: bool = False) -> NewPupil:
     """The rows that register `clean` as a new pupil, with their guardians, and their audit rows.
     Pure computation (no database): with `for_copy`, in the form that another process sends."""
-    now = timezone.now()
+    now = timezone.now().isoformat() if for_copy else timezone.now()
     no_hash = blind_index(clean.student_no, kind="student_no") if clean.student_no else None
     student = _student_values(clean)
-    if for_copy:
-        # Ids and times as the text that COPY and the audit row both spell: formatted once, not twice.
-        now_text = now.isoformat()
+    if for_copy:  # ids as text, as COPY and the audit row both spell them (formatted once)
         for key in ("school_id", "grade_id", "klass_id"):
             student[key] = _uuid_text(student[key])
-
-        def base() -> dict[str, Any]:
-            return {
-                "id": str(uuid.uuid4()),
-                "tenant_id": _uuid_text(ctx.tenant_id),
-                "created_at": now_text,
-                "updated_at": now_text,
-            }
-    else:
-
-        def base() -> dict[str, Any]:
-            return _base(ctx, now)
-
-    values = {**base(), **student, "student_no_hash": no_hash}
+    values = {**_base(ctx, now, text=for_copy), **student, "student_no_hash": no_hash}
     student_id = values["id"]
-    rows = [(STUDENTS, values)] + [(GUARDIANS, {**base(), **_guardian_values(g, student_id)}) for g in clean.guardians]
+    rows = [(STUDENTS, values)] + [
+        (GUARDIANS, {**_base(ctx, now, text=for_copy), **_guardian_values(g, student_id)}) for g in clean.guardians
+    ]
     prepared_rows: list[Any] = []
     audit: list[Any] = []
     for table, v in rows:
