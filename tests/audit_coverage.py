@@ -15,13 +15,27 @@ def tenant_models() -> list[type]:
     return [m for m in apps.get_models() if issubclass(m, TenantModel)]
 
 
+def _inside() -> list[type]:
+    return [m for m in tenant_models() if getattr(m, "audited_inside", None)]
+
+
 def unaudited_rows() -> list[str]:
     missing: list[str] = []
     for tenant_id in Tenant.objects.values_list("pk", flat=True):
         with tenant_transaction(tenant_id):
             audited: dict[str, set[str]] = {}
-            for kind, object_id in AuditEvent.objects.values_list("object_type", "object_id"):
+            inside = {object_type(m._meta.get_field(m.audited_inside[0]).related_model): m for m in _inside()}
+            for kind, object_id, before, after in AuditEvent.objects.values_list(
+                "object_type", "object_id", "before", "after"
+            ):
                 audited.setdefault(kind, set()).add(object_id)
+                child = inside.get(kind)
+                if child is not None:
+                    # Rows recorded inside their parent's event (a pupil's guardians, by a roster
+                    # import): each with its id, under the model's key.
+                    key = child.audited_inside[1]
+                    for values in (before or {}).get(key, []) + (after or {}).get(key, []):
+                        audited.setdefault(object_type(child), set()).add(values["id"])
             for model in [*tenant_models(), User]:
                 parent = getattr(model, "audited_with", None)
                 if parent:

@@ -123,10 +123,17 @@ class GuardianRelation(models.TextChoices):
 class Guardian(TenantModel):
     """监护人: registries often list the parent, not the child, so a guardian's ID number is matched too."""
 
-    # As for Student: the composite key (tenant, student) → the pupil proves both single-column keys.
+    # As for Student: the composite key (tenant, student) → the pupil proves both single-column keys,
+    # and the unique (tenant, student, position) index finds a pupil's guardians (every query names
+    # the tenant: the scoping manager, and row-level security on PostgreSQL).
     tenant = tenant_key_proved_elsewhere()
     student = models.ForeignKey(
-        Student, on_delete=models.CASCADE, related_name="guardians", verbose_name=_("student"), db_constraint=False
+        Student,
+        on_delete=models.CASCADE,
+        related_name="guardians",
+        verbose_name=_("student"),
+        db_constraint=False,
+        db_index=False,
     )
     position = models.PositiveSmallIntegerField(_("order"), default=1, help_text=_("1 or 2, as in the roster"))
     name = models.CharField(_("name"), max_length=50)
@@ -137,6 +144,10 @@ class Guardian(TenantModel):
 
     scope: ClassVar[Scope] = Scope(school="student__school", grade="student__grade", klass="student__klass")
     view_action: ClassVar[Action] = Action.STUDENT_VIEW
+    #: A roster import records a pupil's guardians inside the pupil's audit event (this key of its
+    #: before/after: a list of the guardians' values, each with its id): one roster row, one event.
+    #: A guardian saved on its own (admin, API) has events of its own, as every model.
+    audited_inside: ClassVar[tuple[str, str]] = ("student", "guardians")
 
     class Meta:
         verbose_name = _("guardian")

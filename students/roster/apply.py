@@ -13,7 +13,9 @@ Inside the caller's tenant transaction, for one chunk of rows:
    someone else meanwhile is reported, never half-written), UPDATE … FROM, for students, guardians and
    status changes;
 4. one `trail.append` writes the audit rows of every row written, before/after as the ORM hooks would
-   (personal numbers masked).
+   (personal numbers masked): one event per pupil created or changed, its guardians recorded inside it
+   (`guardians`: each guardian's values with its id), as one roster row is one change of the register;
+   a status change has its own event, as it is a row of the pupil's history.
 
 Ciphertexts and blind indexes are computed here with funding.infra.crypto, exactly as the model fields
 compute them, so a pupil written here reads back through the ORM like any other. Blank optional cells
@@ -189,6 +191,8 @@ def _uuid_text(value: uuid.UUID) -> str:
 
 
 STUDENTS, GUARDIANS, STATUS_CHANGES = _Table(Student), _Table(Guardian), _Table(StatusChange)
+#: Where a pupil's audit event records its guardians (see Guardian.audited_inside).
+GUARDIANS_KEY = Guardian.audited_inside[1]
 
 
 def _plain(value: Any) -> str | None:
@@ -340,10 +344,10 @@ def _base(ctx: ApplyContext, now: dt.datetime | str, *, text: bool = False) -> d
 
 @dataclass(slots=True)
 class NewPupil:
-    """A new pupil's rows and audit rows, ready to write: computed in the chunk's transaction, or ahead
+    """A new pupil's rows and audit row, ready to write: computed in the chunk's transaction, or ahead
     of it while the chunk before is written (pipeline), and then used only if the pupil is still new.
 
-    Prepared ahead (`for_copy`), the rows are PostgreSQL COPY lines and the audit rows plain tuples
+    Prepared ahead (`for_copy`), the rows are PostgreSQL COPY lines and the audit row a plain tuple
     (action, object type, object id, the values' JSON): they travel to this process at a fraction of
     the cost of pickling lists of UUIDs, dates and dataclasses, and need nothing more here."""
 
@@ -351,31 +355,29 @@ class NewPupil:
     no_hash: str | None
     row: list[Any] | str
     guardian_rows: list[list[Any] | str]
-    audit: list[trail.Pending] | list[tuple[str, str, str, str]]
+    audit: trail.Pending | tuple[str, str, str, str]
     #: the ID number's blind index and the row's fingerprint (a report sent from the other process
     #: carries these instead of its whole clean row)
     id_hash: str = ""
     fingerprint: str = ""
 
-    def pending(self, ctx: ApplyContext) -> list[trail.Pending]:
-        """The audit rows (the pupil's, then the guardians')."""
-        return [
-            p
-            if isinstance(p, trail.Pending)
-            else trail.Pending(
-                tenant_id=ctx.tenant_id,
-                action=p[0],
-                object_type=p[1],
-                object_id=p[2],
-                reason=ctx.reason,
-                after_text=p[3],
-            )
-            for p in self.audit
-        ]
+    def pending(self, ctx: ApplyContext) -> trail.Pending:
+        """The audit row: the pupil's values, and its guardians' inside them."""
+        if isinstance(self.audit, trail.Pending):
+            return self.audit
+        action, object_type, object_id, after_text = self.audit
+        return trail.Pending(
+            tenant_id=ctx.tenant_id,
+            action=action,
+            object_type=object_type,
+            object_id=object_id,
+            reason=ctx.reason,
+            after_text=after_text,
+        )
 
 
 def prepare_new_pupil(clean: CleanRow, ctx: ApplyContext, *, for_copy: bool = False) -> NewPupil:
-    """The rows that register `clean` as a new pupil, with their guardians, and their audit rows.
+    """The rows that register `clean` as a new pupil, with their guardians, and their audit row.
     Pure computation (no database): with `for_copy`, in the form that another process sends."""
     now = timezone.now().isoformat() if for_copy else timezone.now()
     no_hash = blind_index(clean.student_no, kind="student_no") if clean.student_no else None
@@ -385,20 +387,29 @@ def prepare_new_pupil(clean: CleanRow, ctx: ApplyContext, *, for_copy: bool = Fa
             student[key] = _uuid_text(student[key])
     values = {**_base(ctx, now, text=for_copy), **student, "student_no_hash": no_hash}
     student_id = values["id"]
-    rows = [(STUDENTS, values)] + [
-        (GUARDIANS, {**_base(ctx, now, text=for_copy), **_guardian_values(g, student_id)}) for g in clean.guardians
-    ]
-    prepared_rows: list[Any] = []
-    audit: list[Any] = []
-    for table, v in rows:
-        row, after = table.prepare(v)
-        if for_copy:
-            prepared_rows.append(table.copy_line(row))
-            audit.append((f"{table.object_type}.import_create", table.object_type, str(v["id"]), trail.encode(after)))
-        else:
-            prepared_rows.append(row)
-            audit.append(table.pending("import_create", v["id"], ctx, after=after))
-    return NewPupil(student_id, no_hash, prepared_rows[0], prepared_rows[1:], audit, clean.id_hash, clean.fingerprint)
+    row, after = STUDENTS.prepare(values)
+    guardian_rows: list[Any] = []
+    guardians_after = []
+    for g in clean.guardians:
+        gv = {**_base(ctx, now, text=for_copy), **_guardian_values(g, student_id)}
+        guardian_row, guardian_after = GUARDIANS.prepare(gv)
+        guardian_rows.append(GUARDIANS.copy_line(guardian_row) if for_copy else guardian_row)
+        guardians_after.append(_inside(gv["id"], guardian_after))
+    after[GUARDIANS_KEY] = guardians_after
+    if for_copy:
+        action = f"{STUDENTS.object_type}.import_create"
+        audit: Any = (action, STUDENTS.object_type, student_id, trail.encode(after))
+        return NewPupil(
+            student_id, no_hash, STUDENTS.copy_line(row), guardian_rows, audit, clean.id_hash, clean.fingerprint
+        )
+    audit = STUDENTS.pending("import_create", student_id, ctx, after=after)
+    return NewPupil(student_id, no_hash, row, guardian_rows, audit, clean.id_hash, clean.fingerprint)
+
+
+def _inside(guardian_id: uuid.UUID | str, values: dict[str, Any]) -> dict[str, Any]:
+    """A guardian's audit values as recorded inside the pupil's event: with its id, so that the
+    guardian's whole story can be found from it."""
+    return {"id": str(guardian_id), **values}
 
 
 def _prepare_updates(to_update: dict[uuid.UUID, RowReport], w: _Writes, ctx: ApplyContext, now: dt.datetime) -> None:
@@ -423,20 +434,30 @@ def _prepare_updates(to_update: dict[uuid.UUID, RowReport], w: _Writes, ctx: App
         if old is None:  # deleted since the first look
             _reject(report, RowCode.CHANGED_MEANWHILE)
             continue
-        pending: list[trail.Pending] = []
-        student_row = _diff_student(pk, old, clean, pending, ctx, now)
+        before: dict[str, Any] = {}
+        after: dict[str, Any] = {}
+        student_row = _diff_student(pk, old, clean, before, after, now)
         guardian_inserts, guardian_updates = [], []
+        guardians_before, guardians_after = [], []
         for g in clean.guardians:
             stored_g = guardians.get(pk, {}).get(g.position)
-            if stored_g is None:
+            if stored_g is None:  # a new guardian: its values after, nothing before
                 gv = {**_base(ctx, now), **_guardian_values(g, pk)}
                 guardian_row, guardian_after = GUARDIANS.prepare(gv)
                 guardian_inserts.append(guardian_row)
-                pending.append(GUARDIANS.pending("import_create", gv["id"], ctx, after=guardian_after))
+                guardians_after.append(_inside(gv["id"], guardian_after))
             else:
-                row = _diff_guardian(stored_g, g, pending, ctx, now)
-                if row is not None:
+                changed = _diff_guardian(stored_g, g, now)
+                if changed is not None:
+                    row, guardian_before, guardian_after = changed
                     guardian_updates.append(row)
+                    guardians_before.append(_inside(stored_g["pk"], guardian_before))
+                    guardians_after.append(_inside(stored_g["pk"], guardian_after))
+        if guardians_after:
+            before[GUARDIANS_KEY], after[GUARDIANS_KEY] = guardians_before, guardians_after
+        pending: list[trail.Pending] = []
+        if after:
+            pending.append(STUDENTS.pending("import_update", pk, ctx, before=before, after=after))
         if old["enrollment_status"] != clean.status:
             sv = {
                 **_base(ctx, now),
@@ -487,12 +508,11 @@ def _final_plain(clean: CleanRow, old: dict[str, Any]) -> dict[str, Any]:
 
 
 def _diff_student(
-    pk: uuid.UUID, old: dict[str, Any], clean: CleanRow, pending: list[trail.Pending], ctx: ApplyContext, now: Any
+    pk: uuid.UUID, old: dict[str, Any], clean: CleanRow, before: dict[str, Any], after: dict[str, Any], now: Any
 ) -> list[Any]:
-    """The staging row of an update (plain columns as they will be, secrets NULL unless changed), and
-    its audit row in `pending` if anything the register shows changed."""
+    """The staging row of an update (plain columns as they will be, secrets NULL unless changed); what
+    the register shows changed goes into `before` and `after`."""
     final = _final_plain(clean, old)
-    before, after = {}, {}
     row: list[Any] = [pk]
     for attname in _STUDENT_PLAIN:
         value = final[attname]
@@ -503,8 +523,6 @@ def _diff_student(
     for attname, hash_attname in _STUDENT_SECRET.items():
         _diff_secret(STUDENTS, attname, hash_attname, getattr(clean, attname), old[attname], row, before, after)
     row += [clean.fingerprint, now]
-    if after:
-        pending.append(STUDENTS.pending("import_update", pk, ctx, before=before, after=after))
     return row
 
 
@@ -537,10 +555,12 @@ def _diff_secret(
 
 
 def _diff_guardian(
-    stored: dict[str, Any], g: GuardianRow, pending: list[trail.Pending], ctx: ApplyContext, now: Any
-) -> list[Any] | None:
-    """The staging row updating a stored guardian, or None if the roster says nothing new."""
-    before, after = {}, {}
+    stored: dict[str, Any], g: GuardianRow, now: Any
+) -> tuple[list[Any], dict[str, Any], dict[str, Any]] | None:
+    """The staging row updating a stored guardian, and what changed (before, after); or None if the
+    roster says nothing new."""
+    before: dict[str, Any] = {}
+    after: dict[str, Any] = {}
     row: list[Any] = [stored["pk"]]
     for attname in _GUARDIAN_PLAIN:
         value = getattr(g, attname)
@@ -552,8 +572,7 @@ def _diff_guardian(
     if not after:
         return None
     row.append(now)
-    pending.append(GUARDIANS.pending("import_update", stored["pk"], ctx, before=before, after=after))
-    return row
+    return row, before, after
 
 
 # --- The statements ------------------------------------------------------------------------------------
@@ -578,7 +597,7 @@ def _write(w: _Writes, ctx: ApplyContext) -> None:
             for report, new in w.creates:
                 if _uuid(new.id) in inserted:
                     report.outcome = CREATED
-                    pending[report.row] = new.pending(ctx)
+                    pending[report.row] = [new.pending(ctx)]
                     w.guardian_inserts += new.guardian_rows
                 else:  # registered by someone else since the first look
                     _reject(report, RowCode.CHANGED_MEANWHILE)
@@ -592,7 +611,7 @@ def _write(w: _Writes, ctx: ApplyContext) -> None:
             stage.update(GUARDIANS, _GUARDIAN_UPDATE_COLUMNS, w.guardian_updates, keep=_GUARDIAN_SECRET)
         if w.status_inserts:
             stage.insert(STATUS_CHANGES, w.status_inserts)
-        # One append for the chunk, in row order: each pupil, then their guardians and status change.
+        # One append for the chunk, in row order: each pupil (its guardians inside), then its status change.
         started = time.perf_counter()
         trail.append([p for number in sorted(pending) for p in pending[number]])
         ctx.audit_seconds += time.perf_counter() - started

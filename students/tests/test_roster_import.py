@@ -147,14 +147,26 @@ def test_a_file_with_every_kind_of_bad_row(world, tenant_of, tmp_path):
     names = {int(r[0]): r[1] for r in read_report(report)[1:]}
     assert names[21].startswith("'=")
 
-    # Audit: one event per row written, personal numbers masked, the file named in the reason.
+    # Audit: one event per row written (its guardians inside), personal numbers masked, the file named in
+    # the reason.
     events = _events(tenant_of, a.tenant)[before:]
     actions = sorted(e.action for e in events)
-    assert actions == sorted(
-        ["students.student.import_create"] * 2
-        + ["students.guardian.import_create"] * 2
-        + ["students.student.import_update", "students.guardian.import_update"]
-    )
+    assert actions == sorted(["students.student.import_create"] * 2 + ["students.student.import_update"])
+    with tenant_of(a.tenant):
+        recorded = next(e for e in events if e.object_id == str(created.pk))
+        assert recorded.after["guardians"] == [
+            {
+                "id": str(guardian.pk),
+                "tenant": str(a.tenant.pk),
+                "student": str(created.pk),
+                "position": 1,
+                "name": guardian.name,
+                "relation": "MOTHER",
+                "id_number": mask(guardian.id_number.reveal(), "id_number"),
+                "id_number_hash": guardian.id_number_hash,
+                "phone": mask("13900001111", "phone"),
+            }
+        ]
     assert all(e.reason == "roster import 名册.xlsx" for e in events)
     text = json.dumps([[e.before, e.after] for e in events], ensure_ascii=False)
     for number in (good, existing_id, "6221000011112222333", "13800001111"):
@@ -189,7 +201,7 @@ def test_an_update_writes_what_changed_keeps_blank_cells_and_records_the_status_
         student = Student.objects.get(pk=a.students["c1"][0].pk)
         number, phone, account = student.id_number.reveal(), student.phone.reveal(), student.card_account.reveal()
         guardian = Guardian.objects.get(student=student, position=1)
-        guardian_id = guardian.id_number.reveal()
+        guardian_id, old_guardian_name = guardian.id_number.reveal(), guardian.name
     row = pupil(
         a,
         身份证号=number,
@@ -219,17 +231,15 @@ def test_an_update_writes_what_changed_keeps_blank_cells_and_records_the_status_
         change = StatusChange.objects.get(student=student, source="roster_import")
         assert (change.from_status, change.to_status) == ("ATTENDING", "SUSPENDED")
     new = {e.action: e for e in _events(tenant_of, a.tenant)[events:]}
-    assert set(new) == {
-        "students.student.import_update",
-        "students.guardian.import_update",
-        "students.statuschange.import_create",
-    }
+    assert set(new) == {"students.student.import_update", "students.statuschange.import_create"}
     update = new["students.student.import_update"]
     assert update.before["enrollment_status"] == "ATTENDING"
     assert update.after["enrollment_status"] == "SUSPENDED"
     assert "phone" not in update.after
     assert "card_account" not in update.after
-    assert new["students.guardian.import_update"].after == {"name": "改名的妈妈"}
+    # The guardian's change is recorded inside the pupil's event, with the guardian's id.
+    assert update.before["guardians"] == [{"id": str(guardian.pk), "name": old_guardian_name}]
+    assert update.after["guardians"] == [{"id": str(guardian.pk), "name": "改名的妈妈"}]
 
 
 def test_a_pupil_who_left_another_school_is_registered_by_the_new_one(world, tenant_of, tmp_path):
@@ -295,16 +305,17 @@ def test_roles_without_the_permission_cannot_import(world, tmp_path):
 
 
 def test_the_import_audit_rows_have_the_shape_of_the_orm_hooks(world, tenant_of, tmp_path):
-    """An imported pupil's create event carries the same fields as one saved through the ORM."""
+    """An imported pupil's create event carries the same fields as one saved through the ORM, and its
+    guardians' inside it the same fields as a guardian's own event, with their ids."""
     a = world.a
     run_import(a.tenant, write_roster(tmp_path / "s.xlsx", [pupil(a)]))
     with tenant_of(a.tenant):
         orm = AuditEvent.objects.filter(action="students.student.create").first()
         imported = AuditEvent.objects.get(action="students.student.import_create")
         guardian_orm = AuditEvent.objects.filter(action="students.guardian.create").first()
-        guardian_imported = AuditEvent.objects.get(action="students.guardian.import_create")
-    assert set(imported.after) == set(orm.after)
-    assert set(guardian_imported.after) == set(guardian_orm.after)
+    assert set(imported.after) == set(orm.after) | {"guardians"}
+    [guardian_imported] = imported.after["guardians"]
+    assert set(guardian_imported) == set(guardian_orm.after) | {"id"}
 
 
 def test_rows_are_applied_in_chunks_with_progress(world, tenant_of, tmp_path, reading):
@@ -417,8 +428,9 @@ def test_a_reader_killed_half_way_fails_the_import_and_keeps_whole_chunks(world,
         assert 2 <= imported < 300
         assert (imported - 2) % 10 == 0, "whole chunks only (the first has 2 rows, the others 10)"
         assert Guardian.objects.filter(student__name__startswith="学生").count() == imported
-        assert AuditEvent.objects.filter(action="students.student.import_create").count() == imported
-        assert AuditEvent.objects.filter(action="students.guardian.import_create").count() == imported
+        recorded = AuditEvent.objects.filter(action="students.student.import_create")
+        assert recorded.count() == imported
+        assert sum(len(e.after["guardians"]) for e in recorded) == imported
     assert not (tmp_path / "k-report.xlsx").exists()
 
 
