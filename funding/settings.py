@@ -255,8 +255,10 @@ LOGGING = {
 MAX_UPLOAD_BYTES = env.int("MAX_UPLOAD_BYTES", default=50 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
-# A roster of this many rows or more is read and prepared in a second process while the import writes
-# (students.roster.pipeline); 0 turns that off.
+# A roster of this many rows or more is read and prepared by reader processes while the import writes
+# (students.roster.pipeline); 0 turns that off. Readers take the chunks in turn: preparing a row costs
+# more than writing it, so two keep a 2-core machine busy (docs/benchmarks.md, "Roster import").
 ROSTER_PARALLEL_ROWS = env.int("ROSTER_PARALLEL_ROWS", default=20_000)
+ROSTER_READERS = env.int("ROSTER_READERS", default=2)
 
 ADMIN_SITE_HEADER = _("Student aid administration")

@@ -1,15 +1,18 @@
-"""Reading, checking and preparing a roster's rows: in this process, or in a second one beside it.
+"""Reading, checking and preparing a roster's rows: in this process, or in others beside it.
 
 The import's work per row is half Python (reading, validation, encryption, blind indexes, audit values)
 and half PostgreSQL (indexes, keys, the audit rows). Done in turn, on two cores, one of them idles
-most of the time. So a large roster's rows are read, validated and prepared in a second process while
-this one writes the chunk before (docs/benchmarks.md, "Roster import").
+most of the time. So a large roster's rows are read, validated and prepared by readers in processes of
+their own while this one writes the chunk before (docs/benchmarks.md, "Roster import"). There are
+settings.ROSTER_READERS of them, taking the chunks in turn (reader 0 the first, reader 1 the second, …):
+preparing a row costs more than writing it, and this process mostly waits on PostgreSQL, so one reader
+would keep the importer waiting while the second core idled.
 
-The second process never touches the database. It prepares whole (ids, ciphertexts, blind indexes,
-the audit rows' JSON, COPY lines) the pupils whose ID number and registration number nobody held when
-the import began; the chunk's INSERT … ON CONFLICT still has the last word (someone may have
-registered them since). Every other valid row is decided and written by the importer, as a row read
-here would be. Small rosters, and SQLite, run the same steps in this process without preparing ahead.
+A reader never touches the database. It prepares whole (ids, ciphertexts, blind indexes, the audit
+rows' JSON, COPY lines) the pupils whose ID number and registration number nobody held when the import
+began; the chunk's INSERT … ON CONFLICT still has the last word (someone may have registered them
+since). Every other valid row is decided and written by the importer, as a row read here would be.
+Small rosters, and SQLite, run the same steps in this process without preparing ahead.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import traceback
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -60,8 +63,21 @@ class Plan:
     #: began; None: prepare nothing ahead
     known_ids: frozenset[str] | None = None
     known_nos: frozenset[str] = frozenset()
-    #: rows of the first chunk, if fewer than chunk_size: the importer waits for it, idle
+    #: rows of the first chunk, if fewer than chunk_size: the importer waits for it, idle (see sizes)
     first_chunk: int | None = None
+    #: (this reader's place, readers): the chunks it prepares are place, place + readers, …
+    share: tuple[int, int] = (0, 1)
+
+
+def sizes(chunk_size: int, first: int | None = None) -> Iterator[int]:
+    """Rows of each chunk, in order. From a small first chunk (if the plan has one), each is half as
+    large again as the one before, up to chunk_size: the importer waits only for the first, and each
+    next one is ready about when the importer has written the one before (every reader counts the
+    same way, so they agree on whose chunk is whose)."""
+    size = first or chunk_size
+    while True:
+        yield size
+        size = min(chunk_size, max(size + 1, size * 3 // 2))
 
 
 def chunks(plan: Plan, *, beside: Beside | None, timings: dict[str, float]) -> Iterator[Chunk]:
@@ -90,25 +106,36 @@ def _produce(plan: Plan, timings: dict[str, float]) -> Iterator[Chunk]:
             tenant_id=plan.tenant_id, reason=plan.reason, school_names={}, nameable=None, today=ctx.today
         )
     known_ids, known_nos = plan.known_ids or frozenset(), plan.known_nos
+    place, readers = plan.share
+    number_of_chunk = 0  # chunks are counted (and shared out) the same way by every reader
+    mine = place == 0
     batch: list[Any] = []
-    limit = plan.first_chunk or plan.chunk_size
+    rows_in_chunk = 0
+    limits = sizes(plan.chunk_size, plan.first_chunk)
+    limit = next(limits)
     started = time.perf_counter()
     for number, cells in sheet.rows():
-        report = validate_row(number, cells, sheet.columns, ctx)
-        if ahead is not None and report.clean is not None and report.clean.id_hash not in known_ids:
-            # A new pupil, prepared whole and sent as a tuple of text (see _compact). Unless the
-            # registration number is someone's: the importer will say whose (rare, so prepared anyway).
-            new = prepare_new_pupil(report.clean, ahead, for_copy=True)
-            if new.no_hash is None or new.no_hash not in known_nos:
-                report = _compact(report, new)
-        batch.append(report)
-        if len(batch) >= limit:
-            timings["validate"] = timings.get("validate", 0) + time.perf_counter() - started
-            yield Chunk(batch, number - sheet.header_row, sheet.total)
-            batch, limit = [], plan.chunk_size
-            started = time.perf_counter()
-    timings["validate"] = timings.get("validate", 0) + time.perf_counter() - started
-    yield Chunk(batch, sheet.total, sheet.total)
+        if mine:
+            report = validate_row(number, cells, sheet.columns, ctx)
+            if ahead is not None and report.clean is not None and report.clean.id_hash not in known_ids:
+                # A new pupil, prepared whole and sent as a tuple of text (see _compact). Unless the
+                # registration number is someone's: the importer will say whose (rare, so prepared anyway).
+                new = prepare_new_pupil(report.clean, ahead, for_copy=True)
+                if new.no_hash is None or new.no_hash not in known_nos:
+                    report = _compact(report, new)
+            batch.append(report)
+        rows_in_chunk += 1
+        if rows_in_chunk >= limit:
+            if mine:
+                timings["validate"] = timings.get("validate", 0) + time.perf_counter() - started
+                yield Chunk(batch, number - sheet.header_row, sheet.total)
+                started = time.perf_counter()
+            batch, rows_in_chunk, limit = [], 0, next(limits)
+            number_of_chunk += 1
+            mine = number_of_chunk % readers == place
+    if mine and (rows_in_chunk or number_of_chunk == 0):  # the last chunk (empty only if the sheet is)
+        timings["validate"] = timings.get("validate", 0) + time.perf_counter() - started
+        yield Chunk(batch, sheet.total, sheet.total)
 
 
 def _compact(report: Any, new: Any) -> tuple[Any, ...]:
@@ -177,7 +204,7 @@ def _clock(timings: dict[str, float], phase: str) -> Iterator[None]:
 
 @contextmanager
 def reader_beside(path: str | Path) -> Iterator[Beside | None]:
-    """The second process for a roster that may need one (see Beside.start), stopped at the end."""
+    """The readers for a roster that may need them (see Beside.start), stopped at the end."""
     beside = Beside.start(path)
     try:
         yield beside
@@ -187,78 +214,95 @@ def reader_beside(path: str | Path) -> Iterator[Beside | None]:
 
 
 class Beside:
-    """The second process. Started as soon as an import begins (`start`), so that Python and Django
+    """The reader processes. Started as soon as an import begins (`start`), so that Python and Django
     start up there while this process checks the file; told what to read once it is checked."""
 
     #: Bytes of a workbook per roster row, at least (a real roster has about 170): whether a file may
     #: hold ROSTER_PARALLEL_ROWS rows is guessed from its size before it is inspected.
     MIN_BYTES_PER_ROW = 60
 
-    def __init__(self, child: subprocess.Popen) -> None:
-        self.child = child
+    def __init__(self, children: list[subprocess.Popen]) -> None:
+        self.children = children
 
     @classmethod
     def start(cls, path: str | Path) -> Beside | None:
-        """The second process, if the file may be large enough for one (on PostgreSQL); else None."""
+        """The readers, if the file may be large enough for them (on PostgreSQL); else None."""
         threshold = settings.ROSTER_PARALLEL_ROWS
         if connection.vendor != "postgresql" or threshold <= 0:
             return None
         if Path(path).stat().st_size < threshold * cls.MIN_BYTES_PER_ROW:
             return None
-        # A fresh interpreter (`python -m students.roster.pipeline`), not multiprocessing: a Celery
+        # Fresh interpreters (`python -m students.roster.pipeline`), not multiprocessing: a Celery
         # worker's pool process may not have children of its own, and a fork would copy this process's
         # database connection and whatever locks its other threads hold. The messages are pickles, one
-        # after another, on the child's stdout.
-        child = subprocess.Popen(  # noqa: S603 (this interpreter, this module)
-            [sys.executable, "-m", __name__], stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=settings.BASE_DIR
-        )
-        return cls(child)
+        # after another, on each child's stdout.
+        command = [sys.executable, "-m", __name__]
+        children = [
+            subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=settings.BASE_DIR)  # noqa: S603 (this interpreter, this module)
+            for _ in range(max(1, settings.ROSTER_READERS))
+        ]
+        return cls(children)
 
     def chunks(self, plan: Plan, timings: dict[str, float]) -> Iterator[Chunk]:
-        from .problems import FileProblem, RosterFileError
-
-        child = self.child
+        """The chunks in order: the first from reader 0, the next from reader 1, and so on around."""
         shared = {name: getattr(settings, name) for name in _SHARED_SETTINGS}
-        # The plan goes pickled inside: its classes can only be loaded once Django is set up there.
-        setup = (pickle.dumps(plan, pickle.HIGHEST_PROTOCOL), shared, translation.get_language())
-        try:
-            child.stdin.write(pickle.dumps(setup, pickle.HIGHEST_PROTOCOL))  # type: ignore[union-attr]
-            child.stdin.close()  # type: ignore[union-attr]
-        except BrokenPipeError:
-            pass  # it died already: said below
-        while True:
+        readers = len(self.children)
+        for place, child in enumerate(self.children):
+            # The plan goes pickled inside: its classes can only be loaded once Django is set up there.
+            mine = replace(plan, share=(place, readers))
+            setup = (pickle.dumps(mine, pickle.HIGHEST_PROTOCOL), shared, translation.get_language())
             try:
-                kind, payload, child_timings = pickle.load(child.stdout)  # noqa: S301 (our own child)
-            except (EOFError, OSError, pickle.UnpicklingError):  # it died, maybe half-way through a chunk
-                raise RuntimeError(
-                    f"the roster reader stopped unexpectedly (exit code {child.wait(timeout=10)})"
-                ) from None
-            timings.update(child_timings)
+                child.stdin.write(pickle.dumps(setup, pickle.HIGHEST_PROTOCOL))  # type: ignore[union-attr]
+                child.stdin.close()  # type: ignore[union-attr]
+            except BrokenPipeError:
+                pass  # it died already: said when its turn comes
+        # What each reader reports of its time; the import's timings are their sums.
+        reported: list[dict[str, float]] = [{} for _ in self.children]
+        turn = 0
+        while True:
+            place = turn % readers
+            waited = time.perf_counter()
+            kind, payload = self._receive(place, reported)
+            timings["wait"] = timings.get("wait", 0) + time.perf_counter() - waited
+            for key in {k for r in reported for k in r}:
+                timings[key] = sum(r.get(key, 0) for r in reported)
             if kind == "chunk":
                 payload.reports = [_expand(item) for item in payload.reports]
                 yield payload
-            elif kind == "end":
+                turn += 1
+            elif kind == "end":  # the reader whose turn it was has no more: the sheet is done
                 return
             elif kind == "file_error":
+                from .problems import FileProblem, RosterFileError
+
                 problem, params = payload
                 raise RosterFileError(FileProblem(problem), **params)
             else:
                 raise RuntimeError(f"the roster reader failed:\n{payload}")
 
+    def _receive(self, place: int, reported: list[dict[str, float]]) -> tuple[str, Any]:
+        child = self.children[place]
+        try:
+            kind, payload, reported[place] = pickle.load(child.stdout)  # noqa: S301 (our own child)
+        except (EOFError, OSError, pickle.UnpicklingError):  # it died, maybe half-way through a chunk
+            raise RuntimeError(f"the roster reader stopped unexpectedly (exit code {child.wait(timeout=10)})") from None
+        return kind, payload
+
     def close(self) -> None:
-        """Stop the process (finished or not) and release its pipes."""
-        child = self.child
-        for pipe in (child.stdin, child.stdout):
-            if pipe is not None and not pipe.closed:
-                with suppress(OSError):  # a broken pipe: the child is gone
-                    pipe.close()
-        if child.poll() is None:
-            child.kill()
-        child.wait(timeout=10)
+        """Stop the readers (finished or not) and release their pipes."""
+        for child in self.children:
+            for pipe in (child.stdin, child.stdout):
+                if pipe is not None and not pipe.closed:
+                    with suppress(OSError):  # a broken pipe: the child is gone
+                        pipe.close()
+            if child.poll() is None:
+                child.kill()
+        for child in self.children:
+            child.wait(timeout=10)
 
 
 def _run_beside() -> None:
-    """The second process: set up Django as the first one has it, then send chunks until the end."""
+    """A reader: set up Django as the first one has it, then send chunks until the end."""
     # stdout carries the messages; anything printed by accident goes to stderr instead.
     out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)

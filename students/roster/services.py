@@ -119,8 +119,8 @@ def roster_import(
             reason=apply_ctx.reason,
             known_ids=frozenset(k[0] for k in known) if known is not None else None,
             known_nos=frozenset(k[1] for k in known if k[1]) if known is not None else frozenset(),
-            # Read beside, the first chunk is small: the import starts writing sooner.
-            first_chunk=max(1, chunk_size // 5) if parallel else None,
+            # Read beside, the first chunks are small: the import starts writing sooner (pipeline.sizes).
+            first_chunk=max(1, chunk_size // 10) if parallel else None,
         )
         report = RowReportWriter(report_path) if report_path else None
         try:
