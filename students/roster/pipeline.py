@@ -35,7 +35,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import translation
 
-#: The settings a prepared row depends on: the second process starts from the same settings module
+#: The settings a prepared row depends on: a reader starts from the same settings module
 #: and is given these values, so that a test's overrides (and a rotation of keys) apply there too.
 _SHARED_SETTINGS = ("SECRET_KEY", "DEBUG", "FIELD_ENCRYPTION_KEYS", "BLIND_INDEX_KEY", "AUDIT_HMAC_KEY")
 
@@ -51,7 +51,7 @@ class Chunk:
 
 @dataclass
 class Plan:
-    """Everything reading and preparing needs, plain data only (it travels to the second process)."""
+    """Everything reading and preparing needs, plain data only (it travels to the readers)."""
 
     path: str
     inspection: Any  # reader.Inspection
@@ -199,7 +199,7 @@ def _clock(timings: dict[str, float], phase: str) -> Iterator[None]:
         timings[phase] = timings.get(phase, 0) + time.perf_counter() - started
 
 
-# --- The second process --------------------------------------------------------------------------------
+# --- The readers ---------------------------------------------------------------------------------------
 
 
 @contextmanager
@@ -337,7 +337,7 @@ def _run_beside() -> None:
         send("crash", traceback.format_exc(), timings)
 
 
-def uses_second_process(rows: int) -> bool:
+def uses_readers(rows: int) -> bool:
     """Whether a roster of this many rows is read beside the import (settings.ROSTER_PARALLEL_ROWS).
     On PostgreSQL only (see Beside.start): rows come prepared for its COPY, and SQLite (one writer,
     in the same process) is the development database."""

@@ -97,12 +97,12 @@ def roster_import(
     tenant_id = current_tenant_id()
     outcome = ImportOutcome()
     clock = _Clock(outcome.timings)
-    # Started first: the second process starts up while this one checks the file.
+    # Started first: the readers start up while this process checks the file.
     with pipeline.reader_beside(path) as beside:
         with clock("inspect"):
             inspection = reader.inspect(path)
         today = timezone.localdate()
-        parallel = beside is not None and pipeline.uses_second_process(inspection.rows)
+        parallel = beside is not None and pipeline.uses_readers(inspection.rows)
         if not parallel:
             beside = None  # (stopped when the block ends)
         with tenant_transaction(tenant_id):

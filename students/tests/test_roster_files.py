@@ -213,8 +213,8 @@ def test_the_import_refuses_a_bad_file_with_its_message(world, tmp_path):
     assert caught.value.problem is FileProblem.NOT_XLSX
 
 
-def test_a_sheet_the_second_process_cannot_read_is_refused_with_its_message(world, tmp_path, settings):
-    """Read beside the import (a large roster, PostgreSQL), the sheet is opened in the second process:
+def test_a_sheet_the_readers_cannot_read_is_refused_with_its_message(world, tmp_path, settings):
+    """Read beside the import (a large roster, PostgreSQL), the sheet is opened by the readers:
     its refusal (here: missing columns, in Chinese) reaches the importer as the same RosterFileError."""
     from django.db import connection
 

@@ -22,7 +22,7 @@ from students.tests.test_roster_support import AsText, new_id, pupil, read_repor
 @pytest.fixture(autouse=True, params=["here", "beside"])
 def reading(request, settings):
     """Every test here runs twice on PostgreSQL: rows read in the importing process, and read and
-    prepared in a second one (students.roster.pipeline), as a large roster is."""
+    prepared by reader processes (students.roster.pipeline), as a large roster is."""
     from django.db import connection
 
     if request.param == "beside" and connection.vendor != "postgresql":
@@ -394,7 +394,7 @@ def test_a_pupil_registered_while_the_file_is_read_is_not_registered_twice(world
 
 
 def test_a_reader_killed_half_way_fails_the_import_and_keeps_whole_chunks(world, tenant_of, tmp_path, reading):
-    """The second process dies (killed, out of memory): the import stops with an error, the chunks
+    """A reader dies (killed, out of memory): the import stops with an error, the chunks
     written before stay written whole, nothing of the others is written, the partial report is gone.
     (The chunks it had sent before it died are still written: enough rows here that it cannot have
     sent them all by then.)"""
@@ -403,7 +403,7 @@ def test_a_reader_killed_half_way_fails_the_import_and_keeps_whole_chunks(world,
     from pathlib import Path
 
     if reading != "beside":
-        pytest.skip("about the second process")
+        pytest.skip("about the readers")
     a = world.a
     birth = dt.date(2016, 1, 1)
     rows = [pupil(a, 姓名=f"学生{i}", 身份证号=new_id(birth=birth + dt.timedelta(days=i))) for i in range(300)]

@@ -221,8 +221,8 @@ def test_the_new_pupil_id_helper_never_repeats(world):
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("reading", ["here", "beside"])
 def test_a_real_worker_runs_the_import_through_redis(tmp_path, monkeypatch, reading):
-    """Through Redis and a real (prefork) worker; "beside": the worker's import reads the rows in a
-    process of its own, as for a large roster (students.roster.pipeline)."""
+    """Through Redis and a real (prefork) worker; "beside": the worker's import reads the rows in
+    reader processes of its own, as for a large roster (students.roster.pipeline)."""
     from django.db import connection
 
     from schools.tenancy.context import tenant_transaction
