@@ -33,7 +33,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection
-from django.utils import translation
+from django.utils import timezone, translation
 
 #: The settings a prepared row depends on: a reader starts from the same settings module
 #: and is given these values, so that a test's overrides (and a rotation of keys) apply there too.
@@ -114,13 +114,14 @@ def _produce(plan: Plan, timings: dict[str, float]) -> Iterator[Chunk]:
     limits = sizes(plan.chunk_size, plan.first_chunk)
     limit = next(limits)
     started = time.perf_counter()
+    now = timezone.now().isoformat()  # new rows' created_at: one per chunk, as when the importer prepares them
     for number, cells in sheet.rows():
         if mine:
             report = validate_row(number, cells, sheet.columns, ctx)
             if ahead is not None and report.clean is not None and report.clean.id_hash not in known_ids:
                 # A new pupil, prepared whole and sent as a tuple of text (see _compact). Unless the
                 # registration number is someone's: the importer will say whose (rare, so prepared anyway).
-                new = prepare_new_pupil(report.clean, ahead, for_copy=True)
+                new = prepare_new_pupil(report.clean, ahead, now, for_copy=True)
                 if new.no_hash is None or new.no_hash not in known_nos:
                     report = _compact(report, new)
             batch.append(report)
@@ -131,6 +132,7 @@ def _produce(plan: Plan, timings: dict[str, float]) -> Iterator[Chunk]:
                 yield Chunk(batch, number - sheet.header_row, sheet.total)
                 started = time.perf_counter()
             batch, rows_in_chunk, limit = [], 0, next(limits)
+            now = timezone.now().isoformat()
             number_of_chunk += 1
             mine = number_of_chunk % readers == place
     if mine and (rows_in_chunk or number_of_chunk == 0):  # the last chunk (empty only if the sheet is)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import json
+import uuid
 
 import pytest
 from django.core.exceptions import PermissionDenied
@@ -448,3 +449,20 @@ def test_backslashes_and_tabs_in_free_text_reach_the_register_as_typed(world, te
     with tenant_of(a.tenant):
         stored = Student.objects.get(name="王\\小明")
     assert (stored.village, stored.card_holder) == ("东\t村\\N", "王\\.大")
+
+
+def test_new_pupils_and_guardians_get_version_4_ids_and_their_chunks_time(world, tenant_of, tmp_path):
+    """Prepared ahead, a new row's id is spelt straight from random bytes (apply._new_id_text) and its
+    time is the chunk's: the ids must still be distinct version 4 UUIDs, and a chunk's rows share one
+    time, as rows prepared in the importing process do."""
+    a = world.a
+    rows = [pupil(a, 姓名=f"编号{i}") for i in range(40)]
+    assert run_import(a.tenant, write_roster(tmp_path / "ids.xlsx", rows)).created == 40
+    with tenant_of(a.tenant):
+        pupils = dict(Student.objects.filter(name__startswith="编号").values_list("pk", "created_at"))
+        guardians = dict(Guardian.objects.filter(student_id__in=list(pupils)).values_list("pk", "created_at"))
+    ids = [*pupils, *guardians]
+    assert len(guardians) == 40
+    assert len(set(ids)) == 80
+    assert {(pk.version, pk.variant) for pk in ids} == {(4, uuid.RFC_4122)}
+    assert len({*pupils.values(), *guardians.values()}) == 1  # one chunk
