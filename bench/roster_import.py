@@ -89,6 +89,20 @@ def main() -> None:
     print()
     print("Read beside the import (PostgreSQL), open, prescan and validate are the readers' (summed over them),")
     print("at the same time as the importer's write; RSS is the importer's.")
+    print()
+    print("CPU of the import (seconds, user + system):")
+    print()
+    print("| database | importer | readers | database server | in all | wall | cores busy |")
+    print("|---|---|---|---|---|---|---|")
+    for vendor, ours, _base in results:
+        cpu = ours["cpu"]
+        parts = [cpu["importer"], cpu["readers"], cpu["database"] or 0.0]
+        total = sum(parts)
+        server = f"{cpu['database']:.1f}" if cpu["database"] is not None else "(in the importer)"
+        print(
+            f"| {vendor} | {cpu['importer']:.1f} | {cpu['readers']:.1f} | {server} | {total:.1f} "
+            f"| {ours['seconds']:.1f} | {total / ours['seconds']:.1f} |"
+        )
 
 
 # --- Inside the benchmark's database (run as `python -m bench.roster_import --inner ...`) -------------
@@ -186,10 +200,13 @@ def _ours(work: Path, rows: int) -> dict:
         events_before = AuditEvent.objects.count()
     runs = []
     for attempt in ("first", "again"):
+        cpu_before = _cpu()
         started = time.perf_counter()
         with tenant_context(tenant.pk), trail.acting_as(trail.actor_for(user, source="command")):
             outcome = roster_import(path=full, file_name=full.name, actor=user, report_path=work / f"{attempt}.xlsx")
         runs.append((time.perf_counter() - started, outcome))
+        if attempt == "first":
+            cpu = {k: (v - cpu_before[k] if v is not None else None) for k, v in _cpu().items()}
     (seconds, first), (again_seconds, again) = runs
     if first.created != rows or again.unchanged != rows:
         raise RuntimeError(f"unexpected outcome: {first.summary()}; again: {again.summary()}")
@@ -202,7 +219,35 @@ def _ours(work: Path, rows: int) -> dict:
         "timings": first.timings,
         "events": events,
         "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "cpu": cpu,
     }
+
+
+def _cpu() -> dict[str, float | None]:
+    """CPU seconds so far (user + system) of this process, of its finished children (the readers),
+    and of this connection's PostgreSQL backend when the server runs on this machine (else None).
+    On a shared virtual machine whose speed drifts by a quarter within minutes, where the CPU goes
+    says more than the wall time."""
+    import os
+    import resource
+
+    from django.db import connection
+
+    def used(who: int) -> float:
+        r = resource.getrusage(who)
+        return r.ru_utime + r.ru_stime
+
+    backend = None
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            pid = cursor.fetchone()[0]
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            backend = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, IndexError, ValueError):
+            backend = None  # a server elsewhere (or another user's process): not measured
+    return {"importer": used(resource.RUSAGE_SELF), "readers": used(resource.RUSAGE_CHILDREN), "database": backend}
 
 
 def _baseline(work: Path, rows: int) -> dict:
