@@ -20,6 +20,7 @@ from __future__ import annotations
 import gc
 import os
 import pickle
+import signal
 import subprocess
 import sys
 import time
@@ -27,7 +28,7 @@ import traceback
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -65,8 +66,6 @@ class Plan:
     known_nos: frozenset[str] = frozenset()
     #: rows of the first chunk, if fewer than chunk_size: the importer waits for it, idle (see sizes)
     first_chunk: int | None = None
-    #: (this reader's place, readers): the chunks it prepares are place, place + readers, …
-    share: tuple[int, int] = (0, 1)
 
 
 def sizes(chunk_size: int, first: int | None = None) -> Iterator[int]:
@@ -91,23 +90,34 @@ def chunks(plan: Plan, *, beside: Beside | None, timings: dict[str, float]) -> I
 
 
 def _produce(plan: Plan, timings: dict[str, float]) -> Iterator[Chunk]:
+    """All the chunks, in this process."""
+    yield from _share(_open(plan, timings), plan, 0, 1, timings)
+
+
+def _open(plan: Plan, timings: dict[str, float]) -> Any:
+    """The opened sheet, with the rows whose ID number or registration number recurs found (plan.ctx)."""
     from . import reader
-    from .apply import ApplyContext, prepare_new_pupil
-    from .validate import validate_row
 
     with _clock(timings, "open"):
         sheet = reader.open_roster(plan.path, plan.inspection)
-    ctx = plan.ctx
     with _clock(timings, "prescan"):
-        ctx.duplicate_ids, ctx.duplicate_nos = duplicates(sheet)
+        plan.ctx.duplicate_ids, plan.ctx.duplicate_nos = duplicates(sheet)
+    return sheet
+
+
+def _share(sheet: Any, plan: Plan, place: int, readers: int, timings: dict[str, float]) -> Iterator[Chunk]:
+    """The chunks numbered place, place + readers, … (counted the same way by every reader)."""
+    from .apply import ApplyContext, prepare_new_pupil
+    from .validate import validate_row
+
+    ctx = plan.ctx
     ahead = None
     if plan.known_ids is not None:
         ahead = ApplyContext(
             tenant_id=plan.tenant_id, reason=plan.reason, school_names={}, nameable=None, today=ctx.today
         )
     known_ids, known_nos = plan.known_ids or frozenset(), plan.known_nos
-    place, readers = plan.share
-    number_of_chunk = 0  # chunks are counted (and shared out) the same way by every reader
+    number_of_chunk = 0
     mine = place == 0
     batch: list[Any] = []
     rows_in_chunk = 0
@@ -216,15 +226,21 @@ def reader_beside(path: str | Path) -> Iterator[Beside | None]:
 
 
 class Beside:
-    """The reader processes. Started as soon as an import begins (`start`), so that Python and Django
-    start up there while this process checks the file; told what to read once it is checked."""
+    """The readers. One process is started as soon as an import begins (`start`), so that Python and
+    Django start up there while this process checks the file; told what to read once it is checked, it
+    opens the sheet, finds the duplicates, and only then forks the other readers, which share what it
+    parsed (calamine's sheet, about a tenth of the import's CPU if every reader parsed it again)."""
 
     #: Bytes of a workbook per roster row, at least (a real roster has about 170): whether a file may
     #: hold ROSTER_PARALLEL_ROWS rows is guessed from its size before it is inspected.
     MIN_BYTES_PER_ROW = 60
 
-    def __init__(self, children: list[subprocess.Popen]) -> None:
-        self.children = children
+    def __init__(self, process: subprocess.Popen, outputs: list[Any], descriptors: list[int]) -> None:
+        self.process = process
+        #: where each reader's messages arrive, by place: the first process's stdout, then a pipe each
+        self.outputs = outputs
+        #: the write ends of those pipes, as numbered in the first process (which forks the others)
+        self.descriptors = descriptors
 
     @classmethod
     def start(cls, path: str | Path) -> Beside | None:
@@ -234,32 +250,43 @@ class Beside:
             return None
         if Path(path).stat().st_size < threshold * cls.MIN_BYTES_PER_ROW:
             return None
-        # Fresh interpreters (`python -m students.roster.pipeline`), not multiprocessing: a Celery
-        # worker's pool process may not have children of its own, and a fork would copy this process's
-        # database connection and whatever locks its other threads hold. The messages are pickles, one
-        # after another, on each child's stdout.
-        command = [sys.executable, "-m", __name__]
-        children = [
-            subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=settings.BASE_DIR)  # noqa: S603 (this interpreter, this module)
-            for _ in range(max(1, settings.ROSTER_READERS))
-        ]
-        return cls(children)
+        # A fresh interpreter (`python -m students.roster.pipeline`), not multiprocessing: a Celery
+        # worker's pool process may not have children of its own, and a fork of this process would copy
+        # its database connection and whatever locks its other threads hold. The reader process has
+        # neither, so it may fork the others itself. The messages are pickles, one after another, on
+        # each reader's pipe. Its own process group, so that close() stops the forked readers too.
+        pipes = [os.pipe() for _ in range(max(1, settings.ROSTER_READERS) - 1)]
+        try:
+            process = subprocess.Popen(  # noqa: S603 (this interpreter, this module)
+                [sys.executable, "-m", __name__],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                cwd=settings.BASE_DIR,
+                pass_fds=[w for _r, w in pipes],
+                process_group=0,
+            )
+        except BaseException:
+            for r, _w in pipes:
+                os.close(r)
+            raise
+        finally:
+            for _r, w in pipes:
+                os.close(w)  # the readers' ends: only they may hold them, so that a reader's death is an EOF here
+        return cls(process, [process.stdout, *(os.fdopen(r, "rb") for r, _w in pipes)], [w for _r, w in pipes])
 
     def chunks(self, plan: Plan, timings: dict[str, float]) -> Iterator[Chunk]:
         """The chunks in order: the first from reader 0, the next from reader 1, and so on around."""
         shared = {name: getattr(settings, name) for name in _SHARED_SETTINGS}
-        readers = len(self.children)
-        for place, child in enumerate(self.children):
-            # The plan goes pickled inside: its classes can only be loaded once Django is set up there.
-            mine = replace(plan, share=(place, readers))
-            setup = (pickle.dumps(mine, pickle.HIGHEST_PROTOCOL), shared, translation.get_language())
-            try:
-                child.stdin.write(pickle.dumps(setup, pickle.HIGHEST_PROTOCOL))  # type: ignore[union-attr]
-                child.stdin.close()  # type: ignore[union-attr]
-            except BrokenPipeError:
-                pass  # it died already: said when its turn comes
+        # The plan goes pickled inside: its classes can only be loaded once Django is set up there.
+        setup = (pickle.dumps(plan, pickle.HIGHEST_PROTOCOL), shared, translation.get_language(), self.descriptors)
+        try:
+            self.process.stdin.write(pickle.dumps(setup, pickle.HIGHEST_PROTOCOL))  # type: ignore[union-attr]
+            self.process.stdin.close()  # type: ignore[union-attr]
+        except BrokenPipeError:
+            pass  # it died already: said when its turn comes
+        readers = len(self.outputs)
         # What each reader reports of its time; the import's timings are their sums.
-        reported: list[dict[str, float]] = [{} for _ in self.children]
+        reported: list[dict[str, float]] = [{} for _ in self.outputs]
         turn = 0
         while True:
             place = turn % readers
@@ -283,28 +310,30 @@ class Beside:
                 raise RuntimeError(f"the roster reader failed:\n{payload}")
 
     def _receive(self, place: int, reported: list[dict[str, float]]) -> tuple[str, Any]:
-        child = self.children[place]
         try:
-            kind, payload, reported[place] = pickle.load(child.stdout)  # noqa: S301 (our own child)
+            kind, payload, reported[place] = pickle.load(self.outputs[place])  # noqa: S301 (our own reader)
         except (EOFError, OSError, pickle.UnpicklingError):  # it died, maybe half-way through a chunk
-            raise RuntimeError(f"the roster reader stopped unexpectedly (exit code {child.wait(timeout=10)})") from None
+            raise RuntimeError(f"the roster reader stopped unexpectedly (reader {place + 1})") from None
         return kind, payload
 
     def close(self) -> None:
         """Stop the readers (finished or not) and release their pipes."""
-        for child in self.children:
-            for pipe in (child.stdin, child.stdout):
-                if pipe is not None and not pipe.closed:
-                    with suppress(OSError):  # a broken pipe: the child is gone
-                        pipe.close()
-            if child.poll() is None:
-                child.kill()
-        for child in self.children:
-            child.wait(timeout=10)
+        for pipe in (self.process.stdin, *self.outputs):
+            if pipe is not None and not pipe.closed:
+                with suppress(OSError):  # a broken pipe: the reader is gone
+                    pipe.close()
+        with suppress(subprocess.TimeoutExpired):
+            # Finished, the first reader exits once the others have (it waits for them, so their CPU
+            # time is counted in this process's children's); else it is stopped with them.
+            self.process.wait(timeout=1)
+        with suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
 
 
 def _run_beside() -> None:
-    """A reader: set up Django as the first one has it, then send chunks until the end."""
+    """The first reader: set up Django, take the plan, open the sheet, fork the others; each sends its
+    chunks until the end."""
     # stdout carries the messages; anything printed by accident goes to stderr instead.
     out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
@@ -312,7 +341,7 @@ def _run_beside() -> None:
 
     django.setup()  # while the importer checks the file
     try:
-        pickled_plan, shared, language = pickle.load(sys.stdin.buffer)  # noqa: S301 (from our parent)
+        pickled_plan, shared, language, descriptors = pickle.load(sys.stdin.buffer)  # noqa: S301 (from our parent)
     except EOFError:
         return  # not needed after all (a small roster, or a bad file)
     for name, value in shared.items():
@@ -320,23 +349,51 @@ def _run_beside() -> None:
     from .problems import RosterFileError
 
     plan = pickle.loads(pickled_plan)  # noqa: S301
+    outputs = [out, *(os.fdopen(fd, "wb") for fd in descriptors)]
+    place, forked = 0, []
 
     def send(*message: Any) -> None:
-        pickle.dump(message, out, pickle.HIGHEST_PROTOCOL)
-        out.flush()
+        pickle.dump(message, outputs[place], pickle.HIGHEST_PROTOCOL)
+        outputs[place].flush()
 
     timings: dict[str, float] = {}
     try:
-        with translation.override(language):
-            for chunk in _produce(plan, timings):
+        with translation.override(language), _gc_paused():
+            sheet = _open(plan, timings)
+            place, forked = _fork(len(outputs))
+            if place:
+                timings = {}  # the opening is the first reader's to report
+            for index, output in enumerate(outputs):
+                if index != place:
+                    output.close()  # each pipe's writer is its reader alone: its death is an EOF there
+            for chunk in _share(sheet, plan, place, len(outputs), timings):
                 send("chunk", chunk, timings)
         send("end", None, timings)
-    except RosterFileError as exc:
+    except RosterFileError as exc:  # (opening the sheet: before any fork)
         send("file_error", (exc.problem.value, exc.params), timings)
     except BrokenPipeError:
         pass  # the importer stopped listening (it failed, or was stopped): nothing left to do
     except BaseException:
-        send("crash", traceback.format_exc(), timings)
+        with suppress(OSError):
+            send("crash", traceback.format_exc(), timings)
+    finally:
+        if place:
+            os._exit(0)  # a forked reader: nothing of the first one's to clean up
+        for pid in forked:
+            os.waitpid(pid, 0)
+
+
+def _fork(readers: int) -> tuple[int, list[int]]:
+    """Fork the readers after the first: (this process's place, the pids it forked)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    forked = []
+    for place in range(1, readers):
+        pid = os.fork()
+        if pid == 0:
+            return place, []
+        forked.append(pid)
+    return 0, forked
 
 
 def uses_readers(rows: int) -> bool:

@@ -394,30 +394,78 @@ def test_a_pupil_registered_while_the_file_is_read_is_not_registered_twice(world
         assert (outcome.created, outcome.updated) == (3, 1)
 
 
-def test_a_reader_killed_half_way_fails_the_import_and_keeps_whole_chunks(world, tenant_of, tmp_path, reading):
-    """A reader dies (killed, out of memory): the import stops with an error, the chunks
-    written before stay written whole, nothing of the others is written, the partial report is gone.
-    (The chunks it had sent before it died are still written: enough rows here that it cannot have
-    sent them all by then.)"""
+def _reader_processes() -> dict[int, tuple[int, str]]:
+    """The roster readers running on this machine: pid → (parent pid, state)."""
+    from pathlib import Path
+
+    found = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            pid = int(stat.parent.name)
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if b"students.roster.pipeline" in (stat.parent / "cmdline").read_bytes():
+                found[pid] = (int(fields[1]), fields[0])
+        except (OSError, ValueError):
+            continue  # ended meanwhile
+    return found
+
+
+def test_a_stopped_import_stops_every_reader_even_a_stuck_one(world, tmp_path, reading):
+    """However an import ends, its readers end with it: here the import fails (an error while it
+    writes) while every reader, the first and the one it forked, is stuck (stopped by a signal, as
+    a reader deep in a huge chunk)."""
     import os
     import signal
-    from pathlib import Path
+
+    if reading != "beside":
+        pytest.skip("about the readers")
+    a = world.a
+    birth = dt.date(2016, 1, 1)
+    rows = [pupil(a, 姓名=f"学生{i}", 身份证号=new_id(birth=birth + dt.timedelta(days=i))) for i in range(100)]
+    stuck: list[int] = []
+
+    class Failed(Exception):
+        pass
+
+    def stop_readers_and_fail(done: int, total: int) -> None:
+        found = _reader_processes()
+        first = [pid for pid, (ppid, _state) in found.items() if ppid == os.getpid()]
+        stuck.extend(first + [pid for pid, (ppid, _state) in found.items() if ppid in first])
+        for pid in stuck:
+            os.kill(pid, signal.SIGSTOP)
+        raise Failed
+
+    with pytest.raises(Failed):
+        run_import(a.tenant, write_roster(tmp_path / "s.xlsx", rows), chunk_size=10, on_progress=stop_readers_and_fail)
+
+    assert len(stuck) == 2, "the first reader and the one it forked"
+    left = _reader_processes()
+    assert not [pid for pid in stuck if pid in left and left[pid][1] != "Z"], "a stuck reader outlived the import"
+
+
+@pytest.mark.parametrize("victim", ["first", "forked"])
+def test_a_reader_killed_half_way_fails_the_import_and_keeps_whole_chunks(world, tenant_of, tmp_path, reading, victim):
+    """A reader dies (killed, out of memory): the first reader process, or one it forked. The import
+    stops with an error, the chunks written before stay written whole, nothing of the others is
+    written, the partial report is gone, and no reader is left running. (The chunks it had sent
+    before it died are still written: enough rows here that it cannot have sent them all by then.)"""
+    import os
+    import signal
 
     if reading != "beside":
         pytest.skip("about the readers")
     a = world.a
     birth = dt.date(2016, 1, 1)
     rows = [pupil(a, 姓名=f"学生{i}", 身份证号=new_id(birth=birth + dt.timedelta(days=i))) for i in range(300)]
+    readers: dict[int, int] = {}  # pid → parent pid, of the reader processes seen
 
     def kill_reader(done: int, total: int) -> None:
-        for stat in Path("/proc").glob("[0-9]*/stat"):
-            try:
-                pid, ppid = int(stat.parent.name), int(stat.read_text().rsplit(")", 1)[1].split()[1])
-                command = (stat.parent / "cmdline").read_bytes()
-            except (OSError, ValueError):
-                continue  # ended meanwhile
-            if ppid == os.getpid() and b"students.roster.pipeline" in command:
-                os.kill(pid, signal.SIGKILL)
+        found = _reader_processes()
+        first = [pid for pid, (ppid, _state) in found.items() if ppid == os.getpid()]
+        forked = [pid for pid, (ppid, _state) in found.items() if ppid in first]
+        readers.update({pid: found[pid][0] for pid in first + forked})
+        for pid in first if victim == "first" else forked:
+            os.kill(pid, signal.SIGKILL)
 
     with pytest.raises(RuntimeError, match="roster reader stopped"):
         run_import(
@@ -428,6 +476,9 @@ def test_a_reader_killed_half_way_fails_the_import_and_keeps_whole_chunks(world,
             report=tmp_path / "k-report.xlsx",
         )
 
+    assert len(readers) == 2, "the first reader and the one it forked"
+    left = _reader_processes()
+    assert not [pid for pid in readers if pid in left and left[pid][1] != "Z"], "a reader outlived the import"
     with tenant_of(a.tenant):
         imported = Student.objects.filter(name__startswith="学生").count()
         assert 1 <= imported < 300
