@@ -83,12 +83,14 @@ def main() -> None:
         t = ours["timings"]
         print(
             f"| {vendor} | {t.get('inspect', 0):.1f} | {t.get('open', 0) + t.get('prescan', 0):.1f} "
-            f"| {t.get('validate', 0):.1f} | {t.get('wait', 0):.1f} | {t.get('write', 0) - t.get('audit', 0):.1f} "
+            f"| {t.get('validate', 0):.1f} | {t.get('wait', 0):.1f} ({t.get('first', 0):.1f} for the first chunk) "
+            f"| {t.get('write', 0) - t.get('audit', 0):.1f} "
             f"| {t.get('audit', 0):.1f} | {t.get('report', 0):.1f} | {ours['events']:,} | {ours['rss_mb']:.0f} MB |"
         )
     print()
-    print("Read beside the import (PostgreSQL), open, prescan and validate are the readers' (summed over them),")
-    print("at the same time as the importer's write; RSS is the importer's.")
+    print("Read beside the import (PostgreSQL), open and prescan are the first reader's (it forks the others),")
+    print("validate is the readers' (summed over them), at the same time as the importer's write; RSS is the")
+    print("importer's.")
     print()
     print("CPU of the import (seconds, user + system):")
     print()

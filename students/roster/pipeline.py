@@ -293,6 +293,8 @@ class Beside:
             waited = time.perf_counter()
             kind, payload = self._receive(place, reported)
             timings["wait"] = timings.get("wait", 0) + time.perf_counter() - waited
+            if turn == 0:  # the first chunk: the sheet opened and the duplicates found first
+                timings["first"] = timings["wait"]
             for key in {k for r in reported for k in r}:
                 timings[key] = sum(r.get(key, 0) for r in reported)
             if kind == "chunk":

@@ -144,6 +144,8 @@ def cell_text(value: Any) -> str:
 def number_text(value: Any) -> str:
     """An ID, account or phone number cell as text (full-width digits folded, spaces dropped).
     Raises ValueError for a number Excel has rounded (more than 15 digits)."""
+    if value.__class__ is str and value.isalnum() and value.isascii():
+        return value.upper()  # the common case, typed as text: nothing to strip, fold or drop
     if isinstance(value, int | float) and not isinstance(value, bool):
         if abs(value) >= _NUMBER_LIMIT or (isinstance(value, float) and not value.is_integer()):
             raise ValueError(value)
