@@ -161,15 +161,18 @@ def _compact(report: Any, new: Any) -> tuple[Any, ...]:
     )  # fmt: skip
 
 
-def _expand(item: Any) -> Any:
-    """A report as _compact sent it (or as it was, if it was not a new pupil)."""
+def _expand(items: list[Any]) -> list[Any]:
+    """A chunk's reports as _compact sent them (the others as they were, not new pupils)."""
     from .apply import NewPupil
     from .validate import RowReport
 
-    if item.__class__ is not tuple:
-        return item
-    row, name, id_text, *prepared = item
-    return RowReport(row=row, name=name, id_text=id_text, errors=[], prepared=NewPupil(*prepared))
+    expanded = []
+    for item in items:
+        if item.__class__ is tuple:
+            row, name, id_text, *prepared = item
+            item = RowReport(row=row, name=name, id_text=id_text, errors=[], prepared=NewPupil(*prepared))
+        expanded.append(item)
+    return expanded
 
 
 def duplicates(sheet: Any) -> tuple[dict[str, list[int]], dict[str, list[int]]]:
@@ -298,7 +301,7 @@ class Beside:
             for key in {k for r in reported for k in r}:
                 timings[key] = sum(r.get(key, 0) for r in reported)
             if kind == "chunk":
-                payload.reports = [_expand(item) for item in payload.reports]
+                payload.reports = _expand(payload.reports)
                 yield payload
                 turn += 1
             elif kind == "end":  # the reader whose turn it was has no more: the sheet is done
