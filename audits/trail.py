@@ -422,6 +422,8 @@ COPY_FROM = 500
 _SHARED_COLUMNS = ("tenant_id", "occurred_at", "actor_id", "actor_label", "source", "request_id", "key_id")
 _ROW_COLUMNS = ("seq", "action", "object_type", "object_id", "before", "after", "reason", "prev_hash", "hash")
 _STAGE = "audit_event_rows"
+#: The staged columns as the INSERT reads them (before and after are staged as text: see _insert).
+_STAGED_COLUMNS = ", ".join(f"{c}::jsonb" if c in ("before", "after") else c for c in _ROW_COLUMNS)
 
 
 def _copy_rows(rows: list[tuple[Any, ...]]) -> str:
@@ -478,12 +480,14 @@ def _insert(shared: _Shared, rows: list[tuple[Any, ...]], items: list[Pending]) 
         return
     # Row-level security forbids COPY into the audit table itself: COPY into a temporary table, then
     # one INSERT … SELECT in sequence order (the ids follow the chain, as verify_audit expects). The
-    # fields the rows share are parameters of that statement, not columns copied 200,000 times.
+    # fields the rows share are parameters of that statement, not columns copied 200,000 times. The
+    # JSON is staged as text and parsed once, by the INSERT (staged as jsonb, it was parsed into the
+    # temporary table, then read and copied again).
     row_columns = ", ".join(_ROW_COLUMNS)
     with connection.cursor() as cursor:
         cursor.execute(
             f"CREATE TEMP TABLE IF NOT EXISTS {_STAGE} (seq bigint, action text, object_type text, "
-            "object_id text, before jsonb, after jsonb, reason text, prev_hash text, hash text) "
+            "object_id text, before text, after text, reason text, prev_hash text, hash text) "
             "ON COMMIT DELETE ROWS"
         )
         data = _copy_rows(rows).encode()
@@ -492,7 +496,7 @@ def _insert(shared: _Shared, rows: list[tuple[Any, ...]], items: list[Pending]) 
         shared_columns = ", ".join(_SHARED_COLUMNS)
         cursor.execute(
             f"INSERT INTO audits_auditevent ({shared_columns}, {row_columns}) "  # noqa: S608
-            f"SELECT {', '.join(['%s'] * len(_SHARED_COLUMNS))}, {row_columns} FROM {_STAGE} ORDER BY seq",
+            f"SELECT {', '.join(['%s'] * len(_SHARED_COLUMNS))}, {_STAGED_COLUMNS} FROM {_STAGE} ORDER BY seq",
             [getattr(shared, name) for name in _SHARED_COLUMNS],
         )
         cursor.execute(f"DELETE FROM {_STAGE}")  # noqa: S608
