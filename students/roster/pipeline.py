@@ -327,13 +327,27 @@ class Beside:
             if pipe is not None and not pipe.closed:
                 with suppress(OSError):  # a broken pipe: the reader is gone
                     pipe.close()
-        with suppress(subprocess.TimeoutExpired):
-            # Finished, the first reader exits once the others have (it waits for them, so their CPU
-            # time is counted in this process's children's); else it is stopped with them.
-            self.process.wait(timeout=1)
-        with suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGKILL)
+        # Finished, the first reader exits once the others have (it waits for them, so their CPU time is
+        # counted in this process's children's); else it is stopped with them, the whole group at once.
+        # It is reaped only after that: until then its pid, which names the group, cannot be reused.
+        self._exited(timeout=1)
+        if self.process.returncode is None:
+            with suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait(timeout=10)
+
+    def _exited(self, *, timeout: float) -> bool:
+        """Whether the first reader has exited (waiting up to `timeout` seconds), without reaping it."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                if os.waitid(os.P_PID, self.process.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None:
+                    return True
+            except ChildProcessError:
+                return True  # reaped already
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.01)
 
 
 def _run_beside() -> None:
