@@ -330,23 +330,21 @@ class Beside:
         # Finished, the first reader exits once the others have (it waits for them, so their CPU time is
         # counted in this process's children's); else it is stopped with them, the whole group at once.
         # It is reaped only after that: until then its pid, which names the group, cannot be reused.
-        self._exited(timeout=1)
+        self._await_exit(timeout=1)
         if self.process.returncode is None:
             with suppress(ProcessLookupError):
                 os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait(timeout=10)
 
-    def _exited(self, *, timeout: float) -> bool:
-        """Whether the first reader has exited (waiting up to `timeout` seconds), without reaping it."""
+    def _await_exit(self, *, timeout: float) -> None:
+        """Wait up to `timeout` seconds for the first reader to exit, without reaping it."""
         deadline = time.monotonic() + timeout
-        while True:
+        while time.monotonic() < deadline:
             try:
                 if os.waitid(os.P_PID, self.process.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None:
-                    return True
+                    return
             except ChildProcessError:
-                return True  # reaped already
-            if time.monotonic() >= deadline:
-                return False
+                return  # reaped already
             time.sleep(0.01)
 
 
