@@ -239,14 +239,22 @@ def _cpu() -> dict[str, float | None]:
         r = resource.getrusage(who)
         return r.ru_utime + r.ru_stime
 
+    def stat(pid: int) -> list[str]:
+        # /proc/<pid>/stat after the command name: state, ppid, …, utime, stime, cutime, cstime (fields 3-17)
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
     backend = None
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_backend_pid()")
             pid = cursor.fetchone()[0]
         try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            backend = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            own = stat(pid)
+            # The readers' backends have ended by the time this is read: the server's main process has
+            # reaped them, and counts their CPU time as its children's.
+            server = stat(int(own[1]))
+            ticks = int(own[11]) + int(own[12]) + int(server[13]) + int(server[14])
+            backend = ticks / os.sysconf("SC_CLK_TCK")
         except (OSError, IndexError, ValueError):
             backend = None  # a server elsewhere (or another user's process): not measured
     return {"importer": used(resource.RUSAGE_SELF), "readers": used(resource.RUSAGE_CHILDREN), "database": backend}

@@ -360,21 +360,17 @@ def _new_id_text() -> str:
 @dataclass(slots=True)
 class NewPupil:
     """A new pupil's rows and audit row, ready to write: computed in the chunk's transaction, or ahead
-    of it while the chunk before is written (pipeline), and then used only if the pupil is still new.
+    of it while the roster is read (pipeline), and then used only if the pupil is still new.
 
     Prepared ahead (`for_copy`), the rows are PostgreSQL COPY lines and the audit row a plain tuple
-    (action, object type, object id, the values' JSON): they travel to this process at a fraction of
-    the cost of pickling lists of UUIDs, dates and dataclasses, and need nothing more here."""
+    (action, object type, object id, the values' JSON), formatted once, as COPY and the trail spell
+    them."""
 
     id: uuid.UUID | str
     no_hash: str | None
     row: list[Any] | str
     guardian_rows: list[list[Any] | str]
     audit: trail.Pending | tuple[str, str, str, str]
-    #: the ID number's blind index and the row's fingerprint (a report sent from the other process
-    #: carries these instead of its whole clean row)
-    id_hash: str = ""
-    fingerprint: str = ""
 
     def pending(self, ctx: ApplyContext) -> trail.Pending:
         """The audit row: the pupil's values, and its guardians' inside them."""
@@ -395,8 +391,8 @@ def prepare_new_pupil(
     clean: CleanRow, ctx: ApplyContext, now: dt.datetime | str, *, for_copy: bool = False
 ) -> NewPupil:
     """The rows that register `clean` as a new pupil, with their guardians, and their audit row, as of
-    `now` (the chunk's time). Pure computation (no database): with `for_copy`, in the form that
-    another process sends, and `now` in ISO 8601."""
+    `now` (the chunk's time). Pure computation (no database): with `for_copy`, as COPY text (see
+    NewPupil), and `now` in ISO 8601."""
     no_hash = blind_index(clean.student_no, kind="student_no") if clean.student_no else None
     student = _student_values(clean)
     if for_copy:  # ids as text, as COPY and the audit row both spell them (formatted once)
@@ -416,9 +412,9 @@ def prepare_new_pupil(
     if for_copy:
         action = f"{STUDENTS.object_type}.import_create"
         audit: Any = (action, STUDENTS.object_type, student_id, trail.encode(after))
-        return NewPupil(student_id, no_hash, row, guardian_rows, audit, clean.id_hash, clean.fingerprint)
+        return NewPupil(student_id, no_hash, row, guardian_rows, audit)
     audit = STUDENTS.pending("import_create", student_id, ctx, after=after)
-    return NewPupil(student_id, no_hash, row, guardian_rows, audit, clean.id_hash, clean.fingerprint)
+    return NewPupil(student_id, no_hash, row, guardian_rows, audit)
 
 
 def _inside(guardian_id: uuid.UUID | str, values: dict[str, Any]) -> dict[str, Any]:
@@ -626,6 +622,10 @@ def _write(w: _Writes, ctx: ApplyContext) -> None:
             stage.update(GUARDIANS, _GUARDIAN_UPDATE_COLUMNS, w.guardian_updates, keep=_GUARDIAN_SECRET)
         if w.status_inserts:
             stage.insert(STATUS_CHANGES, w.status_inserts)
+        if connection.vendor == "postgresql":
+            # The deferred keys checked now, not at commit: the append below locks the tenant's chain
+            # until then, and other transactions (the roster's other readers) wait for that lock.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         # One append for the chunk, in row order: each pupil (its guardians inside), then its status change.
         started = time.perf_counter()
         trail.append([p for number in sorted(pending) for p in pending[number]])
@@ -656,7 +656,7 @@ class _Stage:
         self.cursor.execute(f"DROP TABLE IF EXISTS {stage}")
         self.cursor.execute(f"CREATE TEMP TABLE {stage} AS SELECT {cols} FROM {qn(table.name)} WHERE 1 = 0")  # noqa: S608
         if self.vendor == "postgresql":
-            # Rows prepared in another process come as COPY lines already (pipeline); the others are
+            # Rows prepared while reading come as COPY lines already (pipeline); the others are
             # formatted the same way here.
             lines = [row if row.__class__ is str else copy_line(row) for row in rows]
             with self.cursor.cursor.copy(f"COPY {stage} ({cols}) FROM STDIN") as copy:

@@ -1,17 +1,20 @@
-"""Reading, checking and preparing a roster's rows: in this process, or in others beside it.
+"""Reading, checking, preparing and writing a roster's chunks: in this process, or in readers beside it.
 
 The import's work per row is half Python (reading, validation, encryption, blind indexes, audit values)
-and half PostgreSQL (indexes, keys, the audit rows). Done in turn, on two cores, one of them idles
-most of the time. So a large roster's rows are read, validated and prepared by readers in processes of
-their own while this one writes the chunk before (docs/benchmarks.md, "Roster import"). There are
-settings.ROSTER_READERS of them, taking the chunks in turn (reader 0 the first, reader 1 the second, …):
-preparing a row costs more than writing it, and this process mostly waits on PostgreSQL, so one reader
-would keep the importer waiting while the second core idled.
+and half PostgreSQL (indexes, keys, the audit rows). Done in turn, by one process and its connection,
+one of two cores idles while the other works. So a large roster is imported by readers: processes of
+their own (settings.ROSTER_READERS of them, taking the chunks in turn: reader 0 the first, reader 1 the
+second, …) that each read, validate, prepare and write their chunks, on connections of their own, in a
+transaction per chunk, while the importer only collects how each row ended, writes the row report and
+shows the progress (docs/benchmarks.md, "Roster import"). Two readers keep both cores busy: while one
+waits on PostgreSQL, the other prepares.
 
-A reader never touches the database. It prepares whole (ids, ciphertexts, blind indexes, the audit
-rows' JSON, COPY lines) the pupils whose ID number and registration number nobody held when the import
-began; the chunk's INSERT … ON CONFLICT still has the last word (someone may have registered them
-since). Every other valid row is decided and written by the importer, as a row read here would be.
+A reader writes a chunk exactly as the importer would (`apply.apply_chunk`), with one difference: the
+pupils whose ID number and registration number nobody held when the import began are prepared whole
+while reading (ids, ciphertexts, blind indexes, the audit row's JSON, COPY lines) and written without
+a look-up; the chunk's INSERT … ON CONFLICT still has the last word (someone may have registered them
+since). Each chunk is written whole or not at all; the chunks of different readers commit in whatever
+order they finish, their audit rows appended one transaction at a time (the tenant's chain head).
 Small rosters, and SQLite, run the same steps in this process without preparing ahead.
 """
 
@@ -48,6 +51,8 @@ class Chunk:
     reports: list[Any]
     done: int  # rows of the sheet read so far
     total: int  # rows of the sheet
+    #: written already (by a reader, in its own transaction): the reports say how each row ended
+    applied: bool = False
 
 
 @dataclass
@@ -66,6 +71,11 @@ class Plan:
     known_nos: frozenset[str] = frozenset()
     #: rows of the first chunk, if fewer than chunk_size: the importer waits for it, idle (see sizes)
     first_chunk: int | None = None
+    #: read beside the import, each reader writes its own chunks: how (apply.ApplyContext), as whom
+    #: (trail.Actor), and through which database (the importing connection's settings)
+    apply: Any = None
+    actor: Any = None
+    database: dict[str, Any] | None = None
 
 
 def sizes(chunk_size: int, first: int | None = None) -> Iterator[int]:
@@ -129,11 +139,11 @@ def _share(sheet: Any, plan: Plan, place: int, readers: int, timings: dict[str, 
         if mine:
             report = validate_row(number, cells, sheet.columns, ctx)
             if ahead is not None and report.clean is not None and report.clean.id_hash not in known_ids:
-                # A new pupil, prepared whole and sent as a tuple of text (see _compact). Unless the
-                # registration number is someone's: the importer will say whose (rare, so prepared anyway).
+                # A new pupil, prepared whole (as COPY text: see apply.NewPupil). Unless the registration
+                # number is someone's: the chunk's look-ups will say whose (rare, so prepared anyway).
                 new = prepare_new_pupil(report.clean, ahead, now, for_copy=True)
                 if new.no_hash is None or new.no_hash not in known_nos:
-                    report = _compact(report, new)
+                    report.clean, report.prepared = None, new
             batch.append(report)
         rows_in_chunk += 1
         if rows_in_chunk >= limit:
@@ -150,29 +160,29 @@ def _share(sheet: Any, plan: Plan, place: int, readers: int, timings: dict[str, 
         yield Chunk(batch, sheet.total, sheet.total)
 
 
-def _compact(report: Any, new: Any) -> tuple[Any, ...]:
-    """A valid row prepared as a new pupil, as plain data: pickling dataclasses (the row's report,
-    clean row, guardians) costs more than preparing them. The importer needs no more than this: if
-    the pupil (or the registration number) was registered meanwhile, the row is reported as changed
-    meanwhile (see apply)."""
-    return (
-        report.row, report.name, report.id_text, new.id, new.no_hash, new.row, new.guardian_rows, new.audit,
-        new.id_hash, new.fingerprint,
-    )  # fmt: skip
+def _write(chunk: Chunk, plan: Plan, timings: dict[str, float]) -> None:
+    """Write a chunk in a reader, in a transaction of its own (as the importer writes one), and keep
+    of its reports only what the importer needs: how each row ended, and why."""
+    from audits import trail
+    from schools.tenancy.context import tenant_transaction
+
+    from .apply import apply_chunk
+
+    with _clock(timings, "write"), trail.acting_as(plan.actor), tenant_transaction(plan.tenant_id):
+        apply_chunk(chunk.reports, plan.apply)
+    timings["audit"] = plan.apply.audit_seconds
+    chunk.reports = [(r.row, r.name, r.id_text, r.outcome, r.note, r.errors) for r in chunk.reports]
+    chunk.applied = True
 
 
-def _expand(items: list[Any]) -> list[Any]:
-    """A chunk's reports as _compact sent them (the others as they were, not new pupils)."""
-    from .apply import NewPupil
+def _outcomes(items: list[Any]) -> list[Any]:
+    """A written chunk's reports as _write sent them."""
     from .validate import RowReport
 
-    expanded = []
-    for item in items:
-        if item.__class__ is tuple:
-            row, name, id_text, *prepared = item
-            item = RowReport(row=row, name=name, id_text=id_text, errors=[], prepared=NewPupil(*prepared))
-        expanded.append(item)
-    return expanded
+    return [
+        RowReport(row=row, name=name, id_text=id_text, errors=errors, outcome=outcome, note=note)
+        for row, name, id_text, outcome, note, errors in items
+    ]
 
 
 def duplicates(sheet: Any) -> tuple[dict[str, list[int]], dict[str, list[int]]]:
@@ -232,7 +242,8 @@ class Beside:
     """The readers. One process is started as soon as an import begins (`start`), so that Python and
     Django start up there while this process checks the file; told what to read once it is checked, it
     opens the sheet, finds the duplicates, and only then forks the other readers, which share what it
-    parsed (calamine's sheet, about a tenth of the import's CPU if every reader parsed it again)."""
+    parsed (calamine's sheet, about a tenth of the import's CPU if every reader parsed it again). Each
+    reader connects to the database after the fork, on its first query: no two share a connection."""
 
     #: Bytes of a workbook per roster row, at least (a real roster has about 170): whether a file may
     #: hold ROSTER_PARALLEL_ROWS rows is guessed from its size before it is inspected.
@@ -301,7 +312,7 @@ class Beside:
             for key in {k for r in reported for k in r}:
                 timings[key] = sum(r.get(key, 0) for r in reported)
             if kind == "chunk":
-                payload.reports = _expand(payload.reports)
+                payload.reports = _outcomes(payload.reports)
                 yield payload
                 turn += 1
             elif kind == "end":  # the reader whose turn it was has no more: the sheet is done
@@ -349,8 +360,8 @@ class Beside:
 
 
 def _run_beside() -> None:
-    """The first reader: set up Django, take the plan, open the sheet, fork the others; each sends its
-    chunks until the end."""
+    """The first reader: set up Django, take the plan, open the sheet, fork the others; each writes its
+    chunks (if the plan says how) and sends their outcomes, until the end."""
     # stdout carries the messages; anything printed by accident goes to stderr instead.
     out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
@@ -366,6 +377,10 @@ def _run_beside() -> None:
     from .problems import RosterFileError
 
     plan = pickle.loads(pickled_plan)  # noqa: S301
+    if plan.database is not None:
+        # The importer's database, as it connects (a test's database, its role): each reader connects
+        # on its first query, after the fork, so that no two processes share a connection.
+        connection.settings_dict.update(plan.database)
     outputs = [out, *(os.fdopen(fd, "wb") for fd in descriptors)]
     place, forked = 0, []
 
@@ -384,6 +399,8 @@ def _run_beside() -> None:
                 if index != place:
                     output.close()  # each pipe's writer is its reader alone: its death is an EOF there
             for chunk in _share(sheet, plan, place, len(outputs), timings):
+                if plan.apply is not None:
+                    _write(chunk, plan, timings)
                 send("chunk", chunk, timings)
         send("end", None, timings)
     except RosterFileError as exc:  # (opening the sheet: before any fork)
@@ -394,6 +411,7 @@ def _run_beside() -> None:
         with suppress(OSError):
             send("crash", traceback.format_exc(), timings)
     finally:
+        connection.close()
         if place:
             os._exit(0)  # a forked reader: nothing of the first one's to clean up
         for pid in forked:
@@ -413,10 +431,15 @@ def _fork(readers: int) -> tuple[int, list[int]]:
     return 0, forked
 
 
+def connection_settings() -> dict[str, Any]:
+    """How this process connects to the database, for a reader to connect the same way."""
+    return {k: connection.settings_dict.get(k) for k in ("NAME", "USER", "PASSWORD", "HOST", "PORT", "OPTIONS")}
+
+
 def uses_readers(rows: int) -> bool:
-    """Whether a roster of this many rows is read beside the import (settings.ROSTER_PARALLEL_ROWS).
-    On PostgreSQL only (see Beside.start): rows come prepared for its COPY, and SQLite (one writer,
-    in the same process) is the development database."""
+    """Whether a roster of this many rows is imported by readers (settings.ROSTER_PARALLEL_ROWS).
+    On PostgreSQL only (see Beside.start): rows come prepared for its COPY, and SQLite (one writer at
+    a time) is the development database."""
     threshold = settings.ROSTER_PARALLEL_ROWS
     return threshold > 0 and rows >= threshold
 

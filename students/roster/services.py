@@ -121,12 +121,17 @@ def roster_import(
             known_nos=frozenset(k[1] for k in known if k[1]) if known is not None else frozenset(),
             # Read beside, the first chunks are small: the import starts writing sooner (pipeline.sizes).
             first_chunk=max(1, chunk_size // 10) if parallel else None,
+            # Read beside, each reader writes its chunks too, on a connection of its own.
+            apply=apply_ctx if parallel else None,
+            actor=trail.current_actor() if parallel else None,
+            database=pipeline.connection_settings() if parallel else None,
         )
         report = RowReportWriter(report_path) if report_path else None
         try:
             for chunk in pipeline.chunks(plan, beside=beside, timings=outcome.timings):
-                with clock("write"), tenant_transaction(tenant_id):
-                    apply_chunk(chunk.reports, apply_ctx)
+                if not chunk.applied:
+                    with clock("write"), tenant_transaction(tenant_id):
+                        apply_chunk(chunk.reports, apply_ctx)
                 for r in chunk.reports:
                     outcome.counts[r.outcome] += 1
                     if r.outcome == REJECTED:
@@ -143,7 +148,7 @@ def roster_import(
         if report is not None:
             with clock("report"):
                 report.close(file_name=file_name, counts=outcome.counts, errors=outcome.errors)
-        outcome.timings["audit"] = apply_ctx.audit_seconds
+        outcome.timings["audit"] = outcome.timings.get("audit", 0) + apply_ctx.audit_seconds
         return outcome
 
 

@@ -20,10 +20,11 @@ from students.roster.services import ImportOutcome
 from students.tests.test_roster_support import AsText, new_id, pupil, read_report, run_import, write_roster
 
 
-@pytest.fixture(autouse=True, params=["here", "beside"])
+@pytest.fixture(autouse=True, params=["here", pytest.param("beside", marks=pytest.mark.django_db(transaction=True))])
 def reading(request, settings):
-    """Every test here runs twice on PostgreSQL: rows read in the importing process, and read and
-    prepared by reader processes (students.roster.pipeline), as a large roster is."""
+    """Every test here runs twice on PostgreSQL: rows read in the importing process, and read, prepared
+    and written by reader processes (students.roster.pipeline), as a large roster is. The readers write
+    on connections of their own, which see only what is committed: those tests commit."""
     from django.db import connection
 
     if request.param == "beside" and connection.vendor != "postgresql":
@@ -361,29 +362,29 @@ def test_dates_numbers_and_spacing_as_people_type_them(world, tenant_of, tmp_pat
         assert Student.objects.filter(id_number_hash=blind_index(number, kind="id_number")).exists()
 
 
-def test_a_pupil_registered_while_the_file_is_read_is_not_registered_twice(world, tenant_of, tmp_path, reading):
+def test_a_pupil_registered_while_the_file_is_read_is_not_registered_twice(
+    world, tenant_of, tmp_path, reading, monkeypatch
+):
     """Read beside the import, new pupils are prepared from the register as it was when the import
-    began. One registered meanwhile (by another import, in another chunk's time) is reported, and the
-    register keeps one entry."""
+    began. One registered meanwhile (by someone else, once the import has looked at the register and
+    before the row is written) is reported, and the register keeps one entry."""
     a = world.a
     rows = [pupil(a, 姓名=f"学生{i}") for i in range(4)]
     late = rows[3]
+    chunks = pipeline.chunks
 
-    registered: list[int] = []
+    def register_meanwhile(plan, **kwargs):
+        # The import has taken its look at the register (the plan) and not yet read a row.
+        with tenant_of(a.tenant):
+            k, person = a.classes["c1"], idcard.parse(late["身份证号"])
+            Student.objects.create(
+                school_id=k.school_id, grade_id=k.grade_id, klass=k, name="别处录入", id_number=person.number,
+                gender=person.sex.value, birth_date=person.birth_date, hukou="RURAL",
+            )  # fmt: skip
+        return chunks(plan, **kwargs)
 
-    def register_meanwhile(done: int, total: int) -> None:
-        if not registered:  # after the first chunk (the late row is in the last one)
-            registered.append(done)
-            with tenant_of(a.tenant):
-                k, person = a.classes["c1"], idcard.parse(late["身份证号"])
-                Student.objects.create(
-                    school_id=k.school_id, grade_id=k.grade_id, klass=k, name="别处录入", id_number=person.number,
-                    gender=person.sex.value, birth_date=person.birth_date, hukou="RURAL",
-                )  # fmt: skip
-
-    outcome = run_import(
-        a.tenant, write_roster(tmp_path / "m.xlsx", rows), chunk_size=2, on_progress=register_meanwhile
-    )
+    monkeypatch.setattr(pipeline, "chunks", register_meanwhile)
+    outcome = run_import(a.tenant, write_roster(tmp_path / "m.xlsx", rows), chunk_size=2)
 
     with tenant_of(a.tenant):
         assert Student.objects.filter(id_number_hash=blind_index(late["身份证号"], kind="id_number")).count() == 1
@@ -480,10 +481,15 @@ def test_a_reader_killed_half_way_fails_the_import_and_keeps_whole_chunks(world,
     left = _reader_processes()
     assert not [pid for pid in readers if pid in left and left[pid][1] != "Z"], "a reader outlived the import"
     with tenant_of(a.tenant):
-        imported = Student.objects.filter(name__startswith="学生").count()
+        names = set(Student.objects.filter(name__startswith="学生").values_list("name", flat=True))
+        imported = len(names)
         assert 1 <= imported < 300
-        whole = list(itertools.accumulate(itertools.islice(pipeline.sizes(10, 1), 300)))  # 1, 3, 6, 10, 16, 25, 35…
-        assert imported in whole, "whole chunks only"
+        # Each reader commits its own chunks: whole ones only (1, 2, 3, 4, 6, … rows: pipeline.sizes),
+        # though not always those of a prefix of the sheet.
+        ends = list(itertools.accumulate(itertools.islice(pipeline.sizes(10, 1), 300)))
+        for start, end in zip([0, *ends], [e for e in ends if e <= 300] + [300], strict=False):
+            written = {f"学生{i}" for i in range(start, end)} & names
+            assert len(written) in (0, end - start), f"rows {start}-{end - 1}: part of a chunk written"
         assert Guardian.objects.filter(student__name__startswith="学生").count() == imported
         recorded = AuditEvent.objects.filter(action="students.student.import_create")
         assert recorded.count() == imported
@@ -517,3 +523,24 @@ def test_new_pupils_and_guardians_get_version_4_ids_and_their_chunks_time(world,
     assert len(set(ids)) == 80
     assert {(pk.version, pk.variant) for pk in ids} == {(4, uuid.RFC_4122)}
     assert len({*pupils.values(), *guardians.values()}) == 1  # one chunk
+
+
+def test_readers_write_their_chunks_on_connections_of_their_own(world, tenant_of, tmp_path, reading, monkeypatch):
+    """Read beside, each reader writes its chunks itself: the importing process writes none (its own
+    writing is made to fail here), and every row is still registered, with its audit event."""
+    from students.roster import services
+
+    if reading != "beside":
+        pytest.skip("about the readers")
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the importing process wrote a chunk")
+
+    monkeypatch.setattr(services, "apply_chunk", refuse)
+    a = world.a
+    rows = [pupil(a, 姓名=f"读者{i}") for i in range(30)]
+    outcome = run_import(a.tenant, write_roster(tmp_path / "r.xlsx", rows), chunk_size=10)
+    assert outcome.created == 30
+    with tenant_of(a.tenant):
+        created = AuditEvent.objects.filter(action="students.student.import_create")
+        assert {e.after["name"] for e in created} >= {f"读者{i}" for i in range(30)}
