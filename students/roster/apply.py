@@ -84,40 +84,52 @@ class ApplyContext:
     audit_seconds: float = 0.0
 
 
+#: Columns whose value is the same for every row a statement inserts (the tenant, the chunk's time):
+#: parameters of the INSERT, not values staged and parsed again for each of 100,000 rows.
+SHARED_COLUMNS = ("tenant_id", "created_at", "updated_at")
+
+
 class _Table:
     """How rows of one model are written around the ORM: every concrete column, encrypted values and
-    blind indexes computed as the fields compute them, audit values as the ORM hooks record them."""
+    blind indexes computed as the fields compute them, audit values as the ORM hooks record them.
+    A row holds the columns but the shared ones (SHARED_COLUMNS, given once per statement)."""
 
     def __init__(self, model: type[Model]) -> None:
         self.model = model
         self.name = model._meta.db_table
         self.fields = list(model._meta.concrete_fields)
         self.columns = [f.column for f in self.fields]
+        self.shared = [c for c in SHARED_COLUMNS if c in self.columns]
+        self.row_columns = [c for c in self.columns if c not in self.shared]
         self.by_attname = {f.attname: f for f in self.fields}
         self.by_column = {f.column: f for f in self.fields}
         self.object_type = trail.object_type(model)
         exclude = getattr(model, "audit_exclude", frozenset())
-        # One step per column, decided once: (kind, attname, audit name or None, crypto kind, extra), where
-        # attname is the source field's for a blind index, and extra is a plain column's default or a
-        # blind index's own attname.
+        # One step per column, decided once: (kind, attname, audit name or None, crypto kind, extra, in
+        # the row), where attname is the source field's for a blind index, and extra is a plain column's
+        # default or a blind index's own attname. A shared column is in the audit values (the tenant),
+        # not in the row.
         self._plan = []
         for f in self.fields:
             audit_name = None if f.name in exclude or f.primary_key else f.name
+            in_row = f.column not in self.shared
             if isinstance(f, BlindIndexField):
                 # A blind index computed already (during validation) may be passed under its own name.
-                self._plan.append(("blind", f.source, audit_name, self.by_attname[f.source].kind, f.attname))
+                self._plan.append(("blind", f.source, audit_name, self.by_attname[f.source].kind, f.attname, in_row))
             elif isinstance(f, EncryptedField):
-                self._plan.append(("secret", f.attname, audit_name, f.kind, None))
+                self._plan.append(("secret", f.attname, audit_name, f.kind, None, in_row))
             else:
-                self._plan.append(("plain", f.attname, audit_name, "", f.get_default()))
-        # COPY text per column: only free text (names, places, banks) may hold a backslash, a tab or a
-        # line end; ids, hashes, ciphertexts (base64), choice codes, dates and flags never do.
-        self._copy_formats = [copy_text if _free_text(f) else plain_text for f in self.fields]
+                self._plan.append(("plain", f.attname, audit_name, "", f.get_default(), in_row))
+        # COPY text per column of the row: only free text (names, places, banks) may hold a backslash, a
+        # tab or a line end; ids, hashes, ciphertexts (base64), choice codes, dates and flags never do.
+        self._copy_formats = [
+            copy_text if _free_text(f) else plain_text for f in self.fields if f.column not in self.shared
+        ]
 
     def prepare(self, values: dict[str, Any]) -> tuple[list[Any], dict[str, Any]]:
-        """A full row for INSERT from attname → value (plaintext for encrypted fields; blind indexes and
-        columns not given filled in), and what the trail records of it (record_instances_created's
-        form: personal numbers masked)."""
+        """A row for INSERT (row_columns) from attname → value (plaintext for encrypted fields; blind
+        indexes and columns not given filled in), and what the trail records of it
+        (record_instances_created's form: personal numbers masked)."""
         return self._prepare(values, None)
 
     def prepare_copy(self, values: dict[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -128,7 +140,7 @@ class _Table:
     def _prepare(self, values: dict[str, Any], formats: list[Any] | None) -> tuple[list[Any], dict[str, Any]]:
         row: list[Any] = []
         audit: dict[str, Any] = {}
-        for index, (kind, attname, audit_name, crypto_kind, extra) in enumerate(self._plan):
+        for kind, attname, audit_name, crypto_kind, extra, in_row in self._plan:
             if kind == "plain":
                 value = values.get(attname, extra)
                 if audit_name:
@@ -143,7 +155,8 @@ class _Table:
                     value = encrypt(plain, context=crypto_kind) if plain else None
                     if audit_name:
                         audit[audit_name] = mask(plain, crypto_kind) if plain else None
-            row.append(value if formats is None else formats[index](value))
+            if in_row:
+                row.append(value if formats is None else formats[len(row)](value))
         return row, audit
 
     def sqlite_converters(self, columns: Sequence[str]) -> list[Any]:
@@ -267,7 +280,7 @@ def apply_chunk(reports: Sequence[RowReport], ctx: ApplyContext) -> None:
             _reject(report, RowCode.STUDENT_NO_TAKEN)
             continue
         if existing is None:
-            writes.creates.append((report, prepare_new_pupil(clean, ctx, now)))
+            writes.creates.append((report, prepare_new_pupil(clean, ctx)))
         else:
             to_update[existing[0]] = report
             if existing[1] != clean.school_id:
@@ -277,7 +290,7 @@ def apply_chunk(reports: Sequence[RowReport], ctx: ApplyContext) -> None:
                 }
     if to_update:
         _prepare_updates(to_update, writes, ctx, now)
-    _write(writes, ctx)
+    _write(writes, ctx, now)
 
 
 def _any_of(values: list[Any]) -> RawSQL:
@@ -338,12 +351,12 @@ def _guardian_values(g: GuardianRow, student_id: uuid.UUID | str) -> dict[str, A
     }
 
 
-def _base(ctx: ApplyContext, now: dt.datetime | str, *, text: bool = False) -> dict[str, Any]:
-    """A new row's id, tenant and times; with `text`, ids as text and `now` given as text (what COPY
-    and the audit row both spell, formatted once)."""
+def _base(ctx: ApplyContext, *, text: bool = False) -> dict[str, Any]:
+    """A new row's id and tenant; with `text`, as text (what COPY and the audit row both spell,
+    formatted once). Its times are the INSERT's (SHARED_COLUMNS)."""
     if text:
-        return {"id": _new_id_text(), "tenant_id": _uuid_text(ctx.tenant_id), "created_at": now, "updated_at": now}
-    return {"id": uuid.uuid4(), "tenant_id": ctx.tenant_id, "created_at": now, "updated_at": now}
+        return {"id": _new_id_text(), "tenant_id": _uuid_text(ctx.tenant_id)}
+    return {"id": uuid.uuid4(), "tenant_id": ctx.tenant_id}
 
 
 #: The hex digit of a version 4 UUID's variant (RFC 9562: 10xx), from any hex digit.
@@ -387,24 +400,21 @@ class NewPupil:
         )
 
 
-def prepare_new_pupil(
-    clean: CleanRow, ctx: ApplyContext, now: dt.datetime | str, *, for_copy: bool = False
-) -> NewPupil:
-    """The rows that register `clean` as a new pupil, with their guardians, and their audit row, as of
-    `now` (the chunk's time). Pure computation (no database): with `for_copy`, as COPY text (see
-    NewPupil), and `now` in ISO 8601."""
+def prepare_new_pupil(clean: CleanRow, ctx: ApplyContext, *, for_copy: bool = False) -> NewPupil:
+    """The rows that register `clean` as a new pupil, with their guardians, and their audit row. Pure
+    computation (no database): with `for_copy`, as COPY text (see NewPupil)."""
     no_hash = blind_index(clean.student_no, kind="student_no") if clean.student_no else None
     student = _student_values(clean)
     if for_copy:  # ids as text, as COPY and the audit row both spell them (formatted once)
         for key in ("school_id", "grade_id", "klass_id"):
             student[key] = _uuid_text(student[key])
-    values = {**_base(ctx, now, text=for_copy), **student, "student_no_hash": no_hash}
+    values = {**_base(ctx, text=for_copy), **student, "student_no_hash": no_hash}
     student_id = values["id"]
     row, after = STUDENTS.prepare_copy(values) if for_copy else STUDENTS.prepare(values)
     guardian_rows: list[Any] = []
     guardians_after = []
     for g in clean.guardians:
-        gv = {**_base(ctx, now, text=for_copy), **_guardian_values(g, student_id)}
+        gv = {**_base(ctx, text=for_copy), **_guardian_values(g, student_id)}
         guardian_row, guardian_after = GUARDIANS.prepare_copy(gv) if for_copy else GUARDIANS.prepare(gv)
         guardian_rows.append(guardian_row)
         guardians_after.append(_inside(gv["id"], guardian_after))
@@ -453,7 +463,7 @@ def _prepare_updates(to_update: dict[uuid.UUID, RowReport], w: _Writes, ctx: App
         for g in clean.guardians:
             stored_g = guardians.get(pk, {}).get(g.position)
             if stored_g is None:  # a new guardian: its values after, nothing before
-                gv = {**_base(ctx, now), **_guardian_values(g, pk)}
+                gv = {**_base(ctx), **_guardian_values(g, pk)}
                 guardian_row, guardian_after = GUARDIANS.prepare(gv)
                 guardian_inserts.append(guardian_row)
                 guardians_after.append(_inside(gv["id"], guardian_after))
@@ -471,7 +481,7 @@ def _prepare_updates(to_update: dict[uuid.UUID, RowReport], w: _Writes, ctx: App
             pending.append(STUDENTS.pending("import_update", pk, ctx, before=before, after=after))
         if old["enrollment_status"] != clean.status:
             sv = {
-                **_base(ctx, now),
+                **_base(ctx),
                 "student_id": pk,
                 "from_status": old["enrollment_status"],
                 "to_status": clean.status,
@@ -597,14 +607,14 @@ _STUDENT_UPDATE_COLUMNS = ["id", *_STUDENT_PLAIN, *_secret_columns(_STUDENT_SECR
 _GUARDIAN_UPDATE_COLUMNS = ["id", *_GUARDIAN_PLAIN, *_secret_columns(_GUARDIAN_SECRET), "updated_at"]
 
 
-def _write(w: _Writes, ctx: ApplyContext) -> None:
+def _write(w: _Writes, ctx: ApplyContext, now: dt.datetime) -> None:
     if not (w.creates or w.student_updates or w.fingerprints):
         return
     with connection.cursor() as cursor:
         stage = _Stage(cursor)
         pending = w.pending
         if w.creates:
-            inserted = stage.insert(STUDENTS, [new.row for _report, new in w.creates], returning=True)
+            inserted = stage.insert(STUDENTS, [new.row for _report, new in w.creates], ctx, now, returning=True)
             for report, new in w.creates:
                 if _uuid(new.id) in inserted:
                     report.outcome = CREATED
@@ -617,11 +627,11 @@ def _write(w: _Writes, ctx: ApplyContext) -> None:
         if w.fingerprints:
             stage.update(STUDENTS, ["id", "roster_fingerprint"], w.fingerprints, keep={})
         if w.guardian_inserts:
-            stage.insert(GUARDIANS, w.guardian_inserts)
+            stage.insert(GUARDIANS, w.guardian_inserts, ctx, now)
         if w.guardian_updates:
             stage.update(GUARDIANS, _GUARDIAN_UPDATE_COLUMNS, w.guardian_updates, keep=_GUARDIAN_SECRET)
         if w.status_inserts:
-            stage.insert(STATUS_CHANGES, w.status_inserts)
+            stage.insert(STATUS_CHANGES, w.status_inserts, ctx, now)
         if connection.vendor == "postgresql":
             # The deferred keys checked now, not at commit: the append below locks the tenant's chain
             # until then, and other transactions (the roster's other readers) wait for that lock.
@@ -672,15 +682,23 @@ class _Stage:
             self.cursor.executemany(insert, rows)
         return stage
 
-    def insert(self, table: _Table, rows: list[list[Any]], *, returning: bool = False) -> set[uuid.UUID]:
+    def insert(
+        self, table: _Table, rows: list[list[Any]], ctx: ApplyContext, now: dt.datetime, *, returning: bool = False
+    ) -> set[uuid.UUID]:
+        """INSERT … SELECT the rows (table.row_columns) from a staging table; the tenant and the times
+        (table.shared) are parameters of the statement."""
         qn = self.qn
-        stage = self._load(table, table.columns, rows)
-        cols = ", ".join(qn(c) for c in table.columns)
+        stage = self._load(table, table.row_columns, rows)
+        values = {"tenant_id": ctx.tenant_id, "created_at": now, "updated_at": now}
+        shared = [table.by_column[c].get_db_prep_value(values[c], connection) for c in table.shared]
+        cols = ", ".join(qn(c) for c in table.row_columns)
+        targets = ", ".join(qn(c) for c in [*table.shared, *table.row_columns])
+        marks = "".join("%s, " for _c in shared)
         # "WHERE 1 = 1": SQLite needs a WHERE to tell ON CONFLICT from a join's ON after a SELECT.
-        sql = f"INSERT INTO {qn(table.name)} ({cols}) SELECT {cols} FROM {stage} WHERE 1 = 1"  # noqa: S608
+        sql = f"INSERT INTO {qn(table.name)} ({targets}) SELECT {marks}{cols} FROM {stage} WHERE 1 = 1"  # noqa: S608
         if returning:
             sql += f" ON CONFLICT DO NOTHING RETURNING {qn('id')}"
-        self.cursor.execute(sql)
+        self.cursor.execute(sql, shared)
         inserted = {_uuid(r[0]) for r in self.cursor.fetchall()} if returning else set()
         self.cursor.execute(f"DROP TABLE {stage}")
         return inserted

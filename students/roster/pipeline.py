@@ -37,7 +37,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection
-from django.utils import timezone, translation
+from django.utils import translation
 
 #: The settings a prepared row depends on: a reader starts from the same settings module
 #: and is given these values, so that a test's overrides (and a rotation of keys) apply there too.
@@ -134,14 +134,13 @@ def _share(sheet: Any, plan: Plan, place: int, readers: int, timings: dict[str, 
     limits = sizes(plan.chunk_size, plan.first_chunk)
     limit = next(limits)
     started = time.perf_counter()
-    now = timezone.now().isoformat()  # new rows' created_at: one per chunk, as when the importer prepares them
     for number, cells in sheet.rows():
         if mine:
             report = validate_row(number, cells, sheet.columns, ctx)
             if ahead is not None and report.clean is not None and report.clean.id_hash not in known_ids:
                 # A new pupil, prepared whole (as COPY text: see apply.NewPupil). Unless the registration
                 # number is someone's: the chunk's look-ups will say whose (rare, so prepared anyway).
-                new = prepare_new_pupil(report.clean, ahead, now, for_copy=True)
+                new = prepare_new_pupil(report.clean, ahead, for_copy=True)
                 if new.no_hash is None or new.no_hash not in known_nos:
                     report.clean, report.prepared = None, new
             batch.append(report)
@@ -152,7 +151,6 @@ def _share(sheet: Any, plan: Plan, place: int, readers: int, timings: dict[str, 
                 yield Chunk(batch, number - sheet.header_row, sheet.total)
                 started = time.perf_counter()
             batch, rows_in_chunk, limit = [], 0, next(limits)
-            now = timezone.now().isoformat()
             number_of_chunk += 1
             mine = number_of_chunk % readers == place
     if mine and (rows_in_chunk or number_of_chunk == 0):  # the last chunk (empty only if the sheet is)
