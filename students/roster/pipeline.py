@@ -23,6 +23,7 @@ from __future__ import annotations
 import gc
 import os
 import pickle
+import resource
 import signal
 import subprocess
 import sys
@@ -101,18 +102,19 @@ def chunks(plan: Plan, *, beside: Beside | None, timings: dict[str, float]) -> I
 
 def _produce(plan: Plan, timings: dict[str, float]) -> Iterator[Chunk]:
     """All the chunks, in this process."""
-    yield from _share(_open(plan, timings), plan, 0, 1, timings)
+    sheet, (plan.ctx.duplicate_ids, plan.ctx.duplicate_nos) = _open(plan.path, plan.inspection, timings)
+    yield from _share(sheet, plan, 0, 1, timings)
 
 
-def _open(plan: Plan, timings: dict[str, float]) -> Any:
-    """The opened sheet, with the rows whose ID number or registration number recurs found (plan.ctx)."""
+def _open(path: str, inspection: Any, timings: dict[str, float]) -> tuple[Any, tuple[dict, dict]]:
+    """The opened sheet, and the ID numbers and registration numbers found on more than one row."""
     from . import reader
 
     with _clock(timings, "open"):
-        sheet = reader.open_roster(plan.path, plan.inspection)
+        sheet = reader.open_roster(path, inspection)
     with _clock(timings, "prescan"):
-        plan.ctx.duplicate_ids, plan.ctx.duplicate_nos = duplicates(sheet)
-    return sheet
+        found = duplicates(sheet)
+    return sheet, found
 
 
 def _share(sheet: Any, plan: Plan, place: int, readers: int, timings: dict[str, float]) -> Iterator[Chunk]:
@@ -253,6 +255,8 @@ class Beside:
         self.outputs = outputs
         #: the write ends of those pipes, as numbered in the first process (which forks the others)
         self.descriptors = descriptors
+        #: every chunk received: the readers are exiting by themselves
+        self.finished = False
 
     @classmethod
     def start(cls, path: str | Path) -> Beside | None:
@@ -269,8 +273,8 @@ class Beside:
         # each reader's pipe. Its own process group, so that close() stops the forked readers too.
         pipes = [os.pipe() for _ in range(max(1, settings.ROSTER_READERS) - 1)]
         try:
-            process = subprocess.Popen(  # noqa: S603 (this interpreter, this module)
-                [sys.executable, "-m", __name__],
+            process = subprocess.Popen(  # noqa: S603 (this interpreter, this module, an uploaded file's path)
+                [sys.executable, "-m", __name__, str(path)],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 cwd=settings.BASE_DIR,
@@ -314,6 +318,7 @@ class Beside:
                 yield payload
                 turn += 1
             elif kind == "end":  # the reader whose turn it was has no more: the sheet is done
+                self.finished = True
                 return
             elif kind == "file_error":
                 from .problems import FileProblem, RosterFileError
@@ -337,9 +342,11 @@ class Beside:
                 with suppress(OSError):  # a broken pipe: the reader is gone
                     pipe.close()
         # Finished, the first reader exits once the others have (it waits for them, so their CPU time is
-        # counted in this process's children's); else it is stopped with them, the whole group at once.
-        # It is reaped only after that: until then its pid, which names the group, cannot be reused.
-        self._await_exit(timeout=1)
+        # counted in this process's children's); else (a bad file, while it may still be parsing it; a
+        # failed import) it is stopped with them at once, the whole group. It is reaped only after that:
+        # until then its pid, which names the group, cannot be reused.
+        if self.finished:
+            self._await_exit(timeout=1)
         if self.process.returncode is None:
             with suppress(ProcessLookupError):
                 os.killpg(self.process.pid, signal.SIGKILL)
@@ -357,22 +364,42 @@ class Beside:
             time.sleep(0.01)
 
 
-def _run_beside() -> None:
-    """The first reader: set up Django, take the plan, open the sheet, fork the others; each writes its
-    chunks (if the plan says how) and sends their outcomes, until the end."""
+#: The readers' address space, at most: a 200,000-row roster parses into about 800 MB. Reached only by a
+#: file made to blow up, which the importer's checks refuse meanwhile (the reader dies trying).
+READER_MEMORY = 3 * 1024**3
+
+
+def _run_beside(path: str) -> None:
+    """The first reader: set up Django, open the sheet and find its duplicates while the importer
+    checks the file, take the plan, fork the others; each writes its chunks (if the plan says how) and
+    sends their outcomes, until the end."""
     # stdout carries the messages; anything printed by accident goes to stderr instead.
     out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
+    resource.setrlimit(resource.RLIMIT_AS, (READER_MEMORY, READER_MEMORY))
     import django
 
-    django.setup()  # while the importer checks the file
+    django.setup()
+    from . import reader
+    from .problems import RosterFileError
+
+    # Parsed before the importer's checks have passed (reader.peek: only those that take no time), so
+    # that the two overlap; what went wrong is said only once the plan says the file passed them.
+    timings: dict[str, float] = {}
+    opened, failed = None, None
+    try:
+        with _gc_paused():
+            opened = _open(path, reader.peek(path), timings)
+    except RosterFileError as exc:
+        failed = ("file_error", (exc.problem.value, exc.params))
+    except Exception:
+        failed = ("crash", traceback.format_exc())
     try:
         pickled_plan, shared, language, descriptors = pickle.load(sys.stdin.buffer)  # noqa: S301 (from our parent)
     except EOFError:
         return  # not needed after all (a small roster, or a bad file)
     for name, value in shared.items():
         setattr(settings, name, value)
-    from .problems import RosterFileError
 
     plan = pickle.loads(pickled_plan)  # noqa: S301
     if plan.database is not None:
@@ -386,10 +413,13 @@ def _run_beside() -> None:
         pickle.dump(message, outputs[place], pickle.HIGHEST_PROTOCOL)
         outputs[place].flush()
 
-    timings: dict[str, float] = {}
+    if opened is None:
+        with suppress(OSError):
+            send(*failed, timings)  # type: ignore[misc]
+        return
+    sheet, (plan.ctx.duplicate_ids, plan.ctx.duplicate_nos) = opened
     try:
         with translation.override(language), _gc_paused():
-            sheet = _open(plan, timings)
             place, forked = _fork(len(outputs))
             if place:
                 timings = {}  # the opening is the first reader's to report
@@ -401,8 +431,6 @@ def _run_beside() -> None:
                     _write(chunk, plan, timings)
                 send("chunk", chunk, timings)
         send("end", None, timings)
-    except RosterFileError as exc:  # (opening the sheet: before any fork)
-        send("file_error", (exc.problem.value, exc.params), timings)
     except BrokenPipeError:
         pass  # the importer stopped listening (it failed, or was stopped): nothing left to do
     except BaseException:
@@ -446,4 +474,4 @@ if __name__ == "__main__":
     # Through the module's own name, so that what the child pickles (Chunk) is found by the parent.
     from students.roster.pipeline import _run_beside as run
 
-    run()
+    run(sys.argv[1])

@@ -12,7 +12,10 @@ file, `inspect()` checks, in this order and with constant memory:
 4. the roster sheet's XML (found through workbook.xml, read with defusedxml): no formulas, and not more
    rows than a roster has.
 
-Only then `open_roster()` lets python-calamine (Rust, fast) parse the sheet and yields its rows.
+Only then are its rows used: `open_roster()` lets python-calamine (Rust, fast) parse the sheet and
+yields its rows. A large roster's reader process (students.roster.pipeline) parses it while the
+checks run, after `peek()` (steps 1 and 2) and under a memory limit; nothing it read is used, and the
+process is killed, unless every check passes.
 """
 
 from __future__ import annotations
@@ -93,7 +96,18 @@ class RosterSheet:
 
 def inspect(path: str | Path) -> Inspection:
     """Check the file as described in the module docstring; raise RosterFileError on the first problem."""
-    path = Path(path)
+    return _inspect(Path(path), scan=True)
+
+
+def peek(path: str | Path) -> Inspection:
+    """The checks that take no time (steps 1 and 2, and which sheet is the roster's), without reading
+    the parts (its `rows` is 0): enough for a reader process under a memory limit to start parsing the
+    sheet while `inspect` reads every part, whose verdict decides whether anything is imported
+    (students.roster.pipeline)."""
+    return _inspect(Path(path), scan=False)
+
+
+def _inspect(path: Path, *, scan: bool) -> Inspection:
     size = path.stat().st_size
     if size > settings.MAX_UPLOAD_BYTES:
         raise RosterFileError(FileProblem.TOO_LARGE, limit=settings.MAX_UPLOAD_BYTES // (1024 * 1024))
@@ -110,6 +124,8 @@ def inspect(path: str | Path) -> Inspection:
         with archive:
             members = _check_directory(archive)
             sheet_name, part = _find_sheet(archive)  # defusedxml: refuses DTDs and entities itself
+            if not scan:
+                return Inspection(sheet_name=sheet_name, sheet_part=part, rows=0, unpacked_bytes=_unpacked(members))
             for info in members:
                 if info.filename != part and info.filename.endswith((".xml", ".rels", ".vml")):
                     _scan_xml(raw, info)

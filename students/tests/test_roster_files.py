@@ -162,12 +162,11 @@ def test_a_zip_bomb_is_refused_before_it_is_unpacked(tmp_path):
     assert "MB" in error.message
 
 
-def test_a_zip_that_lies_about_its_unpacked_size_is_caught_while_unpacking(tmp_path):
-    """The directory says 1 KB; the data inflates to 20 MB. The scan counts real bytes."""
-    source = _workbook(tmp_path)
+def _lying_zip(source: Path, target: Path) -> Path:
+    """A copy of a workbook whose directory says its sheet is 1 KB; the data inflates to 20 MB more."""
     sheet_xml = zipfile.ZipFile(source).read("xl/worksheets/sheet1.xml")
     padded = sheet_xml.replace(b"<sheetData>", b"<sheetData>" + b" " * (20 * 1024 * 1024))
-    liar = _rewrite(source, tmp_path / "liar.xlsx", {"xl/worksheets/sheet1.xml": padded})
+    liar = _rewrite(source, target, {"xl/worksheets/sheet1.xml": padded})
     data = bytearray(liar.read_bytes())
     # Patch the sheet's declared size in the central directory (offset 24) and the local header (22).
     for signature, offset in ((b"PK\x01\x02", 24), (b"PK\x03\x04", 22)):
@@ -178,7 +177,12 @@ def test_a_zip_that_lies_about_its_unpacked_size_is_caught_while_unpacking(tmp_p
                 struct.pack_into("<L", data, at + offset, 1024)
             at += 4
     liar.write_bytes(bytes(data))
-    _refused(liar, FileProblem.ZIP_BOMB)
+    return liar
+
+
+def test_a_zip_that_lies_about_its_unpacked_size_is_caught_while_unpacking(tmp_path):
+    """The directory says 1 KB; the data inflates to 20 MB. The scan counts real bytes."""
+    _refused(_lying_zip(_workbook(tmp_path), tmp_path / "liar.xlsx"), FileProblem.ZIP_BOMB)
 
 
 def test_an_xml_entity_bomb_is_refused_before_parsing(tmp_path):
@@ -227,3 +231,45 @@ def test_a_sheet_the_readers_cannot_read_is_refused_with_its_message(world, tmp_
         run_import(world.a.tenant, path)
     assert caught.value.problem is FileProblem.MISSING_COLUMNS
     assert "身份证号" in caught.value.message
+
+
+@pytest.mark.parametrize("kind", ["formula", "lying zip", "entities"])
+def test_a_file_the_checks_refuse_is_not_imported_though_the_readers_parsed_it_meanwhile(
+    world, tenant_of, tmp_path, settings, kind
+):
+    """Read beside the import (PostgreSQL), the first reader starts parsing the sheet as soon as the
+    checks that take no time pass (reader.peek), while the importer runs the others. Their verdict
+    still decides, at once: the file's problem is the import's error, nothing is written, and no
+    reader is left running."""
+    from django.db import connection
+
+    from students.models import Student
+    from students.tests.test_roster_support import reader_processes
+
+    if connection.vendor != "postgresql":
+        pytest.skip("rows are read beside the import on PostgreSQL only")
+    settings.ROSTER_PARALLEL_ROWS = 1
+    good = write_roster(tmp_path / "good.xlsx", [pupil(world.a) for _ in range(3)])
+    path, problem = {
+        "formula": (
+            write_roster(tmp_path / "f.xlsx", [pupil(world.a, 姓名='=CONCATENATE("王","五")')]),
+            FileProblem.FORMULA,
+        ),
+        "lying zip": (_lying_zip(good, tmp_path / "liar.xlsx"), FileProblem.ZIP_BOMB),
+        "entities": (
+            _rewrite(good, tmp_path / "lol.xlsx", {"xl/styles.xml": BILLION_LAUGHS}),
+            FileProblem.XML_ENTITIES,
+        ),
+    }[kind]
+    assert reader.peek(path).sheet_name == "学籍名册"  # the reader may parse it
+    with tenant_of(world.a.tenant):
+        registered = Student.objects.count()
+
+    started = time.monotonic()
+    with pytest.raises(RosterFileError) as caught:
+        run_import(world.a.tenant, path)
+    assert caught.value.problem is problem
+    assert time.monotonic() - started < 5
+    assert not [pid for pid, (ppid, state) in reader_processes().items() if ppid == os.getpid() and state != "Z"]
+    with tenant_of(world.a.tenant):
+        assert Student.objects.count() == registered

@@ -17,7 +17,15 @@ from students import idcard
 from students.models import EnrollmentStatus, Guardian, StatusChange, Student
 from students.roster import pipeline
 from students.roster.services import ImportOutcome
-from students.tests.test_roster_support import AsText, new_id, pupil, read_report, run_import, write_roster
+from students.tests.test_roster_support import (
+    AsText,
+    new_id,
+    pupil,
+    read_report,
+    reader_processes,
+    run_import,
+    write_roster,
+)
 
 
 @pytest.fixture(autouse=True, params=["here", pytest.param("beside", marks=pytest.mark.django_db(transaction=True))])
@@ -395,22 +403,6 @@ def test_a_pupil_registered_while_the_file_is_read_is_not_registered_twice(
         assert (outcome.created, outcome.updated) == (3, 1)
 
 
-def _reader_processes() -> dict[int, tuple[int, str]]:
-    """The roster readers running on this machine: pid → (parent pid, state)."""
-    from pathlib import Path
-
-    found = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            pid = int(stat.parent.name)
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            if b"students.roster.pipeline" in (stat.parent / "cmdline").read_bytes():
-                found[pid] = (int(fields[1]), fields[0])
-        except (OSError, ValueError):
-            continue  # ended meanwhile
-    return found
-
-
 def test_a_stopped_import_stops_every_reader_even_a_stuck_one(world, tmp_path, reading):
     """However an import ends, its readers end with it: here the import fails (an error while it
     writes) while every reader, the first and the one it forked, is stuck (stopped by a signal, as
@@ -429,7 +421,7 @@ def test_a_stopped_import_stops_every_reader_even_a_stuck_one(world, tmp_path, r
         pass
 
     def stop_readers_and_fail(done: int, total: int) -> None:
-        found = _reader_processes()
+        found = reader_processes()
         first = [pid for pid, (ppid, _state) in found.items() if ppid == os.getpid()]
         stuck.extend(first + [pid for pid, (ppid, _state) in found.items() if ppid in first])
         for pid in stuck:
@@ -440,7 +432,7 @@ def test_a_stopped_import_stops_every_reader_even_a_stuck_one(world, tmp_path, r
         run_import(a.tenant, write_roster(tmp_path / "s.xlsx", rows), chunk_size=10, on_progress=stop_readers_and_fail)
 
     assert len(stuck) == 2, "the first reader and the one it forked"
-    left = _reader_processes()
+    left = reader_processes()
     assert not [pid for pid in stuck if pid in left and left[pid][1] != "Z"], "a stuck reader outlived the import"
 
 
@@ -461,7 +453,7 @@ def test_a_reader_killed_half_way_fails_the_import_and_keeps_whole_chunks(world,
     readers: dict[int, int] = {}  # pid → parent pid, of the reader processes seen
 
     def kill_reader(done: int, total: int) -> None:
-        found = _reader_processes()
+        found = reader_processes()
         first = [pid for pid, (ppid, _state) in found.items() if ppid == os.getpid()]
         forked = [pid for pid, (ppid, _state) in found.items() if ppid in first]
         readers.update({pid: found[pid][0] for pid in first + forked})
@@ -478,7 +470,7 @@ def test_a_reader_killed_half_way_fails_the_import_and_keeps_whole_chunks(world,
         )
 
     assert len(readers) == 2, "the first reader and the one it forked"
-    left = _reader_processes()
+    left = reader_processes()
     assert not [pid for pid in readers if pid in left and left[pid][1] != "Z"], "a reader outlived the import"
     with tenant_of(a.tenant):
         names = set(Student.objects.filter(name__startswith="学生").values_list("name", flat=True))

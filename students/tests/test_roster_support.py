@@ -98,3 +98,17 @@ def run_import(tenant, path: Path, *, actor=None, report: Path | None = None, **
     who = trail.actor_for(actor, source="test") if actor else trail.Actor(user_id=None, label="test", source="test")
     with tenant_context(tenant.pk), trail.acting_as(who):
         return roster_import(path=path, file_name=path.name, actor=actor, report_path=report, **kwargs)
+
+
+def reader_processes() -> dict[int, tuple[int, str]]:
+    """The roster readers running on this machine: pid → (parent pid, state)."""
+    found = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            pid = int(stat.parent.name)
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if b"students.roster.pipeline" in (stat.parent / "cmdline").read_bytes():
+                found[pid] = (int(fields[1]), fields[0])
+        except (OSError, ValueError):
+            continue  # ended meanwhile
+    return found
