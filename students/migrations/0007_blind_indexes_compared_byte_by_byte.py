@@ -1,9 +1,12 @@
-"""Blind indexes compared byte by byte (funding.infra.fields.CodeField): PostgreSQL's "C" collation for
-the pupils' and guardians' keyed hashes, whose indexes a roster import fills a few hundred thousand
-at a time. The model state is unchanged (the field class says it); nothing changes elsewhere."""
+"""Codes compared byte by byte (funding.infra.fields.CodeField): PostgreSQL's "C" collation for the
+pupils' and guardians' keyed hashes, whose indexes a roster import fills a few hundred thousand at a
+time, and for the roster fingerprint (a keyed hash too, now a CodeField). In the state, the
+fingerprint's AlterField (the blind indexes were CodeFields already, by their class); in the database,
+only PostgreSQL's collations change (SQLite compares bytes anyway, and would rebuild the table)."""
 
 from django.db import migrations
 
+import funding.infra.fields
 from funding.infra.migrations import byte_order_collation
 
 
@@ -13,13 +16,25 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        byte_order_collation(
-            [
-                ("student", "id_number_hash"),
-                ("student", "student_no_hash"),
-                ("student", "card_account_hash"),
-                ("guardian", "id_number_hash"),
+        migrations.SeparateDatabaseAndState(
+            state_operations=[
+                migrations.AlterField(
+                    model_name="student",
+                    name="roster_fingerprint",
+                    field=funding.infra.fields.CodeField(blank=True, editable=False, max_length=32),
+                ),
             ],
-            app_label="students",
-        )
+            database_operations=[
+                byte_order_collation(
+                    [
+                        ("student", "id_number_hash"),
+                        ("student", "student_no_hash"),
+                        ("student", "card_account_hash"),
+                        ("student", "roster_fingerprint"),
+                        ("guardian", "id_number_hash"),
+                    ],
+                    app_label="students",
+                )
+            ],
+        ),
     ]

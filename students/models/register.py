@@ -7,7 +7,7 @@ from typing import ClassVar
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from funding.infra.fields import BlindIndexField, EncryptedField
+from funding.infra.fields import BlindIndexField, CodeField, EncryptedField
 from schools.models import Grade, School, SchoolClass
 from schools.permissions import Action, Scope
 from schools.tenancy.models import TenantModel, tenant_key_proved_elsewhere
@@ -85,7 +85,7 @@ class Student(TenantModel):
     card_account_hash = BlindIndexField(source="card_account", null=True)
     card_holder = models.CharField(_("account holder"), max_length=50, blank=True)
     # A keyed hash of the last imported roster row: re-importing an unchanged row changes nothing.
-    roster_fingerprint = models.CharField(max_length=32, blank=True, editable=False)
+    roster_fingerprint = CodeField(max_length=32, blank=True, editable=False)
 
     scope: ClassVar[Scope] = Scope(school="school", grade="grade", klass="klass")
     view_action: ClassVar[Action] = Action.STUDENT_VIEW
