@@ -47,6 +47,8 @@ _STUDENT_NO = re.compile(r"^[0-9A-Z]{1,30}$")
 _DATE = re.compile(r"^(\d{4})(?:[-/.年](\d{1,2})[-/.月](\d{1,2})日?|(\d{2})(\d{2}))$")
 _EXCEL_EPOCH = dt.date(1899, 12, 30)
 _NUMBER_LIMIT = 10**15  # Excel keeps 15 significant digits
+#: What a number cell holds (a tuple: `int | float` would build a union type at every call).
+_NUMBERS = (int, float)
 
 
 @dataclass(slots=True)
@@ -146,7 +148,7 @@ def number_text(value: Any) -> str:
     Raises ValueError for a number Excel has rounded (more than 15 digits)."""
     if value.__class__ is str and value.isalnum() and value.isascii():
         return value.upper()  # the common case, typed as text: nothing to strip, fold or drop
-    if isinstance(value, int | float) and not isinstance(value, bool):
+    if isinstance(value, _NUMBERS) and not isinstance(value, bool):
         if abs(value) >= _NUMBER_LIMIT or (isinstance(value, float) and not value.is_integer()):
             raise ValueError(value)
         return str(int(value))
@@ -166,7 +168,7 @@ def prescan_key(value: Any) -> str:
 
 def fingerprint(values: Iterable[object]) -> str:
     """A keyed hash of a normalised row: equal rows, equal fingerprints; nothing readable from it."""
-    payload = "\x1f".join("" if v is None else str(v) for v in (FINGERPRINT_VERSION, *values))
+    payload = "\x1f".join(["" if v is None else str(v) for v in (FINGERPRINT_VERSION, *values)])
     return keyed_hash(payload, kind="roster_row")
 
 
@@ -192,7 +194,7 @@ class _Row:
         return self.cells.get(key, "")
 
     def text(self, key: str, *, max_length: int = 50) -> str:
-        value = cell_text(self.raw(key))
+        value = cell_text(self.cells.get(key, ""))
         if len(value) > max_length:
             self.bad(key, HINT_TOO_LONG % {"n": max_length})
             return ""
@@ -206,7 +208,7 @@ class _Row:
 
     def number(self, key: str) -> str:
         try:
-            return number_text(self.raw(key))
+            return number_text(self.cells.get(key, ""))
         except ValueError:
             self.error(key, RowCode.NUMBER_LOST_DIGITS)
             return ""
@@ -226,7 +228,7 @@ def _parse_date(value: Any) -> dt.date | None:
         return value.date()
     if isinstance(value, dt.date):
         return value
-    if isinstance(value, int | float) and not isinstance(value, bool):
+    if isinstance(value, _NUMBERS) and not isinstance(value, bool):
         # An Excel date serial in a cell without date format.
         return _EXCEL_EPOCH + dt.timedelta(days=int(value)) if 1 <= value < 80000 else None
     match = _DATE.match(cell_text(value))
@@ -280,7 +282,7 @@ def validate_row(number: int, cells: list[Any], columns: dict[str, int], ctx: Ro
     # Who: the ID number, and what it says about birth date and sex.
     parsed = None
     id_number = r.number("id_number")
-    if isinstance(id_raw, int | float) and not isinstance(id_raw, bool):
+    if isinstance(id_raw, _NUMBERS) and not isinstance(id_raw, bool):
         report.id_text = cell_text(id_raw)
     if not id_number:
         if "id_number" not in r.failed:
