@@ -227,7 +227,9 @@ def _ours(work: Path, rows: int) -> dict:
 
 def _cpu() -> dict[str, float | None]:
     """CPU seconds so far (user + system) of this process, of its finished children (the readers),
-    and of this connection's PostgreSQL backend when the server runs on this machine (else None).
+    and of PostgreSQL when the server runs on this machine (else None): this connection's backend,
+    plus the backends that have ended (the readers' own connections), which the server's main
+    process counts as its reaped children.
     On a shared virtual machine whose speed drifts by a quarter within minutes, where the CPU goes
     says more than the wall time."""
     import os
