@@ -33,4 +33,4 @@ EXPOSE 8000
 
 # Worker processes: WEB_CONCURRENCY (gunicorn's own variable), 1 if unset. No control socket: gunicorn
 # would put it in $HOME (/app, not writable) and log an error at every start; nothing here uses it.
-CMD ["gunicorn", "funding.wsgi:application", "--bind", "0.0.0.0:8000", "--access-logfile", "-", "--no-control-socket"]
+CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--access-logfile", "-", "--no-control-socket"]

@@ -41,7 +41,7 @@ def django_db_setup(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock(), connection.cursor() as cursor:
         role = connection.ops.quote_name(settings.DATABASE_APP_ROLE)
         # Test database only: Django's flush between transactional tests truncates every table. The
-        # production grants (schools.tenancy.db.grant_app_role) never include TRUNCATE.
+        # production grants (core.tenancy.db.grant_app_role) never include TRUNCATE.
         cursor.execute(f"GRANT TRUNCATE ON ALL TABLES IN SCHEMA public TO {role}")
     _switch_user(settings.DATABASE_APP_ROLE)
     yield
@@ -55,7 +55,7 @@ def _sqlite_flush_past_append_only_triggers():
     uses TRUNCATE, which the owner-granted privilege allows and row triggers do not see.)"""
     from django.core.management.commands import flush
 
-    from schools.tenancy.db import APPEND_ONLY_TABLES, append_only_drop_sql, append_only_sql
+    from core.tenancy.db import APPEND_ONLY_TABLES, append_only_drop_sql, append_only_sql
 
     original = flush.Command.handle
 
@@ -111,7 +111,7 @@ def world(db) -> World:
 @pytest.fixture
 def tenant_of():
     """`with tenant_of(tenant): …` runs test code for that tenant (application and database side)."""
-    from schools.tenancy.context import tenant_transaction
+    from core.tenancy.context import tenant_transaction
 
     @contextmanager
     def enter(tenant) -> Iterator[None]:

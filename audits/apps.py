@@ -7,7 +7,7 @@ class AuditsConfig(AppConfig):
     verbose_name = _("Audits")
 
     def ready(self):
-        from funding.infra import worklist
+        from core import worklist
 
         from .worklist import audit_items
 

@@ -6,11 +6,11 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from funding.infra.crypto import keyring
-from schools.tenancy.context import tenant_transaction
+from core.audit.trail import GENESIS, key_fingerprint, seal
+from core.crypto import keyring
+from core.tenancy.context import tenant_transaction
 
 from .models import AuditChainHead, AuditEvent
-from .trail import GENESIS, key_fingerprint, seal
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from funding.infra.worklist import WorkItem
+from core.worklist import WorkItem
 from schools import permissions
 from schools.permissions import Action
 

@@ -17,7 +17,7 @@ PG_OWNER = os.environ.get("BENCH_PG_OWNER_URL", "postgres://postgres@127.0.0.1:5
 PG_APP_ROLE = os.environ.get("DATABASE_APP_ROLE", "funding_app")
 
 BENCH_ENV = {
-    "DJANGO_SETTINGS_MODULE": "funding.settings",
+    "DJANGO_SETTINGS_MODULE": "config.settings",
     "DEBUG": "0",
     "SECRET_KEY": "bench-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyz",
     "FIELD_ENCRYPTION_KEYS": "b1:YmVuY2gtb25seS1maWVsZC1lbmNyeXB0aW9uLWtleSE=",

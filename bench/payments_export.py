@@ -110,7 +110,8 @@ def _seed(lines: str) -> dict:
     from django.db import models
     from django.utils import timezone
 
-    from audits import trail
+    from core.audit import trail
+    from core.tenancy.context import tenant_transaction
     from disbursements.models import Batch, BatchKind, BatchStatus, LineStatus, PaymentLine
     from funding.models import (
         Award,
@@ -124,7 +125,6 @@ def _seed(lines: str) -> dict:
         Term,
     )  # fmt: skip
     from schools.models import School, Tenant, User
-    from schools.tenancy.context import tenant_transaction
     from students.models import Student
 
     n = int(lines)
@@ -198,11 +198,11 @@ def _ours(work: str) -> dict:
     from django.conf import settings
     from django.utils import translation
 
-    from audits import trail
+    from core.audit import trail
+    from core.tenancy.context import tenant_context, tenant_transaction
     from disbursements.models import Batch
     from disbursements.services import exports
     from schools.models import Tenant, User
-    from schools.tenancy.context import tenant_context, tenant_transaction
 
     tenant = Tenant.objects.get(slug="demo-a")
     user = User.objects.get(username="a.district")
@@ -269,10 +269,10 @@ def _baseline(work: str, lines: str) -> dict:
     import openpyxl
     from django.db import connection
 
+    from core.tenancy.context import tenant_transaction
+    from core.xlsx import neutralise
     from disbursements.models import PaymentLine
-    from funding.infra.xlsx import neutralise
     from schools.models import Tenant
-    from schools.tenancy.context import tenant_transaction
 
     tenant = Tenant.objects.get(slug="demo-a")
     queries = []

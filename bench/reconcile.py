@@ -160,7 +160,7 @@ def _file(path: str, rows: str, students: str) -> dict:
     """The registry workbook, deterministic: a pupil, a guardian or another person on every row."""
     import random
 
-    from funding.infra.xlsx import ColumnFormat, XlsxWriter
+    from core.xlsx import ColumnFormat, XlsxWriter
 
     n, pupils = int(rows), int(students)
     rng = random.Random(5)
@@ -201,12 +201,12 @@ def _seed(students: str, awards: str) -> dict:
     from django.db import models
     from django.utils import timezone
 
-    from audits import trail
+    from core.audit import trail
+    from core.tenancy.context import tenant_transaction
     from disbursements.models import Batch, BatchKind, BatchStatus, LineStatus, PaymentLine
     from funding.models import Award, AwardList, AwardListStatus, AwardStatus, FundingSource, Program
     from funding.services import semesters
     from schools.models import SchoolClass, Tenant, User
-    from schools.tenancy.context import tenant_transaction
     from students.models import (
         ApplicationStatus,
         EnrollmentStatus,
@@ -312,13 +312,13 @@ def _ours(path: str) -> dict:
     import time
     from collections import defaultdict
 
-    from audits import trail
     from audits.reconciliation import engine
     from audits.reconciliation import services as runs
     from audits.registry import services as registry
+    from core.audit import trail
+    from core.tenancy.context import tenant_context, tenant_transaction
     from funding.models import Semester
     from schools.models import Tenant, User
-    from schools.tenancy.context import tenant_context, tenant_transaction
 
     spent: dict[str, float] = defaultdict(float)
 
@@ -434,13 +434,13 @@ def _baseline(path: str, rows: str) -> dict:
     import openpyxl
     from django.db import connection
 
-    from audits import trail
     from audits.models import RegistryEntry, RegistrySnapshot
+    from core.audit import trail
+    from core.crypto import blind_index
+    from core.tenancy.context import tenant_context, tenant_transaction
     from disbursements.models import LineStatus, PaymentLine
-    from funding.infra.crypto import blind_index
     from funding.models import Award, AwardStatus, Semester
     from schools.models import Tenant, User
-    from schools.tenancy.context import tenant_context, tenant_transaction
     from students import idcard
     from students.models import EnrollmentStatus, Guardian, HardshipApplication, Student
 

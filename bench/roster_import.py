@@ -123,10 +123,10 @@ def _roster(path: Path, n: int) -> None:
     import datetime as dt
     import random
 
-    from funding.demo import GIVEN, SURNAMES
-    from funding.infra.xlsx import STYLE_BOLD, ColumnFormat, XlsxWriter
+    from core.tenancy.context import tenant_transaction
+    from core.xlsx import STYLE_BOLD, ColumnFormat, XlsxWriter
+    from demo.seed import GIVEN, SURNAMES
     from schools.models import STAGE_ENTRY_AGE, SchoolClass, Stage, Tenant
-    from schools.tenancy.context import tenant_transaction
     from students import idcard
     from students.roster.columns import COLUMNS, HEADERS, STAGE_WORDS
 
@@ -188,10 +188,10 @@ def _ours(work: Path, rows: int) -> dict:
     import resource
     import time
 
-    from audits import trail
     from audits.models import AuditEvent
+    from core.audit import trail
+    from core.tenancy.context import tenant_context, tenant_transaction
     from schools.models import Tenant, User
-    from schools.tenancy.context import tenant_context, tenant_transaction
     from students.roster.services import roster_import
 
     full = work / "roster.xlsx"
@@ -269,10 +269,10 @@ def _baseline(work: Path, rows: int) -> dict:
     from import_export import resources
     from import_export.formats.base_formats import XLSX
 
-    from audits import trail
-    from funding.infra.crypto import blind_index
+    from core.audit import trail
+    from core.crypto import blind_index
+    from core.tenancy.context import tenant_context, tenant_transaction
     from schools.models import SchoolClass, Tenant, User
-    from schools.tenancy.context import tenant_context, tenant_transaction
     from students.models import Student
     from students.roster.columns import GENDERS, HUKOU, STAGES, STATUSES, YES_NO
 

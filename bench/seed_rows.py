@@ -11,9 +11,9 @@ import django
 
 django.setup()
 
-from audits import trail  # noqa: E402
+from core.audit import trail  # noqa: E402
+from core.tenancy.context import tenant_transaction  # noqa: E402
 from schools.models import SchoolClass, Tenant  # noqa: E402
-from schools.tenancy.context import tenant_transaction  # noqa: E402
 from students import idcard  # noqa: E402
 from students.models import Gender, Hukou, Student  # noqa: E402
 

@@ -9,7 +9,7 @@ class DisbursementsConfig(AppConfig):
     verbose_name = _("Disbursements")
 
     def ready(self):
-        from funding.infra import worklist
+        from core import worklist
 
         from .worklist import money_items
 

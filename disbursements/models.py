@@ -13,11 +13,11 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from funding.infra.fields import BlindIndexField, EncryptedField
+from core.fields import BlindIndexField, EncryptedField
+from core.tenancy.models import TenantModel
 from funding.models import MONEY, ZERO, Award, FundingSource, Program, Semester
 from schools.models import Grade, School, SchoolClass, User
 from schools.permissions import Action, Scope
-from schools.tenancy.models import TenantModel
 from students.models import Student
 
 

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from funding.infra.worklist import WorkItem
+from core.worklist import WorkItem
 from funding.models import AwardList, AwardListStatus
 from schools import permissions
 from schools.models import School

@@ -1,5 +1,1 @@
-"""The Django project (settings, urls, Celery app) and, as an app, the funding-program domain."""
-
-from .celery import app as celery_app
-
-__all__ = ["celery_app"]
+"""The funding domain: semesters, programs and standards, budgets, award lists (资助名单)."""

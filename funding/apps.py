@@ -9,7 +9,6 @@ class FundingConfig(AppConfig):
     def ready(self):
         from schools.signals import tenant_created
 
-        from . import checks  # noqa: F401  registers the system checks
         from .services.catalogue import seed_for_new_tenant
 
         tenant_created.connect(seed_for_new_tenant, dispatch_uid="funding.programs")

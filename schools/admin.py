@@ -11,7 +11,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.utils.translation import gettext_lazy as _
 from rest_framework.authtoken.models import TokenProxy
 
-from audits import trail
+from core.audit import trail
 from schools import permissions, services
 from schools.models import CalendarDay, Grade, RoleAssignment, School, SchoolClass, Stage, Tenant, User
 from schools.permissions import Action

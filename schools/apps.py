@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 def _grant_app_role(sender, using="default", **kwargs):
     from django.conf import settings
 
-    from .tenancy.db import grant_app_role
+    from core.tenancy.db import grant_app_role
 
     grant_app_role(using, role=settings.DATABASE_APP_ROLE)
 
@@ -18,8 +18,12 @@ class SchoolsConfig(AppConfig):
     def ready(self):
         # Every migration has run by the time post_migrate is sent, for whichever app: grant once.
         post_migrate.connect(_grant_app_role, sender=self, dispatch_uid="schools.grant_app_role")
-        from funding.infra import worklist
+        from core import authz, worklist
 
+        from . import permissions
         from .worklist import structure_items
+
+        # The kernel's scoping helper and API adapter ask this module (core.authz).
+        authz.install(permissions)
 
         worklist.register(structure_items)

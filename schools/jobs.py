@@ -18,10 +18,10 @@ from django.db import connection
 from django.db.models import F, Q
 from django.utils import timezone
 
-from audits import trail
+from core.audit import trail
+from core.tenancy.context import current_tenant_id, tenant_transaction
 
 from .models import Job, JobStatus, User
-from .tenancy.context import current_tenant_id, tenant_transaction
 
 #: A running job whose task has not reported for this long is taken to be dead and may be re-claimed.
 STALE_AFTER = dt.timedelta(minutes=2)

@@ -10,10 +10,11 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from core.tenancy.context import current_tenant_id_or_none
+from core.tenancy.models import TenantModel
+
 from . import permissions
 from .permissions import Action, Role, Scope
-from .tenancy.context import current_tenant_id_or_none
-from .tenancy.models import TenantModel
 
 
 class Stage(models.TextChoices):

@@ -206,7 +206,7 @@ def assignments(user: Any) -> tuple[Assignment, ...]:
         return ()
     cached = getattr(user, "_assignments_cache", None)
     if cached is None:
-        from .tenancy.context import current_tenant_id_or_none
+        from core.tenancy.context import current_tenant_id_or_none
 
         if current_tenant_id_or_none() != user.tenant_id:
             return ()  # a user acts only inside their own tenant's context
@@ -238,7 +238,8 @@ def _unit_id(obj: Any, path: str) -> Any:
 
 
 def _object_units(obj: Any) -> dict[Level, Any]:
-    return {level: _unit_id(obj, path) for level, path in type(obj).scope.paths().items()}
+    scope = getattr(type(obj), "scope", None)  # None: tenant-wide reference data (TenantModel's default)
+    return {level: _unit_id(obj, path) for level, path in scope.paths().items()} if scope else {}
 
 
 def _reaches(assignment: Assignment, units: dict[Level, Any]) -> bool:
@@ -277,7 +278,7 @@ def can(user: Any, action: Action, obj: Any = None) -> bool:
     if obj is not None and not _owner_allows(user, obj):
         return False
     if getattr(user, "is_system", False) and user.is_active and action in SYSTEM_ACTIONS:
-        from .tenancy.context import current_tenant_id_or_none
+        from core.tenancy.context import current_tenant_id_or_none
 
         return user.tenant_id is not None and current_tenant_id_or_none() == user.tenant_id
     units = _object_units(obj) if obj is not None else {}
@@ -296,7 +297,7 @@ def scope_q(user: Any, action: Action, model: type[models.Model]) -> Q:
     granting = list(_granting(user, action))
     if not granting:
         return nothing
-    paths = model.scope.paths()
+    paths = model.scope.paths() if model.scope else {}
     clauses: list[Q] = []
     for a in granting:
         if a.level is Level.TENANT or not paths:

@@ -2,12 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.db.models import Count, QuerySet
 
 from .models import Grade, RoleAssignment, School, SchoolClass, User
 from .permissions import Action
+
+#: Counts the pupils of each school or class the user may see ({unit id: count}). The register lives in
+#: the students app, above this one, so it registers its counter here when ready (students.apps) and
+#: the school pages ask without importing it. Without one (the students app not installed): no counts.
+StudentCounter = Callable[..., dict[Any, int]]
+_student_counter: list[StudentCounter] = []
+
+
+def register_student_counter(counter: StudentCounter) -> None:
+    _student_counter[:] = [counter]
+
+
+def student_counts(*, user: Any, by: str) -> dict[Any, int]:
+    """{school or class id: number of visible attending pupils}; `by` is "school" or "klass"."""
+    return _student_counter[0](user=user, by=by) if _student_counter else {}
 
 
 def school_list(*, user: Any) -> QuerySet[School]:

@@ -12,12 +12,12 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from audits import trail
+from core.audit import trail
+from core.tenancy.context import tenant_transaction
 
 from .models import STAGE_YEARS, Grade, Role, RoleAssignment, School, SchoolClass, Stage, Tenant, User
 from .permissions import ROLE_LEVEL, Level
 from .signals import tenant_created
-from .tenancy.context import tenant_transaction
 
 
 def tenant_create(*, slug: str, name: str, region_code: str, pk: uuid.UUID | None = None) -> Tenant:

@@ -10,8 +10,7 @@ from schools import jobs, permissions
 from schools.access import get_visible, school_get_for_user
 from schools.models import Job
 from schools.permissions import Action
-from schools.selectors import class_list, school_list
-from students.selectors import student_counts
+from schools.selectors import class_list, school_list, student_counts
 
 
 @login_required

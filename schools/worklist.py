@@ -7,7 +7,7 @@ from typing import Any
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from funding.infra.worklist import WorkItem
+from core.worklist import WorkItem
 
 from . import permissions
 from .models import Role, RoleAssignment, School, User

@@ -7,7 +7,8 @@ class StudentsConfig(AppConfig):
     verbose_name = _("Students")
 
     def ready(self):
-        from funding.infra import worklist
+        from core import worklist
+        from schools import selectors as school_selectors
         from schools.signals import tenant_created
 
         from .identification.categories import seed_for_new_tenant
@@ -18,3 +19,7 @@ class StudentsConfig(AppConfig):
 
         worklist.register(register_items)
         worklist.register(identification_items)
+
+        from .selectors import student_counts
+
+        school_selectors.register_student_counter(student_counts)

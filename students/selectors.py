@@ -7,7 +7,7 @@ from typing import Any
 
 from django.db.models import Count, QuerySet
 
-from funding.infra.crypto import blind_index
+from core.crypto import blind_index
 
 from . import idcard
 from .models import Student

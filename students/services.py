@@ -6,7 +6,7 @@ from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
-from audits import trail
+from core.audit import trail
 from schools import permissions
 from schools.permissions import Action
 

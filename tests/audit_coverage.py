@@ -5,10 +5,10 @@ from __future__ import annotations
 from django.apps import apps
 
 from audits.models import AuditEvent
-from audits.trail import object_type
+from core.audit.trail import object_type
+from core.tenancy.context import tenant_transaction
+from core.tenancy.models import TenantModel
 from schools.models import Tenant, User
-from schools.tenancy.context import tenant_transaction
-from schools.tenancy.models import TenantModel
 
 
 def tenant_models() -> list[type]:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from django.core.files.base import ContentFile
 
+from core.tenancy.context import tenant_transaction
 from disbursements.models import (
     BankLayout,
     BankReturn,
@@ -26,7 +27,6 @@ from funding.models import Award, AwardList, AwardListStatus, AwardStatus, Budge
 from funding.services.catalogue import standards_for_new_semester
 from schools import services
 from schools.models import Area, CalendarDay, Grade, Job, Role, School, SchoolClass, Stage, Tenant, User
-from schools.tenancy.context import tenant_transaction
 from students import idcard
 from students.models import (
     ApplicationDecision,

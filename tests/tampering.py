@@ -11,7 +11,7 @@ import uuid
 import psycopg
 from django.db import connection
 
-from schools.tenancy.db import APPEND_ONLY_TABLES, append_only_drop_sql, append_only_sql
+from core.tenancy.db import APPEND_ONLY_TABLES, append_only_drop_sql, append_only_sql
 
 TABLE = APPEND_ONLY_TABLES[0]
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 from django.test import Client
 
 from audits.models import AuditEvent
+from core.tenancy.context import tenant_transaction
 from schools.models import RoleAssignment, School, Tenant, User
 from schools.permissions import Role
-from schools.tenancy.context import tenant_transaction
 
 
 def _admin_client(user) -> Client:

@@ -6,9 +6,9 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
 
-from audits import trail
 from audits.models import AppendOnlyError, AuditEvent
 from audits.verify import verify_tenant_chain
+from core.audit import trail
 from schools.models import School, Stage
 from schools.services import school_create
 from tests.tampering import tamper

@@ -7,7 +7,7 @@ import io
 import pytest
 from django.core.management import call_command
 
-from funding import demo
+from demo import seed as demo
 from tests.browser import chromium, log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -10,10 +10,10 @@ import re
 import pytest
 from django.core.management import call_command
 
-from funding import demo
+from core.tenancy.context import tenant_transaction
+from demo import seed as demo
 from schools.models import Tenant
 from schools.services import tenant_system_user
-from schools.tenancy.context import tenant_transaction
 from students.identification.publicity import publicities_close_due
 from students.models import ApplicationStatus, HardshipApplication, Publicity
 from tests.browser import chromium, log_in

@@ -5,10 +5,10 @@ from __future__ import annotations
 import openpyxl
 import pytest
 
+from core.tenancy.context import tenant_transaction
 from disbursements.models import BankLayout, BatchKind
 from disbursements.services import batches
 from schools.permissions import Role
-from schools.tenancy.context import tenant_transaction
 from tests.browser import chromium, log_in
 from tests.factories import PASSWORD, build_world, make_semester
 from tests.money import approved_list, identify

@@ -9,9 +9,9 @@ import openpyxl
 import pytest
 from django.conf import settings
 
-from funding.infra.crypto import mask
+from core.crypto import mask
+from core.tenancy.context import tenant_transaction
 from schools.permissions import Role
-from schools.tenancy.context import tenant_transaction
 from tests.browser import chromium, log_in
 from tests.factories import PASSWORD, build_world
 

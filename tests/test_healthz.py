@@ -16,7 +16,7 @@ def test_healthz_reports_database_and_broker(db, settings):
 
 def test_healthz_says_degraded_when_the_broker_does_not_answer(db, settings):
     settings.REDIS_URL = "redis://127.0.0.1:1/0"
-    from funding.celery import app
+    from config.celery import app
 
     previous = app.conf.broker_url
     app.conf.broker_url = settings.REDIS_URL

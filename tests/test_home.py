@@ -9,10 +9,10 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 
 from audits.models import AuditEvent
+from core.tenancy.context import tenant_transaction
 from schools import services
 from schools.models import Tenant, User
 from schools.permissions import Role
-from schools.tenancy.context import tenant_transaction
 from students.models import EnrollmentStatus, Student
 
 

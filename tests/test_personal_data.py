@@ -8,7 +8,7 @@ from django.db import connection
 from django.test import Client
 
 from audits.models import AuditEvent
-from funding.infra.crypto import Sensitive, blind_index, decrypt, encrypt, mask
+from core.crypto import Sensitive, blind_index, decrypt, encrypt, mask
 from schools import permissions
 from schools.permissions import Action, Role
 from students.models import Student

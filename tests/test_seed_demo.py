@@ -8,10 +8,10 @@ import io
 
 from django.core.management import call_command
 
-from funding import demo
+from core.tenancy.context import tenant_transaction
+from demo import seed as demo
 from schools.models import STAGE_ENTRY_AGE, Grade, RoleAssignment, School, SchoolClass, Stage, Tenant, User
 from schools.permissions import Role
-from schools.tenancy.context import tenant_transaction
 from students import idcard
 from students.models import Student
 

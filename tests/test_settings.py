@@ -24,7 +24,7 @@ def _run(command: list[str], env: dict[str, str], timeout: int = 120) -> subproc
     return subprocess.run(
         command,
         cwd=settings.BASE_DIR,
-        env={**base, "DJANGO_SETTINGS_MODULE": "funding.settings", **env},
+        env={**base, "DJANGO_SETTINGS_MODULE": "config.settings", **env},
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -72,18 +72,18 @@ def test_the_migrations_can_be_checked_on_a_bare_checkout():
 
 def test_the_web_app_refuses_to_start_without_its_secrets():
     env = {k: v for k, v in PRODUCTION.items() if k not in ("SECRET_KEY", "AUDIT_HMAC_KEY")}
-    for module in ("funding.wsgi", "funding.asgi"):
+    for module in ("config.wsgi", "config.asgi"):
         result = _run([sys.executable, "-c", f"import {module}"], env)
         assert result.returncode != 0, module
         assert "Not set: SECRET_KEY, AUDIT_HMAC_KEY" in result.stderr, result.stderr[-2000:]
-    assert _run([sys.executable, "-c", "import funding.wsgi"], PRODUCTION).returncode == 0
+    assert _run([sys.executable, "-c", "import config.wsgi"], PRODUCTION).returncode == 0
 
 
 def test_the_celery_worker_refuses_to_start_without_its_secrets():
     """A real worker exits at its start (worker_init), before it takes any task; were it to start,
     it would run until the timeout and fail the test."""
     env = {k: v for k, v in PRODUCTION.items() if k != "FIELD_ENCRYPTION_KEYS"}
-    worker = [sys.executable, "-m", "celery", "-A", "funding", "worker", "--pool=solo", "--loglevel=WARNING"]
+    worker = [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo", "--loglevel=WARNING"]
     result = _run(worker, env, timeout=60)
     assert result.returncode != 0
     assert "Not set: FIELD_ENCRYPTION_KEYS" in result.stderr, result.stderr[-2000:]

@@ -8,11 +8,11 @@ import pytest
 from django.test import Client
 
 from audits.tasks import verify_chain
+from core.tenancy.context import tenant_transaction
+from core.tenancy.tasks import TaskContextMissing
 from schools import jobs
 from schools.models import Job, JobStatus
 from schools.permissions import Role
-from schools.tenancy.context import tenant_transaction
-from schools.tenancy.tasks import TaskContextMissing
 from tests.workers import running_worker
 
 

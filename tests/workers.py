@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from django.conf import settings
 from django.db import connection
 
-from funding.celery import app
+from config.celery import app
 
 
 def database_url_for_worker() -> str:
@@ -32,7 +32,7 @@ def running_worker(*, concurrency: int = 1) -> Iterator[subprocess.Popen]:
     queue = f"test-{uuid.uuid4().hex[:10]}"
     env = {
         **os.environ,
-        "DJANGO_SETTINGS_MODULE": "funding.settings_test",
+        "DJANGO_SETTINGS_MODULE": "config.settings_test",
         "DATABASE_URL": database_url_for_worker(),
         "REDIS_URL": settings.REDIS_URL,
         "CELERY_QUEUE": queue,
@@ -41,7 +41,7 @@ def running_worker(*, concurrency: int = 1) -> Iterator[subprocess.Popen]:
     app.conf.task_default_queue = queue
     process = subprocess.Popen(
         [
-            sys.executable, "-m", "celery", "-A", "funding", "worker",
+            sys.executable, "-m", "celery", "-A", "config", "worker",
             "-Q", queue, "-c", str(concurrency), "--pool", os.environ.get("TEST_WORKER_POOL", "prefork"),
             "-l", os.environ.get("TEST_WORKER_LOGLEVEL", "warning"),
             "--without-gossip", "--without-mingle", "--without-heartbeat",

@@ -4,7 +4,7 @@ from rest_framework import mixins, serializers, viewsets
 
 from audits.models import AuditEvent
 from audits.selectors import event_list
-from funding.api import HasAction
+from core.api import HasAction
 from schools.permissions import Action
 
 

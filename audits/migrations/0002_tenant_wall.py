@@ -2,7 +2,7 @@
 
 from django.db import migrations
 
-from schools.tenancy.db import AppendOnly, EnableRowLevelSecurity
+from core.tenancy.db import AppendOnly, EnableRowLevelSecurity
 
 
 class Migration(migrations.Migration):

@@ -2,7 +2,7 @@
 
 from django.db import migrations, models
 
-from schools.tenancy.db import DropTenantForeignKey
+from core.tenancy.db import DropTenantForeignKey
 
 
 class Migration(migrations.Migration):

@@ -1,4 +1,4 @@
-"""Codes compared byte by byte (funding.infra.fields.CodeField): the audit trail's action, object type
+"""Codes compared byte by byte (core.fields.CodeField): the audit trail's action, object type
 and object id, and the registry entries' blind indexes, get PostgreSQL's "C" collation.
 
 In the state, AlterFields (the audit columns become CodeFields; blind indexes were CodeFields already,
@@ -8,8 +8,8 @@ bytes anyway."""
 
 from django.db import migrations
 
-import funding.infra.fields
-from funding.infra.migrations import byte_order_collation
+import core.fields
+from core.migration_ops import byte_order_collation
 
 
 class Migration(migrations.Migration):
@@ -21,15 +21,15 @@ class Migration(migrations.Migration):
         migrations.SeparateDatabaseAndState(
             state_operations=[
                 migrations.AlterField(
-                    model_name="auditevent", name="action", field=funding.infra.fields.CodeField(max_length=64)
+                    model_name="auditevent", name="action", field=core.fields.CodeField(max_length=64)
                 ),
                 migrations.AlterField(
-                    model_name="auditevent", name="object_id", field=funding.infra.fields.CodeField(max_length=64)
+                    model_name="auditevent", name="object_id", field=core.fields.CodeField(max_length=64)
                 ),
                 migrations.AlterField(
                     model_name="auditevent",
                     name="object_type",
-                    field=funding.infra.fields.CodeField(max_length=100),
+                    field=core.fields.CodeField(max_length=100),
                 ),
             ],
             database_operations=[

@@ -1,9 +1,10 @@
 """The audits app's tables: the audit trail, the other departments' registries, and the
 reconciliation of the funding rosters against them."""
 
+from core.audit.models import AppendOnlyError, AuditChainHead, AuditEvent, AuditEventManager, AuditEventQuerySet
+
 from .reconciliation import Finding, FindingKind, FindingStatus, ReasonCode, ReconciliationRun, RunStatus
 from .registry import ColumnMapping, RegistryEntry, RegistrySnapshot, RegistrySource
-from .trail import AppendOnlyError, AuditChainHead, AuditEvent, AuditEventManager, AuditEventQuerySet
 
 __all__ = [
     "AppendOnlyError",

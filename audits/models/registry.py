@@ -14,9 +14,9 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from funding.infra.fields import BlindIndexField, EncryptedField
+from core.fields import BlindIndexField, EncryptedField
+from core.tenancy.models import TenantModel, tenant_key_proved_elsewhere
 from schools.permissions import Action, Scope
-from schools.tenancy.models import TenantModel, tenant_key_proved_elsewhere
 
 
 class RegistrySource(models.TextChoices):

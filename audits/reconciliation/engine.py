@@ -24,10 +24,12 @@ from django.db import connection
 from django.db.models import Max
 from psycopg.types.string import TextLoader
 
+from core.money import to_money
+from core.rawsql import db_uuid, whole_snapshot_joins
+from core.tenancy.context import current_tenant_id
 from funding.models import Award, AwardStatus, Program, Semester, Standard
-from funding.services.awards import _standard_for
+from funding.services.awards import standard_for
 from schools.models import Area, Grade, School, Tenant
-from schools.tenancy.context import current_tenant_id
 from students.models import (
     ApplicationStatus,
     EnrollmentStatus,

@@ -9,7 +9,7 @@ from typing import IO
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
-from funding.infra.xlsx import STYLE_BOLD, ColumnFormat, XlsxWriter
+from core.xlsx import STYLE_BOLD, ColumnFormat, XlsxWriter
 
 from ..models import Finding
 from .selectors import evidence_summary, masked_name

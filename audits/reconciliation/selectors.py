@@ -11,7 +11,7 @@ from django.db.models import QuerySet
 from django.http import Http404, QueryDict
 from django.utils.translation import gettext as _
 
-from funding.infra.crypto import mask
+from core.crypto import mask
 from schools.access import get_visible
 from schools.models import Job
 from students.models import EnrollmentStatus, HardshipCategory, Tier

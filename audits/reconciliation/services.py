@@ -23,13 +23,13 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from audits import trail
+from core.audit import trail
+from core.tenancy.context import current_tenant_id, tenant_transaction
 from funding.models import Award, Program, Semester
 from funding.services.awards import award_omissions_add
 from schools import jobs, permissions
 from schools.models import Job, School, SchoolClass, User
 from schools.permissions import Action
-from schools.tenancy.context import current_tenant_id, tenant_transaction
 from students.models import Student
 
 from ..models import Finding, FindingKind, FindingStatus, ReasonCode, ReconciliationRun, RunStatus

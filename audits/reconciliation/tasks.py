@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from core.tenancy.tasks import TenantTask
 from schools import jobs
-from schools.tenancy.tasks import TenantTask
 
 
 @shared_task(base=TenantTask, atomic=False, name="audits.reconciliation")

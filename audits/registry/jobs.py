@@ -19,11 +19,11 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.utils.translation import gettext as _
 
-from audits import trail
+from core.audit import trail
+from core.tenancy.context import tenant_transaction
 from schools import jobs, permissions
 from schools.models import Job, User
 from schools.permissions import Action
-from schools.tenancy.context import tenant_transaction
 
 from ..models import ColumnMapping, RegistrySource
 from .fields import FIELDS

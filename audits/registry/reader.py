@@ -21,7 +21,7 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 from python_calamine import CalamineError, CalamineWorkbook
 
-from funding.infra import files
+from core import files
 from students.roster import reader as safe
 from students.roster.problems import FileProblem, RosterFileError
 

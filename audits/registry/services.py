@@ -29,17 +29,17 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from audits import trail
-from funding.infra.crypto import keyed_hash, keyring
-from funding.infra.xlsx import ColumnFormat, XlsxWriter
+from core.audit import trail
+from core.crypto import keyed_hash, keyring
+from core.rawsql import db_uuid
+from core.tenancy.context import current_tenant_id
+from core.xlsx import ColumnFormat, XlsxWriter
 from schools import permissions
 from schools.permissions import Action
-from schools.tenancy.context import current_tenant_id
 from students import idcard
 from students.models import HardshipCategory
 
 from ..models import ColumnMapping, RegistryEntry, RegistrySnapshot, RegistrySource
-from ..rawsql import db_uuid
 from .fields import CATEGORY_ALIASES, FIELD_KEYS, FIELDS, SOURCE_DEFAULT_CATEGORY, normalise_header
 from .reader import open_registry
 

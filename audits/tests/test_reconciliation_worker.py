@@ -14,9 +14,9 @@ from django.utils import timezone
 from audits.models import Finding, ReconciliationRun
 from audits.reconciliation.services import reconciliation_start
 from audits.reconciliation.tasks import reconciliation_task
+from core.tenancy.context import tenant_transaction
 from schools import jobs
 from schools.models import Job, JobStatus
-from schools.tenancy.context import tenant_transaction
 from tests.workers import running_worker
 
 from . import scenario

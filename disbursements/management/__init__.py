@@ -7,10 +7,10 @@ from typing import Any
 
 from django.core.management.base import CommandError
 
-from audits import trail
+from core.audit import trail
+from core.tenancy.context import tenant_transaction
 from schools.management import add_tenant_arguments, resolve_tenant
 from schools.models import Tenant, User
-from schools.tenancy.context import tenant_transaction
 
 from ..models import Batch
 

@@ -1,9 +1,9 @@
 """The payment lines' account blind index compared byte by byte, as every blind index is
-(funding.infra.fields.CodeField): PostgreSQL's "C" collation. The model state is unchanged."""
+(core.fields.CodeField): PostgreSQL's "C" collation. The model state is unchanged."""
 
 from django.db import migrations
 
-from funding.infra.migrations import byte_order_collation
+from core.migration_ops import byte_order_collation
 
 
 class Migration(migrations.Migration):

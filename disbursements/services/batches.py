@@ -18,7 +18,7 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from audits import trail
+from core.audit import trail
 from funding.models import Award, AwardStatus, PaymentMethod, Semester
 from schools import permissions
 from schools.models import School

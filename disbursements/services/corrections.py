@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext_lazy as _
 
-from audits import trail
+from core.audit import trail
 from funding.models import Award, AwardStatus
 from schools import permissions
 from schools.permissions import Action

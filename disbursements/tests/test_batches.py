@@ -10,11 +10,11 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, close_old_connections, connection, transaction
 
+from core.tenancy.context import tenant_transaction
 from disbursements.models import BatchKind, BatchStatus, CorrectionKind, LineStatus, PaymentLine, RecoveryStatus
 from disbursements.services import batches, corrections
 from funding.models import AwardStatus
 from schools.permissions import Role
-from schools.tenancy.context import tenant_transaction
 from students.models import EnrollmentStatus, Student
 from tests.factories import make_semester
 from tests.money import approved_list, identify

@@ -20,11 +20,11 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from audits.models import AuditEvent
+from core.audit.models import AuditEvent
+from core.xlsx import neutralise
 from disbursements.models import BankLayout, Batch, BatchKind, BatchStatus, LineStatus, PaymentLine
 from disbursements.services import batches
 from disbursements.services.exports import DEFAULT_LAYOUT, payment_roster
-from funding.infra.xlsx import neutralise
 from funding.models import Program
 from funding.services import awards
 from schools.permissions import Role

@@ -16,13 +16,13 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from audits.models import AuditEvent
+from core.audit.models import AuditEvent
+from core.crypto import blind_index
 from disbursements.models import BankReturn, Batch, BatchKind, BatchStatus, LineStatus, PaymentLine
 from disbursements.services import batches
 from disbursements.services.exports import payment_roster
 from disbursements.services.returns import ReturnFileError, bank_return_import, batch_reconcile
 from disbursements.tests.test_exports import RCC, release
-from funding.infra.crypto import blind_index
 from schools.permissions import Role
 from students.models import Student
 

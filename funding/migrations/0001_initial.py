@@ -2,13 +2,13 @@
 
 import django.core.validators
 import django.db.models.deletion
-import schools.tenancy.context
+import core.tenancy.context
 import uuid
 from decimal import Decimal
 from django.conf import settings
 from django.db import migrations, models
 
-from schools.tenancy.db import EnableRowLevelSecurity, TenantForeignKey
+from core.tenancy.db import EnableRowLevelSecurity, TenantForeignKey
 
 
 class Migration(migrations.Migration):
@@ -41,7 +41,7 @@ class Migration(migrations.Migration):
                 ('is_emergency', models.BooleanField(default=False, verbose_name='temporary emergency aid')),
                 ('is_active', models.BooleanField(default=True, verbose_name='active')),
                 ('sort_order', models.PositiveSmallIntegerField(default=0)),
-                ('tenant', models.ForeignKey(default=schools.tenancy.context.current_tenant_id_or_none, editable=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='schools.tenant')),
+                ('tenant', models.ForeignKey(default=core.tenancy.context.current_tenant_id_or_none, editable=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='schools.tenant')),
             ],
             options={
                 'verbose_name': 'funding program',
@@ -60,7 +60,7 @@ class Migration(migrations.Migration):
                 ('ends_on', models.DateField(verbose_name='ends on')),
                 ('deadline', models.DateField(help_text='after this day, changes need a reopening', verbose_name='lists lock on')),
                 ('reopened_until', models.DateField(blank=True, null=True, verbose_name='reopened until')),
-                ('tenant', models.ForeignKey(default=schools.tenancy.context.current_tenant_id_or_none, editable=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='schools.tenant')),
+                ('tenant', models.ForeignKey(default=core.tenancy.context.current_tenant_id_or_none, editable=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='schools.tenant')),
             ],
             options={
                 'verbose_name': 'semester',
@@ -78,7 +78,7 @@ class Migration(migrations.Migration):
                 ('adjustment', models.DecimalField(decimal_places=2, default=Decimal('0.00'), max_digits=12, verbose_name='district adjustment')),
                 ('note', models.CharField(blank=True, max_length=200, verbose_name='note')),
                 ('school', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='schools.school')),
-                ('tenant', models.ForeignKey(default=schools.tenancy.context.current_tenant_id_or_none, editable=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='schools.tenant')),
+                ('tenant', models.ForeignKey(default=core.tenancy.context.current_tenant_id_or_none, editable=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='schools.tenant')),
                 ('program', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='budgets', to='funding.program')),
                 ('semester', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='budgets', to='funding.semester')),
             ],
@@ -101,7 +101,7 @@ class Migration(migrations.Migration):
                 ('approved_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
                 ('published_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
                 ('school', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='schools.school')),
-                ('tenant', models.ForeignKey(default=schools.tenancy.context.current_tenant_id_or_none, editable=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='schools.tenant')),
+                ('tenant', models.ForeignKey(default=core.tenancy.context.current_tenant_id_or_none, editable=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='schools.tenant')),
                 ('program', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='award_lists', to='funding.program')),
                 ('semester', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='award_lists', to='funding.semester')),
             ],
@@ -127,7 +127,7 @@ class Migration(migrations.Migration):
                 ('klass', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='schools.schoolclass')),
                 ('school', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='schools.school')),
                 ('student', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='awards', to='students.student')),
-                ('tenant', models.ForeignKey(default=schools.tenancy.context.current_tenant_id_or_none, editable=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='schools.tenant')),
+                ('tenant', models.ForeignKey(default=core.tenancy.context.current_tenant_id_or_none, editable=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='schools.tenant')),
                 ('award_list', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='awards', to='funding.awardlist')),
                 ('program', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='awards', to='funding.program')),
                 ('semester', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='awards', to='funding.semester')),
@@ -149,7 +149,7 @@ class Migration(migrations.Migration):
                 ('amount', models.DecimalField(decimal_places=2, max_digits=12, validators=[django.core.validators.MinValueValidator(Decimal('0.01'))], verbose_name='amount (yuan)')),
                 ('program', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='standards', to='funding.program')),
                 ('semester', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='standards', to='funding.semester')),
-                ('tenant', models.ForeignKey(default=schools.tenancy.context.current_tenant_id_or_none, editable=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='schools.tenant')),
+                ('tenant', models.ForeignKey(default=core.tenancy.context.current_tenant_id_or_none, editable=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='schools.tenant')),
             ],
             options={
                 'verbose_name': 'funding standard',

@@ -21,7 +21,7 @@ from django.db.models import OuterRef, Subquery, Sum
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
-from audits import trail
+from core.audit import trail
 from schools import permissions
 from schools.models import Area, School, Tenant
 from schools.permissions import Action
@@ -51,8 +51,9 @@ class Candidate:
     reason: str
 
 
-def _standard_for(standards: list[Standard], *, stage: str, tier: str, boarding: bool) -> Standard | None:
-    """The most specific standard that fits (blank fields fit anything)."""
+def standard_for(standards: list[Standard], *, stage: str, tier: str, boarding: bool) -> Standard | None:
+    """The most specific standard that fits (blank fields fit anything): the one rule of what a pupil
+    is owed, used by the award lists here and by the reconciliation's "tier too low" check."""
     fitting = [
         s
         for s in standards
@@ -100,7 +101,7 @@ def eligible_students(*, program: Program, semester: Semester, school: School) -
             continue
         if program.boarders_only and not row["is_boarding"]:
             continue
-        standard = _standard_for(standards, stage=row["grade__stage"], tier=tier, boarding=row["is_boarding"])
+        standard = standard_for(standards, stage=row["grade__stage"], tier=tier, boarding=row["is_boarding"])
         if standard is None:
             continue
         reason = "；".join(

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.db import transaction
 
-from audits import trail
+from core.audit import trail
 from schools import permissions
 from schools.models import Area, School
 from schools.permissions import Action

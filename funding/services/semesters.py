@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from audits import trail
+from core.audit import trail
 from schools import permissions
 from schools.permissions import Action
 

@@ -127,7 +127,7 @@ def test_emergency_aid_goes_through_a_short_chain(world, tenant_of, semester):
 
 
 def test_after_the_deadline_lists_are_locked_until_an_audited_reopening(world, tenant_of, semester):
-    from audits.models import AuditEvent
+    from core.audit.models import AuditEvent
 
     officer, district = world.a.users[Role.SCHOOL_OFFICER], world.a.users[Role.DISTRICT_STAFF]
     with tenant_of(world.a.tenant):

@@ -5,7 +5,7 @@ from rest_framework import serializers, viewsets
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from funding.api import HasAction
+from core.api import HasAction
 from schools import permissions
 from schools.models import Grade, School, SchoolClass
 from schools.permissions import Action

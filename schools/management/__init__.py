@@ -6,10 +6,10 @@ from typing import Any
 
 from django.core.management.base import CommandError
 
-from audits import trail
+from core.audit import trail
+from core.tenancy.context import tenant_transaction
 from schools.models import Tenant, User
 from schools.services import tenant_system_user
-from schools.tenancy.context import tenant_transaction
 
 
 def add_tenant_arguments(parser: Any) -> None:

@@ -4,7 +4,7 @@ import django.contrib.auth.validators
 import django.db.models.deletion
 import django.utils.timezone
 import schools.models
-import schools.tenancy.context
+import core.tenancy.context
 import uuid
 from django.conf import settings
 from django.db import migrations, models
@@ -104,7 +104,7 @@ class Migration(migrations.Migration):
                 ('number', models.PositiveSmallIntegerField(verbose_name='class number')),
                 ('grade', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='classes', to='schools.grade', verbose_name='grade')),
                 ('school', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='classes', to='schools.school', verbose_name='school')),
-                ('tenant', models.ForeignKey(default=schools.tenancy.context.current_tenant_id_or_none, editable=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='schools.tenant')),
+                ('tenant', models.ForeignKey(default=core.tenancy.context.current_tenant_id_or_none, editable=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='schools.tenant')),
             ],
             options={
                 'verbose_name': 'class',
@@ -114,7 +114,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='school',
             name='tenant',
-            field=models.ForeignKey(default=schools.tenancy.context.current_tenant_id_or_none, editable=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='schools.tenant'),
+            field=models.ForeignKey(default=core.tenancy.context.current_tenant_id_or_none, editable=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='schools.tenant'),
         ),
         migrations.CreateModel(
             name='RoleAssignment',
@@ -127,7 +127,7 @@ class Migration(migrations.Migration):
                 ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='role_assignments', to=settings.AUTH_USER_MODEL, verbose_name='user')),
                 ('school', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='schools.school')),
                 ('klass', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='schools.schoolclass', verbose_name='class')),
-                ('tenant', models.ForeignKey(default=schools.tenancy.context.current_tenant_id_or_none, editable=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='schools.tenant')),
+                ('tenant', models.ForeignKey(default=core.tenancy.context.current_tenant_id_or_none, editable=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='schools.tenant')),
             ],
             options={
                 'verbose_name': 'role assignment',
@@ -137,7 +137,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='grade',
             name='tenant',
-            field=models.ForeignKey(default=schools.tenancy.context.current_tenant_id_or_none, editable=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='schools.tenant'),
+            field=models.ForeignKey(default=core.tenancy.context.current_tenant_id_or_none, editable=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='schools.tenant'),
         ),
         migrations.AddField(
             model_name='user',

@@ -6,7 +6,7 @@ from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from funding.api import HasAction
+from core.api import HasAction
 from schools.permissions import Action
 from students.models import Student
 from students.selectors import StudentFilter, student_list

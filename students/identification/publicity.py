@@ -15,8 +15,8 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 from django_fsm import has_transition_perm
 
-from audits import trail
-from funding.infra.crypto import mask
+from core.audit import trail
+from core.crypto import mask
 from schools import permissions
 from schools.models import School, Tenant
 from schools.permissions import Action

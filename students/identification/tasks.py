@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from core.tenancy.tasks import TenantTask
 from schools.models import Tenant, User
 from schools.services import tenant_system_user
-from schools.tenancy.tasks import TenantTask
 
 from . import publicity
 

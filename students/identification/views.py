@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from funding.infra.web import refusal_to_messages
+from core.web import refusal_to_messages
 from schools import permissions
 from schools.access import get_visible, school_get_for_user
 from schools.permissions import Action

@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import can_proceed, has_transition_perm
 
-from audits import trail
+from core.audit import trail
 from schools import permissions
 from schools.models import Tenant
 from schools.permissions import Action

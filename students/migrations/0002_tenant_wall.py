@@ -2,7 +2,7 @@
 
 from django.db import migrations
 
-from schools.tenancy.db import EnableRowLevelSecurity, TenantForeignKey
+from core.tenancy.db import EnableRowLevelSecurity, TenantForeignKey
 
 
 class Migration(migrations.Migration):

@@ -2,13 +2,13 @@
 
 import django.db.models.deletion
 import django_fsm
-import schools.tenancy.context
+import core.tenancy.context
 import students.models.identification
 import uuid
 from django.conf import settings
 from django.db import migrations, models
 
-from schools.tenancy.db import EnableRowLevelSecurity, TenantForeignKey
+from core.tenancy.db import EnableRowLevelSecurity, TenantForeignKey
 
 
 class Migration(migrations.Migration):
@@ -47,7 +47,7 @@ class Migration(migrations.Migration):
                 ('nominated_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
                 ('school', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='schools.school')),
                 ('student', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='applications', to='students.student')),
-                ('tenant', models.ForeignKey(default=schools.tenancy.context.current_tenant_id_or_none, editable=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='schools.tenant')),
+                ('tenant', models.ForeignKey(default=core.tenancy.context.current_tenant_id_or_none, editable=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='schools.tenant')),
             ],
             options={
                 'verbose_name': 'hardship application',
@@ -66,7 +66,7 @@ class Migration(migrations.Migration):
                 ('original_name', models.CharField(max_length=200)),
                 ('content_type', models.CharField(max_length=100)),
                 ('size', models.PositiveIntegerField()),
-                ('tenant', models.ForeignKey(default=schools.tenancy.context.current_tenant_id_or_none, editable=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='schools.tenant')),
+                ('tenant', models.ForeignKey(default=core.tenancy.context.current_tenant_id_or_none, editable=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='schools.tenant')),
                 ('uploaded_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
                 ('application', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='attachments', to='students.hardshipapplication')),
             ],
@@ -87,7 +87,7 @@ class Migration(migrations.Migration):
                 ('tier', models.CharField(blank=True, choices=[('GENERAL', 'General difficulty'), ('DIFFICULT', 'Difficulty'), ('SPECIAL', 'Especially difficult')], max_length=10)),
                 ('reason', models.TextField(blank=True)),
                 ('actor', models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('tenant', models.ForeignKey(default=schools.tenancy.context.current_tenant_id_or_none, editable=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='schools.tenant')),
+                ('tenant', models.ForeignKey(default=core.tenancy.context.current_tenant_id_or_none, editable=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='schools.tenant')),
                 ('application', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='decisions', to='students.hardshipapplication')),
             ],
             options={
@@ -107,7 +107,7 @@ class Migration(migrations.Migration):
                 ('is_special', models.BooleanField(default=False, verbose_name='special category')),
                 ('sort_order', models.PositiveSmallIntegerField(default=0)),
                 ('is_active', models.BooleanField(default=True, verbose_name='active')),
-                ('tenant', models.ForeignKey(default=schools.tenancy.context.current_tenant_id_or_none, editable=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='schools.tenant')),
+                ('tenant', models.ForeignKey(default=core.tenancy.context.current_tenant_id_or_none, editable=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='schools.tenant')),
             ],
             options={
                 'verbose_name': 'hardship category',
@@ -131,7 +131,7 @@ class Migration(migrations.Migration):
                 ('published_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
                 ('school', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='schools.school', verbose_name='school')),
                 ('signed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('tenant', models.ForeignKey(default=schools.tenancy.context.current_tenant_id_or_none, editable=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='schools.tenant')),
+                ('tenant', models.ForeignKey(default=core.tenancy.context.current_tenant_id_or_none, editable=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='schools.tenant')),
             ],
             options={
                 'verbose_name': 'publicity',
@@ -154,7 +154,7 @@ class Migration(migrations.Migration):
                 ('application', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='objections', to='students.hardshipapplication', verbose_name='about the application of')),
                 ('decided_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
                 ('recorded_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('tenant', models.ForeignKey(default=schools.tenancy.context.current_tenant_id_or_none, editable=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='schools.tenant')),
+                ('tenant', models.ForeignKey(default=core.tenancy.context.current_tenant_id_or_none, editable=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='schools.tenant')),
                 ('publicity', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='objections', to='students.publicity')),
             ],
             options={
@@ -171,7 +171,7 @@ class Migration(migrations.Migration):
                 ('withdrawn', models.BooleanField(default=False, help_text='taken off after an upheld objection')),
                 ('application', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='publicity_entries', to='students.hardshipapplication')),
                 ('publicity', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='entries', to='students.publicity')),
-                ('tenant', models.ForeignKey(default=schools.tenancy.context.current_tenant_id_or_none, editable=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='schools.tenant')),
+                ('tenant', models.ForeignKey(default=core.tenancy.context.current_tenant_id_or_none, editable=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='schools.tenant')),
             ],
             options={
                 'verbose_name': 'publicity entry',
@@ -208,7 +208,7 @@ class Migration(migrations.Migration):
                 ('application', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='adjustments', to='students.hardshipapplication')),
                 ('decided_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
                 ('proposed_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('tenant', models.ForeignKey(default=schools.tenancy.context.current_tenant_id_or_none, editable=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='schools.tenant')),
+                ('tenant', models.ForeignKey(default=core.tenancy.context.current_tenant_id_or_none, editable=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='schools.tenant')),
             ],
             options={
                 'verbose_name': 'tier adjustment',

@@ -1,4 +1,4 @@
-"""Codes compared byte by byte (funding.infra.fields.CodeField): PostgreSQL's "C" collation for the
+"""Codes compared byte by byte (core.fields.CodeField): PostgreSQL's "C" collation for the
 pupils' and guardians' keyed hashes, whose indexes a roster import fills a few hundred thousand at a
 time, and for the roster fingerprint (a keyed hash too, now a CodeField). In the state, the
 fingerprint's AlterField (the blind indexes were CodeFields already, by their class); in the database,
@@ -6,8 +6,8 @@ only PostgreSQL's collations change (SQLite compares bytes anyway, and would reb
 
 from django.db import migrations
 
-import funding.infra.fields
-from funding.infra.migrations import byte_order_collation
+import core.fields
+from core.migration_ops import byte_order_collation
 
 
 class Migration(migrations.Migration):
@@ -21,7 +21,7 @@ class Migration(migrations.Migration):
                 migrations.AlterField(
                     model_name="student",
                     name="roster_fingerprint",
-                    field=funding.infra.fields.CodeField(blank=True, editable=False, max_length=32),
+                    field=core.fields.CodeField(blank=True, editable=False, max_length=32),
                 ),
             ],
             database_operations=[

@@ -15,10 +15,10 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, FSMModelMixin, transition
 
+from core.tenancy.models import TenantModel
 from schools import permissions
 from schools.models import Grade, School, SchoolClass, User
 from schools.permissions import Action, Scope
-from schools.tenancy.models import TenantModel
 
 from .register import Student
 

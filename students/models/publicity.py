@@ -13,9 +13,9 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, FSMModelMixin, transition
 
+from core.tenancy.models import TenantModel
 from schools.models import School, Tenant, User
 from schools.permissions import Action, Scope
-from schools.tenancy.models import TenantModel
 
 from .identification import HardshipApplication, _may
 

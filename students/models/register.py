@@ -7,10 +7,10 @@ from typing import ClassVar
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from funding.infra.fields import BlindIndexField, CodeField, EncryptedField
+from core.fields import BlindIndexField, CodeField, EncryptedField
+from core.tenancy.models import TenantModel, tenant_key_proved_elsewhere
 from schools.models import Grade, School, SchoolClass
 from schools.permissions import Action, Scope
-from schools.tenancy.models import TenantModel, tenant_key_proved_elsewhere
 
 
 class Gender(models.TextChoices):

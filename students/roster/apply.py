@@ -17,7 +17,7 @@ Inside the caller's tenant transaction, for one chunk of rows:
    (`guardians`: each guardian's values with its id), as one roster row is one change of the register;
    a status change has its own event, as it is a row of the pupil's history.
 
-Ciphertexts and blind indexes are computed here with funding.infra.crypto, exactly as the model fields
+Ciphertexts and blind indexes are computed here with core.crypto, exactly as the model fields
 compute them, so a pupil written here reads back through the ORM like any other. Blank optional cells
 mean "keep what the register holds": an import never erases a phone or a funding card.
 """
@@ -39,10 +39,10 @@ from django.db.models import CharField, Model, TextField
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
-from audits import trail
-from funding.infra.crypto import Sensitive, blind_index, encrypt, encrypter, mask
-from funding.infra.fields import BlindIndexField, CodeField, EncryptedField
-from funding.infra.pgcopy import NULL, copy_line, copy_text
+from core.audit import trail
+from core.crypto import Sensitive, blind_index, encrypt, encrypter, mask
+from core.fields import BlindIndexField, CodeField, EncryptedField
+from core.pgcopy import NULL, copy_line, copy_text
 
 from ..models import EnrollmentStatus, Guardian, StatusChange, Student
 from .columns import STATUS_WORDS

@@ -163,8 +163,8 @@ def _share(sheet: Any, plan: Plan, place: int, readers: int, timings: dict[str, 
 def _write(chunk: Chunk, plan: Plan, timings: dict[str, float]) -> None:
     """Write a chunk in a reader, in a transaction of its own (as the importer writes one), and keep
     of its reports only what the importer needs: how each row ended, and why."""
-    from audits import trail
-    from schools.tenancy.context import tenant_transaction
+    from core.audit import trail
+    from core.tenancy.context import tenant_transaction
 
     from .apply import apply_chunk
 

@@ -9,8 +9,8 @@ from pathlib import Path
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from funding.infra.crypto import mask
-from funding.infra.xlsx import STYLE_BOLD, ColumnFormat, SheetWriter, XlsxWriter
+from core.crypto import mask
+from core.xlsx import STYLE_BOLD, ColumnFormat, SheetWriter, XlsxWriter
 
 from .apply import CREATED, REJECTED, UNCHANGED, UPDATED
 from .validate import RowReport

@@ -22,11 +22,11 @@ from django.core.files.uploadedfile import UploadedFile
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from audits import trail
+from core.audit import trail
+from core.tenancy.context import current_tenant_id, tenant_transaction
 from schools import jobs, permissions
 from schools.models import Job, School, SchoolClass, User
 from schools.permissions import Action
-from schools.tenancy.context import current_tenant_id, tenant_transaction
 
 from ..models import Student
 from . import pipeline, reader

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from funding.infra.crypto import blind_index, keyed_hash
+from core.crypto import blind_index, keyed_hash
 
 from .. import idcard
 from .columns import BY_KEY, GENDER_WORDS, GENDERS, HUKOU, RELATIONS, STAGES, STATUSES, YES_NO

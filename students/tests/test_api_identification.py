@@ -39,7 +39,7 @@ def test_nominate_and_walk_two_steps_through_the_api(world):
     assert refused.status_code == 400  # not the grade's step yet
     assert refused.json()["detail"]
     # The teacher records the class evaluation (through the page's service) and approves.
-    from schools.tenancy.context import tenant_transaction
+    from core.tenancy.context import tenant_transaction
     from students.identification import workflow
     from students.models import HardshipApplication
 

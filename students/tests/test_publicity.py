@@ -9,7 +9,7 @@ from django.core.exceptions import PermissionDenied
 from django.test import Client
 from django.utils import timezone
 
-from funding.infra.crypto import mask
+from core.crypto import mask
 from schools.models import CalendarDay
 from schools.permissions import Role
 from schools.workdays import add_working_days

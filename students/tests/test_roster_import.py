@@ -10,8 +10,8 @@ import uuid
 import pytest
 from django.core.exceptions import PermissionDenied
 
-from audits.models import AuditEvent
-from funding.infra.crypto import blind_index, mask
+from core.audit.models import AuditEvent
+from core.crypto import blind_index, mask
 from schools.permissions import Role
 from students import idcard
 from students.models import EnrollmentStatus, Guardian, StatusChange, Student

@@ -10,10 +10,10 @@ import uuid
 
 import pytest
 
-from audits import trail
-from funding.infra.crypto import decrypt
-from funding.infra.fields import EncryptedField
-from funding.infra.pgcopy import NULL, copy_text
+from core.audit import trail
+from core.crypto import decrypt
+from core.fields import EncryptedField
+from core.pgcopy import NULL, copy_text
 from students import idcard
 from students.roster import apply
 from students.roster.validate import CleanRow, GuardianRow

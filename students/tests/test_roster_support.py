@@ -10,8 +10,8 @@ from typing import Any
 import openpyxl
 from python_calamine import CalamineWorkbook
 
-from audits import trail
-from schools.tenancy.context import tenant_context
+from core.audit import trail
+from core.tenancy.context import tenant_context
 from students import idcard
 from students.roster.columns import HEADERS, SHEET_NAME
 from students.roster.services import ImportOutcome, roster_import

@@ -225,7 +225,7 @@ def test_a_real_worker_runs_the_import_through_redis(tmp_path, monkeypatch, read
     reader processes of its own, as for a large roster (students.roster.pipeline)."""
     from django.db import connection
 
-    from schools.tenancy.context import tenant_transaction
+    from core.tenancy.context import tenant_transaction
     from tests.factories import build_world
     from tests.workers import running_worker
 

@@ -11,9 +11,9 @@ from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import close_old_connections, connection
 
-from audits.models import AuditEvent
+from core.audit.models import AuditEvent
+from core.tenancy.context import tenant_transaction
 from schools.permissions import Role
-from schools.tenancy.context import tenant_transaction
 from students.identification import workflow
 from students.identification.workflow import Nomination, WorkflowError
 from students.models import (

@@ -13,12 +13,12 @@ from pathlib import Path
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from audits import trail
 from audits.models import ColumnMapping, RegistrySource
 from audits.registry.reader import RegistryFileError
 from audits.registry.services import registry_import
+from core.audit import trail
+from core.tenancy.context import tenant_context, tenant_transaction
 from schools.management import add_tenant_arguments, resolve_tenant
-from schools.tenancy.context import tenant_context, tenant_transaction
 
 
 class Command(BaseCommand):

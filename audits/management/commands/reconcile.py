@@ -7,11 +7,11 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied
 from django.core.management.base import BaseCommand, CommandError
 
-from audits import trail
 from audits.reconciliation.services import reconciliation_run
+from core.audit import trail
+from core.tenancy.context import tenant_context, tenant_transaction
 from funding.models import Semester
 from schools.management import add_tenant_arguments, resolve_tenant
-from schools.tenancy.context import tenant_context, tenant_transaction
 
 
 def find_semester(text: str) -> Semester:

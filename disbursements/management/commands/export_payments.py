@@ -15,11 +15,11 @@ from pathlib import Path
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from audits import trail
+from core.audit import trail
+from core.tenancy.context import tenant_context, tenant_transaction
 from disbursements.management import add_common_arguments, resolve
 from disbursements.services.exports import RosterFormat, payment_roster, payment_roster_groups
 from funding.models import FundingSource
-from schools.tenancy.context import tenant_context, tenant_transaction
 
 _UNSAFE = re.compile(r"[^\w.-]+")
 

@@ -13,10 +13,10 @@ from pathlib import Path
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from audits import trail
+from core.audit import trail
+from core.tenancy.context import tenant_context
 from disbursements.management import add_common_arguments, resolve
 from disbursements.services.returns import bank_return_import
-from schools.tenancy.context import tenant_context
 
 
 class Command(BaseCommand):

@@ -7,9 +7,9 @@ from pathlib import Path
 from django.core.exceptions import PermissionDenied
 from django.core.management.base import BaseCommand, CommandError
 
-from audits import trail
+from core.audit import trail
+from core.tenancy.context import tenant_context
 from schools.models import Tenant, User
-from schools.tenancy.context import tenant_context
 from students.roster.problems import RosterFileError
 from students.roster.services import roster_import
 

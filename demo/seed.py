@@ -13,7 +13,8 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from funding.infra.crypto import blind_index
+from core.crypto import blind_index
+from core.tenancy.context import tenant_transaction
 from schools import services as school_services
 from schools.models import (
     STAGE_ENTRY_AGE,
@@ -28,7 +29,6 @@ from schools.models import (
     Tenant,
     User,
 )
-from schools.tenancy.context import tenant_transaction
 from students import idcard
 from students.models import EnrollmentStatus, Gender, Hukou, Student
 

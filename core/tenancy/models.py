@@ -3,20 +3,22 @@
 - Every row carries its tenant (non-null); rows are written only for the tenant currently set.
 - `Model.objects` sees only the current tenant's rows and raises if no tenant is set (fail closed).
 - `Model.objects.visible_to(user)` narrows to the user's role scope: the one way code reads rows on a
-  user's behalf (views, API, exports, tasks all go through it; see schools.permissions).
+  user's behalf (views, API, exports, tasks all go through it). The scope comes from the permission
+  module through `core.authz`, which that module fills in when its app is ready.
 - Every write through the ORM (save, delete, update, bulk_create, bulk_update) writes audit rows in
-  the same transaction (audits.trail).
+  the same transaction (core.audit.trail).
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any, ClassVar, Self
 
 from django.db import models
 
-from schools import permissions
+from core import authz
+from core.audit import trail
 
 from .context import CurrentTenantId, TenantContextMissing, current_tenant_id, current_tenant_id_or_none
 
@@ -24,11 +26,11 @@ from .context import CurrentTenantId, TenantContextMissing, current_tenant_id, c
 class TenantQuerySet(models.QuerySet):
     """Querysets of tenant rows: role scoping, and audited bulk writes."""
 
-    def visible_to(self, user: Any, action: permissions.Action | None = None) -> Self:
+    def visible_to(self, user: Any, action: Any = None) -> Self:
         """Rows the user may see (or act on with `action`): the one scoping helper. None for anyone
         outside the current tenant or without a role that reaches the rows."""
         action = action or self.model.view_action
-        return self.filter(permissions.scope_q(user, action, self.model))
+        return self.filter(authz.scope_q(user, action, self.model))
 
     def update(self, **kwargs: Any) -> int:
         """UPDATE … WHERE …, auditing each changed row (before/after of the fields set)."""
@@ -46,7 +48,7 @@ class TenantQuerySet(models.QuerySet):
         trail.record_rows_changed(self.model, rows, after, fields)
         return count
 
-    update.alters_data = True
+    update.alters_data = True  # type: ignore[attr-defined]
 
     def delete(self) -> tuple[int, dict[str, int]]:
         rows = list(self.values("pk", "tenant_id"))
@@ -54,7 +56,7 @@ class TenantQuerySet(models.QuerySet):
         trail.record_rows_deleted(self.model, rows)
         return result
 
-    delete.alters_data = True
+    delete.alters_data = True  # type: ignore[attr-defined]
 
     def bulk_create(self, objs: Iterable[Any], *args: Any, **kwargs: Any) -> list[Any]:
         if kwargs.get("ignore_conflicts") or kwargs.get("update_conflicts"):
@@ -67,7 +69,7 @@ class TenantQuerySet(models.QuerySet):
         trail.record_instances_created(created)
         return created
 
-    def bulk_update(self, objs: Iterable[Any], fields: Sequence[str], batch_size: int | None = None) -> int:
+    def bulk_update(self, objs: Iterable[Any], fields: Iterable[str], batch_size: int | None = None) -> int:
         objs = list(objs)
         for obj in objs:
             obj.check_tenant()
@@ -121,8 +123,9 @@ class TenantModel(models.Model):
     # collector) stays a plain one; PostgreSQL's row-level security still applies to it.
     objects = TenantManager()
 
-    scope: ClassVar[permissions.Scope] = permissions.Scope()
-    view_action: ClassVar[permissions.Action]
+    # Read by the permission policy (schools.permissions.Scope; None: tenant-wide reference data).
+    scope: ClassVar[Any] = None
+    view_action: ClassVar[Any]
     # Fields whose values the audit trail leaves out (they are derived, or noise).
     audit_exclude: ClassVar[frozenset[str]] = frozenset({"created_at", "updated_at"})
 
@@ -149,22 +152,21 @@ class TenantModel(models.Model):
         return result
 
     @classmethod
-    def from_db(cls, db: str, field_names: Any, values: Any) -> Self:
+    def from_db(cls, db: str | None, field_names: Any, values: Any) -> Self:
         instance = super().from_db(db, field_names, values)
         instance.remember_loaded_values()
         return instance
 
     def remember_loaded_values(self) -> None:
         """Keep the values as stored, so the audit row of the next save can say what changed."""
-        self._loaded_values = {
-            f.attname: getattr(self, f.attname) for f in self._meta.concrete_fields if f.attname in self.__dict__
-        }
+        fields: list[Any] = list(self._meta.concrete_fields)
+        self._loaded_values = {f.attname: getattr(self, f.attname) for f in fields if f.attname in self.__dict__}
 
     def loaded_values(self, fields: Iterable[str] | None = None) -> dict[str, Any]:
         loaded = getattr(self, "_loaded_values", {})
         if fields is None:
             return dict(loaded)
-        names = {self._meta.get_field(f).attname for f in fields}
+        names = {getattr(self._meta.get_field(f), "attname", f) for f in fields}
         return {k: v for k, v in loaded.items() if k in names}
 
     def check_tenant(self) -> None:
@@ -176,13 +178,9 @@ class TenantModel(models.Model):
             self.tenant_id = tenant_id
         elif self.tenant_id != tenant_id:
             raise TenantContextMissing("a row of another tenant cannot be written here")
-        for f in self._meta.concrete_fields:
+        fields: list[Any] = list(self._meta.concrete_fields)
+        for f in fields:
             if f.is_relation and f.name != "tenant" and f.is_cached(self):
                 parent = f.get_cached_value(self)
                 if parent is not None and getattr(parent, "tenant_id", tenant_id) != tenant_id:
                     raise TenantContextMissing(f"{f.name} belongs to another tenant")
-
-
-# Imported last: the audits app's own tenant tables (registries, reconciliation) subclass TenantModel,
-# and the trail imports them through audits.models, so TenantModel must exist first.
-from audits import trail  # noqa: E402

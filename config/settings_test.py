@@ -14,8 +14,8 @@ os.environ.setdefault("FIELD_ENCRYPTION_KEYS", "t1:dGVzdC1vbmx5LWZpZWxkLWVuY3J5c
 os.environ.setdefault("BLIND_INDEX_KEY", "dGVzdC1vbmx5LWJsaW5kLWluZGV4LWtleS0xMjM0NTY=")
 os.environ.setdefault("AUDIT_HMAC_KEY", "dGVzdC1vbmx5LWF1ZGl0LWhtYWMta2V5LTEyMzQ1Njc=")
 
-from funding.settings import *  # noqa: F403
-from funding.settings import STORAGES
+from config.settings import *  # noqa: F403
+from config.settings import STORAGES
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}

@@ -21,7 +21,7 @@ def _database_ok() -> tuple[bool, str]:
 def _broker_ok() -> tuple[bool | None, str]:
     if not settings.REDIS_URL:
         return None, "not configured: tasks run in-process"
-    from funding.celery import app
+    from config.celery import app
 
     try:
         with app.connection_for_write() as conn:

@@ -7,7 +7,7 @@ from typing import Any
 from celery.contrib.django.task import DjangoTask
 from django.apps import apps
 
-from audits import trail
+from core.audit import trail
 
 from .context import tenant_context, tenant_transaction
 

@@ -26,8 +26,8 @@ from django.db import connection
 from django.db.models import Model
 from django.utils import timezone
 
-from funding.infra.crypto import Sensitive, keyring
-from funding.infra.pgcopy import NULL, copy_text
+from core.crypto import Sensitive, keyring
+from core.pgcopy import NULL, copy_text
 
 from .models import AuditChainHead, AuditEvent
 
@@ -118,7 +118,7 @@ def jsonable(value: Any) -> Any:
 
 def _fields(model: type[Model]) -> list[tuple[str, str]]:
     """(attname, name) of the fields a model's audit rows carry."""
-    exclude = getattr(model, "audit_exclude", frozenset())
+    exclude: frozenset[str] = getattr(model, "audit_exclude", frozenset())
     return [(f.attname, f.name) for f in model._meta.concrete_fields if f.name not in exclude and not f.primary_key]
 
 
@@ -155,7 +155,7 @@ def _reason() -> str:
 # --- Hooks called by TenantModel and TenantQuerySet -----------------------------------------------------
 
 
-def record_instances_created(objs: Sequence[Model]) -> None:
+def record_instances_created(objs: Sequence[Any]) -> None:
     if not objs:
         return
     model = type(objs[0])
@@ -177,7 +177,7 @@ def record_instances_created(objs: Sequence[Model]) -> None:
 
 
 def record_instances_changed(
-    objs: Sequence[Model], befores: dict[Any, dict[str, Any]], fields: Iterable[str] | None
+    objs: Sequence[Any], befores: dict[Any, dict[str, Any] | None], fields: Iterable[str] | None
 ) -> None:
     """Rows saved over loaded values: only fields whose value changed are written; a save that
     changed nothing writes nothing (a double click is not a change)."""
@@ -458,24 +458,28 @@ def _insert(shared: _Shared, rows: list[tuple[Any, ...]], items: list[Pending]) 
         # the text already encoded for the seal, instead of 200,000 model instances whose JSON
         # fields would encode it again (a roster import's audit rows: 14.5 s that way).
         meta = AuditEvent._meta
-        common = [meta.get_field(name).get_db_prep_value(getattr(shared, name), connection) for name in _SHARED_COLUMNS]
+        fields: list[Any] = [meta.get_field(name) for name in _SHARED_COLUMNS]
+        common = [
+            f.get_db_prep_value(getattr(shared, name), connection)
+            for f, name in zip(fields, _SHARED_COLUMNS, strict=True)
+        ]
         columns = ", ".join(_SHARED_COLUMNS + _ROW_COLUMNS)
         marks = ", ".join(["%s"] * (len(_SHARED_COLUMNS) + len(_ROW_COLUMNS)))
         with connection.cursor() as cursor:
             cursor.executemany(
                 f"INSERT INTO audits_auditevent ({columns}) VALUES ({marks})",  # noqa: S608
-                [common + list(row) for row in rows],
+                [[*common, *row] for row in rows],
             )
         return
     if connection.vendor != "postgresql" or len(rows) < COPY_FROM:
         events = []
-        common = {name: getattr(shared, name) for name in _SHARED_COLUMNS}
+        shared_values = {name: getattr(shared, name) for name in _SHARED_COLUMNS}
         for row, p in zip(rows, items, strict=True):
             values = dict(zip(_ROW_COLUMNS, row, strict=True))
             # The JSON field takes the values (decoded again if they came encoded).
             values["before"] = p.before if p.before_text is None else json.loads(p.before_text)
             values["after"] = p.after if p.after_text is None else json.loads(p.after_text)
-            events.append(AuditEvent(**common, **values))
+            events.append(AuditEvent(**shared_values, **values))
         AuditEvent.objects.bulk_create(events, batch_size=2000)
         return
     # Row-level security forbids COPY into the audit table itself: COPY into a temporary table, then

@@ -21,7 +21,7 @@ if (BASE_DIR / ".env").is_file():
 DEBUG = env.bool("DEBUG", default=False)
 
 # Outside DEBUG it must be set: left empty, Django refuses every use of it, `check --deploy` says what to
-# set, and the web server and workers refuse to start (funding/checks.py). Commands about the schema
+# set, and the web server and workers refuse to start (core/checks.py). Commands about the schema
 # alone (makemigrations --check) need no secret.
 SECRET_KEY = env.str("SECRET_KEY", default="")
 if not SECRET_KEY and DEBUG:
@@ -34,14 +34,14 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # Field encryption (AES-256-GCM) keys as "id:base64", newest first; old ids stay to decrypt old rows.
 # The blind-index key makes ID and account numbers findable by exact match without storing them in clear.
 # The audit key seals the hash chain of the audit trail. In DEBUG and tests they are derived from
-# SECRET_KEY; production refuses to start without them (funding/checks.py).
+# SECRET_KEY; production refuses to start without them (core/checks.py).
 FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
 BLIND_INDEX_KEY = env.str("BLIND_INDEX_KEY", default="")
 AUDIT_HMAC_KEY = env.str("AUDIT_HMAC_KEY", default="")
 
 # --- Applications -----------------------------------------------------------------------------------
 INSTALLED_APPS = [
-    "funding.admin_site.AdminConfig",
+    "config.admin_site.AdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -53,20 +53,22 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
-    # Ours, in import order: each app may import the ones before it (audits.trail is the exception:
-    # every app writes its audit rows through it, and it imports none of them).
+    # Ours, in import order: each app may import the ones before it, and none after it (.importlinter).
+    # `core` is the kernel floor under them all; `demo` drives every app's services to seed the demo.
+    "core",
     "schools",
     "students",
     "funding",
     "disbursements",
     "audits",
+    "demo",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "funding.middleware.LanguageMiddleware",
+    "config.middleware.LanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -75,11 +77,11 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     # Last: knows the user (session or API token), sets the tenant and actor for the request and runs
     # the view in one transaction with the tenant set in the database (row-level security).
-    "schools.tenancy.middleware.TenantMiddleware",
+    "core.tenancy.middleware.TenantMiddleware",
 ]
 
-ROOT_URLCONF = "funding.urls"
-WSGI_APPLICATION = "funding.wsgi.application"
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
 AUTH_USER_MODEL = "schools.User"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
@@ -96,7 +98,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
-                "funding.context_processors.navigation",
+                "config.context_processors.navigation",
             ],
         },
     },
@@ -167,7 +169,7 @@ SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 # --- I18n -------------------------------------------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
-LOCALE_PATHS = [BASE_DIR / "funding" / "locale"]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True
 USE_TZ = True
@@ -198,7 +200,7 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "funding.api.exception_handler",
+    "EXCEPTION_HANDLER": "core.api.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Student aid API",

@@ -8,7 +8,7 @@ from typing import Any
 from django.db.models import Count
 from django.urls import reverse
 
-from funding.infra import worklist
+from core import worklist
 from schools import permissions
 from schools.models import Tenant
 from schools.permissions import Action, Level

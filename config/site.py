@@ -9,7 +9,7 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from audits import trail
+from core.audit import trail
 
 from . import health
 from . import home as home_panels

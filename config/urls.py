@@ -24,7 +24,7 @@ urlpatterns = [
     path("disbursements/", include("disbursements.urls")),
     path("admin/", admin.site.urls),
     path("p/<uuid:token>/", public_notice_view, name="public_notice"),
-    path("api/v1/", include("funding.api_urls")),
+    path("api/v1/", include("config.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
 ]

@@ -35,7 +35,7 @@ class _Keyring:
 
 def _derived(label: str) -> bytes:
     # Development only (DEBUG): keys derived from SECRET_KEY so that nothing needs configuring.
-    # Elsewhere explicit keys are required (here and in funding.checks), because rotating SECRET_KEY
+    # Elsewhere explicit keys are required (here and in core.checks), because rotating SECRET_KEY
     # must never make the register unreadable.
     return hashlib.sha256(f"{label}:{settings.SECRET_KEY}".encode()).digest()
 

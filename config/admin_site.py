@@ -23,4 +23,4 @@ class TenantAdminSite(admin.AdminSite):
 
 
 class AdminConfig(DjangoAdminConfig):
-    default_site = "funding.admin_site.TenantAdminSite"
+    default_site = "config.admin_site.TenantAdminSite"

@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import connections, models, transaction
@@ -104,9 +105,9 @@ class CurrentTenantId(Expression):
 
     output_field = models.UUIDField()
 
-    def as_sql(self, compiler: object, connection: object) -> tuple[str, list[object]]:
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
         tenant_id = current_tenant_id()
-        if connection.vendor == "postgresql" and not connection.in_atomic_block:  # type: ignore[attr-defined]
+        if connection.vendor == "postgresql" and not connection.in_atomic_block:
             # Row-level security reads the tenant from the transaction: outside one it sees nothing,
             # which would look like an empty table. Say what is wrong instead.
             raise TenantContextMissing("tenant data read outside a tenant transaction")

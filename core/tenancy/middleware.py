@@ -11,7 +11,7 @@ from rest_framework.authentication import TokenAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.request import Request
 
-from audits import trail
+from core.audit import trail
 
 from .context import tenant_transaction
 
@@ -35,7 +35,7 @@ class TenantMiddleware:
         if not user.is_authenticated and request.headers.get("Authorization", "").startswith("Token "):
             user = _api_token_user(request) or user
         tenant_id = user.tenant_id if user.is_authenticated and user.is_active else None
-        request.tenant_id = tenant_id
+        request.tenant_id = tenant_id  # type: ignore[attr-defined]
         request_id = request.headers.get("X-Request-ID", "")[:36] or str(uuid.uuid4())
         source = "api" if request.path.startswith("/api/") else "admin" if request.path.startswith("/admin/") else "web"
         actor = trail.actor_for(user, source=source, request_id=request_id)

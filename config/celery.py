@@ -5,7 +5,7 @@ import os
 
 from celery import Celery, signals
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "funding.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("funding")
 app.config_from_object("django.conf:settings", namespace="CELERY")
@@ -19,7 +19,7 @@ def _refuse_to_start_without_secrets(**kwargs):
     ImproperlyConfigured itself: Celery's signals log a handler's exceptions and carry on."""
     from django.core.exceptions import ImproperlyConfigured
 
-    from funding.checks import refuse_to_start_without_secrets
+    from core.checks import refuse_to_start_without_secrets
 
     try:
         refuse_to_start_without_secrets()

@@ -4,8 +4,8 @@ import time
 
 from django.core.management.base import BaseCommand
 
-from audits import trail
-from funding import demo
+from core.audit import trail
+from demo import seed as demo
 
 
 class Command(BaseCommand):

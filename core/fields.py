@@ -40,7 +40,7 @@ class CodeField(models.CharField):
 
     def db_parameters(self, connection: Any) -> dict[str, Any]:
         params = super().db_parameters(connection)
-        if connection.vendor == "postgresql" and not self.db_collation:
+        if connection.vendor == "postgresql" and not getattr(self, "db_collation", None):
             params["collation"] = BYTE_ORDER
         return params
 
@@ -49,7 +49,7 @@ class BlindIndexField(CodeField):
     """The keyed hash of an encrypted field's value, recomputed whenever the row is written.
 
     Computed in pre_save (which save() and bulk_create both call), so it can never disagree with the
-    value it indexes. Compute a lookup key with `funding.infra.crypto.blind_index(text, kind=...)`.
+    value it indexes. Compute a lookup key with `core.crypto.blind_index(text, kind=...)`.
     """
 
     def __init__(self, *args: Any, source: str, **kwargs: Any) -> None:
@@ -58,7 +58,7 @@ class BlindIndexField(CodeField):
         kwargs.setdefault("editable", False)
         super().__init__(*args, **kwargs)
 
-    def deconstruct(self) -> tuple[str, str, list[Any], dict[str, Any]]:
+    def deconstruct(self) -> Any:
         name, path, args, kwargs = super().deconstruct()
         kwargs["source"] = self.source
         kwargs.pop("editable", None)
@@ -67,7 +67,7 @@ class BlindIndexField(CodeField):
         return name, path, args, kwargs
 
     def pre_save(self, model_instance: models.Model, add: bool) -> str | None:
-        source = model_instance._meta.get_field(self.source)
+        source: Any = model_instance._meta.get_field(self.source)  # an EncryptedField
         value = getattr(model_instance, source.attname)
         digest = blind_index(value.reveal(), kind=source.kind) if value else None
         setattr(model_instance, self.attname, digest)
@@ -85,7 +85,7 @@ class EncryptedField(models.TextField):
         self.kind = kind
         super().__init__(*args, **kwargs)
 
-    def deconstruct(self) -> tuple[str, str, list[Any], dict[str, Any]]:
+    def deconstruct(self) -> Any:
         name, path, args, kwargs = super().deconstruct()
         kwargs["kind"] = self.kind
         return name, path, args, kwargs

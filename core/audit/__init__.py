@@ -1,0 +1,1 @@
+"""The audit trail's writer (`trail`) and its two tables (`models`, app label `audits`)."""
