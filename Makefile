@@ -36,6 +36,8 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(DEV_ENV) $(BIN)/python manage.py makemigrations --check --dry-run
 	$(DEV_ENV) $(BIN)/python manage.py check
+	$(BIN)/lint-imports
+	$(DEV_ENV) $(BIN)/mypy
 
 format: install
 	$(BIN)/ruff check --fix .
