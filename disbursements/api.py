@@ -1,4 +1,4 @@
-"""The money under /api/v1/: programs, semesters, awards, batches (build, release, the payment roster,
+"""The money under /api/v1/: corrections of awards, batches (build, release, the payment roster,
 the bank's return), corrections and recoveries. The same services and permissions as the pages."""
 
 from __future__ import annotations
@@ -7,51 +7,20 @@ import io
 import tempfile
 from pathlib import Path
 
-from django.core.exceptions import ValidationError
 from django.http import FileResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import generics, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
+from core.api import HasAction
 from funding import selectors as funding_selectors
-from funding.api import HasAction
-from funding.models import Award, Program, Semester
+from funding.models import Award
 from schools.permissions import Action
 
 from .models import Batch, BatchKind, Correction, PaymentLine, Recovery
 from .services import batches, corrections
-
-
-def _refusal(error: ValidationError) -> Response:
-    return Response({"detail": error.messages}, status=status.HTTP_400_BAD_REQUEST)
-
-
-class ProgramSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = Program
-        fields = [
-            "id", "code", "name", "stages", "source", "payment_method", "requires_identification", "eligible_tiers",
-            "eligible_categories", "rural_schools_only", "boarders_only", "is_emergency", "is_active",
-        ]  # fmt: skip
-
-
-class SemesterSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = Semester
-        fields = ["id", "academic_year", "term", "starts_on", "ends_on", "deadline", "reopened_until"]
-
-
-class AwardSerializer(serializers.ModelSerializer):
-    student_name = serializers.CharField(source="student.name", read_only=True)
-
-    class Meta:
-        model = Award
-        fields = [
-            "id", "program", "semester", "student", "student_name", "school", "klass", "tier", "amount", "status",
-            "reason", "status_reason", "added_late",
-        ]  # fmt: skip
 
 
 class BatchSerializer(serializers.ModelSerializer):
@@ -97,62 +66,6 @@ class RecoverySerializer(serializers.ModelSerializer):
         fields = ["id", "correction", "line", "amount", "recovered_amount", "status", "note"]
 
 
-class ProgramViewSet(viewsets.ReadOnlyModelViewSet):
-    serializer_class = ProgramSerializer
-    permission_classes = [HasAction]
-    required_actions = {"list": Action.FUNDING_VIEW, "retrieve": Action.FUNDING_VIEW}
-
-    def get_queryset(self):
-        return funding_selectors.program_list(user=self.request.user)
-
-
-class SemesterViewSet(viewsets.ReadOnlyModelViewSet):
-    serializer_class = SemesterSerializer
-    permission_classes = [HasAction]
-    required_actions = {"list": Action.FUNDING_VIEW, "retrieve": Action.FUNDING_VIEW}
-
-    def get_queryset(self):
-        return funding_selectors.semester_list(user=self.request.user)
-
-
-class AwardViewSet(viewsets.ReadOnlyModelViewSet):
-    """Awards the caller may see; `?semester=`, `?program=`, `?status=` filter."""
-
-    serializer_class = AwardSerializer
-    permission_classes = [HasAction]
-    required_actions = {
-        "list": Action.FUNDING_VIEW,
-        "retrieve": Action.FUNDING_VIEW,
-        "correct": Action.CORRECTION_PROPOSE,
-    }
-    filterset_fields = ["semester", "program", "status", "school"]
-
-    def get_queryset(self):
-        return (
-            Award.objects.visible_to(self.request.user)
-            .select_related("student")
-            .order_by("school_id", "student__name", "pk")
-        )
-
-    @extend_schema(
-        request=inline_serializer(
-            "CorrectionRequest", {"reason": serializers.CharField(), "evidence": serializers.CharField(required=False)}
-        ),
-        responses={201: CorrectionSerializer},
-    )
-    @action(detail=True, methods=["post"])
-    def correct(self, request, pk=None):
-        """Propose to stop (not paid yet) or recover (paid) this award; a second person approves."""
-        try:
-            c = corrections.correction_propose(
-                actor=request.user, award=self.get_object(), reason=request.data.get("reason", ""),
-                evidence=request.data.get("evidence", ""),
-            )  # fmt: skip
-        except ValidationError as error:
-            return _refusal(error)
-        return Response(CorrectionSerializer(c).data, status=status.HTTP_201_CREATED)
-
-
 class BatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Disbursement batches: build (`POST` with semester and kind), release, the roster, the return."""
 
@@ -181,10 +94,7 @@ class BatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         semester = funding_selectors.semester_list(user=request.user).filter(pk=request.data.get("semester")).first()
         if semester is None or request.data.get("kind") not in BatchKind.values:
             return Response({"detail": ["semester and kind (FIRST or REISSUE) are required"]}, status=400)
-        try:
-            result = batches.batch_build(actor=request.user, semester=semester, kind=request.data["kind"])
-        except ValidationError as error:
-            return _refusal(error)
+        result = batches.batch_build(actor=request.user, semester=semester, kind=request.data["kind"])
         body = {"batch": BatchSerializer(result.batch).data if result.batch else None, "lines": result.lines}
         body["skipped"] = [{"award": str(pk), "reason": why} for pk, why in result.skipped]
         return Response(body, status=status.HTTP_201_CREATED)
@@ -192,10 +102,7 @@ class BatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     @extend_schema(request=None, responses=BatchSerializer)
     @action(detail=True, methods=["post"])
     def release(self, request, pk=None):
-        try:
-            batch = batches.batch_release(actor=request.user, batch=self.get_object())
-        except ValidationError as error:
-            return _refusal(error)
+        batch = batches.batch_release(actor=request.user, batch=self.get_object())
         return Response(BatchSerializer(batch).data)
 
     @extend_schema(responses=LineSerializer(many=True))
@@ -218,12 +125,9 @@ class BatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         batch = self.get_object()
         fmt = request.query_params.get("format", "xlsx")
         buffer = io.BytesIO()
-        try:
-            exports.payment_roster(
-                actor=request.user, batch=batch, bank=request.query_params.get("bank") or None, fmt=fmt, target=buffer
-            )
-        except ValidationError as error:
-            return _refusal(error)
+        exports.payment_roster(
+            actor=request.user, batch=batch, bank=request.query_params.get("bank") or None, fmt=fmt, target=buffer
+        )
         buffer.seek(0)
         return FileResponse(buffer, as_attachment=True, filename=f"roster-{batch.number}.{fmt}")
 
@@ -244,12 +148,9 @@ class BatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             for chunk in upload.chunks():
                 handle.write(chunk)
             handle.flush()
-            try:
-                result = returns.bank_return_import(
-                    actor=request.user, batch=batch, path_or_file=handle.name, file_name=upload.name
-                )
-            except ValidationError as error:
-                return _refusal(error)
+            result = returns.bank_return_import(
+                actor=request.user, batch=batch, path_or_file=handle.name, file_name=upload.name
+            )
         return Response({"detail": str(result)})
 
 
@@ -270,13 +171,10 @@ class CorrectionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     )
     @action(detail=True, methods=["post"])
     def decide(self, request, pk=None):
-        try:
-            c = corrections.correction_decide(
-                actor=request.user, correction=self.get_object(), approve=bool(request.data.get("approve")),
-                reason=request.data.get("reason", ""),
-            )  # fmt: skip
-        except ValidationError as error:
-            return _refusal(error)
+        c = corrections.correction_decide(
+            actor=request.user, correction=self.get_object(), approve=bool(request.data.get("approve")),
+            reason=request.data.get("reason", ""),
+        )  # fmt: skip
         return Response(CorrectionSerializer(c).data)
 
 
@@ -287,3 +185,28 @@ class RecoveryViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
     def get_queryset(self):
         return Recovery.objects.visible_to(self.request.user).order_by("status", "-created_at", "pk")
+
+
+class AwardCorrectView(generics.GenericAPIView):
+    """POST /awards/{id}/correct/: propose to stop (not paid yet) or recover (paid) an award; a second
+    person approves. Here rather than on funding's read-only award endpoint: the correction is ours."""
+
+    permission_classes = [HasAction]
+    required_actions = {"post": Action.CORRECTION_PROPOSE}
+    serializer_class = CorrectionSerializer
+
+    def get_queryset(self):
+        return Award.objects.visible_to(self.request.user)
+
+    @extend_schema(
+        request=inline_serializer(
+            "CorrectionRequest", {"reason": serializers.CharField(), "evidence": serializers.CharField(required=False)}
+        ),
+        responses={201: CorrectionSerializer},
+    )
+    def post(self, request, pk=None):
+        c = corrections.correction_propose(
+            actor=request.user, award=self.get_object(), reason=request.data.get("reason", ""),
+            evidence=request.data.get("evidence", ""),
+        )  # fmt: skip
+        return Response(CorrectionSerializer(c).data, status=status.HTTP_201_CREATED)

@@ -5,13 +5,12 @@ The same services as the pages; a refused decision is a 400 with the message a t
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from funding.api import HasAction
+from core.api import HasAction
 from schools.access import get_visible
 from schools.permissions import Action
 from students.access import student_get_for_user
@@ -80,10 +79,6 @@ class BulkOutcomeSerializer(serializers.Serializer):
     skipped = serializers.ListField(child=serializers.DictField())
 
 
-def _refusal(error: ValidationError) -> Response:
-    return Response({"detail": error.messages}, status=status.HTTP_400_BAD_REQUEST)
-
-
 class ApplicationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Hardship applications the caller may see; `?status=` filters, `?status=mine` is the caller's queue."""
 
@@ -112,15 +107,12 @@ class ApplicationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
         student = student_get_for_user(user=request.user, pk=values.pop("student"), action=Action.APPLICATION_NOMINATE)
-        try:
-            application = workflow.application_nominate(
-                actor=request.user,
-                student=student,
-                academic_year=current_academic_year(),
-                data=workflow.Nomination(**values),
-            )
-        except ValidationError as error:
-            return _refusal(error)
+        application = workflow.application_nominate(
+            actor=request.user,
+            student=student,
+            academic_year=current_academic_year(),
+            data=workflow.Nomination(**values),
+        )
         return Response(ApplicationSerializer(application).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=DecideSerializer, responses={200: ApplicationSerializer})
@@ -130,12 +122,9 @@ class ApplicationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         application = self.get_object()
         data = DecideSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            application = workflow.application_decide(
-                actor=request.user, application_id=application.pk, **data.validated_data
-            )
-        except ValidationError as error:
-            return _refusal(error)
+        application = workflow.application_decide(
+            actor=request.user, application_id=application.pk, **data.validated_data
+        )
         return Response(ApplicationSerializer(application).data)
 
     @extend_schema(request=BulkDecideSerializer, responses={200: BulkOutcomeSerializer})
@@ -201,19 +190,13 @@ class PublicityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     @extend_schema(request=None, responses=PublicitySerializer)
     @action(detail=True, methods=["post"])
     def sign(self, request, pk=None):
-        try:
-            item = publicity.publicity_sign(actor=request.user, publicity=self.get_object())
-        except ValidationError as error:
-            return _refusal(error)
+        item = publicity.publicity_sign(actor=request.user, publicity=self.get_object())
         return Response(PublicitySerializer(item).data)
 
     @extend_schema(request=None, responses=PublicitySerializer)
     @action(detail=True, methods=["post"])
     def publish(self, request, pk=None):
-        try:
-            item = publicity.publicity_publish(actor=request.user, publicity=self.get_object())
-        except ValidationError as error:
-            return _refusal(error)
+        item = publicity.publicity_publish(actor=request.user, publicity=self.get_object())
         return Response(PublicitySerializer(item).data)
 
     @extend_schema(request=ObjectionSerializer, responses={201: ObjectionSerializer})
@@ -226,12 +209,7 @@ class PublicityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         application = values.pop("application", None)
         if application is not None:
             application = get_visible(HardshipApplication, user=request.user, pk=application.pk)
-        try:
-            objection = publicity.objection_record(
-                actor=request.user, publicity=item, application=application, **values
-            )
-        except ValidationError as error:
-            return _refusal(error)
+        objection = publicity.objection_record(actor=request.user, publicity=item, application=application, **values)
         return Response(ObjectionSerializer(objection).data, status=status.HTTP_201_CREATED)
 
 
@@ -251,8 +229,5 @@ class ObjectionViewSet(viewsets.GenericViewSet):
         objection = self.get_object()
         data = ResolveSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            objection = publicity.objection_resolve(actor=request.user, objection=objection, **data.validated_data)
-        except ValidationError as error:
-            return _refusal(error)
+        objection = publicity.objection_resolve(actor=request.user, objection=objection, **data.validated_data)
         return Response(ObjectionSerializer(objection).data)

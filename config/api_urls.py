@@ -1,0 +1,36 @@
+"""/api/v1/: one router for every app's endpoints."""
+
+from django.urls import path
+from rest_framework.authtoken.views import obtain_auth_token
+from rest_framework.routers import DefaultRouter
+
+from audits.api.views import AuditEventViewSet
+from disbursements.api import AwardCorrectView, BatchViewSet, CorrectionViewSet, RecoveryViewSet
+from funding.api.views import AwardViewSet, ProgramViewSet, SemesterViewSet
+from schools.api.views import GradeViewSet, MeView, SchoolClassViewSet, SchoolViewSet
+from students.api.identification import ApplicationViewSet, ObjectionViewSet, PublicityViewSet
+from students.api.views import StudentViewSet
+
+router = DefaultRouter()
+router.include_format_suffixes = False  # one URL per resource: ?format=json does the same
+router.register("schools", SchoolViewSet, basename="school")
+router.register("grades", GradeViewSet, basename="grade")
+router.register("classes", SchoolClassViewSet, basename="class")
+router.register("students", StudentViewSet, basename="student")
+router.register("applications", ApplicationViewSet, basename="application")
+router.register("publicity", PublicityViewSet, basename="publicity")
+router.register("objections", ObjectionViewSet, basename="objection")
+router.register("programs", ProgramViewSet, basename="program")
+router.register("semesters", SemesterViewSet, basename="semester")
+router.register("awards", AwardViewSet, basename="award")
+router.register("batches", BatchViewSet, basename="batch")
+router.register("corrections", CorrectionViewSet, basename="correction")
+router.register("recoveries", RecoveryViewSet, basename="recovery")
+router.register("audit-events", AuditEventViewSet, basename="audit-event")
+
+urlpatterns = [
+    path("me/", MeView.as_view(), name="me"),
+    path("token/", obtain_auth_token, name="api-token"),
+    path("awards/<uuid:pk>/correct/", AwardCorrectView.as_view(), name="award-correct"),
+    *router.urls,
+]
