@@ -18,9 +18,9 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from core.web import refusal_to_messages
+from core.xlsx import ColumnFormat, XlsxWriter
 from funding import selectors as funding_selectors
-from funding.infra.web import refusal_to_messages
-from funding.infra.xlsx import ColumnFormat, XlsxWriter
 from funding.models import Award
 from schools import permissions
 from schools.access import class_get_for_user, get_visible, school_get_for_user
@@ -38,9 +38,7 @@ from .services import batches, corrections
 @login_required
 def batch_list_view(request: HttpRequest) -> HttpResponse:
     permissions.require(request.user, Action.FUNDING_VIEW)
-    semester = funding_selectors.semester_for(
-        user=request.user, wanted=request.GET.get("semester") or request.POST.get("semester")
-    )
+    semester = funding_selectors.semester_from_request(request)
     items = (
         Batch.objects.visible_to(request.user)
         .filter(semester=semester)
@@ -67,9 +65,7 @@ def batch_list_view(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def batch_build_view(request: HttpRequest) -> HttpResponse:
-    semester = funding_selectors.semester_for(
-        user=request.user, wanted=request.GET.get("semester") or request.POST.get("semester")
-    )
+    semester = funding_selectors.semester_from_request(request)
     kind = request.POST.get("kind", BatchKind.FIRST)
     if semester is None or kind not in BatchKind.values:
         raise Http404
@@ -334,9 +330,7 @@ def recovery_write_off_view(request: HttpRequest, pk: str) -> HttpResponse:
 def ledger_view(request: HttpRequest) -> HttpResponse:
     """台账 of a semester; `?format=xlsx` downloads it."""
     permissions.require(request.user, Action.FUNDING_VIEW)
-    semester = funding_selectors.semester_for(
-        user=request.user, wanted=request.GET.get("semester") or request.POST.get("semester")
-    )
+    semester = funding_selectors.semester_from_request(request)
     if semester is None:
         return render(request, "disbursements/ledger.html", {"semester": None, "semesters": []})
     ledger = ledger_mod.semester_ledger(user=request.user, semester=semester)
@@ -373,9 +367,7 @@ def _letters(user, semester, students) -> list[dict]:
 def letter_student_view(request: HttpRequest, student_pk: str) -> HttpResponse:
     """温馨告知书 for one funded student (printable)."""
     student = student_get_for_user(user=request.user, pk=student_pk, action=Action.FUNDING_VIEW)
-    semester = funding_selectors.semester_for(
-        user=request.user, wanted=request.GET.get("semester") or request.POST.get("semester")
-    )
+    semester = funding_selectors.semester_from_request(request)
     return render(
         request,
         "disbursements/letters.html",
@@ -387,9 +379,7 @@ def letter_student_view(request: HttpRequest, student_pk: str) -> HttpResponse:
 def letter_class_view(request: HttpRequest, class_pk: str) -> HttpResponse:
     """温馨告知书 for every funded student of a class, one per page."""
     klass = class_get_for_user(user=request.user, pk=class_pk, action=Action.FUNDING_VIEW)
-    semester = funding_selectors.semester_for(
-        user=request.user, wanted=request.GET.get("semester") or request.POST.get("semester")
-    )
+    semester = funding_selectors.semester_from_request(request)
     students = klass.students.all()
     return render(
         request,

@@ -15,13 +15,13 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from core.money import CENT, ZERO
+from core.tenancy.models import TenantModel
 from schools.models import Grade, School, SchoolClass, Stage, User
 from schools.permissions import Action, Scope
-from schools.tenancy.models import TenantModel
 from students.models import HardshipApplication, Student, Tier
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
-ZERO = Decimal("0.00")
 
 
 class Term(models.TextChoices):
@@ -131,7 +131,7 @@ class Standard(TenantModel):
     stage = models.CharField(_("stage"), max_length=12, choices=Stage.choices, blank=True)
     tier = models.CharField(_("tier"), max_length=10, choices=Tier.choices, blank=True)
     boarding = models.CharField(_("boarding"), max_length=1, choices=Boarding.choices, blank=True)
-    amount = models.DecimalField(_("amount (yuan)"), **MONEY, validators=[MinValueValidator(Decimal("0.01"))])
+    amount = models.DecimalField(_("amount (yuan)"), **MONEY, validators=[MinValueValidator(CENT)])
 
     scope: ClassVar[Scope] = Scope()
     view_action: ClassVar[Action] = Action.FUNDING_VIEW

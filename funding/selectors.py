@@ -19,6 +19,12 @@ def current_semester(*, user: Any) -> Semester | None:
     return semester_list(user=user).first()
 
 
+def semester_from_request(request: Any) -> Semester | None:
+    """The semester a page works on: `semester` from the query or the form, else the latest one; 404
+    for one the user may not see. The one way pages choose a semester."""
+    return semester_for(user=request.user, wanted=request.GET.get("semester") or request.POST.get("semester"))
+
+
 def semester_for(*, user: Any, wanted: Any = None) -> Semester | None:
     """The semester a page asks for (`?semester=`), or the latest one; 404 for one not visible."""
     if wanted:

@@ -17,7 +17,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from funding.infra.web import refusal_to_messages
+from core.web import refusal_to_messages
 from schools import permissions
 from schools.access import get_visible, school_get_for_user
 from schools.permissions import Action
@@ -33,9 +33,7 @@ from .services import awards
 def award_lists_view(request: HttpRequest) -> HttpResponse:
     """The semester's award lists the user may see; officers build theirs from here."""
     permissions.require(request.user, Action.FUNDING_VIEW)
-    semester = selectors.semester_for(
-        user=request.user, wanted=request.GET.get("semester") or request.POST.get("semester")
-    )
+    semester = selectors.semester_from_request(request)
     builds_for = [s for s in school_list(user=request.user) if permissions.can(request.user, Action.AWARD_PREPARE, s)]
     return render(
         request,
@@ -53,9 +51,7 @@ def award_lists_view(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def award_list_build_view(request: HttpRequest) -> HttpResponse:
-    semester = selectors.semester_for(
-        user=request.user, wanted=request.GET.get("semester") or request.POST.get("semester")
-    )
+    semester = selectors.semester_from_request(request)
     school = school_get_for_user(user=request.user, pk=request.POST.get("school"), action=Action.AWARD_PREPARE)
     program = get_visible(Program, user=request.user, pk=request.POST.get("program"))
     try:

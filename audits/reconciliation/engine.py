@@ -41,7 +41,6 @@ from students.models import (
 )
 
 from ..models import AuditEvent, FindingKind, ReasonCode, RegistryEntry, RegistrySnapshot, RegistrySource
-from ..rawsql import db_uuid, whole_snapshot_joins
 from ..registry.fields import SOURCE_DEPARTMENT
 
 #: Bumped when the rules change, so a run under new rules is not taken for an old one.
@@ -183,14 +182,6 @@ def _canonical(value: Any) -> str:
     return value if connection.vendor == "postgresql" else str(uuid.UUID(str(value)))
 
 
-CENT = Decimal("0.01")
-
-
-def _money(value: Any) -> Decimal:
-    """An amount read raw: PostgreSQL gives a Decimal; SQLite an int or a float of the stored number."""
-    return value if isinstance(value, Decimal) else Decimal(str(value)).quantize(CENT)
-
-
 # --- The rules -------------------------------------------------------------------------------------------
 
 
@@ -271,11 +262,11 @@ def reconcile(*, semester: Semester, progress: Progress | None = None) -> Outcom
         """The standard that fits: pupils are few (stage, tier, boarding) cases, each looked up once."""
         key = (program_id, pupil.stage, tier, pupil.boarding)
         if key not in fits:
-            fits[key] = _standard_for(standards[program_id], stage=pupil.stage, tier=tier, boarding=pupil.boarding)
+            fits[key] = standard_for(standards[program_id], stage=pupil.stage, tier=tier, boarding=pupil.boarding)
         return fits[key]
 
     awards = [
-        (*row[:8], _money(row[8]))
+        (*row[:8], to_money(row[8]))
         for row in _fetch(
             f"SELECT id, student_id, program_id, status, school_id, grade_id, klass_id, application_id, amount "  # noqa: S608
             f"FROM {t[Award]} WHERE tenant_id = %s AND semester_id = %s",
@@ -289,7 +280,7 @@ def reconcile(*, semester: Semester, progress: Progress | None = None) -> Outcom
         "WHERE tenant_id = %s AND semester_id = %s",
         [tenant_key, semester_key],
     ):
-        lines[award_id].append((status, _money(amount), batch_id))
+        lines[award_id].append((status, to_money(amount), batch_id))
 
     findings: list[FindingRow] = []
     tick(5, 6, "applying the rules")

@@ -15,8 +15,8 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from core.web import refusal_to_messages
 from funding import selectors as funding_selectors
-from funding.infra.web import refusal_to_messages
 from schools import permissions
 from schools.permissions import Action
 
@@ -57,7 +57,7 @@ def runs_view(request: HttpRequest) -> HttpResponse:
 @require_POST
 def run_start_view(request: HttpRequest) -> HttpResponse:
     permissions.require(request.user, Action.RECONCILIATION_RUN)
-    semester = funding_selectors.semester_for(user=request.user, wanted=request.POST.get("semester"))
+    semester = funding_selectors.semester_from_request(request)
     if semester is None:
         messages.error(request, _("There is no semester to reconcile yet."))
         return redirect("reconciliation:runs")

@@ -37,17 +37,16 @@ from django.db.models import Count, Sum
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
-from audits import trail
-from funding.infra.xlsx import STYLE_BOLD, ColumnFormat, XlsxWriter, neutralise
+from core.audit import trail
+from core.money import to_money
+from core.tenancy.context import current_tenant_id, tenant_transaction
+from core.xlsx import STYLE_BOLD, ColumnFormat, XlsxWriter, neutralise
 from funding.models import ZERO, FundingSource
 from schools import permissions
 from schools.models import Stage
 from schools.permissions import Action
-from schools.tenancy.context import current_tenant_id, tenant_transaction
 
 from ..models import BankLayout, Batch, BatchStatus, LineStatus, PaymentLine
-
-CENT = Decimal("0.01")
 
 #: The lines a roster holds: those sent to the bank when the batch was released, answered or not.
 SENT_STATES = (LineStatus.EXPORTED, LineStatus.PAID, LineStatus.FAILED)
@@ -167,10 +166,7 @@ def payment_roster_groups(*, batch: Batch) -> list[RosterGroup]:
         .annotate(n=Count("pk"), total=Sum("amount"))
         .order_by("bank", "source")
     )
-    return [
-        RosterGroup(bank=r["bank"], source=r["source"], count=r["n"], amount=(r["total"] or ZERO).quantize(CENT))
-        for r in rows
-    ]
+    return [RosterGroup(bank=r["bank"], source=r["source"], count=r["n"], amount=to_money(r["total"])) for r in rows]
 
 
 def bank_layout(bank: str | None) -> Layout:

@@ -40,11 +40,12 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from python_calamine import CalamineError, CalamineWorkbook
 
-from audits import trail
-from funding.infra import files
-from funding.infra.crypto import mask
+from core import files
+from core.audit import trail
+from core.crypto import mask
+from core.money import CENT, to_money
+from core.tenancy.context import current_tenant_id, tenant_transaction
 from funding.models import ZERO
-from schools.tenancy.context import current_tenant_id, tenant_transaction
 from students.roster import reader
 from students.roster.problems import FileProblem, RosterFileError
 
@@ -76,7 +77,6 @@ _SUCCESS = frozenset({"成功", "交易成功", "处理成功", "已成功", "�
 _FAILURE = frozenset({"失败", "交易失败", "处理失败", "发放失败", "支付失败", "已退回", "退回", "退票", "F", "FAIL",
                       "FAILED", "FAILURE", "N", "E", "ERROR"})  # fmt: skip
 _TOTAL_WORDS = ("合计", "总计")
-CENT = Decimal("0.01")
 
 MSG_NOT_RELEASED = _("This batch has not been released to the bank: it has no return to import.")
 MSG_TOO_LARGE = _("The return file is larger than %(limit)s MB.")
@@ -415,25 +415,21 @@ class ReturnResult:
         return f"{summary} {state}"
 
 
-def _money(value: Decimal | None) -> Decimal:
-    return (value or ZERO).quantize(CENT)
-
-
 def batch_reconcile(*, batch: Batch) -> Reconciliation:
     """Sum of the lines sent == paid + failed + still waiting, and the paid and failed lines == what
     the batch's returns recorded, to the fen. Mismatches are listed, never rounded away."""
     r = Reconciliation()
     sent = PaymentLine.objects.filter(batch=batch, status__in=SENT_STATES)
     totals = sent.aggregate(n=Count("pk"), total=Sum("amount"))
-    r.sent_count, r.sent_amount = totals["n"], _money(totals["total"])
+    r.sent_count, r.sent_amount = totals["n"], to_money(totals["total"])
     by_status = sent.order_by().values("status").annotate(n=Count("pk"), total=Sum("amount"))
     for status, n, total in by_status.values_list("status", "n", "total"):
         if status == LineStatus.PAID:
-            r.paid_count, r.paid_amount = n, _money(total)
+            r.paid_count, r.paid_amount = n, to_money(total)
         elif status == LineStatus.FAILED:
-            r.failed_count, r.failed_amount = n, _money(total)
+            r.failed_count, r.failed_amount = n, to_money(total)
         else:
-            r.waiting_count, r.waiting_amount = n, _money(total)
+            r.waiting_count, r.waiting_amount = n, to_money(total)
     returned = BankReturn.objects.filter(batch=batch).aggregate(
         pc=Sum("paid_count"), pa=Sum("paid_amount"), fc=Sum("failed_count"), fa=Sum("failed_amount")
     )
@@ -447,8 +443,8 @@ def batch_reconcile(*, batch: Batch) -> Reconciliation:
             )
         )
     for label, lines_n, lines_amount, n, amount in (
-        (_("paid"), r.paid_count, r.paid_amount, returned["pc"] or 0, _money(returned["pa"])),
-        (_("failed"), r.failed_count, r.failed_amount, returned["fc"] or 0, _money(returned["fa"])),
+        (_("paid"), r.paid_count, r.paid_amount, returned["pc"] or 0, to_money(returned["pa"])),
+        (_("failed"), r.failed_count, r.failed_amount, returned["fc"] or 0, to_money(returned["fa"])),
     ):
         if (lines_n, lines_amount) != (n, amount):
             r.problems.append(
