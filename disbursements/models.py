@@ -12,6 +12,7 @@ from typing import ClassVar
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django_fsm import FSMField, FSMModelMixin, transition
 
 from core.fields import BlindIndexField, EncryptedField
 from core.tenancy.models import TenantModel
@@ -33,13 +34,13 @@ class BatchStatus(models.TextChoices):
     CLOSED = "CLOSED", _("Reconciled")
 
 
-class Batch(TenantModel):
+class Batch(FSMModelMixin, TenantModel):
     """One disbursement batch of a semester: its lines are frozen when it is built."""
 
     semester = models.ForeignKey(Semester, on_delete=models.PROTECT, related_name="batches")
     number = models.PositiveSmallIntegerField(_("number"))
     kind = models.CharField(_("kind"), max_length=8, choices=BatchKind.choices)
-    status = models.CharField(max_length=10, choices=BatchStatus.choices, default=BatchStatus.DRAFT)
+    status = FSMField(max_length=10, choices=BatchStatus.choices, default=BatchStatus.DRAFT, protected=True)
     created_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
     released_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     released_at = models.DateTimeField(null=True, blank=True)
@@ -58,6 +59,20 @@ class Batch(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.semester} {self.get_kind_display()} #{self.number}"
+
+    # DRAFT ─freeze (its lines written)→ FROZEN ─release (every school confirmed)→ RELEASED ─close→ CLOSED
+
+    @transition(field=status, source=BatchStatus.DRAFT, target=BatchStatus.FROZEN)
+    def freeze(self) -> None:
+        """Its lines are written: the schools check their pupils still attend."""
+
+    @transition(field=status, source=BatchStatus.FROZEN, target=BatchStatus.RELEASED)
+    def release(self) -> None:
+        """Sent to the bank."""
+
+    @transition(field=status, source=BatchStatus.RELEASED, target=BatchStatus.CLOSED)
+    def close(self) -> None:
+        """The bank answered for every line and the sums agree to the fen."""
 
 
 class EnrollmentConfirmation(TenantModel):
@@ -92,7 +107,7 @@ class LineStatus(models.TextChoices):
 LIVE_LINE_STATES = [LineStatus.PENDING, LineStatus.EXPORTED, LineStatus.PAID]
 
 
-class PaymentLine(TenantModel):
+class PaymentLine(FSMModelMixin, TenantModel):
     """One payment to one funding card: an award's amount, frozen with the card as it was."""
 
     batch = models.ForeignKey(Batch, on_delete=models.PROTECT, related_name="lines")
@@ -110,7 +125,7 @@ class PaymentLine(TenantModel):
     account = EncryptedField(_("account number"), kind="account")
     account_hash = BlindIndexField(source="account")
     holder = models.CharField(_("account holder"), max_length=50)
-    status = models.CharField(max_length=10, choices=LineStatus.choices, default=LineStatus.PENDING)
+    status = FSMField(max_length=10, choices=LineStatus.choices, default=LineStatus.PENDING, protected=True)
     # The bank's answer, kept with the line (file name and error code, as the bank wrote them).
     return_file = models.CharField(max_length=200, blank=True)
     bank_code = models.CharField(max_length=40, blank=True)
@@ -137,6 +152,26 @@ class PaymentLine(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.student} {self.amount} {self.get_status_display()}"
+
+    # PENDING ─export (the batch is released)→ EXPORTED ─pay / fail (the bank's return)→ PAID / FAILED
+    # PENDING or EXPORTED ─remove (stopped, left school, refused by the bank with the file)→ REMOVED
+    # Lines move in bulk (core.workflow.bulk_transition): a batch's lines, a return's answers.
+
+    @transition(field=status, source=LineStatus.PENDING, target=LineStatus.EXPORTED)
+    def export(self) -> None:
+        """On the payment roster sent to the bank."""
+
+    @transition(field=status, source=LineStatus.EXPORTED, target=LineStatus.PAID)
+    def pay(self) -> None:
+        """The bank paid it."""
+
+    @transition(field=status, source=LineStatus.EXPORTED, target=LineStatus.FAILED)
+    def fail(self) -> None:
+        """The bank returned it: fix the card, pay again in a later batch."""
+
+    @transition(field=status, source=[LineStatus.PENDING, LineStatus.EXPORTED], target=LineStatus.REMOVED)
+    def remove(self) -> None:
+        """Leaves its batch, with the reason."""
 
 
 class BankReturn(TenantModel):
@@ -180,7 +215,7 @@ class CorrectionStatus(models.TextChoices):
     REJECTED = "REJECTED", _("Rejected")
 
 
-class Correction(TenantModel):
+class Correction(FSMModelMixin, TenantModel):
     """纠错: a stop, a recovery, or the reversal of one, proposed with the reason and evidence and
     approved by a second person. Visible to the auditor with the whole chain of decisions."""
 
@@ -192,7 +227,9 @@ class Correction(TenantModel):
     amount = models.DecimalField(**MONEY, default=ZERO)
     reason = models.TextField(_("reason"))
     evidence = models.TextField(_("evidence"), blank=True)
-    status = models.CharField(max_length=10, choices=CorrectionStatus.choices, default=CorrectionStatus.PROPOSED)
+    status = FSMField(
+        max_length=10, choices=CorrectionStatus.choices, default=CorrectionStatus.PROPOSED, protected=True
+    )
     proposed_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
     decided_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     decision_reason = models.TextField(blank=True)
@@ -215,6 +252,16 @@ class Correction(TenantModel):
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.award}"
 
+    # PROPOSED ─approve / reject (by a second person)→ APPROVED / REJECTED
+
+    @transition(field=status, source=CorrectionStatus.PROPOSED, target=CorrectionStatus.APPROVED)
+    def approve(self) -> None:
+        """It takes effect now."""
+
+    @transition(field=status, source=CorrectionStatus.PROPOSED, target=CorrectionStatus.REJECTED)
+    def reject(self) -> None:
+        """Refused, with the reason."""
+
 
 class RecoveryStatus(models.TextChoices):
     OPEN = "OPEN", _("Open")  # 追回中
@@ -223,7 +270,7 @@ class RecoveryStatus(models.TextChoices):
     REVERSED = "REVERSED", _("Reversed")  # the recovery itself was wrong
 
 
-class Recovery(TenantModel):
+class Recovery(FSMModelMixin, TenantModel):
     """追回: money paid that should not have been, tracked until it is back (or written off)."""
 
     correction = models.OneToOneField(Correction, on_delete=models.PROTECT, related_name="recovery")
@@ -231,7 +278,7 @@ class Recovery(TenantModel):
     school = models.ForeignKey(School, on_delete=models.PROTECT, related_name="+")
     amount = models.DecimalField(**MONEY)
     recovered_amount = models.DecimalField(**MONEY, default=ZERO)
-    status = models.CharField(max_length=12, choices=RecoveryStatus.choices, default=RecoveryStatus.OPEN)
+    status = FSMField(max_length=12, choices=RecoveryStatus.choices, default=RecoveryStatus.OPEN, protected=True)
     note = models.TextField(blank=True)
 
     scope: ClassVar[Scope] = Scope(school="school")
@@ -250,6 +297,21 @@ class Recovery(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.line} {self.amount}"
+
+    # OPEN ─recover (all of it back)→ RECOVERED;  OPEN ─write_off (approved)→ WRITTEN_OFF
+    # any ─reverse (the correction that opened it was reversed)→ REVERSED
+
+    @transition(field=status, source=RecoveryStatus.OPEN, target=RecoveryStatus.RECOVERED)
+    def recover(self) -> None:
+        """The last of the money came back."""
+
+    @transition(field=status, source=RecoveryStatus.OPEN, target=RecoveryStatus.WRITTEN_OFF)
+    def write_off(self) -> None:
+        """核销: what cannot be recovered, approved by a second person."""
+
+    @transition(field=status, source="+", target=RecoveryStatus.REVERSED)
+    def reverse(self) -> None:
+        """The recovery itself was wrong."""
 
 
 class BankLayout(TenantModel):

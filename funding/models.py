@@ -14,6 +14,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django_fsm import FSMField, FSMModelMixin, transition
 
 from core.money import CENT, ZERO
 from core.tenancy.models import TenantModel
@@ -192,14 +193,14 @@ class AwardListStatus(models.TextChoices):
     APPROVED = "APPROVED", _("Approved by the district")
 
 
-class AwardList(TenantModel):
+class AwardList(FSMModelMixin, TenantModel):
     """资助名单: one school's list for one program and semester, prepared by the school and approved by
     the district."""
 
     program = models.ForeignKey(Program, on_delete=models.PROTECT, related_name="award_lists")
     semester = models.ForeignKey(Semester, on_delete=models.PROTECT, related_name="award_lists")
     school = models.ForeignKey(School, on_delete=models.PROTECT, related_name="+")
-    status = models.CharField(max_length=10, choices=AwardListStatus.choices, default=AwardListStatus.DRAFT)
+    status = FSMField(max_length=10, choices=AwardListStatus.choices, default=AwardListStatus.DRAFT, protected=True)
     published_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     starts_on = models.DateField(null=True, blank=True)
     ends_on = models.DateField(null=True, blank=True)
@@ -221,6 +222,21 @@ class AwardList(TenantModel):
     def __str__(self) -> str:
         return f"{self.school} {self.program} {self.semester}"
 
+    # The list's states (funding.services.awards fires them):
+    # DRAFT ─publish→ PUBLICITY ─approve→ APPROVED ─reopen (omissions found later)→ DRAFT
+
+    @transition(field=status, source=AwardListStatus.DRAFT, target=AwardListStatus.PUBLICITY)
+    def publish(self) -> None:
+        """公示: the school publishes the list."""
+
+    @transition(field=status, source=AwardListStatus.PUBLICITY, target=AwardListStatus.APPROVED)
+    def approve(self) -> None:
+        """The district approves it after the period (within the budget)."""
+
+    @transition(field=status, source=AwardListStatus.APPROVED, target=AwardListStatus.DRAFT)
+    def reopen(self) -> None:
+        """Omissions (应助未助) join an approved list: it is prepared and published again."""
+
 
 class AwardStatus(models.TextChoices):
     PROPOSED = "PROPOSED", _("Proposed")  # on a list being prepared
@@ -229,7 +245,7 @@ class AwardStatus(models.TextChoices):
     STOPPED = "STOPPED", _("Stopped")  # 停发: found wrong after approval
 
 
-class Award(TenantModel):
+class Award(FSMModelMixin, TenantModel):
     """One student on one program's list for one semester, with the amount and why they are on it.
 
     A student has at most one award per program and semester (a database constraint); whether it is
@@ -248,7 +264,7 @@ class Award(TenantModel):
     )
     tier = models.CharField(max_length=10, choices=Tier.choices, blank=True)
     amount = models.DecimalField(_("amount"), **MONEY)
-    status = models.CharField(max_length=10, choices=AwardStatus.choices, default=AwardStatus.PROPOSED)
+    status = FSMField(max_length=10, choices=AwardStatus.choices, default=AwardStatus.PROPOSED, protected=True)
     reason = models.CharField(_("why on the list"), max_length=200)
     status_reason = models.CharField(max_length=200, blank=True)
     added_late = models.BooleanField(default=False, help_text=_("added after the first batch (an omission)"))
@@ -270,3 +286,22 @@ class Award(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.student} {self.program} {self.amount}"
+
+    # PROPOSED ─approve→ APPROVED ─stop (a correction, 停发/追回)→ STOPPED ─reinstate (reversed)→ APPROVED
+    # PROPOSED ─remove (by the school, before approval)→ REMOVED
+
+    @transition(field=status, source=AwardStatus.PROPOSED, target=AwardStatus.APPROVED)
+    def approve(self) -> None:
+        """With its list, or alone (emergency aid)."""
+
+    @transition(field=status, source=AwardStatus.PROPOSED, target=AwardStatus.REMOVED)
+    def remove(self) -> None:
+        """Taken off a list being prepared."""
+
+    @transition(field=status, source=AwardStatus.APPROVED, target=AwardStatus.STOPPED)
+    def stop(self) -> None:
+        """Found wrong after approval: an approved stop or recovery."""
+
+    @transition(field=status, source=AwardStatus.STOPPED, target=AwardStatus.APPROVED)
+    def reinstate(self) -> None:
+        """The correction itself was wrong: payable again."""

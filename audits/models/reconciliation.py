@@ -9,6 +9,7 @@ from typing import ClassVar
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django_fsm import FSMField, FSMModelMixin, transition
 
 from core.tenancy.models import TenantModel, tenant_key_proved_elsewhere
 from schools.permissions import Action, Scope
@@ -81,7 +82,7 @@ class FindingStatus(models.TextChoices):
     ACTED = "ACTED", _("Acted on")  # an award, a stop or a recovery proposed from it
 
 
-class Finding(TenantModel):
+class Finding(FSMModelMixin, TenantModel):
     """One line of a run's lists: who, why (reason code), and the evidence (which registry row, which
     award, which enrollment fact). Written in bulk with its run; the run's audit row stands for them,
     and acting on a finding is audited where it acts (awards, corrections)."""
@@ -123,7 +124,7 @@ class Finding(TenantModel):
     category = models.CharField(_("category"), max_length=40, blank=True)
     amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2, null=True, blank=True)
     evidence = models.JSONField(_("evidence"), default=dict)
-    status = models.CharField(max_length=10, choices=FindingStatus.choices, default=FindingStatus.OPEN)
+    status = FSMField(max_length=10, choices=FindingStatus.choices, default=FindingStatus.OPEN, protected=True)
     # What acting on it produced (award / correction id), so acting twice does nothing.
     acted_ref = models.CharField(max_length=64, blank=True)
 
@@ -139,3 +140,9 @@ class Finding(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.get_reason_display()}"
+
+    # OPEN ─act (an award, a stop or a recovery proposed from it)→ ACTED
+
+    @transition(field=status, source=FindingStatus.OPEN, target=FindingStatus.ACTED)
+    def act(self) -> None:
+        """Acted on: `acted_ref` names what was proposed."""

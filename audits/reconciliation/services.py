@@ -272,6 +272,7 @@ def errors_to_corrections(*, actor: Any, run: ReconciliationRun, finding_ids: li
 
 
 def _mark(finding: Finding, ref: Any) -> None:
-    finding.status, finding.acted_ref = FindingStatus.ACTED, str(ref)
+    finding.act()
+    finding.acted_ref = str(ref)
     with trail.labelled("finding.act"):
         finding.save(update_fields=["status", "acted_ref", "updated_at"])

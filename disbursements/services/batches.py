@@ -18,6 +18,7 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core import workflow
 from core.audit import trail
 from funding.models import Award, AwardStatus, PaymentMethod, Semester
 from schools import permissions
@@ -116,7 +117,7 @@ def batch_build(*, actor: Any, semester: Semester, kind: str) -> BuildResult:
                 line.batch = batch
             with trail.labelled("batch.build"):
                 PaymentLine.objects.bulk_create(lines, batch_size=2000)
-                batch.status = BatchStatus.FROZEN
+                batch.freeze()
                 batch.save(update_fields=["status", "updated_at"])
             result.lines = len(lines)
             return result
@@ -150,7 +151,7 @@ def batch_confirm_school(*, actor: Any, batch: Batch, school: Any, note: str = "
             student__enrollment_status=EnrollmentStatus.ATTENDING
         )
         with trail.labelled("line.remove", "no longer attending"):
-            gone.update(status=LineStatus.REMOVED, removed_reason=str(_("no longer attending")))
+            workflow.bulk_transition(gone, "remove", removed_reason=str(_("no longer attending")))
         confirmation, _created = EnrollmentConfirmation.objects.get_or_create(
             batch=batch, school=school, defaults={"confirmed_by": actor, "note": note}
         )
@@ -172,8 +173,9 @@ def batch_release(*, actor: Any, batch: Batch) -> Batch:
             names = "、".join(School.objects.filter(pk__in=missing).order_by("code").values_list("name", flat=True))
             raise ValidationError(MSG_UNCONFIRMED % {"schools": names})
         with trail.labelled("batch.release"):
-            batch.lines.filter(status=LineStatus.PENDING).update(status=LineStatus.EXPORTED)
-            batch.status, batch.released_by, batch.released_at = BatchStatus.RELEASED, actor, timezone.now()
+            workflow.bulk_transition(batch.lines.all(), "export")
+            batch.release()
+            batch.released_by, batch.released_at = actor, timezone.now()
             batch.save(update_fields=["status", "released_by", "released_at", "updated_at"])
     return batch
 
@@ -189,6 +191,4 @@ def batch_exclude_lines(*, actor: Any, batch: Batch, line_ids: list[Any], reason
         if batch.status not in (BatchStatus.FROZEN, BatchStatus.RELEASED):
             raise ValidationError(MSG_NOT_FROZEN)
         with trail.labelled("line.exclude", reason):
-            return batch.lines.filter(pk__in=line_ids, status__in=[LineStatus.PENDING, LineStatus.EXPORTED]).update(
-                status=LineStatus.REMOVED, removed_reason=reason[:200]
-            )
+            return workflow.bulk_transition(batch.lines.filter(pk__in=line_ids), "remove", removed_reason=reason[:200])

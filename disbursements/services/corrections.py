@@ -11,8 +11,10 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext_lazy as _
 
+from core import workflow
 from core.audit import trail
 from funding.models import Award, AwardStatus
+from funding.services.awards import award_reinstate, award_stop
 from schools import permissions
 from schools.permissions import Action
 
@@ -100,7 +102,7 @@ def correction_decide(*, actor: Any, correction: Correction, approve: bool, reas
             raise ValidationError(_("This correction has already been decided."))
         if not approve and not reason.strip():
             raise ValidationError(_("Say why the correction is rejected."))
-        c.status = CorrectionStatus.APPROVED if approve else CorrectionStatus.REJECTED
+        c.approve() if approve else c.reject()
         c.decided_by, c.decision_reason = actor, reason
         with trail.labelled(f"correction.{'approve' if approve else 'reject'}_{c.kind.lower()}", reason or c.reason):
             c.save(update_fields=["status", "decided_by", "decision_reason", "updated_at"])
@@ -110,25 +112,23 @@ def correction_decide(*, actor: Any, correction: Correction, approve: bool, reas
 
 
 def _take_effect(c: Correction) -> None:
-    award = Award.objects.select_for_update().get(pk=c.award_id)
+    # The award's own state is funding's: it is changed through funding's services.
+    award = Award.objects.get(pk=c.award_id)
     if c.kind == CorrectionKind.STOP:
-        award.status, award.status_reason = AwardStatus.STOPPED, c.reason[:200]
-        award.save(update_fields=["status", "status_reason", "updated_at"])
+        award_stop(award=award, reason=c.reason)
         # Leaves the pending batch, with the reason.
-        PaymentLine.objects.filter(award=award, status=LineStatus.PENDING).update(
-            status=LineStatus.REMOVED, removed_reason=c.reason[:200]
+        workflow.bulk_transition(
+            PaymentLine.objects.filter(award=award, status=LineStatus.PENDING), "remove", removed_reason=c.reason[:200]
         )
     elif c.kind == CorrectionKind.RECOVER:
-        award.status, award.status_reason = AwardStatus.STOPPED, c.reason[:200]
-        award.save(update_fields=["status", "status_reason", "updated_at"])
+        award_stop(award=award, reason=c.reason)
         Recovery.objects.create(correction=c, line_id=c.line_id, school_id=c.school_id, amount=c.amount)
     else:  # REVERSE: the award is payable again (a later batch pays it); a recovery case is closed
         target = c.reverses
-        award.status, award.status_reason = AwardStatus.APPROVED, ""
-        award.save(update_fields=["status", "status_reason", "updated_at"])
+        award_reinstate(award=award)
         recovery = getattr(target, "recovery", None)
         if recovery is not None:
-            recovery.status = RecoveryStatus.REVERSED
+            recovery.reverse()
             recovery.save(update_fields=["status", "updated_at"])
 
 
@@ -143,7 +143,7 @@ def recovery_record(*, actor: Any, recovery: Recovery, amount: Decimal, note: st
             raise ValidationError(_("The amount must be more than zero and no more than what is still owed."))
         r.recovered_amount += amount
         if r.recovered_amount == r.amount:
-            r.status = RecoveryStatus.RECOVERED
+            r.recover()
         r.note = "\n".join(filter(None, [r.note, note]))
         with trail.labelled("recovery.record", note):
             r.save(update_fields=["recovered_amount", "status", "note", "updated_at"])
@@ -162,7 +162,8 @@ def recovery_write_off(*, actor: Any, recovery: Recovery, reason: str) -> Recove
             raise ValidationError(_("This recovery case is closed."))
         if not reason.strip():
             raise ValidationError(_("Say why it cannot be recovered."))
-        r.status, r.note = RecoveryStatus.WRITTEN_OFF, "\n".join(filter(None, [r.note, reason]))
+        r.write_off()
+        r.note = "\n".join(filter(None, [r.note, reason]))
         with trail.labelled("recovery.write_off", reason):
             r.save(update_fields=["status", "note", "updated_at"])
     return r

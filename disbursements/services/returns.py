@@ -40,7 +40,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from python_calamine import CalamineError, CalamineWorkbook
 
-from core import files
+from core import files, workflow
 from core.audit import trail
 from core.crypto import mask
 from core.money import CENT, to_money
@@ -683,7 +683,7 @@ def bank_return_import(
             result.bank_return.problems = result.problems
             result.bank_return.save(update_fields=["problems", "updated_at"])
         elif reconciliation.complete and batch.status == BatchStatus.RELEASED:
-            batch.status = BatchStatus.CLOSED
+            batch.close()
             with trail.labelled("batch.close", file_name[:200]):
                 batch.save(update_fields=["status", "updated_at"])
             result.closed = True
@@ -698,9 +698,11 @@ def _apply(actor: Any, batch: Batch, plan: _Plan, file_name: str, fingerprint: s
         for (outcome, code, message), lines in plan.apply.items():
             for start in range(0, len(lines), _UPDATE_CHUNK):
                 chunk = lines[start : start + _UPDATE_CHUNK]
-                changed = PaymentLine.objects.filter(
-                    batch=batch, pk__in=[line.pk for line in chunk], status=LineStatus.EXPORTED
-                ).update(status=outcome, return_file=file_name, bank_code=code, bank_message=message, returned_at=now)
+                changed = workflow.bulk_transition(
+                    PaymentLine.objects.filter(batch=batch, pk__in=[line.pk for line in chunk]),
+                    "pay" if outcome == LineStatus.PAID else "fail",
+                    return_file=file_name, bank_code=code, bank_message=message, returned_at=now, updated_at=now,
+                )  # fmt: skip
                 if changed != len(chunk):  # the batch is locked: only a bug or a manual change gets here
                     raise ReturnFileError(MSG_CONCURRENT)
                 counts[outcome][0] += len(chunk)

@@ -21,6 +21,7 @@ from django.db.models import OuterRef, Subquery, Sum
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
+from core import workflow
 from core.audit import trail
 from schools import permissions
 from schools.models import Area, School, Tenant
@@ -165,7 +166,7 @@ def _add_eligible(*, program: Program, semester: Semester, school: School, only:
         if only is not None:
             candidates = [c for c in candidates if str(c.student_id) in only]
         if late and candidates:
-            award_list.status = AwardListStatus.DRAFT
+            award_list.reopen()
             with trail.labelled("award_list.reopen_for_omissions"):
                 award_list.save(update_fields=["status", "updated_at"])
         with translation.override(settings.LANGUAGE_CODE), trail.labelled("award.propose"):
@@ -200,7 +201,8 @@ def award_remove(*, actor: Any, award: Award, reason: str) -> Award:
         permissions.require(actor, Action.AWARD_PREPARE, award)
         if award.award_list.status != AwardListStatus.DRAFT or award.status != AwardStatus.PROPOSED:
             raise ValidationError(MSG_NOT_DRAFT)
-        award.status, award.status_reason = AwardStatus.REMOVED, reason
+        award.remove()
+        award.status_reason = reason
         with trail.labelled("award.remove", reason):
             award.save(update_fields=["status", "status_reason", "updated_at"])
     return award
@@ -223,7 +225,8 @@ def award_list_publish(*, actor: Any, award_list: AwardList, starts_on: dt.date 
         if not awards:
             raise ValidationError(_("The list is empty."))
         days = Tenant.objects.get(pk=al.tenant_id).publicity_working_days
-        al.status, al.starts_on, al.published_by = AwardListStatus.PUBLICITY, starts_on, actor
+        al.publish()
+        al.starts_on, al.published_by = starts_on, actor
         al.ends_on = add_working_days(starts_on, days)
         al.notice_token = uuid.uuid4()  # each publicity of the list (the omissions too) has its own page
         with trail.labelled("award_list.publish"):
@@ -261,10 +264,11 @@ def award_list_approve(*, actor: Any, award_list: AwardList, today: dt.date | No
             raise ValidationError(MSG_PERIOD % {"date": al.ends_on.isoformat()})
         adding = al.awards.filter(status=AwardStatus.PROPOSED).aggregate(total=Sum("amount"))["total"] or ZERO
         _take_budget(program_id=al.program_id, semester_id=al.semester_id, school_id=al.school_id, amount=adding)
-        al.status, al.approved_by = AwardListStatus.APPROVED, actor
+        al.approve()
+        al.approved_by = actor
         with trail.labelled("award_list.approve"):
             al.save(update_fields=["status", "approved_by", "updated_at"])
-            al.awards.filter(status=AwardStatus.PROPOSED).update(status=AwardStatus.APPROVED)
+            workflow.bulk_transition(al.awards.all(), "approve")
     return al
 
 
@@ -323,7 +327,26 @@ def emergency_approve(*, actor: Any, award: Award) -> Award:
         _take_budget(
             program_id=award.program_id, semester_id=award.semester_id, school_id=award.school_id, amount=award.amount
         )
-        award.status = AwardStatus.APPROVED
+        award.approve()
         with trail.labelled("award.emergency_approve"):
             award.save(update_fields=["status", "updated_at"])
+    return award
+
+
+def award_stop(*, award: Award, reason: str) -> Award:
+    """停发 / 追回 approved: the award is no longer payable. Called by the disbursements' correction
+    service, inside its transaction, once a second person approved the correction."""
+    award = Award.objects.select_for_update().get(pk=award.pk)
+    award.stop()
+    award.status_reason = reason[:200]
+    award.save(update_fields=["status", "status_reason", "updated_at"])
+    return award
+
+
+def award_reinstate(*, award: Award) -> Award:
+    """A stop or recovery was itself wrong (its reversal approved): the award is payable again."""
+    award = Award.objects.select_for_update().get(pk=award.pk)
+    award.reinstate()
+    award.status_reason = ""
+    award.save(update_fields=["status", "status_reason", "updated_at"])
     return award

@@ -57,7 +57,7 @@ def tier_adjust_decide(*, actor: Any, adjustment: TierAdjustment, approve: bool,
             raise WorkflowError(_("This adjustment has already been decided."))
         if not approve and not reason.strip():
             raise WorkflowError(_("Say why the adjustment is refused."))
-        adj.status = TierAdjustmentStatus.APPROVED if approve else TierAdjustmentStatus.REJECTED
+        adj.approve() if approve else adj.reject()
         adj.decided_by, adj.decision_reason = actor, reason
         with trail.labelled("tier.adjust_approve" if approve else "tier.adjust_reject", reason):
             adj.save(update_fields=["status", "decided_by", "decision_reason", "updated_at"])

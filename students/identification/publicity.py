@@ -206,7 +206,7 @@ def objection_resolve(*, actor: Any, objection: Objection, upheld: bool, decisio
         permissions.require(actor, Action.PUBLICITY_MANAGE, obj)
         if obj.status != ObjectionStatus.OPEN:
             raise WorkflowError(_("This objection has already been answered."))
-        obj.status = ObjectionStatus.UPHELD if upheld else ObjectionStatus.DISMISSED
+        obj.uphold() if upheld else obj.dismiss()
         obj.decision, obj.decided_by = decision, actor
         with trail.labelled("objection.upheld" if upheld else "objection.dismissed", decision):
             obj.save(update_fields=["status", "decision", "decided_by", "updated_at"])

@@ -337,7 +337,7 @@ class TierAdjustmentStatus(models.TextChoices):
     REJECTED = "REJECTED", _("Rejected")
 
 
-class TierAdjustment(TenantModel):
+class TierAdjustment(FSMModelMixin, TenantModel):
     """动态调整: a mid-year change of an identified tier, proposed by the school and decided by the
     district (a shorter review than the full chain); the history stays."""
 
@@ -345,8 +345,8 @@ class TierAdjustment(TenantModel):
     from_tier = models.CharField(max_length=10, choices=Tier.choices)
     to_tier = models.CharField(_("new tier"), max_length=10, choices=Tier.choices)
     reason = models.TextField(_("reason"))
-    status = models.CharField(
-        max_length=10, choices=TierAdjustmentStatus.choices, default=TierAdjustmentStatus.PROPOSED
+    status = FSMField(
+        max_length=10, choices=TierAdjustmentStatus.choices, default=TierAdjustmentStatus.PROPOSED, protected=True
     )
     proposed_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
     decided_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
@@ -368,3 +368,13 @@ class TierAdjustment(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.from_tier} → {self.to_tier}"
+
+    # PROPOSED ─approve / reject (the district)→ APPROVED / REJECTED
+
+    @transition(field=status, source=TierAdjustmentStatus.PROPOSED, target=TierAdjustmentStatus.APPROVED)
+    def approve(self) -> None:
+        """The tier changes from today; the history stays."""
+
+    @transition(field=status, source=TierAdjustmentStatus.PROPOSED, target=TierAdjustmentStatus.REJECTED)
+    def reject(self) -> None:
+        """Refused, with the reason."""

@@ -117,7 +117,7 @@ class ObjectionStatus(models.TextChoices):
     DISMISSED = "DISMISSED", _("Dismissed")  # 异议不成立
 
 
-class Objection(TenantModel):
+class Objection(FSMModelMixin, TenantModel):
     """异议: an objection raised during a publicity (by letter, phone or in person), and its answer."""
 
     publicity = models.ForeignKey(Publicity, on_delete=models.CASCADE, related_name="objections")
@@ -129,7 +129,7 @@ class Objection(TenantModel):
     raised_by = models.CharField(_("raised by"), max_length=100, help_text=_("a name, or 'anonymous'"))
     channel = models.CharField(_("how"), max_length=50, blank=True)
     content = models.TextField(_("what"))
-    status = models.CharField(max_length=10, choices=ObjectionStatus.choices, default=ObjectionStatus.OPEN)
+    status = FSMField(max_length=10, choices=ObjectionStatus.choices, default=ObjectionStatus.OPEN, protected=True)
     decision = models.TextField(_("decision"), blank=True)
     recorded_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
     decided_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
@@ -143,6 +143,16 @@ class Objection(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.raised_by}: {self.content[:30]}"
+
+    # OPEN ─uphold / dismiss (answered, with the grounds)→ UPHELD / DISMISSED
+
+    @transition(field=status, source=ObjectionStatus.OPEN, target=ObjectionStatus.UPHELD)
+    def uphold(self) -> None:
+        """异议成立: the application leaves the list and goes back to the school's review."""
+
+    @transition(field=status, source=ObjectionStatus.OPEN, target=ObjectionStatus.DISMISSED)
+    def dismiss(self) -> None:
+        """异议不成立."""
 
 
 class PublicNotice(models.Model):
