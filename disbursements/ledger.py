@@ -11,8 +11,9 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import IO, Any
 
+from core.xlsx import ColumnFormat, XlsxWriter
 from funding.models import ZERO, Award, AwardStatus, Budget, Semester
 from schools.permissions import Action
 from students.models import HardshipCategory
@@ -143,3 +144,11 @@ def ledger_rows_for_export(ledger: Ledger) -> list[list[Any]]:
         ["合计", "", "", "", "", ledger.students, ledger.approved, ledger.paid, ledger.failed, ledger.recovered]
     )
     return rows
+
+
+def ledger_xlsx(ledger: Ledger, target: IO[bytes]) -> None:
+    """The ledger as an xlsx workbook (one sheet, 台账) written into `target`."""
+    with XlsxWriter(target) as book, book.sheet("台账", [ColumnFormat(width=18)] * 10) as sheet:
+        sheet.row(LEDGER_HEADERS, style=1)
+        for row in ledger_rows_for_export(ledger):
+            sheet.row(row)

@@ -5,32 +5,31 @@ families. Thin: access helper → one service call → redirect with a message."
 from __future__ import annotations
 
 import io
-import tempfile
-from decimal import Decimal, InvalidOperation
-from pathlib import Path
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Q, Sum
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from core.web import refusal_to_messages
-from core.xlsx import ColumnFormat, XlsxWriter
 from funding import selectors as funding_selectors
-from funding.models import Award
 from schools import permissions
-from schools.access import class_get_for_user, get_visible, school_get_for_user
-from schools.models import School
+from schools.access import class_get_for_user, school_get_for_user
 from schools.permissions import Action
 from students.access import student_get_for_user
 
+from . import forms, selectors
 from . import ledger as ledger_mod
-from .models import Batch, BatchKind, BatchStatus, Correction, LineStatus, PaymentLine, Recovery
+from .access import award_get_for_correction, batch_get_for_user, correction_get_for_user, recovery_get_for_user
 from .services import batches, corrections
+
+
+def _first_error(form) -> str:
+    return next(iter(form.errors.values()))[0]
+
 
 # --- Batches --------------------------------------------------------------------------------------------
 
@@ -39,17 +38,7 @@ from .services import batches, corrections
 def batch_list_view(request: HttpRequest) -> HttpResponse:
     permissions.require(request.user, Action.FUNDING_VIEW)
     semester = funding_selectors.semester_from_request(request)
-    items = (
-        Batch.objects.visible_to(request.user)
-        .filter(semester=semester)
-        .annotate(
-            line_count=Count("lines", filter=~Q(lines__status=LineStatus.REMOVED)),
-            total=Sum("lines__amount", filter=~Q(lines__status=LineStatus.REMOVED)),
-        )
-        .order_by("number")
-        if semester
-        else []
-    )
+    items = selectors.batch_list(user=request.user, semester=semester)
     return render(
         request,
         "disbursements/batch_list.html",
@@ -66,11 +55,11 @@ def batch_list_view(request: HttpRequest) -> HttpResponse:
 @require_POST
 def batch_build_view(request: HttpRequest) -> HttpResponse:
     semester = funding_selectors.semester_from_request(request)
-    kind = request.POST.get("kind", BatchKind.FIRST)
-    if semester is None or kind not in BatchKind.values:
+    form = forms.BatchBuildForm(request.POST)
+    if semester is None or not form.is_valid():
         raise Http404
     try:
-        result = batches.batch_build(actor=request.user, semester=semester, kind=kind)
+        result = batches.batch_build(actor=request.user, semester=semester, kind=form.cleaned_data["kind"])
     except ValidationError as error:
         refusal_to_messages(request, error)
         return redirect("disbursements:batches")
@@ -85,40 +74,18 @@ def batch_build_view(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def batch_view(request: HttpRequest, pk: str) -> HttpResponse:
-    batch = get_visible(Batch, user=request.user, pk=pk)
-    user = request.user
-    lines = PaymentLine.objects.visible_to(user).filter(batch=batch)
-    by_school = (
-        lines.values("school_id", "school__name")
-        .annotate(
-            count=Count("pk", filter=~Q(status=LineStatus.REMOVED)),
-            total=Sum("amount", filter=~Q(status=LineStatus.REMOVED)),
-            paid=Sum("amount", filter=Q(status=LineStatus.PAID)),
-            failed=Sum("amount", filter=Q(status=LineStatus.FAILED)),
-        )
-        .order_by("school__name")
-    )
-    confirmed = set(batch.confirmations.values_list("school_id", flat=True))
-    schools = [dict(row, confirmed=row["school_id"] in confirmed) for row in by_school]
-    confirmable = set(
-        School.objects.visible_to(user, Action.ENROLLMENT_CONFIRM)
-        .filter(pk__in=[row["school_id"] for row in schools])
-        .values_list("pk", flat=True)
-    )
-    for row in schools:
-        row["may_confirm"] = (
-            batch.status == BatchStatus.FROZEN and not row["confirmed"] and row["school_id"] in confirmable
-        )
+    batch = batch_get_for_user(user=request.user, pk=pk)
+    overview = selectors.batch_overview(user=request.user, batch=batch)
     return render(
         request,
         "disbursements/batch.html",
         {
             "batch": batch,
-            "schools": schools,
-            "manages": permissions.can(user, Action.BATCH_MANAGE, batch),
-            "failed": lines.filter(status=LineStatus.FAILED).select_related("student", "school")[:200],
-            "banks": sorted(set(lines.exclude(status=LineStatus.REMOVED).values_list("bank", flat=True))),
-            "returns": batch.returns.order_by("-created_at"),
+            "schools": overview.schools,
+            "manages": permissions.can(request.user, Action.BATCH_MANAGE, batch),
+            "failed": overview.failed,
+            "banks": overview.banks,
+            "returns": overview.returns,
         },
     )
 
@@ -126,10 +93,12 @@ def batch_view(request: HttpRequest, pk: str) -> HttpResponse:
 @login_required
 @require_POST
 def batch_confirm_view(request: HttpRequest, pk: str, school_pk: str) -> HttpResponse:
-    batch = get_visible(Batch, user=request.user, pk=pk)
+    batch = batch_get_for_user(user=request.user, pk=pk)
     school = school_get_for_user(user=request.user, pk=school_pk, action=Action.ENROLLMENT_CONFIRM)
+    form = forms.NoteForm(request.POST)
+    note = form.cleaned_data["note"] if form.is_valid() else ""
     try:
-        batches.batch_confirm_school(actor=request.user, batch=batch, school=school, note=request.POST.get("note", ""))
+        batches.batch_confirm_school(actor=request.user, batch=batch, school=school, note=note)
     except ValidationError as error:
         refusal_to_messages(request, error)
     else:
@@ -140,7 +109,7 @@ def batch_confirm_view(request: HttpRequest, pk: str, school_pk: str) -> HttpRes
 @login_required
 @require_POST
 def batch_release_view(request: HttpRequest, pk: str) -> HttpResponse:
-    batch = get_visible(Batch, user=request.user, pk=pk, action=Action.BATCH_MANAGE)
+    batch = batch_get_for_user(user=request.user, pk=pk, action=Action.BATCH_MANAGE)
     try:
         batches.batch_release(actor=request.user, batch=batch)
     except ValidationError as error:
@@ -155,20 +124,18 @@ def roster_export_view(request: HttpRequest, pk: str) -> FileResponse:
     """The payment roster (发放名册) in the bank's layout, as xlsx or CSV (audited: it holds full numbers)."""
     from .services import exports
 
-    batch = get_visible(Batch, user=request.user, pk=pk, action=Action.BATCH_MANAGE)
-    fmt = request.GET.get("format", "xlsx")
-    if fmt not in ("xlsx", "csv"):
+    batch = batch_get_for_user(user=request.user, pk=pk, action=Action.BATCH_MANAGE)
+    form = forms.RosterExportForm(request.GET)
+    if not form.is_valid():
         raise Http404
+    fmt, bank = form.cleaned_data["format"], form.cleaned_data["bank"]
     buffer = io.BytesIO()
     try:
-        exports.payment_roster(
-            actor=request.user, batch=batch, bank=request.GET.get("bank") or None, source=None, fmt=fmt, target=buffer
-        )
+        exports.payment_roster(actor=request.user, batch=batch, bank=bank or None, source=None, fmt=fmt, target=buffer)
     except ValidationError as error:
         refusal_to_messages(request, error)
         return redirect("disbursements:batch", pk=batch.pk)
     buffer.seek(0)
-    bank = request.GET.get("bank", "")
     name = f"发放名册-{batch.semester.code}-{batch.number}{'-' + bank if bank else ''}.{fmt}"
     return FileResponse(buffer, as_attachment=True, filename=name)
 
@@ -179,23 +146,18 @@ def return_import_view(request: HttpRequest, pk: str) -> HttpResponse:
     """The bank's return file: each line paid or failed, with the bank's code and reason."""
     from .services import returns
 
-    batch = get_visible(Batch, user=request.user, pk=pk, action=Action.BATCH_MANAGE)
-    upload = request.FILES.get("file")
-    if upload is None:
-        messages.error(request, _("Choose the bank's return file."))
+    batch = batch_get_for_user(user=request.user, pk=pk, action=Action.BATCH_MANAGE)
+    form = forms.ReturnUploadForm(request.POST, request.FILES)
+    if not form.is_valid():
+        messages.error(request, _first_error(form))
         return redirect("disbursements:batch", pk=batch.pk)
-    suffix = Path(upload.name).suffix.lower()[:8]
-    with tempfile.NamedTemporaryFile(suffix=suffix) as handle:
-        for chunk in upload.chunks():
-            handle.write(chunk)
-        handle.flush()
-        try:
-            result = returns.bank_return_import(
-                actor=request.user, batch=batch, path_or_file=handle.name, file_name=upload.name
-            )
-        except ValidationError as error:
-            refusal_to_messages(request, error)
-            return redirect("disbursements:batch", pk=batch.pk)
+    upload = form.cleaned_data["file"]
+    try:
+        # The service copies the upload into a working directory of its own, and reads it by content.
+        result = returns.bank_return_import(actor=request.user, batch=batch, path_or_file=upload, file_name=upload.name)
+    except ValidationError as error:
+        refusal_to_messages(request, error)
+        return redirect("disbursements:batch", pk=batch.pk)
     messages.success(request, str(result))
     return redirect("disbursements:batch", pk=batch.pk)
 
@@ -203,13 +165,14 @@ def return_import_view(request: HttpRequest, pk: str) -> HttpResponse:
 @login_required
 @require_POST
 def lines_exclude_view(request: HttpRequest, pk: str) -> HttpResponse:
-    batch = get_visible(Batch, user=request.user, pk=pk, action=Action.BATCH_MANAGE)
+    batch = batch_get_for_user(user=request.user, pk=pk, action=Action.BATCH_MANAGE)
+    form = forms.LinesExcludeForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _first_error(form))
+        return redirect("disbursements:batch", pk=batch.pk)
     try:
         n = batches.batch_exclude_lines(
-            actor=request.user,
-            batch=batch,
-            line_ids=request.POST.getlist("lines"),
-            reason=request.POST.get("reason", ""),
+            actor=request.user, batch=batch, line_ids=form.cleaned_data["lines"], reason=form.cleaned_data["reason"]
         )
     except ValidationError as error:
         refusal_to_messages(request, error)
@@ -229,12 +192,8 @@ def corrections_view(request: HttpRequest) -> HttpResponse:
         request,
         "disbursements/corrections.html",
         {
-            "corrections": Correction.objects.visible_to(user)
-            .select_related("award__student", "award__program", "proposed_by", "decided_by", "school")
-            .order_by("-created_at")[:300],
-            "recoveries": Recovery.objects.visible_to(user)
-            .select_related("line__student", "line__program", "school")
-            .order_by("status", "-created_at")[:300],
+            "corrections": selectors.correction_list(user=user),
+            "recoveries": selectors.recovery_list(user=user),
             "decides": permissions.can(user, Action.CORRECTION_APPROVE),
             "proposes": permissions.can(user, Action.CORRECTION_PROPOSE),
         },
@@ -244,13 +203,15 @@ def corrections_view(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def correction_propose_view(request: HttpRequest, award_pk: str) -> HttpResponse:
-    award = get_visible(Award, user=request.user, pk=award_pk, action=Action.CORRECTION_PROPOSE)
+    award = award_get_for_correction(user=request.user, pk=award_pk)
+    form = forms.CorrectionProposeForm(request.POST)
+    form.is_valid()
     try:
         corrections.correction_propose(
             actor=request.user,
             award=award,
-            reason=request.POST.get("reason", ""),
-            evidence=request.POST.get("evidence", ""),
+            reason=form.cleaned_data.get("reason", ""),
+            evidence=form.cleaned_data.get("evidence", ""),
         )
     except ValidationError as error:
         refusal_to_messages(request, error)
@@ -262,13 +223,15 @@ def correction_propose_view(request: HttpRequest, award_pk: str) -> HttpResponse
 @login_required
 @require_POST
 def correction_decide_view(request: HttpRequest, pk: str) -> HttpResponse:
-    correction = get_visible(Correction, user=request.user, pk=pk, action=Action.CORRECTION_APPROVE)
+    correction = correction_get_for_user(user=request.user, pk=pk, action=Action.CORRECTION_APPROVE)
+    form = forms.DecisionForm(request.POST)
+    form.is_valid()
     try:
         corrections.correction_decide(
             actor=request.user,
             correction=correction,
-            approve=request.POST.get("approve") == "1",
-            reason=request.POST.get("reason", ""),
+            approve=form.cleaned_data.get("approve", False),
+            reason=form.cleaned_data.get("reason", ""),
         )
     except ValidationError as error:
         refusal_to_messages(request, error)
@@ -280,10 +243,12 @@ def correction_decide_view(request: HttpRequest, pk: str) -> HttpResponse:
 @login_required
 @require_POST
 def correction_reverse_view(request: HttpRequest, pk: str) -> HttpResponse:
-    correction = get_visible(Correction, user=request.user, pk=pk, action=Action.CORRECTION_PROPOSE)
+    correction = correction_get_for_user(user=request.user, pk=pk, action=Action.CORRECTION_PROPOSE)
+    form = forms.ReasonForm(request.POST)
+    form.is_valid()
     try:
         corrections.correction_reverse_propose(
-            actor=request.user, correction=correction, reason=request.POST.get("reason", "")
+            actor=request.user, correction=correction, reason=form.cleaned_data.get("reason", "")
         )
     except ValidationError as error:
         refusal_to_messages(request, error)
@@ -295,14 +260,15 @@ def correction_reverse_view(request: HttpRequest, pk: str) -> HttpResponse:
 @login_required
 @require_POST
 def recovery_record_view(request: HttpRequest, pk: str) -> HttpResponse:
-    recovery = get_visible(Recovery, user=request.user, pk=pk, action=Action.CORRECTION_PROPOSE)
+    recovery = recovery_get_for_user(user=request.user, pk=pk, action=Action.CORRECTION_PROPOSE)
+    form = forms.RecoveryRecordForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _first_error(form))
+        return redirect("disbursements:corrections")
     try:
-        amount = Decimal(request.POST.get("amount", ""))
         corrections.recovery_record(
-            actor=request.user, recovery=recovery, amount=amount, note=request.POST.get("note", "")
+            actor=request.user, recovery=recovery, amount=form.cleaned_data["amount"], note=form.cleaned_data["note"]
         )
-    except InvalidOperation:
-        messages.error(request, _("Give the amount in yuan, e.g. 125.50."))
     except ValidationError as error:
         refusal_to_messages(request, error)
     else:
@@ -313,9 +279,13 @@ def recovery_record_view(request: HttpRequest, pk: str) -> HttpResponse:
 @login_required
 @require_POST
 def recovery_write_off_view(request: HttpRequest, pk: str) -> HttpResponse:
-    recovery = get_visible(Recovery, user=request.user, pk=pk, action=Action.CORRECTION_APPROVE)
+    recovery = recovery_get_for_user(user=request.user, pk=pk, action=Action.CORRECTION_APPROVE)
+    form = forms.ReasonForm(request.POST)
+    form.is_valid()
     try:
-        corrections.recovery_write_off(actor=request.user, recovery=recovery, reason=request.POST.get("reason", ""))
+        corrections.recovery_write_off(
+            actor=request.user, recovery=recovery, reason=form.cleaned_data.get("reason", "")
+        )
     except ValidationError as error:
         refusal_to_messages(request, error)
     else:
@@ -336,10 +306,7 @@ def ledger_view(request: HttpRequest) -> HttpResponse:
     ledger = ledger_mod.semester_ledger(user=request.user, semester=semester)
     if request.GET.get("format") == "xlsx":
         buffer = io.BytesIO()
-        with XlsxWriter(buffer) as book, book.sheet("台账", [ColumnFormat(width=18)] * 10) as sheet:
-            sheet.row(ledger_mod.LEDGER_HEADERS, style=1)
-            for row in ledger_mod.ledger_rows_for_export(ledger):
-                sheet.row(row)
+        ledger_mod.ledger_xlsx(ledger, buffer)
         buffer.seek(0)
         return FileResponse(buffer, as_attachment=True, filename=f"台账-{semester.code}.xlsx")
     return render(
@@ -347,20 +314,6 @@ def ledger_view(request: HttpRequest) -> HttpResponse:
         "disbursements/ledger.html",
         {"semester": semester, "semesters": funding_selectors.semester_list(user=request.user), "ledger": ledger},
     )
-
-
-def _letters(user, semester, students) -> list[dict]:
-    awards = (
-        Award.objects.visible_to(user, Action.FUNDING_VIEW)
-        .filter(semester=semester, student__in=students, status="APPROVED")
-        .select_related("student", "school", "klass", "program")
-        .order_by("student__name", "program__sort_order")
-    )
-    letters: dict = {}
-    for award in awards:
-        letter = letters.setdefault(award.student_id, {"student": award.student, "school": award.school, "awards": []})
-        letter["awards"].append(award)
-    return list(letters.values())
 
 
 @login_required
@@ -371,7 +324,7 @@ def letter_student_view(request: HttpRequest, student_pk: str) -> HttpResponse:
     return render(
         request,
         "disbursements/letters.html",
-        {"letters": _letters(request.user, semester, [student]), "semester": semester},
+        {"letters": selectors.letters(user=request.user, semester=semester, students=[student]), "semester": semester},
     )
 
 
@@ -384,5 +337,5 @@ def letter_class_view(request: HttpRequest, class_pk: str) -> HttpResponse:
     return render(
         request,
         "disbursements/letters.html",
-        {"letters": _letters(request.user, semester, students), "semester": semester},
+        {"letters": selectors.letters(user=request.user, semester=semester, students=students), "semester": semester},
     )

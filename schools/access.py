@@ -6,14 +6,17 @@ missing row: 404. Visible but the action is not allowed: 403.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Model
 from django.http import Http404
 
 from . import permissions
-from .models import Grade, School, SchoolClass
+from .models import Grade, Job, School, SchoolClass
 from .permissions import Action
 
 M = TypeVar("M", bound=Model)
@@ -40,3 +43,28 @@ def grade_get_for_user(*, user: Any, pk: Any, action: Action | None = None) -> G
 
 def class_get_for_user(*, user: Any, pk: Any, action: Action | None = None) -> SchoolClass:
     return get_visible(SchoolClass, user=user, pk=pk, action=action)
+
+
+def job_get_for_user(*, user: Any, pk: Any, kind: str | None = None) -> Job:
+    """A background job the user may see (who started it, or those who read the audit trail), of
+    `kind` if given; 404 otherwise. The one lookup of a job for every page that shows one."""
+    job = get_visible(Job, user=user, pk=pk)
+    if kind is not None and job.kind != kind:
+        raise Http404
+    return job
+
+
+def job_report_get_for_user(
+    *, user: Any, pk: Any, kind: str, folder: Callable[[Job], Path], default_name: str, suffix: str
+) -> tuple[Path, str]:
+    """(path, download name) of a job's row report, if the user may see the job and the report exists;
+    404 otherwise. The path must lie in the job's own `folder`: a job's result never points elsewhere."""
+    job = job_get_for_user(user=user, pk=pk, kind=kind)
+    relative = (job.result or {}).get("report")
+    if not relative:
+        raise Http404
+    path = (Path(settings.MEDIA_ROOT) / relative).resolve()
+    if path.parent != folder(job).resolve() or not path.is_file():
+        raise Http404
+    name = Path(job.params.get("name") or default_name).stem
+    return path, f"{name}-{suffix}.xlsx"

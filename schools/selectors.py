@@ -7,7 +7,7 @@ from typing import Any
 
 from django.db.models import Count, QuerySet
 
-from .models import Grade, RoleAssignment, School, SchoolClass, User
+from .models import Grade, Job, RoleAssignment, School, SchoolClass, User
 from .permissions import Action
 
 #: Counts the pupils of each school or class the user may see ({unit id: count}). The register lives in
@@ -62,3 +62,8 @@ def assignment_list(*, user: Any, of_user: User | None = None) -> QuerySet[RoleA
     if of_user is not None:
         qs = qs.filter(user=of_user)
     return qs.order_by("user__username", "role", "pk")
+
+
+def job_list(*, user: Any, kind: str, limit: int = 10) -> QuerySet[Job]:
+    """The user's latest jobs of one kind (imports, reconciliations), newest first."""
+    return Job.objects.visible_to(user).filter(kind=kind).order_by("-created_at", "-pk")[:limit]

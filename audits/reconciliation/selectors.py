@@ -8,17 +8,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import QuerySet
-from django.http import Http404, QueryDict
+from django.http import QueryDict
 from django.utils.translation import gettext as _
 
 from core.crypto import mask
 from schools.access import get_visible
-from schools.models import Job
 from students.models import EnrollmentStatus, HardshipCategory, Tier
 
 from ..models import Finding, FindingKind, ReasonCode, ReconciliationRun
 from ..registry.fields import SOURCE_DEPARTMENT
-from .services import JOB_KIND
 
 
 def run_list(*, user: Any, limit: int = 50) -> QuerySet[ReconciliationRun]:
@@ -32,14 +30,6 @@ def run_list(*, user: Any, limit: int = 50) -> QuerySet[ReconciliationRun]:
 
 def run_get_for_user(*, user: Any, pk: Any) -> ReconciliationRun:
     return get_visible(ReconciliationRun, user=user, pk=pk)
-
-
-def reconciliation_job_get_for_user(*, user: Any, pk: Any) -> Job:
-    """A reconciliation job the user may see (who started it, or an auditor); 404 otherwise."""
-    job = get_visible(Job, user=user, pk=pk)
-    if job.kind != JOB_KIND:
-        raise Http404
-    return job
 
 
 @dataclass

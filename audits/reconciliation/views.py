@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 from core.web import refusal_to_messages
 from funding import selectors as funding_selectors
 from schools import permissions
+from schools.access import job_get_for_user
 from schools.permissions import Action
 
 from ..models import FindingKind, ReasonCode
@@ -29,11 +30,10 @@ from .selectors import (
     finding_list,
     finding_schools,
     masked_name,
-    reconciliation_job_get_for_user,
     run_get_for_user,
     run_list,
 )
-from .services import ActResult, errors_to_corrections, omissions_to_awards, reconciliation_start
+from .services import JOB_KIND, ActResult, errors_to_corrections, omissions_to_awards, reconciliation_start
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -42,7 +42,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 def runs_view(request: HttpRequest) -> HttpResponse:
     """The runs, the semester select with the run button, and the progress of `?job=`."""
     permissions.require(request.user, Action.RECONCILIATION_VIEW)
-    job = reconciliation_job_get_for_user(user=request.user, pk=request.GET["job"]) if request.GET.get("job") else None
+    job = job_get_for_user(user=request.user, pk=request.GET["job"], kind=JOB_KIND) if request.GET.get("job") else None
     context = {
         "runs": run_list(user=request.user),
         "semesters": funding_selectors.semester_list(user=request.user),

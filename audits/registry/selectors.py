@@ -6,10 +6,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from schools.models import Job
-
 from ..models import ColumnMapping, RegistrySnapshot
-from .jobs import JOB_KIND
 
 
 def snapshot_list(*, user: Any) -> QuerySet[RegistrySnapshot]:
@@ -23,8 +20,3 @@ def snapshot_list(*, user: Any) -> QuerySet[RegistrySnapshot]:
 
 def mapping_list(*, user: Any) -> QuerySet[ColumnMapping]:
     return ColumnMapping.objects.visible_to(user).order_by("source", "name", "pk")
-
-
-def registry_job_list(*, user: Any, limit: int = 10) -> QuerySet[Job]:
-    """The latest registry imports the user may see (their own; all of them for auditors)."""
-    return Job.objects.visible_to(user).filter(kind=JOB_KIND).order_by("-created_at", "-pk")[:limit]

@@ -12,16 +12,18 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from schools import permissions
+from schools.access import job_get_for_user
 from schools.permissions import Action
+from schools.selectors import job_list
 from students.models import HardshipCategory
 
 from ..models import RegistrySource
-from .access import registry_job_get_for_user, registry_report_get_for_user
+from .access import registry_report_get_for_user
 from .fields import suggest_columns
 from .forms import MappingForm, RegistryUploadForm, SampleForm
-from .jobs import registry_upload
+from .jobs import JOB_KIND, registry_upload
 from .reader import RegistryFileError, peek_headers
-from .selectors import mapping_list, registry_job_list, snapshot_list
+from .selectors import mapping_list, snapshot_list
 from .services import mapping_save
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -52,11 +54,11 @@ def registry_view(request: HttpRequest) -> HttpResponse:
                 form.add_error(None, exc)
             else:
                 return redirect(f"{reverse('registry:index')}?job={job.pk}")
-    job = registry_job_get_for_user(user=request.user, pk=request.GET["job"]) if request.GET.get("job") else None
+    job = job_get_for_user(user=request.user, pk=request.GET["job"], kind=JOB_KIND) if request.GET.get("job") else None
     context = {
         "form": form,
         "job": job,
-        "jobs": registry_job_list(user=request.user),
+        "jobs": job_list(user=request.user, kind=JOB_KIND),
         "snapshots": snapshot_list(user=request.user),
         "mappings": mapping_list(user=request.user),
         "imports": imports,

@@ -10,13 +10,14 @@ from django.urls import reverse
 from django.utils.http import content_disposition_header
 
 from schools import permissions
+from schools.access import job_get_for_user
 from schools.permissions import Action
+from schools.selectors import job_list
 
-from .access import roster_job_get_for_user, roster_report_get_for_user
+from .access import roster_report_get_for_user
 from .forms import RosterUploadForm
 from .problems import RosterFileError
-from .selectors import roster_job_list
-from .services import roster_upload
+from .services import JOB_KIND, roster_upload
 from .template import roster_template
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -36,8 +37,8 @@ def roster_view(request: HttpRequest) -> HttpResponse:
             form.add_error("file", exc.message)
         else:
             return redirect(f"{reverse('students:roster')}?job={job.pk}")
-    job = roster_job_get_for_user(user=request.user, pk=request.GET["job"]) if request.GET.get("job") else None
-    context = {"form": form, "job": job, "jobs": roster_job_list(user=request.user)}
+    job = job_get_for_user(user=request.user, pk=request.GET["job"], kind=JOB_KIND) if request.GET.get("job") else None
+    context = {"form": form, "job": job, "jobs": job_list(user=request.user, kind=JOB_KIND)}
     return render(request, "students/roster/roster.html", context, status=400 if form.errors else 200)
 
 

@@ -1,0 +1,105 @@
+"""Reads of batches, lines, corrections, recoveries and letters, scoped to the user's role; ordered
+explicitly. (The ledger, 台账, has a module of its own: `ledger.py`.)"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Count, Q, QuerySet, Sum
+
+from funding.models import Award, AwardStatus, Semester
+from schools.models import School
+from schools.permissions import Action
+
+from .models import BankReturn, Batch, BatchStatus, Correction, LineStatus, PaymentLine, Recovery
+
+_LIVE = ~Q(status=LineStatus.REMOVED)
+
+
+def batch_list(*, user: Any, semester: Semester | None) -> QuerySet[Batch] | list[Batch]:
+    """A semester's batches with their live lines' count and total."""
+    if semester is None:
+        return []
+    return (
+        Batch.objects.visible_to(user)
+        .filter(semester=semester)
+        .annotate(
+            line_count=Count("lines", filter=~Q(lines__status=LineStatus.REMOVED)),
+            total=Sum("lines__amount", filter=~Q(lines__status=LineStatus.REMOVED)),
+        )
+        .order_by("number", "pk")
+    )
+
+
+@dataclass
+class BatchOverview:
+    """One batch as its page shows it: per school (confirmed? may this user confirm?), the failed
+    lines, the banks on it and the bank's returns."""
+
+    schools: list[dict[str, Any]]
+    failed: QuerySet[PaymentLine]
+    banks: list[str]
+    returns: QuerySet[BankReturn]
+
+
+def batch_overview(*, user: Any, batch: Batch) -> BatchOverview:
+    lines = PaymentLine.objects.visible_to(user).filter(batch=batch)
+    by_school = (
+        lines.values("school_id", "school__name")
+        .annotate(
+            count=Count("pk", filter=_LIVE),
+            total=Sum("amount", filter=_LIVE),
+            paid=Sum("amount", filter=Q(status=LineStatus.PAID)),
+            failed=Sum("amount", filter=Q(status=LineStatus.FAILED)),
+        )
+        .order_by("school__name", "school_id")
+    )
+    confirmed = set(batch.confirmations.values_list("school_id", flat=True))
+    schools = [dict(row, confirmed=row["school_id"] in confirmed) for row in by_school]
+    confirmable = set(
+        School.objects.visible_to(user, Action.ENROLLMENT_CONFIRM)
+        .filter(pk__in=[row["school_id"] for row in schools])
+        .values_list("pk", flat=True)
+    )
+    for row in schools:
+        row["may_confirm"] = (
+            batch.status == BatchStatus.FROZEN and not row["confirmed"] and row["school_id"] in confirmable
+        )
+    return BatchOverview(
+        schools=schools,
+        failed=lines.filter(status=LineStatus.FAILED).select_related("student", "school").order_by("pk")[:200],
+        banks=sorted(set(lines.exclude(status=LineStatus.REMOVED).values_list("bank", flat=True))),
+        returns=batch.returns.order_by("-created_at", "pk"),
+    )
+
+
+def correction_list(*, user: Any, limit: int = 300) -> QuerySet[Correction]:
+    return (
+        Correction.objects.visible_to(user)
+        .select_related("award__student", "award__program", "proposed_by", "decided_by", "school")
+        .order_by("-created_at", "pk")[:limit]
+    )
+
+
+def recovery_list(*, user: Any, limit: int = 300) -> QuerySet[Recovery]:
+    return (
+        Recovery.objects.visible_to(user)
+        .select_related("line__student", "line__program", "school")
+        .order_by("status", "-created_at", "pk")[:limit]
+    )
+
+
+def letters(*, user: Any, semester: Semester | None, students: Any) -> list[dict[str, Any]]:
+    """温馨告知书: one letter per funded student (their approved awards of the semester)."""
+    awards = (
+        Award.objects.visible_to(user, Action.FUNDING_VIEW)
+        .filter(semester=semester, student__in=students, status=AwardStatus.APPROVED)
+        .select_related("student", "school", "klass", "program")
+        .order_by("student__name", "program__sort_order", "pk")
+    )
+    found: dict[Any, dict[str, Any]] = {}
+    for award in awards:
+        letter = found.setdefault(award.student_id, {"student": award.student, "school": award.school, "awards": []})
+        letter["awards"].append(award)
+    return list(found.values())
