@@ -18,10 +18,11 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import OuterRef, Subquery, Sum
-from django.utils import timezone, translation
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from audits import trail
+from funding.infra import clock
 from schools import permissions
 from schools.models import Area, School, Tenant
 from schools.permissions import Action
@@ -208,7 +209,7 @@ def award_remove(*, actor: Any, award: Award, reason: str) -> Award:
 def award_list_publish(*, actor: Any, award_list: AwardList, starts_on: dt.date | None = None) -> AwardList:
     """公示 of the list: the same rules as the identification's (working days, a snapshot of what may
     be published)."""
-    starts_on = starts_on or timezone.localdate()
+    starts_on = starts_on or clock.today()
     with transaction.atomic():
         al = AwardList.objects.select_for_update().select_related("school", "program").get(pk=award_list.pk)
         permissions.require(actor, Action.AWARD_PREPARE, al)
@@ -250,7 +251,7 @@ def approved_total(*, program: Program, semester: Semester, school: School) -> D
 
 def award_list_approve(*, actor: Any, award_list: AwardList, today: dt.date | None = None) -> AwardList:
     """The district approves a published list after its period, within the school's budget."""
-    today = today or timezone.localdate()
+    today = today or clock.today()
     with transaction.atomic():
         al = AwardList.objects.select_for_update().get(pk=award_list.pk)
         permissions.require(actor, Action.AWARD_APPROVE, al)
