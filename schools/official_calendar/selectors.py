@@ -6,7 +6,11 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
 
-from ..models import CalendarDayKind, OfficialCalendarYear
+from django.db.models import QuerySet
+
+from ..models import CalendarDayKind, OfficialCalendarDay, OfficialCalendarYear
+from .files import template_file, write_calendar_file
+from .library import library_file
 
 
 def national_special_days(years: Iterable[int]) -> dict[int, dict[dt.date, bool]]:
@@ -25,3 +29,25 @@ def national_special_days(years: Iterable[int]) -> dict[int, dict[dt.date, bool]
         if date is not None:
             special[date] = kind == CalendarDayKind.WORKDAY
     return dict(found)
+
+
+def official_calendar_years() -> QuerySet[OfficialCalendarYear]:
+    """Every year with a row (loaded, or found missing by the daily check), newest first."""
+    return OfficialCalendarYear.objects.select_related("loaded_by").order_by("-year", "pk")
+
+
+def official_calendar_year(*, year: int) -> OfficialCalendarYear | None:
+    return OfficialCalendarYear.objects.select_related("loaded_by").filter(year=year).first()
+
+
+def official_calendar_days(*, year: int) -> QuerySet[OfficialCalendarDay]:
+    """The special days of a year, by date."""
+    return OfficialCalendarDay.objects.filter(calendar_year__year=year).order_by("date", "pk")
+
+
+def official_calendar_file(*, year: int) -> bytes:
+    """The file to download for a year: its days as loaded (to correct them), else the package's, else
+    an empty template."""
+    if OfficialCalendarYear.objects.filter(year=year, is_loaded=True).exists():
+        return write_calendar_file(official_calendar_days(year=year).values_list("date", "kind", "name"))
+    return library_file(year) or template_file(year)
