@@ -13,6 +13,7 @@ from audits import trail
 
 from . import health
 from . import home as home_panels
+from .infra import clock
 
 
 class AuditedPasswordChangeView(PasswordChangeView):
@@ -29,7 +30,7 @@ class AuditedPasswordChangeView(PasswordChangeView):
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     """Each person's start page: what waits for them, and the units they are responsible for."""
-    return render(request, "home.html", {"home": home_panels.for_user(request.user)})
+    return render(request, "home.html", {"home": home_panels.for_user(request.user, today=clock.today())})
 
 
 @never_cache

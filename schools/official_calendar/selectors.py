@@ -12,6 +12,10 @@ from ..models import CalendarDayKind, OfficialCalendarDay, OfficialCalendarYear
 from .files import template_file, write_calendar_file
 from .library import library_file
 
+#: From this day of the year on, next year's schedule is due (the State Council publishes it in November
+#: or December) and its absence is announced.
+DUE_FROM = (11, 1)
+
 
 def national_special_days(years: Iterable[int]) -> dict[int, dict[dt.date, bool]]:
     """For each loaded year of `years`: its special days (date → is a working day), all years in one
@@ -29,6 +33,16 @@ def national_special_days(years: Iterable[int]) -> dict[int, dict[dt.date, bool]
         if date is not None:
             special[date] = kind == CalendarDayKind.WORKDAY
     return dict(found)
+
+
+def years_due_and_missing(*, today: dt.date) -> list[int]:
+    """The years whose official calendar is needed by now and not loaded: this year always, next year
+    from 1 November."""
+    due = [today.year]
+    if (today.month, today.day) >= DUE_FROM:
+        due.append(today.year + 1)
+    loaded = set(OfficialCalendarYear.objects.filter(year__in=due, is_loaded=True).values_list("year", flat=True))
+    return [year for year in due if year not in loaded]
 
 
 def official_calendar_years() -> QuerySet[OfficialCalendarYear]:

@@ -1,4 +1,4 @@
-"""Writes of the official calendar: loading a year.
+"""Writes of the official calendar: loading a year, and the daily check for a year due and missing.
 
 The calendar is a global table, but a change of it concerns every district (their publicity periods
 are counted on it), so each change is recorded in every tenant's audit trail, the way the platform
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +28,9 @@ from ..permissions import Action
 from ..tenancy.context import tenant_transaction
 from .files import CalendarFile, read_calendar_file
 from .library import SOURCE, library_file, library_years
+from .selectors import years_due_and_missing
+
+logger = logging.getLogger(__name__)
 
 MSG_NOT_IN_LIBRARY = _("%(source)s does not know %(year)s (it knows %(first)s–%(last)s).")
 OBJECT_TYPE = trail.object_type(OfficialCalendarYear)
@@ -121,3 +125,27 @@ def official_calendar_load_library(*, years: Iterable[int] | None = None, actor:
             for year, data in files.items()
             if data is not None
         ]
+
+
+def official_calendar_check(*, today: dt.date) -> list[int]:
+    """The daily check (Celery beat): the years due and not loaded, each logged as a warning every day,
+    and recorded once: a year row marked missing since `today`, with an audit event in every tenant's
+    trail. Nothing is written while nothing new is missing."""
+    missing = years_due_and_missing(today=today)
+    for year in missing:
+        logger.warning(
+            "the official calendar of %s is not loaded: working-day deadlines reaching into it are refused "
+            "until the platform operator loads the State Council's schedule",
+            year,
+        )
+        with transaction.atomic():
+            OfficialCalendarYear.objects.get_or_create(year=year)
+            row = OfficialCalendarYear.objects.select_for_update().get(year=year)
+            if row.is_loaded or row.missing_since is not None:
+                continue
+            row.missing_since = today
+            row.save(update_fields=["missing_since"])
+            _record_everywhere(
+                action="calendar.missing", year=year, before=None, after={"year": year, "missing_since": today}
+            )
+    return missing
