@@ -79,6 +79,28 @@ def _sqlite_flush_past_append_only_triggers():
         yield
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _official_calendar_survives_the_flush(_sqlite_flush_past_append_only_triggers):
+    """The official calendar is seeded by a data migration, and Django's flush after a transactional
+    test empties it with every other table; seed it again, as the migration did, so that the
+    transactional tests that follow (pytest-django runs them after the others) count working days on
+    the same calendar."""
+    from django.core.management.commands import flush
+
+    from schools.official_calendar.services import official_calendar_load_library
+
+    emptied = flush.Command.handle
+
+    def handle(self, **options):
+        result = emptied(self, **options)
+        official_calendar_load_library()
+        return result
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(flush.Command, "handle", handle)
+        yield
+
+
 def pytest_collection_modifyitems(config, items):
     """Skip what this machine cannot run, unless REQUIRE_SERVICES=1 (CI) says it must."""
     required = os.environ.get("REQUIRE_SERVICES") == "1"
@@ -119,6 +141,13 @@ def tenant_of():
             yield
 
     return enter
+
+
+@pytest.fixture
+def fictional_2027(db, tmp_path):
+    """A made-up official calendar of 2027 (never the State Council's; see factories.FICTIONAL_2027_CSV),
+    loaded from a CSV file written here, for tests whose dates reach into 2027."""
+    factories.load_fictional_calendar(tmp_path / "fictional-2027.csv")
 
 
 @pytest.hookimpl(wrapper=True)

@@ -21,6 +21,7 @@ def navigation(request: HttpRequest) -> dict:
         "reconciliation": can(user, Action.RECONCILIATION_VIEW),
         "audit": can(user, Action.AUDIT_VIEW),
         "admin": can(user, Action.ADMIN_ACCESS),
+        "calendar": can(user, Action.CALENDAR_MANAGE),
         "api": user.tenant_id is not None,
         "roles": [str(permissions.Role(r).label) for r in sorted(permissions.roles_of(user))],
         "platform": permissions.is_platform_operator(user),

@@ -1,7 +1,9 @@
-"""The home page's content for one user: their roles, what waits for them, their units."""
+"""The home page's content for one user: their roles, what waits for them, their units; for the
+platform operator and the tenant administrators, the years of the official calendar due and missing."""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,6 +13,7 @@ from django.urls import reverse
 from core import worklist
 from schools import permissions
 from schools.models import Tenant
+from schools.official_calendar.selectors import years_due_and_missing
 from schools.permissions import Action, Level
 from schools.selectors import class_list, school_list
 from students.selectors import student_counts
@@ -30,11 +33,16 @@ class HomeContent:
     units_title: str = ""
     units: list[UnitRow] = field(default_factory=list)
     tenants: list[Any] = field(default_factory=list)
+    calendar_missing: list[int] = field(default_factory=list)
 
 
-def for_user(user: Any) -> HomeContent:
+def for_user(user: Any, *, today: dt.date) -> HomeContent:
     roles = sorted(permissions.roles_of(user))
     content = HomeContent(roles=[str(permissions.Role(r).label) for r in roles], work=worklist.items_for(user))
+    # Those who can do something about a missing year: the operator loads it, a tenant administrator
+    # (who keeps the district's own calendar days) asks for it.
+    if permissions.is_platform_operator(user) or permissions.can(user, Action.TENANT_SETTINGS):
+        content.calendar_missing = years_due_and_missing(today=today)
     if permissions.is_platform_operator(user):
         content.tenants = list(Tenant.objects.visible_to(user).annotate(user_count=Count("users")).order_by("slug"))
         return content

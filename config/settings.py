@@ -147,12 +147,17 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 6 * 3600}
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="funding")
-CELERY_IMPORTS = ["students.identification.tasks"]
+CELERY_IMPORTS = ["schools.tasks", "students.identification.tasks"]
 CELERY_BEAT_SCHEDULE = {
     # Lists whose publicity period ended yesterday go to the district (公示期满): every night.
     "close-due-publicities": {
         "task": "students.close_due_publicities_everywhere",
         "schedule": crontab(hour=0, minute=30),
+    },
+    # Next year's official calendar is due from 1 November: warn (log) and record it while it is missing.
+    "check-official-calendar": {
+        "task": "schools.check_official_calendar",
+        "schedule": crontab(hour=0, minute=45),
     },
 }
 

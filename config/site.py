@@ -9,6 +9,7 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from core import clock
 from core.audit import trail
 
 from . import health
@@ -29,7 +30,7 @@ class AuditedPasswordChangeView(PasswordChangeView):
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     """Each person's start page: what waits for them, and the units they are responsible for."""
-    return render(request, "home.html", {"home": home_panels.for_user(request.user)})
+    return render(request, "home.html", {"home": home_panels.for_user(request.user, today=clock.today())})
 
 
 @never_cache

@@ -405,3 +405,63 @@ class CalendarDay(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.date} {'workday' if self.is_workday else 'rest day'}"
+
+
+class CalendarDayKind(models.TextChoices):
+    """What a day of the national calendar is against the ordinary week."""
+
+    HOLIDAY = "HOLIDAY", _("Holiday")  # 节假日 (休): a day off, weekday or not
+    WORKDAY = "WORKDAY", _("Adjusted working day")  # 调休上班 (班): a weekend day worked to make up
+
+
+class OfficialCalendarYear(models.Model):
+    """法定节假日安排: one year of the national calendar as the State Council publishes it, loaded whole
+    by the platform operator (or seeded from the chinesecalendar package). A global row: every tenant
+    counts working days on it. Working-day arithmetic refuses a year that is not loaded; a row with
+    `is_loaded` false is a year the daily check found due and missing (`missing_since`)."""
+
+    year = models.PositiveSmallIntegerField(_("year"), unique=True)
+    is_loaded = models.BooleanField(_("loaded"), default=False)
+    source = models.CharField(_("source"), max_length=100, blank=True, help_text=_("the file or the package"))
+    sha256 = models.CharField(_("SHA-256 of the file"), max_length=64, blank=True)
+    holiday_count = models.PositiveSmallIntegerField(_("holidays"), default=0)
+    workday_count = models.PositiveSmallIntegerField(_("adjusted working days"), default=0)
+    loaded_at = models.DateTimeField(_("loaded at"), null=True, blank=True)
+    loaded_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("loaded by")
+    )
+    missing_since = models.DateField(_("missing since"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("official calendar year")
+        verbose_name_plural = _("official calendar years")
+        constraints = [
+            models.CheckConstraint(condition=Q(year__gte=2000, year__lte=2100), name="schools_calendaryear_year"),
+            models.CheckConstraint(
+                condition=Q(is_loaded=False) | Q(loaded_at__isnull=False), name="schools_calendaryear_loaded_at"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.year)
+
+
+class OfficialCalendarDay(models.Model):
+    """A day of the national calendar that is not what its weekday says: a holiday (休) or an adjusted
+    working day (班), with the festival it belongs to (春节, 国庆节, …). One row per date, so a date is
+    never both."""
+
+    calendar_year = models.ForeignKey(
+        OfficialCalendarYear, on_delete=models.CASCADE, related_name="days", verbose_name=_("year")
+    )
+    date = models.DateField(_("date"), unique=True)
+    kind = models.CharField(_("kind of day"), max_length=10, choices=CalendarDayKind.choices)
+    name = models.CharField(_("name"), max_length=50)
+
+    class Meta:
+        verbose_name = _("official calendar day")
+        verbose_name_plural = _("official calendar days")
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.get_kind_display()} {self.name}"

@@ -3,7 +3,8 @@
 A user holds role assignments, each scoped to an org unit of their tenant: a class (班主任), a grade
 (年级组长), a school (学校资助专干, 校长) or the whole district (区县资助中心, 审计, 管理员). An action is
 allowed when one of the user's roles may perform it (POLICY) and that role's unit contains the target.
-The platform operator (平台运维) creates tenants and never reads a tenant's data.
+The platform operator (平台运维) creates tenants and loads the national calendar (法定节假日安排), and never
+reads a tenant's data.
 
 Two questions, answered from the same rules:
 - `can(user, action, obj)`: may this user do this to this object (or anywhere, with obj=None)?
@@ -61,6 +62,7 @@ class Action(StrEnum):
     # Platform
     TENANT_MANAGE = "tenant.manage"
     ADMIN_ACCESS = "admin.access"
+    CALENDAR_MANAGE = "calendar.manage"  # the national calendar (法定节假日安排), a global table
     # Org structure and people
     SCHOOL_VIEW = "school.view"
     SCHOOL_MANAGE = "school.manage"
@@ -156,7 +158,7 @@ POLICY: dict[Action, frozenset[Role]] = {
     Action.JOB_VIEW: _ALL_TENANT_ROLES,
 }
 
-PLATFORM_ACTIONS: frozenset[Action] = frozenset({Action.TENANT_MANAGE, Action.ADMIN_ACCESS})
+PLATFORM_ACTIONS: frozenset[Action] = frozenset({Action.TENANT_MANAGE, Action.ADMIN_ACCESS, Action.CALENDAR_MANAGE})
 
 #: What a tenant's system account (the command line and scheduled jobs act as it; it cannot sign in
 #: and holds no role) may do inside its own tenant: the automation the issues name, nothing more.

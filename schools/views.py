@@ -1,14 +1,22 @@
-"""Pages of the school structure: the schools a user may see, and one school's grades and classes."""
+"""Pages of the school structure: the schools a user may see, and one school's grades and classes; the
+platform operator's official calendar (the years loaded, a year's days, the upload and its template)."""
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 
+from core import clock
 from schools import jobs, permissions
 from schools.access import get_visible, school_get_for_user
+from schools.forms import OfficialCalendarForm
 from schools.models import Job
+from schools.official_calendar import selectors as calendar_selectors
+from schools.official_calendar.services import official_calendar_load
 from schools.permissions import Action
 from schools.selectors import class_list, school_list, student_counts
 
@@ -44,3 +52,61 @@ def job_detail_view(request: HttpRequest, pk: str) -> HttpResponse:
     """htmx: the progress bar of a background job, polled until the job finishes, then its result."""
     job = jobs.job_live(get_visible(Job, user=request.user, pk=pk))
     return render(request, "jobs/_progress.html", {"job": job, "result_template": f"jobs/{job.kind}.html"})
+
+
+# --- The official calendar (platform operator) -------------------------------------------------------
+
+
+@login_required
+def official_calendar_view(request: HttpRequest) -> HttpResponse:
+    """GET: every year of the national calendar and the upload form; POST: load a year from its CSV
+    file. A refused file comes back on the form with each bad line named, and nothing is changed."""
+    permissions.require(request.user, Action.CALENDAR_MANAGE)
+    form = OfficialCalendarForm(request.POST or None, request.FILES or None, initial={"year": clock.today().year + 1})
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            loaded = official_calendar_load(
+                year=form.cleaned_data["year"], data=upload.read(), source=upload.name, actor=request.user
+            )
+        except ValidationError as error:
+            form.add_error("file", error)
+        else:
+            if loaded.changed:
+                messages.success(
+                    request,
+                    _("%(year)s loaded: %(holidays)s holidays and %(workdays)s adjusted working days.")
+                    % {"year": loaded.year, "holidays": loaded.holidays, "workdays": loaded.workdays},
+                )
+            else:
+                messages.info(
+                    request, _("%(year)s already has exactly these days: nothing changed.") % {"year": loaded.year}
+                )
+            return redirect("schools:calendar_year", year=loaded.year)
+    context = {"form": form, "years": calendar_selectors.official_calendar_years()}
+    return render(request, "schools/calendar.html", context, status=400 if form.errors else 200)
+
+
+@login_required
+def official_calendar_year_view(request: HttpRequest, year: int) -> HttpResponse:
+    """One year: where it came from, and its holidays and adjusted working days."""
+    permissions.require(request.user, Action.CALENDAR_MANAGE)
+    row = calendar_selectors.official_calendar_year(year=year)
+    if row is None:
+        raise Http404
+    days = calendar_selectors.official_calendar_days(year=year)
+    return render(request, "schools/calendar_year.html", {"calendar_year": row, "days": days})
+
+
+@login_required
+def official_calendar_template_view(request: HttpRequest) -> HttpResponse:
+    """The CSV to fill in for `?year=`: the days loaded, or the package's, or an empty template."""
+    permissions.require(request.user, Action.CALENDAR_MANAGE)
+    try:
+        year = int(request.GET.get("year") or clock.today().year + 1)
+    except ValueError as exc:
+        raise Http404 from exc
+    data = calendar_selectors.official_calendar_file(year=year)
+    response = HttpResponse(data, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="official-calendar-{year}.csv"'
+    return response

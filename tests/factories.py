@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import itertools
 from dataclasses import dataclass, field
 
@@ -294,3 +295,23 @@ def _funding_rows(w: TenantWorld) -> None:
     )  # fmt: skip
     w.recovery = Recovery.objects.create(correction=correction, line=w.line, school=school, amount=250)
     BankLayout.objects.create(bank="农村信用社", columns=[["序号", "seq"], ["姓名", "name"], ["账号", "account"]])
+
+
+#: A made-up 2027, for tests that need that year's calendar (the chinesecalendar package in use ends
+#: with 2026, and the product never invents a year). Not the State Council's schedule: its festival is
+#: fictional. Around Monday 2027-01-25: Tuesday 26 and Wednesday 27 off, Saturday 30 worked instead.
+FICTIONAL_2027_CSV = """date,kind,name
+2027-01-01,holiday,虚构元旦
+2027-01-26,holiday,虚构节
+2027-01-27,holiday,虚构节
+2027-01-30,workday,虚构节
+"""
+
+
+def load_fictional_calendar(path, *, year: int = 2027, text: str = FICTIONAL_2027_CSV) -> None:
+    """Write the fictional schedule to `path` (a file, as the platform operator would have) and load it
+    with the command."""
+    from django.core.management import call_command
+
+    path.write_text(text, encoding="utf-8")
+    call_command("load_official_calendar", "--year", str(year), "--file", str(path), stdout=io.StringIO())

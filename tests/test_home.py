@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 
 import pytest
@@ -9,6 +10,7 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 
 from audits.models import AuditEvent
+from core import clock
 from core.tenancy.context import tenant_transaction
 from schools import services
 from schools.models import Tenant, User
@@ -77,3 +79,45 @@ def test_a_password_change_is_audited_without_the_password(world, tenant_of):
         event = AuditEvent.objects.get(action="user.password_change")
     assert event.actor_id == user.pk
     assert "a-new-Pass-2026!" not in str(event.after) + str(event.before)
+
+
+# --- The banner about next year's official calendar --------------------------------------------------
+
+BANNER = 'data-testid="calendar-missing"'
+
+
+def _home_on(user, day) -> str:
+    with clock.frozen_at(day):
+        return _home(user)
+
+
+@pytest.fixture
+def operator(db):
+    return services.user_create(tenant=None, username="operator", password="x", validate=False)
+
+
+def test_from_november_the_operator_and_the_tenant_admins_are_told_next_years_calendar_is_missing(world, operator):
+    page = _home_on(operator, dt.date(2026, 11, 1))
+    assert BANNER in page
+    assert "2027年的法定节假日安排尚未导入" in page
+    assert 'href="/schools/calendar/"' in page  # the operator can load it from there
+    for tenant in (world.a, world.b):
+        page = _home_on(tenant.users[Role.TENANT_ADMIN], dt.date(2026, 12, 7))
+        assert BANNER in page
+        assert "2027年的法定节假日安排尚未导入，请联系平台管理员" in page
+
+
+def test_nobody_else_sees_the_banner(world):
+    for role in Role:
+        if role != Role.TENANT_ADMIN:
+            assert BANNER not in _home_on(world.a.users[role], dt.date(2026, 12, 7)), role
+
+
+def test_no_banner_in_october(world, operator):
+    for user in (operator, world.a.users[Role.TENANT_ADMIN]):
+        assert BANNER not in _home_on(user, dt.date(2026, 10, 31))
+
+
+def test_no_banner_once_the_year_is_loaded(world, operator, fictional_2027):
+    for user in (operator, world.a.users[Role.TENANT_ADMIN]):
+        assert BANNER not in _home_on(user, dt.date(2026, 12, 7))

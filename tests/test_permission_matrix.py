@@ -41,7 +41,7 @@ EXPECTED = {
         A.FUNDING_VIEW, A.REGISTRY_VIEW, A.RECONCILIATION_VIEW,
     },
     Role.TENANT_ADMIN: {A.ADMIN_ACCESS, A.SCHOOL_VIEW, A.SCHOOL_MANAGE, A.USER_MANAGE, A.JOB_VIEW, A.TENANT_SETTINGS},
-    PLATFORM: {A.TENANT_MANAGE, A.ADMIN_ACCESS},
+    PLATFORM: {A.TENANT_MANAGE, A.ADMIN_ACCESS, A.CALENDAR_MANAGE},
 }  # fmt: skip
 
 
@@ -99,7 +99,7 @@ def _target(w, action, role=Role.DISTRICT_STAFF):
         other = w.users[Role.PRINCIPAL if role != Role.PRINCIPAL else Role.CLASS_TEACHER]
         theirs = Job.objects.create(kind="test", actor=other)
         return mine, {Level.CLASS: theirs, Level.GRADE: theirs, Level.SCHOOL: theirs}
-    if action in (A.ADMIN_ACCESS, A.TENANT_MANAGE):
+    if action in (A.ADMIN_ACCESS, A.TENANT_MANAGE, A.CALENDAR_MANAGE):
         return None, {}
     raise AssertionError(f"no target for {action}: add it to the matrix test")
 

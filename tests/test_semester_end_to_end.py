@@ -34,7 +34,8 @@ def _return_csv(rows: list[tuple[PaymentLine, str, str, str]]) -> io.BytesIO:
     return io.BytesIO("\n".join(lines).encode("gb18030"))
 
 
-def test_a_semester_paid_end_to_end_to_the_fen(world, tenant_of):
+def test_a_semester_paid_end_to_end_to_the_fen(world, tenant_of, fictional_2027):
+    """(The spring semester's lists are published in 2027: on the fictional calendar of that year.)"""
     w = world.a
     officer, district, principal = w.users[Role.SCHOOL_OFFICER], w.users[Role.DISTRICT_STAFF], w.users[Role.PRINCIPAL]
     with tenant_of(w.tenant):

@@ -128,6 +128,7 @@ def _run_of(w: TenantWorld):
 PARAMS = {
     "schools:detail": lambda w: {"pk": w.schools["s1"].pk},
     "schools:job": lambda w: {"pk": w.job.pk},
+    "schools:calendar_year": lambda w: {"year": 2026},  # the national calendar: global, the platform operator's
     "students:application": lambda w: {"pk": w.applications["c1"].pk},
     "students:application_decide": lambda w: {"pk": w.applications["c1"].pk},
     "students:application_details": lambda w: {"pk": w.applications["c1"].pk},

@@ -18,10 +18,10 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import OuterRef, Subquery, Sum
-from django.utils import timezone, translation
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
-from core import workflow
+from core import clock, workflow
 from core.audit import trail
 from schools import permissions
 from schools.models import Area, School, Tenant
@@ -211,7 +211,7 @@ def award_remove(*, actor: Any, award: Award, reason: str) -> Award:
 def award_list_publish(*, actor: Any, award_list: AwardList, starts_on: dt.date | None = None) -> AwardList:
     """公示 of the list: the same rules as the identification's (working days, a snapshot of what may
     be published)."""
-    starts_on = starts_on or timezone.localdate()
+    starts_on = starts_on or clock.today()
     with transaction.atomic():
         al = AwardList.objects.select_for_update().select_related("school", "program").get(pk=award_list.pk)
         permissions.require(actor, Action.AWARD_PREPARE, al)
@@ -243,7 +243,9 @@ def award_list_publish(*, actor: Any, award_list: AwardList, starts_on: dt.date 
     return al
 
 
-def approved_total(*, program: Program, semester: Semester, school: School) -> Decimal:
+def approved_total(*, program: Any, semester: Any, school: Any) -> Decimal:
+    """What the district has approved for a school, program and semester (objects or their ids): what
+    its budget holds."""
     return (
         Award.objects.filter(program=program, semester=semester, school=school, status=AwardStatus.APPROVED).aggregate(
             total=Sum("amount")
@@ -254,7 +256,7 @@ def approved_total(*, program: Program, semester: Semester, school: School) -> D
 
 def award_list_approve(*, actor: Any, award_list: AwardList, today: dt.date | None = None) -> AwardList:
     """The district approves a published list after its period, within the school's budget."""
-    today = today or timezone.localdate()
+    today = today or clock.today()
     with transaction.atomic():
         al = AwardList.objects.select_for_update().get(pk=award_list.pk)
         permissions.require(actor, Action.AWARD_APPROVE, al)
@@ -282,12 +284,7 @@ def _take_budget(*, program_id: Any, semester_id: Any, school_id: Any, amount: D
     )
     if budget is None:
         return  # no budget set for this school: nothing to hold it to
-    used = (
-        Award.objects.filter(
-            program_id=program_id, semester_id=semester_id, school_id=school_id, status=AwardStatus.APPROVED
-        ).aggregate(total=Sum("amount"))["total"]
-        or ZERO
-    )
+    used = approved_total(program=program_id, semester=semester_id, school=school_id)
     if used + amount > budget.quota:
         raise ValidationError(MSG_BUDGET % {"quota": budget.quota, "used": used})
 

@@ -7,11 +7,15 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.test import Client
 
+from core import clock
+from core.audit.models import AuditEvent
 from funding.models import Award, AwardListStatus, AwardStatus, Budget, Program, Standard
 from funding.services import awards, budgets, semesters
 from schools.models import Area, School
 from schools.permissions import Role
+from schools.workdays import CalendarYearNotLoaded
 from students.models import PublicNotice, Student, Tier
 from tests.factories import make_semester
 from tests.money import approved_list, identify
@@ -153,3 +157,52 @@ def test_standards_are_data_and_the_next_semester_copies_them(world, tenant_of, 
         )  # fmt: skip
         copied = Standard.objects.get(semester=following, program=program, stage="PRIMARY", boarding="N")
         assert copied.amount == Decimal("275.50")
+
+
+# --- Publicity into a year whose official calendar is not loaded -------------------------------------
+
+IN_2027 = dt.date(2027, 1, 25)  # a Monday of a year chinesecalendar 1.11.0 does not know
+
+
+def _draft(world, semester):
+    for pupil in world.a.students["c2"]:
+        identify(world.a, pupil)
+    program = Program.objects.get(code="LIVING_SUBSIDY")
+    return awards.award_list_build(
+        actor=world.a.users[Role.SCHOOL_OFFICER], program=program, semester=semester, school=world.a.schools["s1"]
+    )
+
+
+def _still_draft(al) -> None:
+    al.refresh_from_db()
+    assert (al.status, al.starts_on, al.ends_on, al.published_by_id) == (AwardListStatus.DRAFT, None, None, None)
+    assert not PublicNotice.objects.filter(token=al.notice_token).exists()
+    assert not AuditEvent.objects.filter(action="award_list.publish").exists()
+
+
+def test_an_award_list_is_not_published_into_a_year_not_loaded(world, tenant_of, semester):
+    with tenant_of(world.a.tenant):
+        al = _draft(world, semester)
+        with pytest.raises(CalendarYearNotLoaded, match="2027"):
+            awards.award_list_publish(actor=world.a.users[Role.SCHOOL_OFFICER], award_list=al, starts_on=IN_2027)
+        _still_draft(al)
+
+
+def test_the_award_list_page_shows_the_refusal_and_changes_nothing(world, tenant_of, semester):
+    with tenant_of(world.a.tenant):
+        al = _draft(world, semester)
+    client = Client()
+    client.force_login(world.a.users[Role.SCHOOL_OFFICER])
+    with clock.frozen_at(IN_2027):
+        response = client.post(f"/funding/awards/{al.pk}/publish/", follow=True)
+    assert response.status_code == 200
+    assert "2027年的法定节假日安排尚未导入，请联系平台管理员" in response.content.decode()
+    with tenant_of(world.a.tenant):
+        _still_draft(al)
+
+
+def test_an_award_list_is_published_on_the_loaded_years_calendar(world, tenant_of, semester, fictional_2027):
+    with tenant_of(world.a.tenant):
+        al = _draft(world, semester)
+        al = awards.award_list_publish(actor=world.a.users[Role.SCHOOL_OFFICER], award_list=al, starts_on=IN_2027)
+        assert (al.status, al.ends_on) == (AwardListStatus.PUBLICITY, dt.date(2027, 2, 1))

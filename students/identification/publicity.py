@@ -11,10 +11,11 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone, translation
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 from django_fsm import has_transition_perm
 
+from core import clock
 from core.audit import trail
 from core.crypto import mask
 from schools import permissions
@@ -90,7 +91,7 @@ def publicity_sign(*, actor: Any, publicity: Publicity) -> Publicity:
 def publicity_publish(*, actor: Any, publicity: Publicity, starts_on: dt.date | None = None) -> Publicity:
     """Publish a signed list: its period is counted in working days on the official calendar, its
     applications go into publicity, and the public page's snapshot is taken."""
-    starts_on = starts_on or timezone.localdate()
+    starts_on = starts_on or clock.today()
     with transaction.atomic():
         p = _locked(publicity)
         with trail.labelled("publicity.publish"):
@@ -232,7 +233,7 @@ def objection_resolve(*, actor: Any, objection: Objection, upheld: bool, decisio
 def publicities_close_due(*, actor: Any, today: dt.date | None = None, publicity_ids: list[Any] | None = None) -> int:
     """Close every public list whose period is over and which has no open objection: its remaining
     applications go to the district (区县复查). Returns how many lists closed. Safe to run any time."""
-    today = today or timezone.localdate()
+    today = today or clock.today()
     closed = 0
     due = Publicity.objects.filter(status=PublicityStatus.PUBLIC, ends_on__lt=today)
     if publicity_ids is not None:
@@ -276,7 +277,7 @@ def publicities_close_due(*, actor: Any, today: dt.date | None = None, publicity
 
 def notice_for_public(token: Any, *, today: dt.date | None = None) -> PublicNotice | None:
     """The public page's snapshot, only between its first and last day."""
-    today = today or timezone.localdate()
+    today = today or clock.today()
     return PublicNotice.objects.filter(token=token, starts_on__lte=today, ends_on__gte=today).first()
 
 

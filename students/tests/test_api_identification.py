@@ -6,6 +6,7 @@ import datetime as dt
 
 from rest_framework.test import APIClient
 
+from core import clock
 from schools.permissions import Role
 from students.models import ApplicationStatus, PublicityStatus
 from tests.factories import make_application
@@ -82,11 +83,12 @@ def test_publicity_through_the_api(world, tenant_of):
         item = publicity.publicity_create(actor=officer, school=world.a.schools["s1"], academic_year=2026)
     assert _client(officer).post(f"/api/v1/publicity/{item.pk}/sign/").status_code == 403  # the principal signs
     assert _client(principal).post(f"/api/v1/publicity/{item.pk}/sign/").json()["status"] == PublicityStatus.SIGNED
-    published = _client(officer).post(f"/api/v1/publicity/{item.pk}/publish/").json()
-    assert published["status"] == PublicityStatus.PUBLIC
+    with clock.frozen_at(dt.date(2026, 11, 23)):  # published "today": a day whose working days are known
+        published = _client(officer).post(f"/api/v1/publicity/{item.pk}/publish/").json()
+    assert (published["status"], published["ends_on"]) == (PublicityStatus.PUBLIC, "2026-11-27")
     objection = _client(officer).post(
         f"/api/v1/publicity/{item.pk}/objections/",
-        {"raised_by": "匿名", "content": "有异议", "received_on": dt.date.today().isoformat()},  # noqa: DTZ011
+        {"raised_by": "匿名", "content": "有异议", "received_on": "2026-11-24"},
         format="json",
     )
     assert objection.status_code == 201, objection.content

@@ -7,16 +7,19 @@ import datetime as dt
 import pytest
 from django.core.exceptions import PermissionDenied
 from django.test import Client
-from django.utils import timezone
 
+from core import clock
+from core.audit.models import AuditEvent
 from core.crypto import mask
 from schools.models import CalendarDay
 from schools.permissions import Role
-from schools.workdays import add_working_days
+from schools.workdays import CalendarYearNotLoaded, add_working_days, is_working_day
 from students.identification import publicity as pub
 from students.identification.workflow import WorkflowError
 from students.models import (
+    ApplicationDecision,
     ApplicationStatus,
+    Decision,
     ObjectionStatus,
     PublicityEntry,
     PublicityStatus,
@@ -26,6 +29,13 @@ from tests.factories import make_application
 
 S = ApplicationStatus
 D = dt.date
+#: An ordinary day of 2026 the tests publish on when they need "today" (the public page shows a notice
+#: only during its period): a Monday, so five working days end that Friday.
+TODAY = D(2026, 11, 23)
+#: The Monday the refusal tests publish on: 2027's official calendar is not loaded (chinesecalendar
+#: 1.11.0 ends with 2026) unless a test loads the fictional one.
+IN_2027 = D(2027, 1, 25)
+NOT_LOADED = "2027年的法定节假日安排尚未导入，请联系平台管理员"
 
 
 # --- Working days ----------------------------------------------------------------------------------------
@@ -60,9 +70,45 @@ def test_a_districts_own_rest_day_and_make_up_day_count_too(world, tenant_of):
         assert add_working_days(D(2026, 9, 29), 5) == D(2026, 10, 10)
 
 
-def test_a_year_the_national_calendar_does_not_know_counts_weekdays(world, tenant_of):
+def test_a_year_whose_official_calendar_is_not_loaded_is_refused_not_guessed(world, tenant_of):
     with tenant_of(world.a.tenant):
-        assert add_working_days(D(2031, 3, 7), 2) == D(2031, 3, 10)  # Friday, then Monday
+        with pytest.raises(CalendarYearNotLoaded) as caught:
+            add_working_days(IN_2027, 5)
+        assert caught.value.year == 2027
+        assert caught.value.messages == [NOT_LOADED]
+        with pytest.raises(CalendarYearNotLoaded):
+            add_working_days(D(2026, 12, 28), 5)  # Mon-Thu of 2026 are four: the fifth is in 2027
+        with pytest.raises(CalendarYearNotLoaded):
+            is_working_day(D(2027, 3, 1))
+        # A count that ends before the missing year needs nothing of it.
+        assert add_working_days(D(2026, 12, 7), 5) == D(2026, 12, 11)
+
+
+def test_a_districts_own_day_decides_that_day_even_in_a_year_not_loaded(world, tenant_of):
+    with tenant_of(world.a.tenant):
+        CalendarDay.objects.create(date=D(2027, 1, 4), is_workday=False, note="县里放假")
+        assert is_working_day(D(2027, 1, 4)) is False
+        with pytest.raises(CalendarYearNotLoaded):
+            is_working_day(D(2027, 1, 5))
+
+
+def test_a_loaded_year_skips_its_holidays_and_counts_its_adjusted_working_days(world, tenant_of, fictional_2027):
+    with tenant_of(world.a.tenant):
+        # Mon 25 counts; Tue 26 and Wed 27 are (fictional) holidays; Thu 28, Fri 29, the worked
+        # Saturday 30, and Monday 1 February is the fifth.
+        assert add_working_days(IN_2027, 5) == D(2027, 2, 1)
+        assert is_working_day(D(2027, 1, 30)) is True
+        assert is_working_day(D(2027, 1, 26)) is False
+        assert is_working_day(D(2027, 1, 31)) is False  # an ordinary Sunday
+        # Across New Year: Thu 31 Dec 2026, (fictional) holiday Fri 1 Jan, then Mon 4 Jan.
+        assert add_working_days(D(2026, 12, 31), 2) == D(2027, 1, 4)
+    with tenant_of(world.b.tenant):
+        assert add_working_days(IN_2027, 5) == D(2027, 2, 1)  # the national calendar is every tenant's
+
+
+def test_the_national_calendar_is_read_a_year_in_one_query(world, tenant_of, fictional_2027, django_assert_num_queries):
+    with tenant_of(world.a.tenant), django_assert_num_queries(2):  # both years' special days; the district's days
+        assert add_working_days(D(2026, 12, 21), 30) == D(2027, 2, 2)
 
 
 # --- The list, its publication, objections, closing -------------------------------------------------
@@ -112,11 +158,12 @@ def test_the_principal_signs_and_the_officer_publishes(world, tenant_of, approve
 
 
 def test_the_public_snapshot_holds_only_what_may_be_published(world, tenant_of, approved):
-    p = _published(world, tenant_of, start=timezone.localdate())
+    p = _published(world, tenant_of, start=TODAY)
     notice = PublicNotice.objects.get(token=p.notice_token)
     assert {key for row in notice.rows for key in row} == {"name", "grade", "tier"}
     assert sorted(row["name"] for row in notice.rows) == sorted(mask(a.student.name, "name") for a in approved)
-    page = Client().get(f"/p/{p.notice_token}/")
+    with clock.frozen_at(TODAY):
+        page = Client().get(f"/p/{p.notice_token}/")
     body = page.content.decode()
     assert page.status_code == 200
     for app in approved:
@@ -167,15 +214,15 @@ def test_an_upheld_objection_takes_the_application_off_and_the_rest_goes_to_the_
 
 def test_a_dismissed_objection_leaves_the_list_as_it_is_until_the_period_ends(world, tenant_of, approved):
     officer = world.a.users[Role.SCHOOL_OFFICER]
-    p = _published(world, tenant_of, start=timezone.localdate())
-    with tenant_of(world.a.tenant):
+    p = _published(world, tenant_of, start=TODAY)
+    with tenant_of(world.a.tenant), clock.frozen_at(TODAY):
         objection = pub.objection_record(
             actor=officer,
             publicity=p,
             application=approved[0],
             raised_by="同学",
             content="不困难",
-            received_on=timezone.localdate(),
+            received_on=TODAY,
         )
         pub.objection_resolve(actor=officer, objection=objection, upheld=False, decision="核实后不成立")
         p.refresh_from_db()
@@ -224,3 +271,85 @@ def test_the_nightly_task_closes_due_lists_as_the_tenants_system_account(world, 
         assert p.status == PublicityStatus.CLOSED
         decision = approved[0].decisions.order_by("-created_at").first()
         assert decision.actor.username == "system@tenant-a"
+
+
+# --- Publishing into a year whose official calendar is not loaded -----------------------------------
+
+
+def _signed(world, tenant_of):
+    officer, principal = world.a.users[Role.SCHOOL_OFFICER], world.a.users[Role.PRINCIPAL]
+    with tenant_of(world.a.tenant):
+        p = pub.publicity_create(actor=officer, school=world.a.schools["s1"], academic_year=2026)
+        return pub.publicity_sign(actor=principal, publicity=p)
+
+
+def _nothing_published(world, tenant_of, p, approved):
+    with tenant_of(world.a.tenant):
+        p.refresh_from_db()
+        assert (p.status, p.starts_on, p.ends_on, p.published_by_id) == (PublicityStatus.SIGNED, None, None, None)
+        for app in approved:
+            app.refresh_from_db()
+            assert app.status == S.SCHOOL_APPROVED
+        assert not ApplicationDecision.objects.filter(application__in=approved, decision=Decision.PUBLISH).exists()
+        assert not AuditEvent.objects.filter(action__in=["publicity.publish", "application.publish"]).exists()
+    assert not PublicNotice.objects.filter(token=p.notice_token).exists()
+
+
+def test_publishing_on_a_day_of_a_year_not_loaded_is_refused_and_changes_nothing(world, tenant_of, approved):
+    p = _signed(world, tenant_of)
+    with tenant_of(world.a.tenant), pytest.raises(CalendarYearNotLoaded, match="2027"):
+        pub.publicity_publish(actor=world.a.users[Role.SCHOOL_OFFICER], publicity=p, starts_on=IN_2027)
+    _nothing_published(world, tenant_of, p, approved)
+
+
+def test_the_publish_button_shows_the_refusal_and_changes_nothing(world, tenant_of, approved):
+    p = _signed(world, tenant_of)
+    client = Client()
+    client.force_login(world.a.users[Role.SCHOOL_OFFICER])
+    with clock.frozen_at(IN_2027):
+        response = client.post(f"/students/publicity/{p.pk}/publish/", follow=True)
+    assert response.status_code == 200
+    assert NOT_LOADED in response.content.decode()
+    _nothing_published(world, tenant_of, p, approved)
+
+
+def test_the_api_answers_400_with_the_refusal_and_changes_nothing(world, tenant_of, approved):
+    from rest_framework.test import APIClient
+
+    p = _signed(world, tenant_of)
+    client = APIClient()
+    client.force_login(world.a.users[Role.SCHOOL_OFFICER])  # a session: the tenant middleware sees the user
+    with clock.frozen_at(IN_2027):
+        response = client.post(f"/api/v1/publicity/{p.pk}/publish/")
+    assert response.status_code == 400
+    assert response.json() == {"detail": [NOT_LOADED]}
+    _nothing_published(world, tenant_of, p, approved)
+
+
+def test_once_the_year_is_loaded_the_same_button_publishes_on_its_calendar(world, tenant_of, approved, fictional_2027):
+    p = _signed(world, tenant_of)
+    client = Client()
+    client.force_login(world.a.users[Role.SCHOOL_OFFICER])
+    with clock.frozen_at(IN_2027):
+        response = client.post(f"/students/publicity/{p.pk}/publish/", follow=True)
+    assert "2027-02-01" in response.content.decode()  # "published until", past the fictional holidays
+    with tenant_of(world.a.tenant):
+        p.refresh_from_db()
+        assert (p.status, p.starts_on, p.ends_on) == (PublicityStatus.PUBLIC, IN_2027, D(2027, 2, 1))
+
+
+def test_a_list_already_public_keeps_its_stored_end_and_closes_in_a_year_not_loaded(world, tenant_of, approved):
+    p = _published(world, tenant_of, start=D(2026, 12, 21))  # ends Friday 2026-12-25, counted in 2026
+    assert p.ends_on == D(2026, 12, 25)
+    officer = world.a.users[Role.SCHOOL_OFFICER]
+    client = Client()
+    client.force_login(officer)
+    with clock.frozen_at(IN_2027):
+        page = client.get(f"/students/publicity/{p.pk}/")  # closes due lists: reads the stored end only
+        assert page.status_code == 200
+    with tenant_of(world.a.tenant):
+        p.refresh_from_db()
+        assert (p.status, p.ends_on) == (PublicityStatus.CLOSED, D(2026, 12, 25))
+        for app in approved:
+            app.refresh_from_db()
+            assert app.status == S.DISTRICT_REVIEW
