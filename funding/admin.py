@@ -1,11 +1,13 @@
 """Admin of the funding domain for the district center: semesters, programs, standards, budgets."""
 
+from django import forms
 from django.contrib import admin
 
 from schools.admin import ScopedAdminMixin
 from schools.permissions import Action
 
 from .models import Budget, Program, Semester, Standard
+from .services.budgets import budget_adjust, budget_check_quota
 from .services.catalogue import standards_for_new_semester
 
 
@@ -43,10 +45,38 @@ class ProgramAdmin(FundingAdmin):
     inlines = [StandardInline]
 
 
+class BudgetAdminForm(forms.ModelForm):
+    class Meta:
+        model = Budget
+        fields = ["program", "semester", "school", "adjustment", "note"]
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.instance.pk and "adjustment" in cleaned:
+            try:
+                budget_check_quota(budget=self.instance, adjustment=cleaned["adjustment"])
+            except forms.ValidationError as error:
+                self.add_error("adjustment", error)
+        return cleaned
+
+
 @admin.register(Budget)
 class BudgetAdmin(FundingAdmin):
+    """Budgets are computed (budgets_compute); the district changes only the adjustment and its note,
+    through the same service as everywhere (budget_adjust: locked, checked against what is approved)."""
+
+    form = BudgetAdminForm
     list_display = ["school", "program", "semester", "planned_students", "planned_amount", "adjustment"]
     list_filter = ["semester", "program"]
     list_select_related = ["school", "program", "semester"]
     fields = ["program", "semester", "school", "planned_students", "planned_amount", "adjustment", "note"]
     readonly_fields = ["planned_students", "planned_amount"]
+
+    def save_model(self, request, obj, form, change):
+        if change and {"adjustment", "note"} & set(form.changed_data):
+            budget_adjust(
+                actor=request.user, budget=obj, adjustment=form.cleaned_data["adjustment"],
+                note=form.cleaned_data.get("note", ""),
+            )  # fmt: skip
+        elif not change:
+            super().save_model(request, obj, form, change)

@@ -6,15 +6,24 @@ from collections import defaultdict
 from decimal import Decimal
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext_lazy as _
 
 from core.audit import trail
+from core.money import format_money
 from schools import permissions
 from schools.models import Area, School
 from schools.permissions import Action
 
 from ..models import ZERO, Budget, Program, Semester
-from .awards import eligible_students
+from .awards import approved_total, eligible_students
+
+MSG_BELOW_APPROVED = _(
+    "The quota would be ¥%(quota)s, less than the ¥%(approved)s already approved for this school. Approved "
+    "awards are not taken back by a budget: stop or recover awards first, or keep the adjustment at "
+    "¥%(least)s or more."
+)
 
 #: Rural schools get this much on top of what their identified students need: a reserve for the
 #: omissions and mid-year identifications that come later (the seeds' "budget tilted to rural schools").
@@ -56,11 +65,24 @@ def budgets_compute(*, actor: Any, program: Program, semester: Semester, rural_r
 
 
 def budget_adjust(*, actor: Any, budget: Budget, adjustment: Decimal, note: str) -> Budget:
-    """The district moves money between schools (a positive or negative adjustment, with a note)."""
+    """The district moves money between schools (a positive or negative adjustment, with a note). The
+    quota never falls below what is already approved: the budget row stays locked until commit, as an
+    approval holds it, so an approval and a cut at once wait for each other instead of passing both."""
     permissions.require(actor, Action.FUNDING_MANAGE, budget)
     with transaction.atomic():
         budget = Budget.objects.select_for_update().get(pk=budget.pk)
+        budget_check_quota(budget=budget, adjustment=adjustment)
         budget.adjustment, budget.note = adjustment, note
         with trail.labelled("budget.adjust", note):
             budget.save(update_fields=["adjustment", "note", "updated_at"])
     return budget
+
+
+def budget_check_quota(*, budget: Budget, adjustment: Decimal) -> None:
+    """Refuse an adjustment that would put the quota below what the school already has approved."""
+    approved = approved_total(program=budget.program_id, semester=budget.semester_id, school=budget.school_id)
+    quota = budget.planned_amount + adjustment
+    if quota < approved:
+        least = approved - budget.planned_amount
+        params = {"quota": format_money(quota), "approved": format_money(approved), "least": format_money(least)}
+        raise ValidationError(MSG_BELOW_APPROVED, code="below_approved", params=params)
