@@ -58,6 +58,7 @@ DECISIONS = {
 # Messages a teacher understands (named, so tests and views can refer to them).
 MSG_MOVED = _("This application has already been handled (it is now: %(status)s). Reload to see it.")
 MSG_NOT_YOURS = _("Your role cannot take this decision at this step.")
+MSG_DECIDED = _("%(who)s has already decided this application (%(decision)s, %(when)s); it is now: %(status)s.")
 MSG_REASON = _("Say why: a return or a rejection needs a reason.")
 MSG_CONDITIONS = {
     "class_approve": _("Record the class evaluation, and the main proof unless a special category applies."),
@@ -230,19 +231,42 @@ class Outcome:
     skipped: list[tuple[Any, str]]
 
 
+def _may_decide_at(app: HardshipApplication, actor: Any, status: str) -> bool:
+    """Could the actor take some decision on the application at `status` (their step)?"""
+    for method_name in STEPS.get(status, {}).values():
+        for step in workflow.transitions_named(HardshipApplication, method_name):
+            if step.source == status and step.has_perm(app, actor):
+                return True
+    return False
+
+
+def _not_yours(app: HardshipApplication, actor: Any) -> WorkflowError:
+    """ "Not your step", unless the step was the actor's and someone else decided it first (two reviewers
+    at once): then who did, what, and when."""
+    last = app.decisions.exclude(actor=actor).select_related("actor").order_by("-created_at", "-pk").first()
+    if last is not None and last.from_status and _may_decide_at(app, actor, last.from_status):
+        who = str(last.actor) if last.actor else _("someone")
+        when = timezone.localtime(last.created_at).strftime("%Y-%m-%d %H:%M")
+        return WorkflowError(
+            MSG_DECIDED
+            % {"who": who, "decision": last.get_decision_display(), "when": when, "status": app.get_status_display()}
+        )
+    return WorkflowError(MSG_NOT_YOURS)
+
+
 def _check(app: HardshipApplication, actor: Any, decision: str, reason: str, expected: str | None) -> str:
     """The transition method to fire, or a WorkflowError saying why not."""
     if expected is not None and app.status != expected:
         raise WorkflowError(MSG_MOVED % {"status": app.get_status_display()})
     method_name = STEPS.get(app.status, {}).get(decision)
     if method_name is None:
-        raise WorkflowError(MSG_NOT_YOURS)
+        raise _not_yours(app, actor)
     method = getattr(app, method_name)
     # django-fsm's has_transition_perm also requires the conditions; ask the transition's permission
     # alone first, so that the reviewer hears what is missing rather than "not your step".
     step = workflow.transition_named(app, method_name)
     if step is None or not step.has_perm(app, actor):
-        raise WorkflowError(MSG_NOT_YOURS)
+        raise _not_yours(app, actor)
     if decision in ("return", "reject") and not reason.strip():
         raise WorkflowError(MSG_REASON)
     if not (can_proceed(method) and has_transition_perm(method, actor)):

@@ -25,7 +25,7 @@ from students.models import (
     Student,
     Tier,
 )
-from tests.factories import make_application, make_student
+from tests.factories import make_application, make_student, user_with_role
 
 S = ApplicationStatus
 
@@ -329,3 +329,25 @@ def test_two_reviewers_approving_at_once_leave_one_transition_and_one_audit_row(
         assert app.status == S.SCHOOL_REVIEW
         assert ApplicationDecision.objects.filter(application=app, decision="APPROVE").count() == 1
         assert AuditEvent.objects.filter(object_id=str(app.pk), action="application.grade_approve").count() == 1
+
+
+def test_a_second_reviewer_of_the_same_step_is_told_who_decided_first(world, tenant_of):
+    """Two grade leaders of one grade: the second, deciding without having seen the state (the API,
+    a bulk decision), is told who decided it and when, not that the step is not theirs."""
+    first = world.a.users[Role.GRADE_LEADER]
+    with tenant_of(world.a.tenant):
+        second = user_with_role(world.a.tenant, Role.GRADE_LEADER, world.a.grades["g1"], username="a.grade2")
+        app = _ready(world.a.students["c1"][0], S.GRADE_REVIEW, world.a.users[Role.CLASS_TEACHER])
+        workflow.application_decide(actor=first, application_id=app.pk, decision="approve")
+        with pytest.raises(WorkflowError) as refused:
+            workflow.application_decide(actor=second, application_id=app.pk, decision="approve")
+        message = refused.value.messages[0]
+        assert str(first) in message
+        assert str(workflow.MSG_NOT_YOURS) not in message
+        outcome = workflow.applications_decide(actor=second, application_ids=[app.pk], decision="approve")
+        assert outcome.skipped == [(app.pk, message)]
+        # Someone whose step it never was still hears that it is not theirs.
+        with pytest.raises(WorkflowError, match=str(workflow.MSG_NOT_YOURS)):
+            workflow.application_decide(
+                actor=world.a.users[Role.CLASS_TEACHER], application_id=app.pk, decision="approve"
+            )
