@@ -32,7 +32,10 @@ def event_list_view(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def verify_view(request: HttpRequest) -> HttpResponse:
-    """htmx: start verifying the tenant's chain in the background; answers with the progress bar."""
+    """htmx: start verifying the tenant's chain in the background; answers with the progress bar.
+
+    A read, decided so: it changes no tenant data (the job row records who asked and what was found),
+    and checking the chain is the read-only auditor's own work, so AUDIT_VIEW is enough."""
     permissions.require(request.user, Action.AUDIT_VIEW)
     job = jobs.job_start(kind="audit_verify", actor=request.user, task=verify_chain)
     return render(request, "jobs/_progress.html", {"job": job, "result_template": f"jobs/{job.kind}.html"})

@@ -1,0 +1,34 @@
+"""Verifying the audit chain is a read: the read-only auditor may start it, and it changes nothing but
+its own job row."""
+
+from __future__ import annotations
+
+from django.test import Client
+
+from core.audit.models import AuditEvent
+from core.tenancy.context import tenant_transaction
+from schools.models import Job
+from schools.permissions import Role
+
+
+def test_the_auditor_verifies_the_chain_and_nothing_else_changes(world, django_capture_on_commit_callbacks):
+    auditor = world.a.users[Role.DISTRICT_AUDITOR]
+    with tenant_transaction(world.a.tenant.pk):
+        last = AuditEvent.objects.order_by("-seq").values_list("seq", flat=True).first()
+    client = Client()
+    client.force_login(auditor)
+    with django_capture_on_commit_callbacks(execute=True):  # tasks run in-process after the commit
+        response = client.post("/audit/verify/")
+    assert response.status_code == 200
+    with tenant_transaction(world.a.tenant.pk):
+        job = Job.objects.get(kind="audit_verify", actor=auditor)
+        assert job.status == "SUCCEEDED", job.message
+        assert job.result["problems"] == []  # the chain is intact
+        written = set(AuditEvent.objects.filter(seq__gt=last).values_list("object_type", flat=True))
+        assert written == {"schools.job"}, written  # the job's own row, nothing of the tenant's data
+
+
+def test_a_class_teacher_may_not_start_it(world):
+    client = Client()
+    client.force_login(world.a.users[Role.CLASS_TEACHER])
+    assert client.post("/audit/verify/").status_code == 403
