@@ -28,6 +28,3 @@ ALLOWED_HOSTS = ["*"]
 LOGGING = {"version": 1, "disable_existing_loggers": False}
 # Uploaded evidence and reports written by tests stay out of the working tree.
 MEDIA_ROOT = Path(tempfile.gettempdir()) / "student-aid-test-media"
-# Test-only: seconds a reconciliation holds its write transaction open, so a worker test can kill it
-# mid-write (audits.reconciliation.services._test_pause). Never set outside that test.
-RECONCILIATION_TEST_PAUSE_SECONDS = float(os.environ.get("RECONCILIATION_TEST_PAUSE_SECONDS", "0") or 0)

@@ -26,9 +26,10 @@ def database_url_for_worker() -> str:
 
 
 @contextmanager
-def running_worker(*, concurrency: int = 1) -> Iterator[subprocess.Popen]:
+def running_worker(*, concurrency: int = 1, include: tuple[str, ...] = ()) -> Iterator[subprocess.Popen]:
     """Start `celery worker` on a queue of its own (so no other worker on the machine takes its tasks)
-    and route this process's tasks there until the block ends."""
+    and route this process's tasks there until the block ends. `include`: test modules the worker
+    imports at start (`celery --include`), e.g. one that holds a write open so a test can kill it."""
     queue = f"test-{uuid.uuid4().hex[:10]}"
     env = {
         **os.environ,
@@ -45,6 +46,7 @@ def running_worker(*, concurrency: int = 1) -> Iterator[subprocess.Popen]:
             "-Q", queue, "-c", str(concurrency), "--pool", os.environ.get("TEST_WORKER_POOL", "prefork"),
             "-l", os.environ.get("TEST_WORKER_LOGLEVEL", "warning"),
             "--without-gossip", "--without-mingle", "--without-heartbeat",
+            *(["--include", ",".join(include)] if include else []),
         ],
         env=env,
         cwd=settings.BASE_DIR,

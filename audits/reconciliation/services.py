@@ -12,12 +12,10 @@ so a second click does nothing.
 from __future__ import annotations
 
 import json
-import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
@@ -80,7 +78,6 @@ def reconciliation_run(
                 run.save()
             # The run's audit row (with its counts and input fingerprints) stands for its findings.
             _write_findings(run, outcome.findings)
-            _test_pause()
     except IntegrityError:
         # Another worker finished the same inputs at the same moment: theirs is the run.
         with tenant_transaction(tenant):
@@ -154,15 +151,6 @@ def _write_findings(run: ReconciliationRun, findings: list[FindingRow]) -> None:
             # A bug, not bad input (the engine read every id under the same tenant): nothing is kept.
             raise RuntimeError("a finding names a row this tenant cannot see; the run is not written")
         cursor.execute("TRUNCATE finding_stage")
-
-
-def _test_pause() -> None:
-    """Test-only: hold the run's transaction open (written, not committed) for
-    settings.RECONCILIATION_TEST_PAUSE_SECONDS, so a test can kill the worker mid-write
-    (audits/tests/test_reconciliation_worker.py). Unset (0) everywhere else."""
-    pause = float(getattr(settings, "RECONCILIATION_TEST_PAUSE_SECONDS", 0) or 0)
-    if pause > 0:
-        time.sleep(pause)
 
 
 def reconciliation_job_run(*, job: Job) -> tuple[dict[str, Any], str]:
