@@ -11,9 +11,10 @@ import tempfile
 from pathlib import Path
 
 from django.http import FileResponse
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import generics, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
@@ -97,6 +98,21 @@ class BatchBuildResultSerializer(serializers.Serializer):
     skipped = SkippedAwardSerializer(many=True)
 
 
+class RosterQuerySerializer(serializers.Serializer):
+    """The payment roster's query: the file's type, and one bank's lines only if given."""
+
+    format = serializers.ChoiceField(choices=[f.value for f in exports.RosterFormat], default="xlsx")
+    bank = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class FileTypeNegotiation(DefaultContentNegotiation):
+    """`?format=` names the file's type here (xlsx, csv), not a renderer: DRF's URL_FORMAT_OVERRIDE
+    answered 404 to `?format=csv`. Errors are still rendered as the Accept header asks."""
+
+    def filter_renderers(self, renderers, format):
+        return renderers
+
+
 class BankReturnUploadSerializer(serializers.Serializer):
     """Input of importing the bank's return."""
 
@@ -150,18 +166,17 @@ class BatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         page = self.paginate_queryset(qs)
         return self.get_paginated_response(LineSerializer(page, many=True).data)
 
-    @extend_schema(
-        parameters=[OpenApiParameter("format", str, enum=["xlsx", "csv"]), OpenApiParameter("bank", str)],
-        responses={(200, "application/octet-stream"): bytes},
-    )
-    @action(detail=True, methods=["get"])
+    @extend_schema(parameters=[RosterQuerySerializer], responses={(200, "application/octet-stream"): bytes})
+    @action(detail=True, methods=["get"], content_negotiation_class=FileTypeNegotiation)
     def roster(self, request, pk=None):
         """The payment roster in the bank's layout (full numbers: the export is audited)."""
         batch = self.get_object()
-        fmt = request.query_params.get("format", "xlsx")
+        query = RosterQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        fmt = query.validated_data["format"]
         buffer = io.BytesIO()
         exports.payment_roster(
-            actor=request.user, batch=batch, bank=request.query_params.get("bank") or None, fmt=fmt, target=buffer
+            actor=request.user, batch=batch, bank=query.validated_data["bank"] or None, fmt=fmt, target=buffer
         )
         buffer.seek(0)
         return FileResponse(buffer, as_attachment=True, filename=f"roster-{batch.number}.{fmt}")

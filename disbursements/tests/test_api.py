@@ -99,3 +99,21 @@ def test_a_services_refusal_keeps_the_one_error_format(world):
     assert response.status_code == 400
     assert list(response.json()) == ["detail"]
     assert response.json()["detail"]
+
+
+@pytest.mark.parametrize("fmt", ["xlsx", "csv"])
+def test_the_roster_comes_in_the_format_asked_for(world, fmt):
+    response = _client(world.a.users[Role.DISTRICT_STAFF]).get(
+        f"/api/v1/batches/{world.a.batch.pk}/roster/", {"format": fmt}
+    )
+    assert response.status_code == 200
+    assert response["Content-Disposition"].endswith(f'filename="roster-1.{fmt}"')
+    b"".join(response.streaming_content)
+
+
+def test_an_unknown_roster_format_is_a_field_error(world):
+    response = _client(world.a.users[Role.DISTRICT_STAFF]).get(
+        f"/api/v1/batches/{world.a.batch.pk}/roster/", {"format": "pdf"}
+    )
+    assert response.status_code == 400
+    assert list(response.json()) == ["format"]
