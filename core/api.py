@@ -1,17 +1,23 @@
-"""Shared pieces of the REST API: the permission adapter and the error format.
+"""Shared pieces of the REST API: the permission adapter, the error format, and the field that names
+a row in an operation's input.
 
 Every endpoint names the action each of its operations needs (`required_actions`), and reads rows only
 through a selector (which uses the one scoping helper). Decisions come from the permission module
-through `core.authz`, as in the pages.
+through `core.authz`, as in the pages. Every write operation validates its input with an input
+serializer and answers with an output serializer; a row named in the input is a `RowField`.
 """
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from rest_framework import exceptions
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import exceptions, serializers
 from rest_framework import permissions as drf_permissions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -47,3 +53,27 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     elif isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError({"detail": exc.messages})
     return drf_exception_handler(exc, context)
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class RowField(serializers.Field):
+    """A row named in an operation's input, looked up for the caller by a selector (`resolve`, which
+    each subclass defines): the row among those the user may see, or None. None is one "not found"
+    for a missing row, another tenant's and one outside the caller's units alike, so the answer never
+    tells which. The serializer needs the request in its context (a view's get_serializer_context())."""
+
+    default_error_messages = {"invalid": _("Not a valid string."), "not_found": _("Not found.")}
+
+    def resolve(self, *, user: Any, text: str) -> Any | None:
+        raise NotImplementedError
+
+    def to_internal_value(self, data: Any) -> Any:
+        if not isinstance(data, str | uuid.UUID):
+            self.fail("invalid")
+        row = self.resolve(user=self.context["request"].user, text=str(data).strip())
+        if row is None:
+            self.fail("not_found")
+        return row
+
+    def to_representation(self, value: Any) -> str:
+        return str(value.pk)

@@ -1,5 +1,8 @@
 """The money under /api/v1/: corrections of awards, batches (build, release, the payment roster,
-the bank's return), corrections and recoveries. The same services and permissions as the pages."""
+the bank's return), corrections and recoveries. The same services and permissions as the pages.
+
+Each write operation reads its input through its own input serializer and answers through an output
+serializer; malformed input is DRF's 400 with field errors, a service's refusal core.api's 400."""
 
 from __future__ import annotations
 
@@ -8,19 +11,28 @@ import tempfile
 from pathlib import Path
 
 from django.http import FileResponse
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema
 from rest_framework import generics, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
-from core.api import HasAction
+from core.api import HasAction, RowField
 from funding import selectors as funding_selectors
 from funding.models import Award
 from schools.permissions import Action
 
 from .models import Batch, BatchKind, Correction, PaymentLine, Recovery
-from .services import batches, corrections
+from .services import batches, corrections, exports, returns
+
+
+class SemesterField(RowField):
+    """A semester the caller may see, named by its id or its code (2026-AUTUMN), through funding's one
+    resolver: another tenant's semester is "not found"."""
+
+    def resolve(self, *, user, text):
+        return funding_selectors.semester_by_code(user=user, code=text)
 
 
 class BatchSerializer(serializers.ModelSerializer):
@@ -66,6 +78,53 @@ class RecoverySerializer(serializers.ModelSerializer):
         fields = ["id", "correction", "line", "amount", "recovered_amount", "status", "note"]
 
 
+class BatchBuildSerializer(serializers.Serializer):
+    """Input of building a batch."""
+
+    semester = SemesterField(help_text="the semester's id, or its code such as 2026-AUTUMN")
+    kind = serializers.ChoiceField(choices=BatchKind.choices)
+
+
+class SkippedAwardSerializer(serializers.Serializer):
+    award = serializers.UUIDField()
+    reason = serializers.CharField()
+
+
+class BatchBuildResultSerializer(serializers.Serializer):
+    """Output of building a batch: the batch (none when nothing was due), its lines, the awards left out."""
+
+    batch = BatchSerializer(allow_null=True)
+    lines = serializers.IntegerField()
+    skipped = SkippedAwardSerializer(many=True)
+
+
+class RosterQuerySerializer(serializers.Serializer):
+    """The payment roster's query: the file's type, and one bank's lines only if given."""
+
+    format = serializers.ChoiceField(choices=[f.value for f in exports.RosterFormat], default="xlsx")
+    bank = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class FileTypeNegotiation(DefaultContentNegotiation):
+    """`?format=` names the file's type here (xlsx, csv), not a renderer: DRF's URL_FORMAT_OVERRIDE
+    answered 404 to `?format=csv`. Errors are still rendered as the Accept header asks."""
+
+    def filter_renderers(self, renderers, format):
+        return renderers
+
+
+class BankReturnUploadSerializer(serializers.Serializer):
+    """Input of importing the bank's return."""
+
+    file = serializers.FileField(help_text="the bank's return file, CSV or xlsx")
+
+
+class BankReturnResultSerializer(serializers.Serializer):
+    """Output of importing the bank's return: one sentence for the person who imported it."""
+
+    detail = serializers.CharField()
+
+
 class BatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Disbursement batches: build (`POST` with semester and kind), release, the roster, the return."""
 
@@ -84,20 +143,14 @@ class BatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     def get_queryset(self):
         return Batch.objects.visible_to(self.request.user).order_by("semester_id", "number")
 
-    @extend_schema(
-        request=inline_serializer(
-            "BatchBuild", {"semester": serializers.UUIDField(), "kind": serializers.ChoiceField(BatchKind.choices)}
-        ),
-        responses={201: BatchSerializer},
-    )
+    @extend_schema(request=BatchBuildSerializer, responses={201: BatchBuildResultSerializer})
     def create(self, request):
-        semester = funding_selectors.semester_list(user=request.user).filter(pk=request.data.get("semester")).first()
-        if semester is None or request.data.get("kind") not in BatchKind.values:
-            return Response({"detail": ["semester and kind (FIRST or REISSUE) are required"]}, status=400)
-        result = batches.batch_build(actor=request.user, semester=semester, kind=request.data["kind"])
-        body = {"batch": BatchSerializer(result.batch).data if result.batch else None, "lines": result.lines}
-        body["skipped"] = [{"award": str(pk), "reason": why} for pk, why in result.skipped]
-        return Response(body, status=status.HTTP_201_CREATED)
+        data = BatchBuildSerializer(data=request.data, context=self.get_serializer_context())
+        data.is_valid(raise_exception=True)
+        result = batches.batch_build(actor=request.user, **data.validated_data)
+        skipped = [{"award": pk, "reason": why} for pk, why in result.skipped]
+        body = {"batch": result.batch, "lines": result.lines, "skipped": skipped}
+        return Response(BatchBuildResultSerializer(body).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=None, responses=BatchSerializer)
     @action(detail=True, methods=["post"])
@@ -113,37 +166,29 @@ class BatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         page = self.paginate_queryset(qs)
         return self.get_paginated_response(LineSerializer(page, many=True).data)
 
-    @extend_schema(
-        parameters=[OpenApiParameter("format", str, enum=["xlsx", "csv"]), OpenApiParameter("bank", str)],
-        responses={(200, "application/octet-stream"): bytes},
-    )
-    @action(detail=True, methods=["get"])
+    @extend_schema(parameters=[RosterQuerySerializer], responses={(200, "application/octet-stream"): bytes})
+    @action(detail=True, methods=["get"], content_negotiation_class=FileTypeNegotiation)
     def roster(self, request, pk=None):
         """The payment roster in the bank's layout (full numbers: the export is audited)."""
-        from .services import exports
-
         batch = self.get_object()
-        fmt = request.query_params.get("format", "xlsx")
+        query = RosterQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        fmt = query.validated_data["format"]
         buffer = io.BytesIO()
         exports.payment_roster(
-            actor=request.user, batch=batch, bank=request.query_params.get("bank") or None, fmt=fmt, target=buffer
+            actor=request.user, batch=batch, bank=query.validated_data["bank"] or None, fmt=fmt, target=buffer
         )
         buffer.seek(0)
         return FileResponse(buffer, as_attachment=True, filename=f"roster-{batch.number}.{fmt}")
 
-    @extend_schema(
-        request={"multipart/form-data": inline_serializer("BankReturnUpload", {"file": serializers.FileField()})},
-        responses=inline_serializer("BankReturnResult", {"detail": serializers.CharField()}),
-    )
+    @extend_schema(request={"multipart/form-data": BankReturnUploadSerializer}, responses=BankReturnResultSerializer)
     @action(detail=True, methods=["post"], url_path="return", parser_classes=[MultiPartParser])
     def bank_return(self, request, pk=None):
         """Import the bank's return file (CSV or xlsx)."""
-        from .services import returns
-
         batch = self.get_object()
-        upload = request.FILES.get("file")
-        if upload is None:
-            return Response({"detail": ["file is required"]}, status=400)
+        data = BankReturnUploadSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        upload = data.validated_data["file"]
         with tempfile.NamedTemporaryFile(suffix=Path(upload.name).suffix.lower()[:8]) as handle:
             for chunk in upload.chunks():
                 handle.write(chunk)
@@ -151,7 +196,14 @@ class BatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             result = returns.bank_return_import(
                 actor=request.user, batch=batch, path_or_file=handle.name, file_name=upload.name
             )
-        return Response({"detail": str(result)})
+        return Response(BankReturnResultSerializer({"detail": str(result)}).data)
+
+
+class CorrectionDecisionSerializer(serializers.Serializer):
+    """Input of deciding a proposed correction (a rejection says why)."""
+
+    approve = serializers.BooleanField()
+    reason = serializers.CharField(required=False, allow_blank=True, default="")
 
 
 class CorrectionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
@@ -162,20 +214,14 @@ class CorrectionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     def get_queryset(self):
         return Correction.objects.visible_to(self.request.user).order_by("-created_at", "pk")
 
-    @extend_schema(
-        request=inline_serializer(
-            "CorrectionDecision",
-            {"approve": serializers.BooleanField(), "reason": serializers.CharField(required=False)},
-        ),
-        responses=CorrectionSerializer,
-    )
+    @extend_schema(request=CorrectionDecisionSerializer, responses=CorrectionSerializer)
     @action(detail=True, methods=["post"])
     def decide(self, request, pk=None):
-        c = corrections.correction_decide(
-            actor=request.user, correction=self.get_object(), approve=bool(request.data.get("approve")),
-            reason=request.data.get("reason", ""),
-        )  # fmt: skip
-        return Response(CorrectionSerializer(c).data)
+        correction = self.get_object()
+        data = CorrectionDecisionSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        correction = corrections.correction_decide(actor=request.user, correction=correction, **data.validated_data)
+        return Response(CorrectionSerializer(correction).data)
 
 
 class RecoveryViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
@@ -185,6 +231,13 @@ class RecoveryViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
     def get_queryset(self):
         return Recovery.objects.visible_to(self.request.user).order_by("status", "-created_at", "pk")
+
+
+class CorrectionProposalSerializer(serializers.Serializer):
+    """Input of proposing to stop or recover an award."""
+
+    reason = serializers.CharField()
+    evidence = serializers.CharField(required=False, allow_blank=True, default="")
 
 
 class AwardCorrectView(generics.GenericAPIView):
@@ -198,15 +251,10 @@ class AwardCorrectView(generics.GenericAPIView):
     def get_queryset(self):
         return Award.objects.visible_to(self.request.user)
 
-    @extend_schema(
-        request=inline_serializer(
-            "CorrectionRequest", {"reason": serializers.CharField(), "evidence": serializers.CharField(required=False)}
-        ),
-        responses={201: CorrectionSerializer},
-    )
+    @extend_schema(request=CorrectionProposalSerializer, responses={201: CorrectionSerializer})
     def post(self, request, pk=None):
-        c = corrections.correction_propose(
-            actor=request.user, award=self.get_object(), reason=request.data.get("reason", ""),
-            evidence=request.data.get("evidence", ""),
-        )  # fmt: skip
-        return Response(CorrectionSerializer(c).data, status=status.HTTP_201_CREATED)
+        award = self.get_object()
+        data = CorrectionProposalSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        correction = corrections.correction_propose(actor=request.user, award=award, **data.validated_data)
+        return Response(CorrectionSerializer(correction).data, status=status.HTTP_201_CREATED)

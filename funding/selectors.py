@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet, Sum
 
 from schools.permissions import Action
 
-from .models import Award, AwardList, AwardStatus, Budget, Program, Semester
+from .models import Award, AwardList, AwardStatus, Budget, Program, Semester, Term
 
 
 def semester_list(*, user: Any) -> QuerySet[Semester]:
@@ -32,6 +33,25 @@ def semester_for(*, user: Any, wanted: Any = None) -> Semester | None:
 
         return get_visible(Semester, user=user, pk=wanted)
     return current_semester(user=user)
+
+
+def semester_by_code(*, code: str, user: Any = None, tenant: Any = None) -> Semester | None:
+    """The semester `code` names, by its code as `Semester.code` writes it (2026-AUTUMN) or by its id,
+    among those `user` may see, or, for a command acting for the whole `tenant`, among the tenant's
+    (pass one of the two). None for any other text, another tenant's semester included. The one way
+    the API and the commands turn a semester's name into the semester."""
+    if (user is None) == (tenant is None):
+        raise TypeError("semester_by_code takes a user or a tenant")
+    semesters = semester_list(user=user) if user is not None else Semester.objects.filter(tenant=tenant)
+    text = str(code).strip()
+    year, _dash, term = text.upper().partition("-")
+    if len(year) == 4 and year.isdigit() and term in Term.values:
+        return semesters.filter(academic_year=int(year), term=term).first()
+    try:
+        pk = uuid.UUID(text)
+    except ValueError:
+        return None
+    return semesters.filter(pk=pk).first()
 
 
 def program_list(*, user: Any) -> QuerySet[Program]:

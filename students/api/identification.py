@@ -1,17 +1,20 @@
 """The identification under /api/v1/: applications with their transitions, publicity lists, objections.
 
 The same services as the pages; a refused decision is a 400 with the message a teacher would read.
+Each write operation reads its input through an input serializer and answers through an output one.
 """
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
+import uuid
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from core.api import HasAction
-from schools.access import get_visible
+from core.api import HasAction, RowField
 from schools.permissions import Action
 from students.access import student_get_for_user
 from students.identification import publicity, selectors, workflow
@@ -74,9 +77,14 @@ class BulkDecideSerializer(serializers.Serializer):
     reason = serializers.CharField(required=False, allow_blank=True, default="")
 
 
+class SkippedApplicationSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    reason = serializers.CharField()
+
+
 class BulkOutcomeSerializer(serializers.Serializer):
     moved = serializers.ListField(child=serializers.UUIDField())
-    skipped = serializers.ListField(child=serializers.DictField())
+    skipped = SkippedApplicationSerializer(many=True)
 
 
 class ApplicationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -139,16 +147,37 @@ class ApplicationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
             decision=data.validated_data["decision"],
             reason=data.validated_data["reason"],
         )
-        return Response(
-            {"moved": outcome.moved, "skipped": [{"id": str(pk), "reason": str(why)} for pk, why in outcome.skipped]}
-        )
+        skipped = [{"id": pk, "reason": why} for pk, why in outcome.skipped]
+        return Response(BulkOutcomeSerializer({"moved": outcome.moved, "skipped": skipped}).data)
 
 
 class ObjectionSerializer(serializers.ModelSerializer):
     class Meta:
         model = Objection
         fields = ["id", "application", "received_on", "raised_by", "channel", "content", "status", "decision"]
-        read_only_fields = ["id", "status", "decision"]
+        read_only_fields = fields
+
+
+@extend_schema_field(OpenApiTypes.UUID)
+class ApplicationField(RowField):
+    """An application the caller may see, by its id: one of another school or tenant is "not found"."""
+
+    def resolve(self, *, user, text):
+        try:
+            pk = uuid.UUID(text)
+        except ValueError:
+            return None
+        return selectors.application_list(user=user).filter(pk=pk).first()
+
+
+class ObjectionRecordSerializer(serializers.Serializer):
+    """Input of recording an objection: who raised it, when, how, what, and about whom if they said."""
+
+    application = ApplicationField(required=False, allow_null=True, default=None)
+    received_on = serializers.DateField()
+    raised_by = serializers.CharField(max_length=100)
+    channel = serializers.CharField(max_length=50, required=False, allow_blank=True, default="")
+    content = serializers.CharField()
 
 
 class PublicitySerializer(serializers.ModelSerializer):
@@ -199,17 +228,13 @@ class PublicityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         item = publicity.publicity_publish(actor=request.user, publicity=self.get_object())
         return Response(PublicitySerializer(item).data)
 
-    @extend_schema(request=ObjectionSerializer, responses={201: ObjectionSerializer})
+    @extend_schema(request=ObjectionRecordSerializer, responses={201: ObjectionSerializer})
     @action(detail=True, methods=["post"])
     def objections(self, request, pk=None):
         item = self.get_object()
-        data = ObjectionSerializer(data=request.data)
+        data = ObjectionRecordSerializer(data=request.data, context=self.get_serializer_context())
         data.is_valid(raise_exception=True)
-        values = dict(data.validated_data)
-        application = values.pop("application", None)
-        if application is not None:
-            application = get_visible(HardshipApplication, user=request.user, pk=application.pk)
-        objection = publicity.objection_record(actor=request.user, publicity=item, application=application, **values)
+        objection = publicity.objection_record(actor=request.user, publicity=item, **data.validated_data)
         return Response(ObjectionSerializer(objection).data, status=status.HTTP_201_CREATED)
 
 

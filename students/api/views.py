@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -44,6 +44,19 @@ class StudentSerializer(serializers.ModelSerializer):
         ]
 
 
+class RevealQuerySerializer(serializers.Serializer):
+    """Input of revealing a personal number: which one (the query's `field`)."""
+
+    field = serializers.ChoiceField(choices=sorted(REVEALABLE), default="id_number")
+
+
+class RevealedSerializer(serializers.Serializer):
+    """Output of revealing a personal number: the field and its full value."""
+
+    field = serializers.CharField()
+    value = serializers.CharField()
+
+
 class StudentViewSet(viewsets.ReadOnlyModelViewSet):
     """Students the caller's role reaches, with ID numbers masked."""
 
@@ -65,16 +78,13 @@ class StudentViewSet(viewsets.ReadOnlyModelViewSet):
         )
         return student_list(user=self.request.user, filters=filters)
 
-    @extend_schema(
-        parameters=[OpenApiParameter("field", str, enum=list(REVEALABLE), location=OpenApiParameter.QUERY)],
-        request=None,
-        responses=inline_serializer("Revealed", {"field": serializers.CharField(), "value": serializers.CharField()}),
-    )
+    @extend_schema(parameters=[RevealQuerySerializer], request=None, responses=RevealedSerializer)
     @action(detail=True, methods=["post"])
     def reveal(self, request, pk=None):
         """The full value of a personal number; the view is written to the audit trail."""
-        field = request.query_params.get("field", "id_number")
-        if field not in REVEALABLE:
-            raise serializers.ValidationError({"field": f"one of {sorted(REVEALABLE)}"})
         student = self.get_object()
-        return Response({"field": field, "value": student_reveal(student=student, field=field, actor=request.user)})
+        query = RevealQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        field = query.validated_data["field"]
+        value = student_reveal(student=student, field=field, actor=request.user)
+        return Response(RevealedSerializer({"field": field, "value": value}).data)

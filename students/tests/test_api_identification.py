@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
 from rest_framework.test import APIClient
 
@@ -96,3 +97,62 @@ def test_publicity_through_the_api(world, tenant_of):
         f"/api/v1/objections/{objection.json()['id']}/resolve/", {"upheld": False, "decision": "不成立"}, format="json"
     )
     assert answer.json()["status"] == "DISMISSED"
+
+
+def _public_list(world, tenant_of):
+    """A published list of s1 with one school-approved application of c1's first pupil."""
+    from students.identification import publicity
+
+    officer, principal = world.a.users[Role.SCHOOL_OFFICER], world.a.users[Role.PRINCIPAL]
+    with tenant_of(world.a.tenant):
+        application = make_application(
+            world.a.students["c1"][0], by=world.a.users[Role.CLASS_TEACHER], status=S.SCHOOL_APPROVED
+        )
+        item = publicity.publicity_create(actor=officer, school=world.a.schools["s1"], academic_year=2026)
+        item = publicity.publicity_sign(actor=principal, publicity=item)
+        item = publicity.publicity_publish(actor=officer, publicity=item)
+    return item, application
+
+
+def test_an_objection_names_an_application_on_the_list(world, tenant_of):
+    item, application = _public_list(world, tenant_of)
+    today = dt.date.today().isoformat()  # noqa: DTZ011
+    response = _client(world.a.users[Role.SCHOOL_OFFICER]).post(
+        f"/api/v1/publicity/{item.pk}/objections/",
+        {"application": str(application.pk), "raised_by": "匿名", "content": "有异议", "received_on": today},
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    assert response.json()["application"] == str(application.pk)
+    assert response.json()["status"] == "OPEN"
+
+
+def test_an_objection_about_an_application_the_caller_cannot_see_is_refused_like_a_missing_one(world, tenant_of):
+    item, _application = _public_list(world, tenant_of)
+    client = _client(world.a.users[Role.SCHOOL_OFFICER])
+    body = {"raised_by": "匿名", "content": "有异议", "received_on": "2026-09-15"}
+    answers = [
+        client.post(f"/api/v1/publicity/{item.pk}/objections/", {**body, "application": str(pk)}, format="json")
+        for pk in (world.b.applications["c1"].pk, world.a.applications["c4"].pk, uuid.uuid4())
+    ]  # another tenant's, another school's (c4 is s2's), none at all
+    assert [a.status_code for a in answers] == [400, 400, 400]
+    assert answers[0].json() == answers[1].json() == answers[2].json()
+    assert list(answers[0].json()) == ["application"]
+
+
+def test_malformed_objection_input_is_answered_with_field_errors(world, tenant_of):
+    item, _application = _public_list(world, tenant_of)
+    response = _client(world.a.users[Role.SCHOOL_OFFICER]).post(
+        f"/api/v1/publicity/{item.pk}/objections/",
+        {"received_on": "yesterday", "application": 7, "channel": "x" * 51},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert set(response.json()) == {"received_on", "raised_by", "content", "application", "channel"}
+
+
+def test_an_unknown_personal_field_is_a_field_error(world):
+    pupil = world.a.students["c1"][0]
+    response = _client(world.a.users[Role.DISTRICT_STAFF]).post(f"/api/v1/students/{pupil.pk}/reveal/?field=name")
+    assert response.status_code == 400
+    assert list(response.json()) == ["field"]

@@ -11,14 +11,17 @@ from audits.reconciliation.services import reconciliation_run
 from core.audit import trail
 from core.tenancy.context import tenant_context, tenant_transaction
 from funding.models import Semester
+from funding.selectors import semester_by_code
 from schools.management import add_tenant_arguments, resolve_tenant
+from schools.models import Tenant
 
 
-def find_semester(text: str) -> Semester:
-    """A semester by its code (2026-AUTUMN, as Semester.code writes it) or its id."""
-    for semester in Semester.objects.all():
-        if text in (semester.code, str(semester.pk)):
-            return semester
+def find_semester(text: str, *, tenant: Tenant) -> Semester:
+    """The tenant's semester by its code (2026-AUTUMN, as Semester.code writes it) or its id, as the
+    API resolves one (funding.selectors.semester_by_code); CommandError listing the codes otherwise."""
+    semester = semester_by_code(tenant=tenant, code=text)
+    if semester is not None:
+        return semester
     codes = ", ".join(s.code for s in Semester.objects.order_by("-academic_year", "term")) or "none"
     raise CommandError(f"no semester {text!r} (this tenant has: {codes})")
 
@@ -34,7 +37,7 @@ class Command(BaseCommand):
         tenant, user, actor = resolve_tenant(options)
         try:
             with tenant_context(tenant.pk), trail.acting_as(actor), tenant_transaction(tenant.pk):
-                semester = find_semester(options["semester"])
+                semester = find_semester(options["semester"], tenant=tenant)
                 run, created = reconciliation_run(
                     actor=user,
                     semester=semester,
