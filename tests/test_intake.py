@@ -12,6 +12,7 @@ from django.utils import translation
 
 from core.intake import text, workbook
 from core.intake.problems import MESSAGES, FileError, FileProblem, raised_as
+from students.roster.problems import FILE_MESSAGES, RosterFileError
 
 
 def _book(path, sheets):
@@ -65,6 +66,16 @@ def test_a_problem_is_said_in_the_intakes_own_words_else_in_the_kernels():
     # A problem the kernel leaves to the intake that finds it, said by one that has no words for it.
     wrong = FileError(FileProblem.WRONG_SHEET, expected="学籍名册", found="“Sheet1”")
     assert "WRONG_SHEET" in wrong.message
+
+
+def test_the_roster_words_the_kernels_problems_for_teachers_and_names_the_sheet_it_expects():
+    roster = RosterFileError(FileProblem.FORMULA, cells="B2")
+    assert roster.message == str(FILE_MESSAGES[FileProblem.FORMULA]) % {"cells": "B2"}
+    assert roster.message != FileError(FileProblem.FORMULA, cells="B2").message
+    assert set(FILE_MESSAGES) == set(FileProblem) - {FileProblem.ENCODING}  # a roster is never CSV
+    wrong = RosterFileError(FileProblem.WRONG_SHEET, expected="学籍名册", found="“Sheet1”")
+    assert "学籍名册" in wrong.message
+    assert "Sheet1" in wrong.message
 
 
 def test_the_kernels_refusal_leaves_as_the_intakes_error_with_its_problem_and_details():
