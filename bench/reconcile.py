@@ -315,6 +315,7 @@ def _ours(path: str) -> dict:
     from audits.reconciliation import engine
     from audits.reconciliation import services as runs
     from audits.registry import services as registry
+    from audits.registry.services import entries, imports
     from core.audit import trail
     from core.tenancy.context import tenant_context, tenant_transaction
     from funding.models import Semester
@@ -334,7 +335,7 @@ def _ours(path: str) -> dict:
 
         setattr(owner, name, wrapper)
 
-    opened_fn = registry.open_registry
+    opened_fn = imports.open_registry
 
     def open_timed(*a: object, **kw: object) -> object:
         started = time.perf_counter()
@@ -357,14 +358,14 @@ def _ours(path: str) -> dict:
         opened._rows = rows_timed
         return opened
 
-    registry.open_registry = open_timed
-    timed(registry, "_load", "load")
-    if hasattr(registry._EntryWriter, "_rows"):
-        timed(registry._EntryWriter, "_rows", "encrypt, blind index")
-    timed(registry._EntryWriter, "write", "write (incl. encrypt)")
-    if hasattr(registry._EntryWriter, "close"):  # the last chunk's statements (written in a second thread)
-        timed(registry._EntryWriter, "close", "write (incl. encrypt)")
-    timed(registry, "_changes", "changes")
+    imports.open_registry = open_timed
+    timed(imports, "load", "load")
+    if hasattr(entries.EntryWriter, "_rows"):
+        timed(entries.EntryWriter, "_rows", "encrypt, blind index")
+    timed(entries.EntryWriter, "write", "write (incl. encrypt)")
+    if hasattr(entries.EntryWriter, "close"):  # the last chunk's statements (written in a second thread)
+        timed(entries.EntryWriter, "close", "write (incl. encrypt)")
+    timed(imports, "_changes", "changes")
     timed(engine, "registry_matches", "match (join)")
     timed(runs, "reconcile", "reconcile")
 

@@ -46,7 +46,7 @@ SELECT count(*) FROM (SELECT DISTINCT n.id_number_hash FROM shape_entry n
                    AND o.id_number_hash = n.id_number_hash AND o.category = n.category)) changed;
 SET LOCAL enable_nestloop = on;
 
-\echo all three in one grouping, no join (what registry_import runs: audits/registry/services.py _changes)
+\echo all three in one grouping, no join (what registry_import runs: audits/registry/services/imports.py _changes)
 SELECT COALESCE(SUM(CASE WHEN in_new = 1 AND in_old = 0 THEN 1 ELSE 0 END), 0) AS added,
        COALESCE(SUM(CASE WHEN in_new = 0 AND in_old = 1 THEN 1 ELSE 0 END), 0) AS removed,
        COALESCE(SUM(CASE WHEN in_new = 1 AND in_old = 1 AND new_pair = 1 THEN 1 ELSE 0 END), 0) AS changed

@@ -155,8 +155,8 @@ def test_a_large_append_keeps_the_chain_in_order(world, tenant_of):
 
 
 def test_a_large_append_keeps_backslashes_tabs_and_line_ends_as_they_were(world, tenant_of):
-    """The COPY text of a large append is written by hand (trail._copy_rows): every text field, and
-    values given already encoded (as the roster import gives them), read back exactly, and seal."""
+    """The COPY text of a large append is written by hand (core.audit.append._copy_rows): every text
+    field, and values given already encoded (as the roster import gives them), read back exactly, and seal."""
     hostile = 'a\\b\tc\nd\re "q" \\N \\. 张*'
     with tenant_of(world.a.tenant):
         trail.append(

@@ -149,7 +149,7 @@ def test_bulk_rows_cannot_name_another_tenants_rows(full_world, tenant_of):
     from audits.models import Finding, FindingKind, ReasonCode, ReconciliationRun, RegistryEntry, RegistrySnapshot
     from audits.reconciliation.engine import FindingRow
     from audits.reconciliation.services import _write_findings
-    from audits.registry.services import _EntryWriter
+    from audits.registry.services.entries import EntryWriter
 
     a, b = full_world.a, full_world.b
     with tenant_of(b.tenant):
@@ -170,7 +170,7 @@ def test_bulk_rows_cannot_name_another_tenants_rows(full_world, tenant_of):
         assert Finding.objects.count() == findings + 1
 
         entries = RegistryEntry.objects.count()
-        writer = _EntryWriter(b_snapshot)
+        writer = EntryWriter(b_snapshot)
         with pytest.raises(RuntimeError, match="snapshot of the importing tenant"), transaction.atomic():
             try:
                 writer.write([(2, "张三", "110101201001011237", "", "DIBAO", "", "")])

@@ -20,6 +20,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.utils.translation import gettext as _
 
 from core.audit import trail
+from core.intake.problems import FileProblem
 from core.tenancy.context import tenant_transaction
 from schools import jobs, permissions
 from schools.models import Job, User
@@ -27,7 +28,7 @@ from schools.permissions import Action
 
 from ..models import ColumnMapping, RegistrySource
 from .fields import FIELDS
-from .reader import MSG_TOO_LARGE, RegistryFileError, max_bytes, open_registry
+from .reader import RegistryFileError, max_bytes, open_registry
 from .services import MSG_MAPPING_SOURCE, default_mapping, registry_import
 
 JOB_KIND = "registry_import"
@@ -55,7 +56,7 @@ def registry_upload(
         raise ValidationError(MSG_MAPPING_SOURCE)
     limit = max_bytes()
     if upload.size is not None and upload.size > limit:
-        raise RegistryFileError(MSG_TOO_LARGE % {"limit": limit // (1024 * 1024)})
+        raise RegistryFileError(FileProblem.TOO_LARGE, limit=limit // (1024 * 1024))
     name = Path(upload.name or "registry").name[:200]
     columns = (mapping or default_mapping(source)).columns
     # As the import reads it: a saved mapping's columns must all be there; without one, only the

@@ -146,6 +146,23 @@ def test_the_row_report_names_every_bad_row_and_bad_rows_are_not_written(world, 
         assert [r[:2] for r in sheet.iter_rows(values_only=True)][1:] == [(p.row, p.code) for p in result.rejected]
 
 
+def test_a_sheet_whose_header_sits_below_empty_rows_is_read_with_excel_row_numbers(world, tenant_of, tmp_path):
+    """The rows keep their Excel numbers however calamine yields them (from row 1, padded, in the
+    version installed): the header on row 3 is found, and the bad row is reported as row 5."""
+    w = world.a
+    book = openpyxl.Workbook()
+    sheet = book.active
+    for number, row in ((3, ["姓名", "身份证号", "类别"]), (4, ["甲", _id(31), "低保"]), (5, ["", _id(32), "低保"])):
+        for column, value in enumerate(row, start=1):
+            sheet.cell(number, column, value).number_format = "@"
+    path = tmp_path / "below.xlsx"
+    book.save(path)
+    with tenant_of(w.tenant):
+        result = registry_import(actor=_district(w), source="CIVIL", file=path)
+        assert [(p.row, p.code) for p in result.rejected] == [(5, RowCode.NAME_EMPTY)]
+        assert list(RegistryEntry.objects.filter(snapshot=result.snapshot).values_list("row_number", flat=True)) == [4]
+
+
 def test_a_file_with_no_valid_row_writes_nothing(world, tenant_of):
     w = world.a
     with tenant_of(w.tenant):

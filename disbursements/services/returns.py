@@ -18,13 +18,9 @@ is closed only when every sent line has an answer and everything agrees.
 
 from __future__ import annotations
 
-import codecs
-import csv
-import io
 import re
 import tempfile
 import uuid
-import zipfile
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -38,22 +34,22 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from python_calamine import CalamineError, CalamineWorkbook
 
 from core import files, workflow
 from core.audit import trail
 from core.crypto import mask
+from core.intake import text as csv_text
+from core.intake import workbook
+from core.intake.problems import FileError, FileProblem
 from core.money import CENT, to_money
 from core.tenancy.context import current_tenant_id, tenant_transaction
 from funding.models import ZERO
-from students.roster import reader
-from students.roster.problems import FileProblem, RosterFileError
 
 from ..models import BankReturn, Batch, BatchStatus, LineStatus, PaymentLine
 from .exports import SENT_STATES, require_manager
 
 #: Rows of a return file (a batch of a whole district is well below this).
-MAX_ROWS = reader.MAX_ROWS
+MAX_ROWS = workbook.MAX_ROWS
 #: Rows at the top that may hold a title before the header row.
 HEADER_SEARCH_ROWS = 10
 _UPDATE_CHUNK = 1000
@@ -267,78 +263,35 @@ _FILE_PROBLEMS = {
     FileProblem.XML_ENTITIES: MSG_UNSAFE,
     FileProblem.FORMULA: MSG_FORMULA,
     FileProblem.TOO_MANY_ROWS: MSG_TOO_MANY_ROWS,
+    FileProblem.UNREADABLE: MSG_UNREADABLE,
+    FileProblem.ENCODING: MSG_NOT_A_FILE,
 }
-
-
-def _inspect_workbook(path: Path) -> None:
-    """The roster reader's checks, in the same order and with constant memory: the zip's directory,
-    then every XML part inflated here (no DTD or entity; no formula and not too many rows in a sheet).
-    Unlike a roster, a return may have several sheets: all of them are checked."""
-    with path.open("rb") as raw:
-        try:
-            archive = zipfile.ZipFile(raw)
-        except (zipfile.BadZipFile, OSError, ValueError) as exc:
-            raise RosterFileError(FileProblem.NOT_XLSX) from exc
-        with archive:
-            for info in reader._check_directory(archive):
-                name = info.filename
-                if name.startswith("xl/worksheets/") and name.endswith(".xml"):
-                    reader._scan_sheet(raw, info)
-                elif name.endswith((".xml", ".rels", ".vml")):
-                    reader._scan_xml(raw, info)
 
 
 def _read_workbook(path: Path, fingerprint: str) -> ReturnFile:
     """The return is on the first sheet that has a header row (banks add cover or summary sheets)."""
     first_error: ReturnFileError | None = None
-    try:
-        workbook = CalamineWorkbook.from_path(str(path))
-        for name in workbook.sheet_names:
-            sheet = workbook.get_sheet_by_name(name)
-            offset = sheet.start[0] + 1 if sheet.start is not None else 1
-            try:
-                return _parse_rows(((offset + i, cells) for i, cells in enumerate(sheet.iter_rows())), fingerprint)
-            except ReturnFileError as exc:
-                first_error = first_error or exc
-    except (CalamineError, OSError, ValueError) as exc:
-        raise ReturnFileError(MSG_UNREADABLE % {"detail": type(exc).__name__}) from exc
+    for sheet in workbook.sheets(path):
+        try:
+            return _parse_rows(sheet.rows(), fingerprint)
+        except ReturnFileError as exc:
+            first_error = first_error or exc
     raise first_error or ReturnFileError(MSG_NO_ROWS)
 
 
-def _decode(data: bytes) -> str:
-    if data.startswith(codecs.BOM_UTF8):
-        data = data[len(codecs.BOM_UTF8) :]
-    for encoding in ("utf-8", "gb18030"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise ReturnFileError(MSG_NOT_A_FILE)
-
-
-def _csv_rows(text: str) -> Iterator[tuple[int, list[Any]]]:
-    head = text[:4096].splitlines()[0] if text.strip() else ""
-    delimiter = max(",\t|;", key=head.count)
-    yield from enumerate(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), start=1)
-
-
 def read_return(path_or_file: str | Path | IO[bytes]) -> ReturnFile:
-    """Read and check the bank's return file: a ReturnFileError says why it cannot be used."""
+    """Read and check the bank's return file (core.intake's checks, on every sheet): a ReturnFileError
+    says why it cannot be used."""
     path, fingerprint, workdir = _materialise(path_or_file)
     try:
-        with path.open("rb") as f:
-            magic = f.read(4)
-        if magic == b"\xd0\xcf\x11\xe0":
-            raise ReturnFileError(MSG_OLD_XLS)
-        if magic == b"PK\x03\x04":
-            try:
-                _inspect_workbook(path)
-            except RosterFileError as exc:
-                message = _FILE_PROBLEMS.get(exc.problem, MSG_UNREADABLE)
-                params = {"limit": "", "cells": "", "detail": exc.problem.value, **exc.params}
-                raise ReturnFileError(message % params) from exc
-            return _read_workbook(path, fingerprint)
-        return _parse_rows(_csv_rows(_decode(path.read_bytes())), fingerprint)
+        try:
+            if workbook.is_xlsx(path):
+                workbook.inspect_every_sheet(path)
+                return _read_workbook(path, fingerprint)
+            text = csv_text.decode(path.read_bytes())
+        except FileError as exc:
+            raise ReturnFileError(exc.message_in(_FILE_PROBLEMS)) from exc
+        return _parse_rows(csv_text.rows(text), fingerprint)
     finally:
         if workdir is not None:
             workdir.cleanup()

@@ -1,7 +1,9 @@
 """What can be wrong with a roster file or one of its rows: stable codes, and messages a teacher understands.
 
 Codes are stable (reports, tests and scripts name them); messages are translated (Chinese is shipped).
-A file problem stops the import before any row is read; a row problem rejects that row only.
+A file problem stops the import before any row is read; a row problem rejects that row only. The file
+problems are the kernel's (core.intake.problems.FileProblem, imported here for the roster's modules);
+their words here are the roster's.
 """
 
 from __future__ import annotations
@@ -11,25 +13,11 @@ from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
+from core.intake.problems import FileError, FileProblem
 from students.idcard import PROBLEM_MESSAGES, IdProblem
 
-
-class FileProblem(StrEnum):
-    """Why a file cannot be read at all."""
-
-    TOO_LARGE = "TOO_LARGE"
-    NOT_XLSX = "NOT_XLSX"
-    OLD_XLS = "OLD_XLS"
-    ZIP_BOMB = "ZIP_BOMB"
-    XML_ENTITIES = "XML_ENTITIES"
-    FORMULA = "FORMULA"
-    WRONG_SHEET = "WRONG_SHEET"
-    MISSING_COLUMNS = "MISSING_COLUMNS"
-    NO_ROWS = "NO_ROWS"
-    TOO_MANY_ROWS = "TOO_MANY_ROWS"
-    UNREADABLE = "UNREADABLE"
-
-
+#: The roster's words for the file's problems (core.intake's FileProblem): they tell a teacher how to
+#: fix a roster.
 FILE_MESSAGES = {
     FileProblem.TOO_LARGE: _(
         "The file is larger than %(limit)s MB. Split the roster into several files (for example one per school)."
@@ -69,20 +57,11 @@ FILE_MESSAGES = {
 }
 
 
-class RosterFileError(Exception):
-    """The file cannot be imported at all; `message` says why, for the person who uploaded it."""
+class RosterFileError(FileError):
+    """The file cannot be imported at all; `message` says why, in the roster's words (FILE_MESSAGES),
+    for the person who uploaded it."""
 
-    def __init__(self, problem: FileProblem, **params: Any) -> None:
-        self.problem = problem
-        self.params = params
-        super().__init__(problem.value)
-
-    @property
-    def message(self) -> str:
-        return str(FILE_MESSAGES[self.problem]) % self.params
-
-    def __str__(self) -> str:
-        return self.message
+    messages = FILE_MESSAGES
 
 
 class RowCode(StrEnum):

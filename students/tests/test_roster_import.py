@@ -501,7 +501,7 @@ def test_backslashes_and_tabs_in_free_text_reach_the_register_as_typed(world, te
 
 
 def test_new_pupils_and_guardians_get_version_4_ids_and_their_chunks_time(world, tenant_of, tmp_path):
-    """Prepared ahead, a new row's id is spelt straight from random bytes (apply._new_id_text) and its
+    """Prepared ahead, a new row's id is spelt straight from random bytes (apply.new._new_id_text) and its
     time is the chunk's: the ids must still be distinct version 4 UUIDs, and a chunk's rows share one
     time, as rows prepared in the importing process do."""
     a = world.a

@@ -1,5 +1,5 @@
-"""A new pupil prepared as COPY text for the readers (apply._new_pupil_copy) holds exactly what the
-generic preparation from the model's fields (apply._Table.prepare) computes: the same columns, values,
+"""A new pupil prepared as COPY text for the readers (apply.new._new_pupil_copy) holds exactly what the
+generic preparation from the model's fields (apply.tables.Table.prepare) computes: the same columns, values,
 escapes and audit values; only the ids and the ciphertexts' nonces differ."""
 
 from __future__ import annotations
