@@ -22,11 +22,13 @@ COPY . .
 # DEBUG=0). The secret key here exists only for this command and is not kept in the image.
 RUN SECRET_KEY=build-only DEBUG=0 python manage.py collectstatic --noinput
 
-# Run as an unprivileged user. The code stays owned by root (read-only to the app); only media/ is
-# writable. Celery beat keeps its schedule file in /tmp (see docker-compose.yml).
+# Run as an unprivileged user. The code stays owned by root (read-only to the app); only media/ and the
+# audit checkpoints' directory (volumes in docker-compose.yml) are writable. Celery beat keeps its
+# schedule file in /tmp (see docker-compose.yml).
 RUN useradd --system --uid 10001 --user-group --home-dir /app --no-create-home --shell /usr/sbin/nologin app \
-    && mkdir -p /app/media \
-    && chown app:app /app/media
+    && mkdir -p /app/media /app/var/audit-checkpoints \
+    && chown app:app /app/media /app/var/audit-checkpoints \
+    && chmod 700 /app/var/audit-checkpoints
 USER app
 
 EXPOSE 8000

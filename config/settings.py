@@ -38,6 +38,11 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
 BLIND_INDEX_KEY = env.str("BLIND_INDEX_KEY", default="")
 AUDIT_HMAC_KEY = env.str("AUDIT_HMAC_KEY", default="")
+# Where the signed checkpoints of the audit chains go (audits/checkpoints.py): the anchor outside the
+# database that finds rows deleted from a chain's end. The default suits development only; in
+# production it must be storage the database server and its superuser cannot write or delete in
+# (another host's mount, a WORM/object-locked bucket), writable by the Celery worker.
+AUDIT_CHECKPOINT_DIR = Path(env.str("AUDIT_CHECKPOINT_DIR", default=str(BASE_DIR / "var" / "audit-checkpoints")))
 
 # --- Applications -----------------------------------------------------------------------------------
 INSTALLED_APPS = [
@@ -158,6 +163,11 @@ CELERY_BEAT_SCHEDULE = {
     "check-official-calendar": {
         "task": "schools.check_official_calendar",
         "schedule": crontab(hour=0, minute=45),
+    },
+    # A signed checkpoint of every tenant's audit chain head, outside the database: every hour.
+    "write-audit-checkpoints": {
+        "task": "audits.write_checkpoints_everywhere",
+        "schedule": crontab(minute=5),
     },
 }
 

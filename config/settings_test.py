@@ -28,3 +28,5 @@ ALLOWED_HOSTS = ["*"]
 LOGGING = {"version": 1, "disable_existing_loggers": False}
 # Uploaded evidence and reports written by tests stay out of the working tree.
 MEDIA_ROOT = Path(tempfile.gettempdir()) / "student-aid-test-media"
+# Checkpoints of the audit chains too (tests that read them set their own directory).
+AUDIT_CHECKPOINT_DIR = Path(tempfile.gettempdir()) / "student-aid-test-audit-checkpoints"

@@ -1,7 +1,9 @@
-"""manage.py verify_audit [--tenant SLUG]: check every tenant's audit chain; exit 1 on any problem."""
+"""manage.py verify_audit [--tenant SLUG]: check every tenant's audit chain, and its end against the
+signed checkpoints outside the database (AUDIT_CHECKPOINT_DIR); exit 1 on any problem."""
 
 from django.core.management.base import BaseCommand, CommandError
 
+from audits.checkpoints import checkpoint_verify
 from audits.verify import verify_tenant_chain
 from schools.models import Tenant
 
@@ -20,11 +22,12 @@ class Command(BaseCommand):
                 raise CommandError(f"no tenant {options['tenant']!r}")
         problems = []
         for tenant in tenants:
-            found = verify_tenant_chain(tenant.pk)
-            problems.extend(found)
+            verdict = checkpoint_verify(tenant_id=tenant.pk)
+            found = verify_tenant_chain(tenant.pk) + verdict.problems
+            problems.extend((tenant.slug, problem) for problem in found)
             state = self.style.SUCCESS("intact") if not found else self.style.ERROR(f"{len(found)} problem(s)")
-            self.stdout.write(f"{tenant.slug}: {state}")
-        for problem in problems:
-            self.stderr.write(str(problem))
+            self.stdout.write(f"{tenant.slug}: {state} ({verdict.note})")
+        for slug, problem in problems:
+            self.stderr.write(f"{slug}: {problem}")
         if problems:
             raise CommandError(f"audit trail verification failed: {len(problems)} problem(s)", returncode=1)
