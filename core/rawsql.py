@@ -18,11 +18,20 @@ from typing import Any
 
 from django.db import connection
 
+from core.tenancy.context import current_tenant_id
+
 
 def db_uuid(value: Any) -> str:
     """A UUID as a raw statement's parameter must spell it: 32 hex digits on SQLite (as Django stores
     it there), the canonical text on PostgreSQL."""
     return value.hex if connection.vendor == "sqlite" else str(value)
+
+
+def tenant_param() -> str:
+    """The current tenant as a raw statement's parameter: raw SQL names its tenant in every statement,
+    row-level security or not (the policy is the wall; the WHERE is the query, and on SQLite the only
+    one). The one place raw SQL reads the tenant context."""
+    return db_uuid(current_tenant_id())
 
 
 @contextmanager

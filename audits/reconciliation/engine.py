@@ -25,7 +25,7 @@ from django.db.models import Max
 from psycopg.types.string import TextLoader
 
 from core.money import to_money
-from core.rawsql import db_uuid, whole_snapshot_joins
+from core.rawsql import db_uuid, tenant_param, whole_snapshot_joins
 from core.tenancy.context import current_tenant_id
 from funding.models import Award, AwardStatus, Program, Semester, Standard
 from funding.services.awards import standard_for
@@ -150,7 +150,7 @@ def registry_matches(snapshots: dict[str, RegistrySnapshot]) -> dict[str, list[M
                ON g.tenant_id = e.tenant_id AND g.id_number_hash = e.household_id_number_hash
          WHERE e.tenant_id = %s AND e.snapshot_id IN ({marks}) AND e.household_id_number_hash IS NOT NULL
     """  # noqa: S608  identifiers only; every value is a parameter
-    tenant = db_uuid(current_tenant_id())
+    tenant = tenant_param()
     ids = list(source_of)
     matches: dict[str, list[Match]] = defaultdict(list)
     with connection.cursor() as cursor:

@@ -25,6 +25,9 @@ from dataclasses import dataclass
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from core.intake import text as csv_text
+from core.intake.problems import FileError
+
 from ..models import CalendarDayKind
 
 HEADER = ("date", "kind", "name")
@@ -97,13 +100,10 @@ class CalendarFile:
 
 
 def _decode(data: bytes) -> str:
+    """UTF-8 (with or without its byte-order mark) or GB18030, as every CSV the product reads."""
     try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("gb18030")
-    except UnicodeDecodeError as exc:
+        return csv_text.decode(data)
+    except FileError as exc:
         raise CalendarFileError(MSG_ENCODING) from exc
 
 

@@ -15,8 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.audit import trail
-from core.rawsql import db_uuid
-from core.tenancy.context import current_tenant_id
+from core.rawsql import db_uuid, tenant_param
 from core.xlsx import ColumnFormat, XlsxWriter
 from schools import permissions
 from schools.permissions import Action
@@ -137,7 +136,7 @@ def _changes(snapshot: RegistrySnapshot) -> dict[str, Any]:
     """  # noqa: S608  identifiers only; every value is a parameter
     new, old = db_uuid(snapshot.pk), db_uuid(previous.pk)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [new, old, db_uuid(current_tenant_id()), new, old])
+        cursor.execute(sql, [new, old, tenant_param(), new, old])
         added, removed, changed = (int(n) for n in cursor.fetchone())
     return {
         "previous": str(previous.pk),
