@@ -21,6 +21,17 @@ def add_tenant_arguments(parser: Any) -> None:
     )
 
 
+def tenants_named(slug: str | None) -> list[Tenant]:
+    """Every tenant by slug, or the one `slug` names (`--tenant` of the commands over all tenants);
+    CommandError if there is no such tenant."""
+    tenants = Tenant.objects.order_by("slug")
+    if slug:
+        tenants = tenants.filter(slug=slug)
+        if not tenants.exists():
+            raise CommandError(f"no tenant {slug!r}")
+    return list(tenants)
+
+
 def resolve_tenant(options: dict[str, Any]) -> tuple[Tenant, User, trail.Actor]:
     """The tenant, the acting user and the audit actor named by the options; CommandError (exit 1)
     for anything that does not exist, said plainly."""

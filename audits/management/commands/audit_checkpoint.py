@@ -1,10 +1,10 @@
 """manage.py audit_checkpoint [--tenant SLUG]: write a signed checkpoint of every tenant's audit chain
 head (or one's) now, into AUDIT_CHECKPOINT_DIR, as the hourly task does."""
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
 from audits.checkpoints import checkpoint_write
-from schools.models import Tenant
+from schools.management import tenants_named
 
 
 class Command(BaseCommand):
@@ -14,11 +14,7 @@ class Command(BaseCommand):
         parser.add_argument("--tenant", help="slug of one tenant (default: all)")
 
     def handle(self, *args, **options):
-        tenants = Tenant.objects.order_by("slug")
-        if options["tenant"]:
-            tenants = tenants.filter(slug=options["tenant"])
-            if not tenants.exists():
-                raise CommandError(f"no tenant {options['tenant']!r}")
+        tenants = tenants_named(options["tenant"])
         for tenant in tenants:
             checkpoint = checkpoint_write(tenant_id=tenant.pk)
             self.stdout.write(f"{tenant.slug}: #{checkpoint.seq} {checkpoint.path}")

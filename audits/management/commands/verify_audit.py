@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from audits.checkpoints import checkpoint_verify
 from audits.verify import verify_tenant_chain
-from schools.models import Tenant
+from schools.management import tenants_named
 
 
 class Command(BaseCommand):
@@ -15,11 +15,7 @@ class Command(BaseCommand):
         parser.add_argument("--tenant", help="slug of one tenant (default: all)")
 
     def handle(self, *args, **options):
-        tenants = Tenant.objects.order_by("slug")
-        if options["tenant"]:
-            tenants = tenants.filter(slug=options["tenant"])
-            if not tenants.exists():
-                raise CommandError(f"no tenant {options['tenant']!r}")
+        tenants = tenants_named(options["tenant"])
         problems = []
         for tenant in tenants:
             verdict = checkpoint_verify(tenant_id=tenant.pk)
