@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
@@ -11,3 +14,20 @@ def refusal_to_messages(request: HttpRequest, error: ValidationError) -> None:
     """A service's refusal, shown on the next page as the error messages it carries."""
     for message in error.messages:
         messages.error(request, message)
+
+
+@contextmanager
+def service_messages(request: HttpRequest, *, success: str = "") -> Iterator[None]:
+    """Run a service call for the person: a refusal (ValidationError) is shown on the next page as its
+    messages and goes no further; otherwise `success` is shown. The view redirects either way.
+
+        with service_messages(request, success=_("Confirmed.")):
+            batches.batch_confirm_school(actor=request.user, batch=batch, school=school)
+    """
+    try:
+        yield
+    except ValidationError as error:
+        refusal_to_messages(request, error)
+    else:
+        if success:
+            messages.success(request, success)

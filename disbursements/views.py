@@ -14,7 +14,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from core.web import refusal_to_messages
+from core.web import refusal_to_messages, service_messages
 from funding import selectors as funding_selectors
 from schools import permissions
 from schools.access import class_get_for_user, school_get_for_user
@@ -97,12 +97,8 @@ def batch_confirm_view(request: HttpRequest, pk: str, school_pk: str) -> HttpRes
     school = school_get_for_user(user=request.user, pk=school_pk, action=Action.ENROLLMENT_CONFIRM)
     form = forms.NoteForm(request.POST)
     note = form.cleaned_data["note"] if form.is_valid() else ""
-    try:
+    with service_messages(request, success=_("Confirmed.")):
         batches.batch_confirm_school(actor=request.user, batch=batch, school=school, note=note)
-    except ValidationError as error:
-        refusal_to_messages(request, error)
-    else:
-        messages.success(request, _("Confirmed."))
     return redirect("disbursements:batch", pk=batch.pk)
 
 
@@ -110,12 +106,8 @@ def batch_confirm_view(request: HttpRequest, pk: str, school_pk: str) -> HttpRes
 @require_POST
 def batch_release_view(request: HttpRequest, pk: str) -> HttpResponse:
     batch = batch_get_for_user(user=request.user, pk=pk, action=Action.BATCH_MANAGE)
-    try:
+    with service_messages(request, success=_("Released: export the payment roster for the bank.")):
         batches.batch_release(actor=request.user, batch=batch)
-    except ValidationError as error:
-        refusal_to_messages(request, error)
-    else:
-        messages.success(request, _("Released: export the payment roster for the bank."))
     return redirect("disbursements:batch", pk=batch.pk)
 
 
@@ -206,17 +198,13 @@ def correction_propose_view(request: HttpRequest, award_pk: str) -> HttpResponse
     award = award_get_for_correction(user=request.user, pk=award_pk)
     form = forms.CorrectionProposeForm(request.POST)
     form.is_valid()
-    try:
+    with service_messages(request, success=_("Proposed: a second person approves it.")):
         corrections.correction_propose(
             actor=request.user,
             award=award,
             reason=form.cleaned_data.get("reason", ""),
             evidence=form.cleaned_data.get("evidence", ""),
         )
-    except ValidationError as error:
-        refusal_to_messages(request, error)
-    else:
-        messages.success(request, _("Proposed: a second person approves it."))
     return redirect("disbursements:corrections")
 
 
@@ -226,17 +214,13 @@ def correction_decide_view(request: HttpRequest, pk: str) -> HttpResponse:
     correction = correction_get_for_user(user=request.user, pk=pk, action=Action.CORRECTION_APPROVE)
     form = forms.DecisionForm(request.POST)
     form.is_valid()
-    try:
+    with service_messages(request, success=_("Decision recorded.")):
         corrections.correction_decide(
             actor=request.user,
             correction=correction,
             approve=form.cleaned_data.get("approve", False),
             reason=form.cleaned_data.get("reason", ""),
         )
-    except ValidationError as error:
-        refusal_to_messages(request, error)
-    else:
-        messages.success(request, _("Decision recorded."))
     return redirect("disbursements:corrections")
 
 
@@ -246,14 +230,10 @@ def correction_reverse_view(request: HttpRequest, pk: str) -> HttpResponse:
     correction = correction_get_for_user(user=request.user, pk=pk, action=Action.CORRECTION_PROPOSE)
     form = forms.ReasonForm(request.POST)
     form.is_valid()
-    try:
+    with service_messages(request, success=_("Proposed: a second person approves it.")):
         corrections.correction_reverse_propose(
             actor=request.user, correction=correction, reason=form.cleaned_data.get("reason", "")
         )
-    except ValidationError as error:
-        refusal_to_messages(request, error)
-    else:
-        messages.success(request, _("Proposed: a second person approves it."))
     return redirect("disbursements:corrections")
 
 
@@ -265,14 +245,10 @@ def recovery_record_view(request: HttpRequest, pk: str) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, _first_error(form))
         return redirect("disbursements:corrections")
-    try:
+    with service_messages(request, success=_("Recorded.")):
         corrections.recovery_record(
             actor=request.user, recovery=recovery, amount=form.cleaned_data["amount"], note=form.cleaned_data["note"]
         )
-    except ValidationError as error:
-        refusal_to_messages(request, error)
-    else:
-        messages.success(request, _("Recorded."))
     return redirect("disbursements:corrections")
 
 
@@ -282,14 +258,10 @@ def recovery_write_off_view(request: HttpRequest, pk: str) -> HttpResponse:
     recovery = recovery_get_for_user(user=request.user, pk=pk, action=Action.CORRECTION_APPROVE)
     form = forms.ReasonForm(request.POST)
     form.is_valid()
-    try:
+    with service_messages(request, success=_("Written off.")):
         corrections.recovery_write_off(
             actor=request.user, recovery=recovery, reason=form.cleaned_data.get("reason", "")
         )
-    except ValidationError as error:
-        refusal_to_messages(request, error)
-    else:
-        messages.success(request, _("Written off."))
     return redirect("disbursements:corrections")
 
 

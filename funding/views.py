@@ -17,7 +17,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from core.web import refusal_to_messages
+from core.web import refusal_to_messages, service_messages
 from schools import permissions
 from schools.access import get_visible, school_get_for_user
 from schools.permissions import Action
@@ -136,10 +136,6 @@ def emergency_view(request: HttpRequest, student_pk: str) -> HttpResponse:
 @require_POST
 def emergency_approve_view(request: HttpRequest, pk: str) -> HttpResponse:
     award = get_visible(Award, user=request.user, pk=pk, action=Action.AWARD_APPROVE)
-    try:
+    with service_messages(request, success=_("Approved.")):
         awards.emergency_approve(actor=request.user, award=award)
-    except ValidationError as error:
-        refusal_to_messages(request, error)
-    else:
-        messages.success(request, _("Approved."))
     return redirect("funding:award_list", pk=award.award_list_id)

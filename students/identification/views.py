@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from core.web import refusal_to_messages
+from core.web import refusal_to_messages, service_messages
 from schools import permissions
 from schools.access import get_visible, school_get_for_user
 from schools.permissions import Action
@@ -182,7 +182,7 @@ def application_decide_view(request: HttpRequest, pk: str) -> HttpResponse:
         messages.error(request, _("Choose a decision."))
         return _back_to(application)
     data = form.cleaned_data
-    try:
+    with service_messages(request, success=_("Decision recorded.")):
         workflow.application_decide(
             actor=request.user,
             application_id=application.pk,
@@ -191,10 +191,6 @@ def application_decide_view(request: HttpRequest, pk: str) -> HttpResponse:
             expected_status=data["expected_status"],
             tier=data["tier"],
         )
-    except ValidationError as error:
-        refusal_to_messages(request, error)
-    else:
-        messages.success(request, _("Decision recorded."))
     return _back_to(application)
 
 
