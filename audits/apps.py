@@ -12,3 +12,9 @@ class AuditsConfig(AppConfig):
         from .worklist import audit_items
 
         worklist.register(audit_items)
+
+        from core import storage
+
+        from .registry.jobs import UPLOAD_NAME
+
+        storage.register_upload_folder("registry", names=[UPLOAD_NAME])

@@ -169,6 +169,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "audits.write_checkpoints_everywhere",
         "schedule": crontab(minute=5),
     },
+    # Uploads are deleted when their job ends; what a job that never ended left goes after a day.
+    "sweep-uploads": {
+        "task": "core.sweep_uploads",
+        "schedule": crontab(hour=1, minute=15),
+    },
 }
 
 # --- Auth -------------------------------------------------------------------------------------------
@@ -194,8 +199,11 @@ STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "media")))
+#: Hours an upload may outlive a job that never ended (core.sweep_uploads); a finished job deletes its own.
+UPLOAD_RETENTION_HOURS = env.int("UPLOAD_RETENTION_HOURS", default=24)
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Evidence attached to applications is kept encrypted at rest (core.storage).
+    "default": {"BACKEND": "core.storage.EncryptedFileSystemStorage"},
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if DEBUG

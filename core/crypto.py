@@ -119,6 +119,33 @@ def decrypt(token: str, *, context: str) -> str:
         raise DecryptionError("value does not decrypt (wrong key or altered)") from exc
 
 
+#: The first bytes of a file encrypted by `encrypt_bytes` (a file without them was written in clear).
+FILE_MAGIC = b"SAENC1$"
+
+
+def encrypt_bytes(data: bytes, *, context: str) -> bytes:
+    """A file's bytes encrypted with the current key (AES-256-GCM, `context` bound as associated data):
+    FILE_MAGIC, the key id, `$`, the nonce and the ciphertext."""
+    ring = keyring()
+    nonce = os.urandom(12)
+    sealed = ring.keys[ring.current_id].encrypt(nonce, data, context.encode())
+    return FILE_MAGIC + ring.current_id.encode() + b"$" + nonce + sealed
+
+
+def decrypt_bytes(data: bytes, *, context: str) -> bytes:
+    """The bytes `encrypt_bytes` sealed, with whichever configured key wrote them."""
+    if not data.startswith(FILE_MAGIC):
+        raise DecryptionError("not an encrypted file")
+    key_id, sep, rest = data[len(FILE_MAGIC) :].partition(b"$")
+    aead = keyring().keys.get(key_id.decode(errors="replace"))
+    if not sep or aead is None:
+        raise DecryptionError(f"no key {key_id!r} configured for this file")
+    try:
+        return aead.decrypt(rest[:12], rest[12:], context.encode())
+    except Exception as exc:  # InvalidTag: wrong key, wrong context, or tampered
+        raise DecryptionError("file does not decrypt (wrong key or altered)") from exc
+
+
 def blind_index(value: str, *, kind: str) -> str:
     """Keyed hash for exact-match lookup: equal normalised values give equal indexes, per kind."""
     return keyed_hash(normalise(value, kind), kind=kind)

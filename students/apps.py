@@ -23,3 +23,9 @@ class StudentsConfig(AppConfig):
         from .selectors import student_counts
 
         school_selectors.register_student_counter(student_counts)
+
+        from core import storage
+
+        from .roster.services import UPLOAD_NAME
+
+        storage.register_upload_folder("roster", names=[UPLOAD_NAME])

@@ -19,6 +19,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.utils.translation import gettext as _
 
+from core import storage
 from core.audit import trail
 from core.intake.problems import FileProblem
 from core.tenancy.context import tenant_transaction
@@ -64,7 +65,6 @@ def registry_upload(
     required = {columns[f.key] for f in FIELDS if (f.required or mapping is not None) and columns.get(f.key)}
     root = Path(settings.MEDIA_ROOT) / "registry" / str(actor.tenant_id)
     incoming = root / f"incoming-{uuid.uuid4().hex}"
-    incoming.parent.mkdir(parents=True, exist_ok=True)
     params: dict[str, Any] = {
         "name": name,
         "source": str(source),
@@ -72,16 +72,14 @@ def registry_upload(
         "taken_on": taken_on.isoformat(),
     }
     try:
-        with incoming.open("wb") as out:
-            for piece in upload.chunks():
-                out.write(piece)
+        storage.write_private(incoming, upload.chunks())
         # Opening it now refuses an unreadable file (or one without the mapped columns) while the
         # person is still on the page, instead of in a job that fails later.
         with tempfile.TemporaryDirectory(prefix="registry-check-") as workdir:
             open_registry(incoming, workdir=Path(workdir), required=required)
         job = jobs.job_start(kind=JOB_KIND, actor=actor, task=registry_import_task, params=params)
         folder = job_folder(job)
-        folder.mkdir(parents=True, exist_ok=True)
+        storage.makedirs_private(folder)
         stored = folder / UPLOAD_NAME
         shutil.move(incoming, stored)
     finally:
@@ -115,10 +113,23 @@ def registry_import_job_run(*, job: Job) -> tuple[dict[str, Any], str]:
                 progress=lambda done, total: jobs.job_progress(job, done=done, total=total),
             )
         except RegistryFileError as exc:
-            return {"error": "FILE", "message": exc.message}, exc.message
+            refused = {"error": "FILE", "message": exc.message}, exc.message
         except ValidationError as exc:
             message = "；".join(exc.messages)
-            return {"error": "NO_ROWS", "message": message, "report": report if report_path.is_file() else ""}, message
+            refused = (
+                {"error": "NO_ROWS", "message": message, "report": report if report_path.is_file() else ""},
+                message,
+            )
+        else:
+            refused = None
+    # Committed (or refused): the upload, which holds every family's full numbers, is no longer needed
+    # (the row report keeps them masked). A crash leaves it for the job's next attempt, and for the
+    # daily sweep after that.
+    storage.discard(path)
+    if report_path.exists():
+        report_path.chmod(storage.FILE_MODE)
+    if refused is not None:
+        return refused
     snapshot = outcome.snapshot
     result: dict[str, Any] = {
         "snapshot": str(snapshot.pk),

@@ -22,6 +22,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core import storage
 from core.audit import trail
 from core.tenancy.context import current_tenant_id, tenant_transaction
 from schools import jobs, permissions
@@ -217,15 +218,12 @@ def roster_upload(*, upload: UploadedFile, actor: User) -> Job:
         raise RosterFileError(FileProblem.TOO_LARGE, limit=settings.MAX_UPLOAD_BYTES // (1024 * 1024))
     name = Path(upload.name or UPLOAD_NAME).name[:200]
     incoming = Path(settings.MEDIA_ROOT) / "roster" / str(actor.tenant_id) / f"incoming-{uuid.uuid4().hex}.xlsx"
-    incoming.parent.mkdir(parents=True, exist_ok=True)
     try:
-        with incoming.open("wb") as out:
-            for piece in upload.chunks():
-                out.write(piece)
+        storage.write_private(incoming, upload.chunks())
         reader.inspect(incoming)
         job = jobs.job_start(kind=JOB_KIND, actor=actor, task=roster_import_task, params={"name": name})
         folder = job_folder(job)
-        folder.mkdir(parents=True, exist_ok=True)
+        storage.makedirs_private(folder)
         stored = folder / UPLOAD_NAME
         shutil.move(incoming, stored)
     finally:
@@ -254,7 +252,13 @@ def roster_import_job_run(*, job: Job) -> tuple[dict[str, Any], str]:
             on_progress=lambda done, total: jobs.job_progress(job, done=done, total=total),
         )
     except RosterFileError as exc:
+        storage.discard(path)
         return {"error": exc.problem.value, "message": exc.message}, exc.message
+    # The upload holds every pupil's full numbers: gone as soon as the import ends (the row report
+    # keeps them masked). A crash leaves it for the job's next attempt, and the daily sweep after that.
+    storage.discard(path)
+    if report_path.exists():
+        report_path.chmod(storage.FILE_MODE)
     result = outcome.as_result()
     result["report"] = str(report_path.relative_to(settings.MEDIA_ROOT))
     return result, _(
