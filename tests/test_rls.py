@@ -16,13 +16,12 @@ from students.models import PublicNotice
 
 pytestmark = pytest.mark.postgres
 
-#: Tables with a tenant column but no row-level security, and why.
+#: Global tables with a tenant column: walled inside a tenant's transaction, but readable without one
+#: (tested below, not by the tenant-table tests, which expect nothing at all without a tenant).
 EXEMPT = {
-    # Sign-in must find the account before any tenant is known; reads of accounts go through
-    # User.objects.visible_to, and no student data lives in this table.
+    # Sign-in must find the account before any tenant is known.
     User,
-    # The public page of a publicity, read without login: it holds only what the school pins on its
-    # notice board (masked names, grades, tiers) — see students.models.publicity.
+    # The public page of a publicity, read without login (masked names, grades, tiers only).
     PublicNotice,
 }
 
@@ -177,3 +176,42 @@ def test_bulk_rows_cannot_name_another_tenants_rows(full_world, tenant_of):
             finally:
                 writer.close()
         assert RegistryEntry.objects.count() == entries
+
+
+def test_accounts_and_public_notices_are_walled_inside_a_tenant_and_readable_before_one(world, tenant_of):
+    """Inside tenant A's transaction the app role sees and changes neither B's accounts (password
+    hashes included) nor the platform operators', nor B's public notices; before any tenant is set
+    (sign-in, the public page) they are readable."""
+    import datetime as dt
+    import uuid
+
+    a, b = world.a.tenant.pk, world.b.tenant.pk
+    for w in (world.a, world.b):
+        with tenant_of(w.tenant):
+            PublicNotice.objects.create(
+                token=uuid.uuid4(), tenant=w.tenant, title="公示", school_name="学校", starts_on=dt.date(2026, 9, 1),
+                ends_on=dt.date(2026, 9, 7), rows=[],
+            )  # fmt: skip
+    with connection.cursor() as cursor:
+        for table in ("schools_user", "students_publicnotice"):
+            cursor.execute("SELECT relrowsecurity, relforcerowsecurity FROM pg_class WHERE relname = %s", [table])
+            assert cursor.fetchone() == (True, True), table
+        _set_tenant(cursor, None)
+        assert _count(cursor, "schools_user", "WHERE tenant_id = %s", [b]) > 0  # sign-in finds anyone
+        assert _count(cursor, "students_publicnotice", "WHERE tenant_id = %s", [b]) > 0  # the public page
+        _set_tenant(cursor, a)
+        assert _count(cursor, "schools_user", "WHERE tenant_id = %s", [a]) > 0
+        assert _count(cursor, "schools_user", "WHERE tenant_id = %s OR tenant_id IS NULL", [b]) == 0
+        assert _count(cursor, "students_publicnotice", "WHERE tenant_id = %s", [b]) == 0
+        with transaction.atomic():
+            cursor.execute("UPDATE schools_user SET password = 'stolen' WHERE tenant_id = %s OR tenant_id IS NULL", [b])
+            assert cursor.rowcount == 0
+        with pytest.raises(DatabaseError), transaction.atomic():
+            cursor.execute("UPDATE schools_user SET tenant_id = %s WHERE tenant_id = %s", [b, a])
+
+
+def test_the_app_cannot_delete_a_tenants_audit_chain_head(world, tenant_of):
+    with tenant_of(world.a.tenant), connection.cursor() as cursor:
+        assert _count(cursor, "audits_auditchainhead") == 1
+        with pytest.raises(DatabaseError, match="permission denied"), transaction.atomic():
+            cursor.execute("DELETE FROM audits_auditchainhead")

@@ -29,6 +29,9 @@ TENANT_EXPR = "NULLIF(current_setting('app.tenant_id', true), '')::uuid"
 
 #: Tables whose rows are never updated or deleted by the application.
 APPEND_ONLY_TABLES = ("audits_auditevent",)
+#: Tables the application updates but never deletes from: a tenant's audit chain head only moves on
+#: (deleting it would let the chain restart unseen).
+NO_DELETE_TABLES = ("audits_auditchainhead",)
 
 
 def _table(state: Any, app_label: str, model_name: str) -> Any:
@@ -45,9 +48,15 @@ class EnableRowLevelSecurity(Operation):
     reversible = True
     reduces_to_sql = True
 
-    def __init__(self, model_name: str, tenant_column: str = "tenant_id") -> None:
+    def __init__(
+        self, model_name: str, tenant_column: str = "tenant_id", readable_without_tenant: bool = False
+    ) -> None:
         self.model_name = model_name
         self.tenant_column = tenant_column
+        # A global table with a tenant column (accounts, public notices): rows are read before any
+        # tenant is known (sign-in, the public page), so without a tenant every row is visible; inside
+        # a tenant's transaction only that tenant's rows are, and only those can be written.
+        self.readable_without_tenant = readable_without_tenant
 
     def state_forwards(self, app_label: str, state: Any) -> None:
         pass
@@ -56,6 +65,8 @@ class EnableRowLevelSecurity(Operation):
         kwargs = {"model_name": self.model_name}
         if self.tenant_column != "tenant_id":
             kwargs["tenant_column"] = self.tenant_column
+        if self.readable_without_tenant:
+            kwargs["readable_without_tenant"] = True
         return self.__class__.__name__, [], kwargs
 
     def database_forwards(self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any) -> None:
@@ -67,7 +78,8 @@ class EnableRowLevelSecurity(Operation):
         schema_editor.execute(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")
         schema_editor.execute(f"DROP POLICY IF EXISTS {POLICY} ON {table}")
         rule = f"{column} = {TENANT_EXPR}"
-        schema_editor.execute(f"CREATE POLICY {POLICY} ON {table} USING ({rule}) WITH CHECK ({rule})")
+        seen = f"({rule} OR {TENANT_EXPR} IS NULL)" if self.readable_without_tenant else rule
+        schema_editor.execute(f"CREATE POLICY {POLICY} ON {table} USING ({seen}) WITH CHECK ({seen})")
 
     def database_backwards(self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any) -> None:
         if schema_editor.connection.vendor != "postgresql":
@@ -240,3 +252,5 @@ def grant_app_role(using: str = "default", *, role: str) -> None:
         cursor.execute(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {name}")
         for table in APPEND_ONLY_TABLES:
             cursor.execute(f"REVOKE UPDATE, DELETE, TRUNCATE ON {connection.ops.quote_name(table)} FROM {name}")
+        for table in NO_DELETE_TABLES:
+            cursor.execute(f"REVOKE DELETE, TRUNCATE ON {connection.ops.quote_name(table)} FROM {name}")

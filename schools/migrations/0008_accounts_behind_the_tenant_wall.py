@@ -1,0 +1,13 @@
+"""Accounts behind the tenant wall: inside a tenant's transaction the app sees and writes only that
+tenant's accounts (not other districts', not the platform operators'). Without a tenant (sign-in,
+before anyone is known) every account stays readable, as signing in needs."""
+
+from django.db import migrations
+
+from core.tenancy.db import EnableRowLevelSecurity
+
+
+class Migration(migrations.Migration):
+    dependencies = [("schools", "0007_official_calendar_from_library")]
+
+    operations = [EnableRowLevelSecurity("user", readable_without_tenant=True)]
