@@ -1,0 +1,159 @@
+"""The sweep of lost jobs (schools.jobs.jobs_sweep): which jobs get their task sent again, once, in every
+tenant; finished jobs are left alone; a job run again says which attempt finished it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from audits.tasks import VERIFY_JOB_KIND, verify_chain
+from core.tenancy.context import tenant_context, tenant_transaction
+from schools import jobs
+from schools.models import Job, JobStatus
+from schools.permissions import Role
+from schools.tasks import sweep_jobs
+
+LONG_AGO = jobs.STALE_AFTER + dt.timedelta(minutes=1)
+
+
+class _SentTasks:
+    """Stands in for a job kind's task: records what the sweep sends instead of sending it."""
+
+    def __init__(self) -> None:
+        self.sent: list[dict[str, str]] = []
+
+    def delay_on_commit(self, **kwargs: str) -> None:
+        self.sent.append(kwargs)
+
+    @property
+    def job_ids(self) -> list[str]:
+        return [kwargs["job_id"] for kwargs in self.sent]
+
+
+@pytest.fixture
+def sent(monkeypatch) -> _SentTasks:
+    recorder = _SentTasks()
+    monkeypatch.setitem(jobs._tasks, VERIFY_JOB_KIND, recorder)
+    return recorder
+
+
+def _job(tenant_world, *, status=JobStatus.QUEUED, age=dt.timedelta(0), heartbeat_age=None, attempts=0, kind=None):
+    """A job of `kind` (the auditor's verify), created `age` ago, its heartbeat `heartbeat_age` ago."""
+    now = timezone.now()
+    with tenant_transaction(tenant_world.tenant.pk):
+        job = Job.objects.create(kind=kind or VERIFY_JOB_KIND, actor=tenant_world.user(Role.DISTRICT_AUDITOR))
+        Job.objects.filter(pk=job.pk).update(
+            status=status,
+            created_at=now - age,
+            attempts=attempts,
+            heartbeat_at=None if heartbeat_age is None else now - heartbeat_age,
+            finished_at=now - age if status in (JobStatus.SUCCEEDED, JobStatus.FAILED) else None,
+        )
+        return Job.objects.get(pk=job.pk)
+
+
+def _stored(job) -> Job:
+    with tenant_transaction(job.tenant_id):
+        return Job.objects.get(pk=job.pk)
+
+
+def test_the_sweep_sends_again_the_jobs_gone_quiet_in_every_tenant_and_leaves_the_others(world, sent):
+    lost_queued = _job(world.a, age=LONG_AGO)
+    dead_running = _job(world.a, status=JobStatus.RUNNING, age=LONG_AGO, heartbeat_age=LONG_AGO, attempts=1)
+    other_tenant = _job(world.b, status=JobStatus.RUNNING, age=LONG_AGO, heartbeat_age=LONG_AGO, attempts=1)
+    left_alone = [
+        _job(world.a),  # queued just now: its message is on its way
+        _job(world.a, status=JobStatus.RUNNING, age=LONG_AGO, heartbeat_age=dt.timedelta(seconds=5), attempts=1),
+        _job(world.a, status=JobStatus.SUCCEEDED, age=LONG_AGO, heartbeat_age=LONG_AGO, attempts=1),
+        _job(world.a, status=JobStatus.FAILED, age=LONG_AGO, heartbeat_age=LONG_AGO, attempts=1),
+    ]
+
+    assert sweep_jobs() == 3
+    assert sorted(sent.job_ids) == sorted(str(j.pk) for j in (lost_queued, dead_running, other_tenant))
+    for job in (lost_queued, dead_running, other_tenant):  # with its tenant and actor, as job_start sends it
+        assert {"tenant_id": str(job.tenant_id), "actor_id": str(job.actor_id), "job_id": str(job.pk)} in sent.sent
+        assert _stored(job).resent_at is not None
+    for job in left_alone:
+        stored = _stored(job)
+        assert (stored.status, stored.resent_at) == (job.status, None)
+
+
+def test_a_quiet_job_is_sent_again_once_per_stale_period_not_once_per_sweep(world, sent):
+    job = _job(world.a, status=JobStatus.RUNNING, age=LONG_AGO, heartbeat_age=LONG_AGO, attempts=1)
+    assert sweep_jobs() == 1
+    assert sweep_jobs() == 0  # the next sweeps, 30 s later: already sent
+    assert sent.job_ids == [str(job.pk)]
+    with tenant_transaction(world.a.tenant.pk):  # its message was lost too: after STALE_AFTER, once more
+        Job.objects.filter(pk=job.pk).update(resent_at=timezone.now() - LONG_AGO)
+    assert sweep_jobs() == 1
+    assert sent.job_ids == [str(job.pk)] * 2
+
+
+def test_two_sweeps_at_once_send_a_job_once(world, sent):
+    job = _job(world.a, age=LONG_AGO)
+    now = timezone.now()
+    with tenant_transaction(world.a.tenant.pk):
+        seen_by_both = list(jobs.jobs_stuck(now=now))
+        assert [jobs.job_resend(job=j, now=now) for j in seen_by_both] == [True]
+        assert [jobs.job_resend(job=j, now=now) for j in seen_by_both] == [False]
+    assert sent.job_ids == [str(job.pk)]
+
+
+def test_a_job_of_a_kind_nobody_registered_is_not_sent(world, sent):
+    job = _job(world.a, age=LONG_AGO, kind="nobody_runs_this")
+    assert sweep_jobs() == 0
+    assert _stored(job).resent_at is None
+
+
+def test_a_job_that_stopped_its_worker_too_often_fails_instead(world, sent):
+    job = _job(world.a, status=JobStatus.RUNNING, age=LONG_AGO, heartbeat_age=LONG_AGO, attempts=jobs.MAX_ATTEMPTS)
+    assert sweep_jobs() == 0
+    stored = _stored(job)
+    assert stored.status == JobStatus.FAILED
+    assert stored.message == str(jobs.MSG_GAVE_UP % {"n": jobs.MAX_ATTEMPTS})
+    assert sent.sent == []
+
+
+def test_the_task_sent_again_reclaims_the_job_and_says_it_was_attempt_2(world, sent):
+    """The sweep's message, delivered (here run in this process): the job runs once more and finishes;
+    another copy of it does nothing."""
+    job = _job(world.a, status=JobStatus.RUNNING, age=LONG_AGO, heartbeat_age=LONG_AGO, attempts=1)
+    assert sweep_jobs() == 1
+    verify_chain.apply(kwargs=sent.sent[0], throw=True)
+    verify_chain.apply(kwargs=sent.sent[0], throw=True)
+    stored = _stored(job)
+    assert (stored.status, stored.attempts) == (JobStatus.SUCCEEDED, 2)
+    assert stored.result["problems"] == []
+    assert stored.result["attempt"] == 2
+    client = Client()
+    client.force_login(world.a.user(Role.DISTRICT_AUDITOR))
+    page = client.get(f"/schools/jobs/{job.pk}/").content.decode()
+    assert "verify-ok" in page
+    assert 'data-testid="job-attempts"' in page
+    assert sweep_jobs() == 0  # finished: never sent again
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_running_job_beats_while_its_work_reports_nothing(monkeypatch):
+    """The heartbeat comes from a thread of the worker, so a phase without progress calls (or one long
+    transaction) is not taken for a dead worker."""
+    from tests.factories import build_world
+
+    world = build_world()
+    monkeypatch.setattr(jobs, "HEARTBEAT_EVERY", dt.timedelta(seconds=0.1))
+    with tenant_transaction(world.a.tenant.pk):
+        job = Job.objects.create(kind="test", actor=world.a.user(Role.DISTRICT_STAFF))
+
+    def work(claimed: Job):
+        time.sleep(1)
+        return {"heartbeat_at": _stored(claimed).heartbeat_at.isoformat()}, ""
+
+    with tenant_context(world.a.tenant.pk):
+        jobs.run(job_id=job.pk, work=work)
+    stored = _stored(job)
+    assert stored.status == JobStatus.SUCCEEDED
+    assert dt.datetime.fromisoformat(stored.result["heartbeat_at"]) > stored.started_at
