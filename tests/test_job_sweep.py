@@ -61,6 +61,17 @@ def _stored(job) -> Job:
         return Job.objects.get(pk=job.pk)
 
 
+def test_beat_sweeps_often_enough_for_a_lost_job_to_run_again_within_two_minutes(settings):
+    entry = settings.CELERY_BEAT_SCHEDULE["sweep-jobs"]
+    assert entry["task"] == sweep_jobs.name == "schools.sweep_jobs"
+    assert entry["task"] in sweep_jobs.app.tasks  # the project's app (config.celery)
+    every = dt.timedelta(seconds=entry["schedule"])
+    assert jobs.STALE_AFTER + every <= dt.timedelta(minutes=2)  # from the last beat to the next sweep
+    assert jobs.HEARTBEAT_EVERY * 4 <= jobs.STALE_AFTER  # a live job beats several times per period
+    # Every kind of job started anywhere has its task registered (apps' ready()).
+    assert {"roster_import", "registry_import", "reconciliation", VERIFY_JOB_KIND} <= set(jobs._tasks)
+
+
 def test_the_sweep_sends_again_the_jobs_gone_quiet_in_every_tenant_and_leaves_the_others(world, sent):
     lost_queued = _job(world.a, age=LONG_AGO)
     dead_running = _job(world.a, status=JobStatus.RUNNING, age=LONG_AGO, heartbeat_age=LONG_AGO, attempts=1)
