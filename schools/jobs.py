@@ -78,16 +78,21 @@ def job_claim(*, job_id: Any) -> Job | None:
         return Job.objects.get(pk=job_id) if claimed == 1 else None
 
 
+def _this_attempt(job: Job) -> QuerySet[Job]:
+    """The job's row while `job` is its latest attempt: a worker taken for dead whose job was claimed
+    again (and is running elsewhere) records nothing when it finishes after all."""
+    return Job.objects.filter(pk=job.pk, attempts=job.attempts)
+
+
+def _superseded(job: Job) -> None:
+    logger.warning("job %s: attempt %s ended after the job was claimed again; not recorded", job.pk, job.attempts)
+
+
 def _beat(job: Job) -> bool:
     """Write the job's heartbeat in a transaction of its own; False once the job is no longer this
     attempt's (finished, or re-claimed after this worker was taken for dead)."""
     with tenant_transaction(job.tenant_id):
-        return (
-            Job.objects.filter(pk=job.pk, status=JobStatus.RUNNING, attempts=job.attempts).update(
-                heartbeat_at=timezone.now()
-            )
-            == 1
-        )
+        return _this_attempt(job).filter(status=JobStatus.RUNNING).update(heartbeat_at=timezone.now()) == 1
 
 
 @contextmanager
@@ -152,7 +157,7 @@ def job_finish(job: Job, *, result: dict[str, Any] | None = None, message: str =
     latest = cache.get(_progress_key(job.pk))
     total = max(latest[1], job.total) if latest else F("total")
     with tenant_transaction(job.tenant_id), trail.labelled("job.finish"):
-        Job.objects.filter(pk=job.pk).update(
+        finished = _this_attempt(job).update(
             status=JobStatus.SUCCEEDED,
             result=result,
             message=message[:300],
@@ -160,11 +165,15 @@ def job_finish(job: Job, *, result: dict[str, Any] | None = None, message: str =
             total=total,
             done=total,
         )
+    if not finished:
+        _superseded(job)
 
 
 def job_fail(job: Job, *, message: str) -> None:
     with tenant_transaction(job.tenant_id), trail.labelled("job.fail", message[:200]):
-        Job.objects.filter(pk=job.pk).update(status=JobStatus.FAILED, message=message[:300], finished_at=timezone.now())
+        failed = _this_attempt(job).update(status=JobStatus.FAILED, message=message[:300], finished_at=timezone.now())
+    if not failed:
+        _superseded(job)
 
 
 def run(*, job_id: Any, work: Callable[[Job], tuple[dict[str, Any] | None, str]]) -> None:

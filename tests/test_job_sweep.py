@@ -148,10 +148,35 @@ def test_the_task_sent_again_reclaims_the_job_and_says_it_was_attempt_2(world, s
     assert sweep_jobs() == 0  # finished: never sent again
 
 
+def test_an_attempt_taken_for_dead_records_nothing_when_it_ends_after_all(world):
+    """Its job was claimed again (attempt 2 runs elsewhere): attempt 1's late result or failure is not
+    recorded over it."""
+    with tenant_transaction(world.a.tenant.pk):
+        job = Job.objects.create(kind=VERIFY_JOB_KIND, actor=world.a.user(Role.DISTRICT_AUDITOR))
+    with tenant_context(world.a.tenant.pk):
+        first = jobs.job_claim(job_id=job.pk)
+        with tenant_transaction(world.a.tenant.pk):
+            Job.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - LONG_AGO)
+        second = jobs.job_claim(job_id=job.pk)
+    assert (first.attempts, second.attempts) == (1, 2)
+    jobs.job_finish(first, result={"late": True})
+    jobs.job_fail(first, message="late")
+    assert (_stored(job).status, _stored(job).result) == (JobStatus.RUNNING, None)
+    jobs.job_finish(second, result={"on": "time"})
+    stored = _stored(job)
+    assert (stored.status, stored.result) == (JobStatus.SUCCEEDED, {"on": "time", "attempt": 2})
+
+
 @pytest.mark.django_db(transaction=True)
-def test_a_running_job_beats_while_its_work_reports_nothing(monkeypatch):
-    """The heartbeat comes from a thread of the worker, so a phase without progress calls (or one long
-    transaction) is not taken for a dead worker."""
+@pytest.mark.parametrize(
+    "in_one_transaction", [False, pytest.param(True, marks=pytest.mark.postgres)], ids=["short", "one-transaction"]
+)
+def test_a_running_job_beats_while_its_work_reports_nothing(monkeypatch, in_one_transaction):
+    """The heartbeat comes from a thread of the worker, on a connection of its own, so a phase without
+    progress calls, or work in one long transaction (the registry import), is not taken for a dead
+    worker. (One transaction: PostgreSQL only; SQLite's file lock would hold the beat until the end.)"""
+    from contextlib import nullcontext
+
     from tests.factories import build_world
 
     world = build_world()
@@ -160,8 +185,9 @@ def test_a_running_job_beats_while_its_work_reports_nothing(monkeypatch):
         job = Job.objects.create(kind="test", actor=world.a.user(Role.DISTRICT_STAFF))
 
     def work(claimed: Job):
-        time.sleep(1)
-        return {"heartbeat_at": _stored(claimed).heartbeat_at.isoformat()}, ""
+        with tenant_transaction(world.a.tenant.pk) if in_one_transaction else nullcontext():
+            time.sleep(1)
+            return {"heartbeat_at": _stored(claimed).heartbeat_at.isoformat()}, ""
 
     with tenant_context(world.a.tenant.pk):
         jobs.run(job_id=job.pk, work=work)
