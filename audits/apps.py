@@ -8,10 +8,18 @@ class AuditsConfig(AppConfig):
 
     def ready(self):
         from core import worklist
+        from schools import jobs
 
+        from .reconciliation.services import JOB_KIND as RECONCILIATION_JOB_KIND
+        from .registry.jobs import JOB_KIND as REGISTRY_JOB_KIND
+        from .tasks import VERIFY_JOB_KIND, reconciliation_task, registry_import_task, verify_chain
         from .worklist import audit_items
 
         worklist.register(audit_items)
+        # The sweep sends a lost job's task again (schools.jobs.jobs_sweep).
+        jobs.register_job_kind(RECONCILIATION_JOB_KIND, reconciliation_task)
+        jobs.register_job_kind(REGISTRY_JOB_KIND, registry_import_task)
+        jobs.register_job_kind(VERIFY_JOB_KIND, verify_chain)
 
         from core import storage
 

@@ -15,6 +15,8 @@ from .verify import verify_tenant_chain
 # Celery's autodiscovery imports this module only: the tasks of the packages are named here.
 __all__ = ["reconciliation_task", "registry_import_task", "verify_chain", "write_checkpoints_everywhere"]
 
+VERIFY_JOB_KIND = "audit_verify"
+
 
 @shared_task(base=TenantTask, atomic=False, name="audits.verify_chain")
 def verify_chain(*, tenant_id: str, actor_id: str, job_id: str) -> None:

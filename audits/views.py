@@ -12,7 +12,7 @@ from schools import jobs, permissions
 from schools.permissions import Action
 
 from .selectors import action_names, event_list
-from .tasks import verify_chain
+from .tasks import VERIFY_JOB_KIND, verify_chain
 
 
 @login_required
@@ -37,5 +37,5 @@ def verify_view(request: HttpRequest) -> HttpResponse:
     A read, decided so: it changes no tenant data (the job row records who asked and what was found),
     and checking the chain is the read-only auditor's own work, so AUDIT_VIEW is enough."""
     permissions.require(request.user, Action.AUDIT_VIEW)
-    job = jobs.job_start(kind="audit_verify", actor=request.user, task=verify_chain)
+    job = jobs.job_start(kind=VERIFY_JOB_KIND, actor=request.user, task=verify_chain)
     return render(request, "jobs/_progress.html", {"job": job, "result_template": f"jobs/{job.kind}.html"})

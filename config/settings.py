@@ -150,10 +150,19 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 6 * 3600}
+# Redis gives a message nobody acknowledged back after this long. Jobs do not wait for it (the sweep
+# below sends a lost job's task again within two minutes); it brings back the other tasks of a dead
+# worker. A message of a job still running that comes back is harmless: its claim refuses, it is acked.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 15 * 60}
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="funding")
 CELERY_IMPORTS = ["schools.tasks", "students.identification.tasks"]
 CELERY_BEAT_SCHEDULE = {
+    # Jobs whose worker died (silent heartbeat, or never claimed): their tasks are sent again.
+    "sweep-jobs": {
+        "task": "schools.sweep_jobs",
+        "schedule": 30.0,
+        "options": {"expires": 25},  # workers down for a while: no backlog of sweeps when they return
+    },
     # Lists whose publicity period ended yesterday go to the district (公示期满): every night.
     "close-due-publicities": {
         "task": "students.close_due_publicities_everywhere",

@@ -360,6 +360,8 @@ class Job(TenantModel):
     attempts = models.PositiveSmallIntegerField(default=0)
     started_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # When the sweep last sent the task again (jobs.jobs_sweep): at most once per STALE_AFTER.
+    resent_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     scope: ClassVar[Scope] = Scope()

@@ -8,6 +8,7 @@ class StudentsConfig(AppConfig):
 
     def ready(self):
         from core import worklist
+        from schools import jobs
         from schools import selectors as school_selectors
         from schools.signals import tenant_created
 
@@ -24,6 +25,11 @@ class StudentsConfig(AppConfig):
 
         school_selectors.register_student_counter(student_counts)
 
+        from .roster.services import JOB_KIND as ROSTER_JOB_KIND
+        from .roster.tasks import roster_import_task
+
+        # The sweep sends a lost job's task again (schools.jobs.jobs_sweep).
+        jobs.register_job_kind(ROSTER_JOB_KIND, roster_import_task)
         from core import storage
 
         from .roster.services import UPLOAD_NAME

@@ -95,8 +95,9 @@ def test_a_worker_killed_mid_write_leaves_nothing_and_the_job_runs_again(monkeyp
     monkeypatch.delenv("TEST_WORKER_POOL")
     kwargs = {"tenant_id": str(w.tenant.pk), "actor_id": str(sc.district.pk), "job_id": str(job.pk)}
     with running_worker():
-        # Redis gives an unacknowledged message back only after the visibility timeout (6 h), and each
-        # test worker listens on a queue of its own: deliver the same message again, as Redis would.
+        # Redis gives an unacknowledged message back only after the visibility timeout (15 min), and each
+        # test worker listens on a queue of its own: deliver the same message again, as Redis would (the
+        # sweep's message is tests/test_job_sweep_worker.py).
         reconciliation_task.apply_async(kwargs=kwargs)
         job = _wait(w.tenant.pk, job.pk, lambda j: j.is_finished)
         assert job.status == JobStatus.SUCCEEDED, job.message

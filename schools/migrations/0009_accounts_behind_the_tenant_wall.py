@@ -8,6 +8,6 @@ from core.tenancy.db import EnableRowLevelSecurity
 
 
 class Migration(migrations.Migration):
-    dependencies = [("schools", "0007_official_calendar_from_library")]
+    dependencies = [("schools", "0008_job_resent_at")]
 
     operations = [EnableRowLevelSecurity("user", readable_without_tenant=True)]
