@@ -7,7 +7,9 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from knox.models import AuthToken
 
@@ -172,3 +174,27 @@ def test_the_token_endpoint_audits_the_issue_as_the_user_who_signed_in(people):
     with tenant_transaction(people["teacher"].tenant_id):
         event = AuditEvent.objects.get(object_id=str(token.pk))
     assert (event.action, event.actor_id, event.source) == ("api_token.create", people["teacher"].pk, "api")
+
+
+def test_a_platform_operator_gets_no_token(db):
+    services.user_create(tenant=None, username="operator", password=PASSWORD, validate=False)
+    response = Client().post("/api/v1/token/", {"username": "operator", "password": PASSWORD})
+    assert response.status_code == 400
+    assert not AuthToken.objects.exists()
+
+
+def test_the_page_reads_the_same_number_of_queries_for_one_token_or_many(people):
+    client = _logged_in(people["admin"])
+    _issue(people["admin"], "one")
+    _issue(people["teacher"], "two")
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get("/schools/tokens/").status_code == 200
+        return len(captured)
+
+    few = queries()
+    for n in range(3):
+        _issue(people["admin"], f"mine {n}")
+        _issue(people["colleague"], f"theirs {n}")
+    assert queries() == few
