@@ -1,13 +1,12 @@
 """/api/v1/: one router for every app's endpoints."""
 
 from django.urls import path
-from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
 from audits.api.views import AuditEventViewSet
 from disbursements.api import AwardCorrectView, BatchViewSet, CorrectionViewSet, RecoveryViewSet
 from funding.api.views import AwardViewSet, ProgramViewSet, SemesterViewSet
-from schools.api.views import GradeViewSet, MeView, SchoolClassViewSet, SchoolViewSet
+from schools.api.views import GradeViewSet, MeView, SchoolClassViewSet, SchoolViewSet, TokenCreateView
 from students.api.identification import ApplicationViewSet, ObjectionViewSet, PublicityViewSet
 from students.api.views import StudentViewSet
 
@@ -30,7 +29,7 @@ router.register("audit-events", AuditEventViewSet, basename="audit-event")
 
 urlpatterns = [
     path("me/", MeView.as_view(), name="me"),
-    path("token/", obtain_auth_token, name="api-token"),
+    path("token/", TokenCreateView.as_view(), name="api-token"),
     path("awards/<uuid:pk>/correct/", AwardCorrectView.as_view(), name="award-correct"),
     *router.urls,
 ]

@@ -5,6 +5,7 @@ Celery tasks executed in-process. With DATABASE_URL and REDIS_URL it uses Postgr
 See README.md ("Configuration") for every variable.
 """
 
+import datetime as dt
 import os
 from pathlib import Path
 
@@ -53,7 +54,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",  # API tokens, stored as digests (core.tokens)
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -223,9 +224,11 @@ WHITENOISE_USE_FINDERS = DEBUG
 
 # --- API --------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
+    # The token scheme first: a call without valid credentials is then answered 401 with
+    # `WWW-Authenticate: Token` (a bad or expired token is told so), not 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "core.tokens.HashedTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
@@ -234,6 +237,12 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "core.api.exception_handler",
 }
+# API tokens (core.tokens): hashed, named per device, and dead after this many days. Never refreshed by
+# use: a leaked key works at most this long.
+API_TOKEN_TTL_DAYS = env.int("API_TOKEN_TTL_DAYS", default=30)
+# knox's own table (a swappable model: schools.ApiToken points at it).
+KNOX_TOKEN_MODEL = "knox.AuthToken"  # noqa: S105 (a model name, not a secret)
+REST_KNOX = {"TOKEN_TTL": dt.timedelta(days=API_TOKEN_TTL_DAYS), "AUTO_REFRESH": False}
 SPECTACULAR_SETTINGS = {
     "TITLE": "Student aid API",
     "DESCRIPTION": "Tenant-scoped API of the student-aid platform. Every endpoint answers only with rows "

@@ -16,7 +16,7 @@ from django.db.models import Model
 from django.http import Http404
 
 from . import permissions
-from .models import Grade, Job, School, SchoolClass
+from .models import ApiToken, Grade, Job, School, SchoolClass
 from .permissions import Action
 
 M = TypeVar("M", bound=Model)
@@ -68,3 +68,22 @@ def job_report_get_for_user(
         raise Http404
     name = Path(job.params.get("name") or default_name).stem
     return path, f"{name}-{suffix}.xlsx"
+
+
+def api_token_get_for_user(*, user: Any, pk: Any) -> ApiToken:
+    """An API token the user may revoke: their own, or (for whoever manages the accounts of a tenant) one
+    of an account of their tenant. 404 otherwise, also for another tenant's."""
+    try:
+        token = ApiToken.objects.select_related("token__user").get(pk=pk)
+    except (ApiToken.DoesNotExist, ValidationError, ValueError) as exc:
+        raise Http404 from exc
+    owner = token.token.user
+    if owner.pk == user.pk:
+        return token
+    if (
+        user.tenant_id is not None
+        and owner.tenant_id == user.tenant_id
+        and permissions.can(user, Action.USER_MANAGE, owner)
+    ):
+        return token
+    raise Http404

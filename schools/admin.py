@@ -9,17 +9,18 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.models import Group
 from django.contrib.auth.password_validation import validate_password
 from django.utils.translation import gettext_lazy as _
-from rest_framework.authtoken.models import TokenProxy
+from knox.models import AuthToken
 
 from core.audit import trail
 from schools import permissions, services
 from schools.models import CalendarDay, Grade, RoleAssignment, School, SchoolClass, Stage, Tenant, User
 from schools.permissions import Action
 
-# Django's groups and DRF's token list are global tables: not for tenant administrators, and a token
-# list would show every tenant's accounts. Roles are our RoleAssignment; tokens come from /api/v1/token/.
+# Django's groups and knox's token list are global tables: not for tenant administrators, and a token
+# list would show every tenant's accounts. Roles are our RoleAssignment; tokens are issued by
+# /api/v1/token/ and on the "API tokens" page, which also lists and revokes them (schools.views).
 admin.site.unregister(Group)
-admin.site.unregister(TokenProxy)
+admin.site.unregister(AuthToken)
 
 
 class ScopedAdminMixin:

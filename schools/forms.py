@@ -1,4 +1,5 @@
-"""Forms of the schools pages: the platform operator's upload of a year of the official calendar."""
+"""Forms of the schools pages: the platform operator's upload of a year of the official calendar; the name
+of a new API token."""
 
 from __future__ import annotations
 
@@ -25,3 +26,11 @@ class OfficialCalendarForm(forms.Form):
         if upload.size > MAX_BYTES:  # refused before it is read
             raise forms.ValidationError(_("The file is too large for one year's schedule (at most 64 KB)."))
         return upload
+
+
+class ApiTokenForm(forms.Form):
+    name = forms.CharField(
+        label=_("Device or program"),
+        max_length=60,
+        help_text=_('So that you recognise the token in this list, e.g. "roster sync on the office PC".'),
+    )

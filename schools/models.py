@@ -467,3 +467,23 @@ class OfficialCalendarDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.date} {self.get_kind_display()} {self.name}"
+
+
+class ApiToken(models.Model):
+    """An API token's name (the device or program it is for) beside knox's row, which holds the key's
+    digest, its owner and its expiry (core.tokens). Global like its owner's account: found through the
+    owner's tenant (schools.selectors), deleted with the token when it is revoked."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    token = models.OneToOneField(
+        "knox.AuthToken", on_delete=models.CASCADE, related_name="device", verbose_name=_("token")
+    )
+    name = models.CharField(_("name"), max_length=60)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+
+    def __str__(self) -> str:
+        return self.name

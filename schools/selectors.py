@@ -7,7 +7,8 @@ from typing import Any
 
 from django.db.models import Count, QuerySet
 
-from .models import Grade, Job, RoleAssignment, School, SchoolClass, User
+from . import permissions
+from .models import ApiToken, Grade, Job, RoleAssignment, School, SchoolClass, User
 from .permissions import Action
 
 #: Counts the pupils of each school or class the user may see ({unit id: count}). The register lives in
@@ -67,3 +68,20 @@ def assignment_list(*, user: Any, of_user: User | None = None) -> QuerySet[RoleA
 def job_list(*, user: Any, kind: str, limit: int = 10) -> QuerySet[Job]:
     """The user's latest jobs of one kind (imports, reconciliations), newest first."""
     return Job.objects.visible_to(user).filter(kind=kind).order_by("-created_at", "-pk")[:limit]
+
+
+def api_token_list(*, user: Any) -> QuerySet[ApiToken]:
+    """The user's own API tokens (expired ones too, until revoked), newest first."""
+    return ApiToken.objects.select_related("token").filter(token__user=user).order_by("-created_at", "-pk")
+
+
+def api_token_list_for_tenant(*, user: Any) -> QuerySet[ApiToken]:
+    """Every API token of the accounts of the user's tenant, if the user manages its accounts (the tenant
+    administrator); none otherwise, and never another tenant's."""
+    if user.tenant_id is None or not permissions.can(user, Action.USER_MANAGE):
+        return ApiToken.objects.none()
+    return (
+        ApiToken.objects.select_related("token__user")
+        .filter(token__user__tenant_id=user.tenant_id)
+        .order_by("token__user__username", "-created_at", "-pk")
+    )

@@ -11,11 +11,13 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+from core import tokens
 from core.audit import trail
 from core.tenancy.context import tenant_transaction
 
-from .models import STAGE_YEARS, Grade, Role, RoleAssignment, School, SchoolClass, Stage, Tenant, User
+from .models import STAGE_YEARS, ApiToken, Grade, Role, RoleAssignment, School, SchoolClass, Stage, Tenant, User
 from .permissions import ROLE_LEVEL, Level
 from .signals import tenant_created
 
@@ -147,3 +149,59 @@ def role_assign(*, user: User, role: str, unit: Any = None) -> RoleAssignment:
 def role_revoke(*, assignment: RoleAssignment, reason: str = "") -> None:
     with trail.labelled("role.revoke", reason):
         assignment.delete()
+
+
+# --- API tokens (core.tokens: hashed, expiring) ----------------------------------------------------------
+
+API_TOKEN_NO_TENANT = gettext_lazy("Only the staff of a district may hold API tokens.")
+API_TOKEN_DEFAULT_NAME = "API"  # noqa: S105 (a name, not a secret)
+
+
+def _acting(actor: User) -> Any:
+    """Attribute the audit rows to `actor` in the current request (the token endpoint's caller is
+    anonymous until the token is issued)."""
+    current = trail.current_actor()
+    return trail.acting_as(trail.actor_for(actor, source=current.source, request_id=current.request_id))
+
+
+def api_token_create(*, user: User, name: str = "") -> tuple[ApiToken, str]:
+    """Issue an API token for `user`, named after its device, expiring after settings.API_TOKEN_TTL_DAYS.
+    Returns the row and the key: the key is shown once and stored only as a digest. Audited in the
+    user's tenant chain; refused to accounts without a tenant (the API serves tenants' data only)."""
+    if user.tenant_id is None:
+        raise ValidationError(API_TOKEN_NO_TENANT)
+    name = name.strip()[:60] or API_TOKEN_DEFAULT_NAME
+    with tenant_transaction(user.tenant_id), _acting(user):
+        row, key = tokens.token_issue(user=user)
+        token = ApiToken(token=row, name=name)
+        token.save(force_insert=True)
+        trail.record(
+            tenant_id=user.tenant_id,
+            action="api_token.create",
+            obj=token,
+            after={"user": user.username, "name": name, "expires_at": row.expiry, "digest_end": row.digest[-8:]},
+        )
+    return token, key
+
+
+def api_token_revoke(*, token: ApiToken, actor: User) -> bool:
+    """Delete the token: the key stops working at once. Audited in the owner's tenant chain, naming who
+    revoked it (the owner or the tenant administrator). False if it was already gone (a double click)."""
+    owner = token.token.user
+    with tenant_transaction(owner.tenant_id), _acting(actor):
+        row = tokens.token_locked(digest=token.token_id)
+        if row is None:
+            return False
+        trail.record(
+            tenant_id=owner.tenant_id,
+            action="api_token.revoke",
+            obj=token,
+            before={
+                "user": owner.username,
+                "name": token.name,
+                "expires_at": row.expiry,
+                "digest_end": row.digest[-8:],
+            },
+        )
+        row.delete()  # and the ApiToken with it
+    return True

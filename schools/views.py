@@ -1,5 +1,6 @@
 """Pages of the school structure: the schools a user may see, and one school's grades and classes; the
-platform operator's official calendar (the years loaded, a year's days, the upload and its template)."""
+platform operator's official calendar (the years loaded, a year's days, the upload and its template);
+one's API tokens (and, for the tenant administrator, those of the district's accounts)."""
 
 from __future__ import annotations
 
@@ -8,17 +9,21 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
 
-from core import clock
-from schools import jobs, permissions
-from schools.access import get_visible, school_get_for_user
-from schools.forms import OfficialCalendarForm
+from core import clock, tokens
+from core.web import service_messages
+from schools import jobs, permissions, services
+from schools.access import api_token_get_for_user, get_visible, school_get_for_user
+from schools.forms import ApiTokenForm, OfficialCalendarForm
 from schools.models import Job
 from schools.official_calendar import selectors as calendar_selectors
 from schools.official_calendar.services import official_calendar_load
 from schools.permissions import Action
-from schools.selectors import class_list, school_list, student_counts
+from schools.selectors import api_token_list, api_token_list_for_tenant, class_list, school_list, student_counts
 
 
 @login_required
@@ -110,3 +115,44 @@ def official_calendar_template_view(request: HttpRequest) -> HttpResponse:
     response = HttpResponse(data, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="official-calendar-{year}.csv"'
     return response
+
+
+# --- API tokens ---------------------------------------------------------------------------------------
+
+
+@never_cache
+@login_required
+def api_tokens_view(request: HttpRequest) -> HttpResponse:
+    """GET: the user's API tokens (name, created, expiry, never the key) and, for the tenant
+    administrator, every token of the district's accounts; POST: a new token, whose key this one
+    answer shows and nothing ever shows again (it is not kept: not in the database, not in the session)."""
+    form = ApiTokenForm(request.POST or None)
+    key = ""
+    if request.method == "POST" and form.is_valid():
+        with service_messages(request):
+            _token, key = services.api_token_create(user=request.user, name=form.cleaned_data["name"])
+        if not key:
+            return redirect("schools:tokens")
+        form = ApiTokenForm()
+    context = {
+        "form": form,
+        "key": key,
+        "ttl_days": tokens.token_ttl().days,
+        "now": timezone.now(),
+        "mine": api_token_list(user=request.user),
+        "district": api_token_list_for_tenant(user=request.user),
+        "may_create": request.user.tenant_id is not None,
+    }
+    return render(request, "schools/api_tokens.html", context, status=400 if form.errors else 200)
+
+
+@require_POST
+@login_required
+def api_token_revoke_view(request: HttpRequest, pk: str) -> HttpResponse:
+    """Revoke one token: one's own, or (tenant administrator) one of the district's accounts."""
+    token = api_token_get_for_user(user=request.user, pk=pk)
+    with service_messages(
+        request, success=_("Token \u201c%(name)s\u201d revoked: it no longer signs in.") % {"name": token.name}
+    ):
+        services.api_token_revoke(token=token, actor=request.user)
+    return redirect("schools:tokens")

@@ -90,6 +90,7 @@ POST_ONLY = {
     "reconciliation:start",
     "reconciliation:omissions",
     "reconciliation:corrections",
+    "schools:token_revoke",
 }
 
 
@@ -122,6 +123,17 @@ def _run_of(w: TenantWorld):
         with tenant_transaction(w.tenant.pk):
             w.run, _created = reconciliation_run(actor=w.users[Role.DISTRICT_STAFF], semester=w.semester)
     return w.run
+
+
+def _token_of(w: TenantWorld):
+    """An API token of tenant world `w`'s class teacher (issued once; a new one once it is revoked)."""
+    from schools.models import ApiToken
+    from schools.services import api_token_create
+
+    token = getattr(w, "api_token", None)
+    if token is None or not ApiToken.objects.filter(pk=token.pk).exists():
+        w.api_token, _key = api_token_create(user=w.users[Role.CLASS_TEACHER], name=f"{w.marker} device")
+    return w.api_token
 
 
 #: How to fill the parameters of each pattern that takes any, from one tenant's world.
@@ -194,6 +206,7 @@ PARAMS = {
     "student-detail": lambda w: {"pk": w.students["c1"][0].pk},
     "student-reveal": lambda w: {"pk": w.students["c1"][0].pk},
     "admin:auth_user_password_change": lambda w: {"id": w.users[Role.CLASS_TEACHER].pk},
+    "schools:token_revoke": lambda w: {"pk": _token_of(w).pk},
 }
 
 _ADMIN_OBJECT = re.compile(r"^admin:(?P<app>\w+?)_(?P<model>\w+)_(?P<view>change|history|delete)$")
@@ -335,15 +348,15 @@ def test_views_and_api_read_tenant_rows_only_through_the_scoping_helper():
 
 
 def test_api_token_requests_are_scoped_like_sessions(world):
-    from rest_framework.authtoken.models import Token
+    from schools.services import api_token_create
 
-    token = Token.objects.create(user=world.a.users[Role.DISTRICT_STAFF])
+    _token, key = api_token_create(user=world.a.users[Role.DISTRICT_STAFF], name="sweep")
     client = Client()
-    response = client.get("/api/v1/students/", HTTP_AUTHORIZATION=f"Token {token.key}")
+    response = client.get("/api/v1/students/", HTTP_AUTHORIZATION=f"Token {key}")
     assert response.status_code == 200
     names = {row["name"] for row in response.json()["results"]}
     assert names == {s.name for s in world.a.all_students}
-    response = client.get(f"/api/v1/students/{world.b.students['c1'][0].pk}/", HTTP_AUTHORIZATION=f"Token {token.key}")
+    response = client.get(f"/api/v1/students/{world.b.students['c1'][0].pk}/", HTTP_AUTHORIZATION=f"Token {key}")
     assert response.status_code == 404
 
 

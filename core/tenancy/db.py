@@ -62,7 +62,7 @@ class EnableRowLevelSecurity(Operation):
         pass
 
     def deconstruct(self) -> tuple[str, list[Any], dict[str, Any]]:
-        kwargs = {"model_name": self.model_name}
+        kwargs: dict[str, Any] = {"model_name": self.model_name}
         if self.tenant_column != "tenant_id":
             kwargs["tenant_column"] = self.tenant_column
         if self.readable_without_tenant:

@@ -7,20 +7,21 @@ from collections.abc import Callable
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
-from rest_framework.authentication import TokenAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.request import Request
 
 from core.audit import trail
+from core.tokens import HashedTokenAuthentication
 
 from .context import tenant_transaction
 
 
 def _api_token_user(request: HttpRequest) -> Any:
-    """The user of an `Authorization: Token …` header. DRF would find them only inside the view, but
-    the tenant must be known before the view's transaction starts."""
+    """The user of an `Authorization: Token …` header (an unexpired, unrevoked API token: core.tokens).
+    DRF would find them only inside the view, but the tenant must be known before the view's transaction
+    starts."""
     try:
-        found = TokenAuthentication().authenticate(Request(request))
+        found = HashedTokenAuthentication().authenticate(Request(request))
     except AuthenticationFailed:
         return None  # DRF answers 401 itself when the view authenticates
     return found[0] if found else None

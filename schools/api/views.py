@@ -1,12 +1,15 @@
 from __future__ import annotations
 
+from django.contrib.auth import authenticate
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, viewsets
+from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api import HasAction
-from schools import permissions
+from schools import permissions, services
 from schools.models import Grade, School, SchoolClass
 from schools.permissions import Action
 from schools.selectors import class_list, grade_list, school_list
@@ -83,3 +86,39 @@ class MeView(APIView):
             "platform_operator": permissions.is_platform_operator(user),
         }
         return Response(MeSerializer(data).data)
+
+
+BAD_CREDENTIALS = _("Unable to log in with provided credentials.")
+
+
+class TokenCreateSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False, write_only=True)
+    name = serializers.CharField(
+        required=False, allow_blank=True, max_length=60, help_text="The device or program the token is for."
+    )
+
+
+class TokenSerializer(serializers.Serializer):
+    token = serializers.CharField(help_text="The key: send it as `Authorization: Token <key>`. Shown only here.")
+    expiry = serializers.DateTimeField()
+
+
+class TokenCreateView(APIView):
+    """Exchange a username and password for an API token. The key is in this answer only (the server keeps
+    its digest); it expires at `expiry`. List and revoke tokens on the "API tokens" page."""
+
+    authentication_classes = []  # the credentials are in the body; no session, so no CSRF
+    permission_classes = [AllowAny]
+
+    @extend_schema(request=TokenCreateSerializer, responses={200: TokenSerializer}, auth=[])
+    def post(self, request):
+        data = TokenCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = authenticate(
+            request=request._request, username=data.validated_data["username"], password=data.validated_data["password"]
+        )
+        if user is None:
+            raise serializers.ValidationError({"non_field_errors": [BAD_CREDENTIALS]})
+        token, key = services.api_token_create(user=user, name=data.validated_data.get("name", ""))
+        return Response(TokenSerializer({"token": key, "expiry": token.token.expiry}).data)
