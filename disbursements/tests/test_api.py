@@ -11,8 +11,6 @@ from rest_framework.test import APIClient
 
 from disbursements.models import Batch
 from schools.permissions import Role
-from tests.factories import make_semester
-from tests.money import approved_list, identify
 
 
 def _client(user) -> APIClient:
@@ -21,31 +19,20 @@ def _client(user) -> APIClient:
     return client
 
 
-@pytest.fixture
-def spring(world, tenant_of):
-    """A spring semester whose living-subsidy list for s1 (two pupils of c2) is approved."""
-    with tenant_of(world.a.tenant):
-        semester = make_semester(academic_year=2026, term="SPRING")
-        for pupil in world.a.students["c2"]:
-            identify(world.a, pupil)
-        approved_list(world.a, program_code="LIVING_SUBSIDY", semester=semester)
-        return semester
-
-
-def test_a_batch_is_built_for_the_semester_its_code_names(world, spring):
+def test_a_batch_is_built_for_the_semester_its_code_names(world, paid_semester):
     response = _client(world.a.users[Role.DISTRICT_STAFF]).post(
         "/api/v1/batches/", {"semester": "2026-SPRING", "kind": "FIRST"}, format="json"
     )
     assert response.status_code == 201, response.content
     body = response.json()
     assert (body["lines"], body["skipped"]) == (2, [])
-    assert body["batch"]["semester"] == str(spring.pk)
+    assert body["batch"]["semester"] == str(paid_semester.pk)
     assert body["batch"]["kind"] == "FIRST"
 
 
-def test_a_batch_is_built_for_the_semester_its_id_names(world, spring):
+def test_a_batch_is_built_for_the_semester_its_id_names(world, paid_semester):
     response = _client(world.a.users[Role.DISTRICT_STAFF]).post(
-        "/api/v1/batches/", {"semester": str(spring.pk), "kind": "FIRST"}, format="json"
+        "/api/v1/batches/", {"semester": str(paid_semester.pk), "kind": "FIRST"}, format="json"
     )
     assert response.status_code == 201, response.content
     assert response.json()["lines"] == 2

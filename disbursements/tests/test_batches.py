@@ -20,17 +20,6 @@ from tests.factories import make_semester
 from tests.money import approved_list, identify
 
 
-@pytest.fixture
-def paid_semester(world, tenant_of):
-    """A spring semester whose living-subsidy list for s1 (two pupils of c2) is approved."""
-    with tenant_of(world.a.tenant):
-        semester = make_semester(academic_year=2026, term="SPRING")
-        for pupil in world.a.students["c2"]:
-            identify(world.a, pupil)
-        approved_list(world.a, program_code="LIVING_SUBSIDY", semester=semester)
-        return semester
-
-
 def _release(w, batch):
     batches.batch_confirm_school(actor=w.users[Role.SCHOOL_OFFICER], batch=batch, school=w.schools["s1"])
     return batches.batch_release(actor=w.users[Role.DISTRICT_STAFF], batch=batch)
