@@ -13,6 +13,7 @@ each kind in the registry the apps fill (`register_job_kind`).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import threading
@@ -23,11 +24,12 @@ from typing import Any
 from celery import Task
 from django.core.cache import cache
 from django.db import DatabaseError, connection, connections
-from django.db.models import F, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.audit import trail
+from core.audit.models import AuditEvent
 from core.tenancy.context import current_tenant_id, tenant_transaction
 
 from .models import Job, JobStatus, Tenant, User
@@ -150,10 +152,13 @@ def job_live(job: Job) -> Job:
     return job
 
 
-def job_finish(job: Job, *, result: dict[str, Any] | None = None, message: str = "") -> None:
-    """Record success; a job that ran more than once says on which attempt it finished."""
+def job_finish(
+    job: Job, *, result: dict[str, Any] | None = None, message: str = "", earlier: dict[str, int] | None = None
+) -> None:
+    """Record success; a job that ran more than once says on which attempt it finished, and what its
+    earlier attempts had already written (`earlier`: audit actions and their counts)."""
     if job.attempts > 1 and isinstance(result, dict):
-        result = {**result, "attempt": job.attempts}
+        result = {**result, "attempt": job.attempts, **({"earlier_attempts": earlier} if earlier else {})}
     latest = cache.get(_progress_key(job.pk))
     total = max(latest[1], job.total) if latest else F("total")
     with tenant_transaction(job.tenant_id), trail.labelled("job.finish"):
@@ -184,13 +189,31 @@ def run(*, job_id: Any, work: Callable[[Job], tuple[dict[str, Any] | None, str]]
     job = job_claim(job_id=job_id)
     if job is None:
         return
+    earlier = earlier_attempts(job) if job.attempts > 1 else {}
+    # Every audit row the work writes names the job (its request id), whichever attempt writes it: a
+    # later attempt can then say what an earlier one, killed with its worker, had already committed.
+    as_job = dataclasses.replace(trail.current_actor(), request_id=str(job.pk))
     try:
-        with _heartbeat(job):
+        with trail.acting_as(as_job), _heartbeat(job):
             result, message = work(job)
     except Exception as exc:
         job_fail(job, message=f"{type(exc).__name__}: {exc}")
         raise
-    job_finish(job, result=result, message=message)
+    job_finish(job, result=result, message=message, earlier=earlier)
+
+
+def earlier_attempts(job: Job) -> dict[str, int]:
+    """What the job's earlier attempts committed, from the audit trail: {action: rows} (the job's own
+    bookkeeping left out). Read once, when a later attempt starts, and only then."""
+    with tenant_transaction(job.tenant_id):
+        rows = (
+            AuditEvent.objects.filter(request_id=str(job.pk))
+            .exclude(object_type="schools.job")
+            .values("action")
+            .annotate(n=Count("pk"))
+            .order_by("action")
+        )
+        return {row["action"]: row["n"] for row in rows}
 
 
 # --- The sweep: jobs whose worker died -------------------------------------------------------------------

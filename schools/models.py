@@ -388,6 +388,13 @@ class Job(TenantModel):
     def is_finished(self) -> bool:
         return self.status in (JobStatus.SUCCEEDED, JobStatus.FAILED)
 
+    @property
+    def earlier_written(self) -> int:
+        """Rows an earlier attempt of this job had committed before its worker stopped (from the audit
+        trail: `result["earlier_attempts"]`); 0 for a job that ran once."""
+        earlier = (self.result or {}).get("earlier_attempts") or {}
+        return sum(earlier.values())
+
 
 class CalendarDay(TenantModel):
     """A day the district works or rests against the national calendar (a local holiday, a make-up
