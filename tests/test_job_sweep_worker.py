@@ -219,3 +219,32 @@ def test_a_roster_import_whose_worker_was_killed_is_swept_and_runs_again_once(mo
     assert (finished.result["created"], finished.result["rejected"]) == (3, 0)
     with tenant_transaction(a.tenant.pk):
         assert Student.objects.count() == before + 3
+
+
+def test_a_registry_import_whose_worker_was_killed_is_swept_and_runs_again_once(monkeypatch):
+    from audits.models import RegistrySnapshot
+    from audits.registry.jobs import registry_upload
+    from students import idcard
+    from tests.factories import build_world
+
+    w = build_world().a
+    district = w.users[Role.DISTRICT_STAFF]
+    numbers = [idcard.compose("410622", dt.date(1980, 3, 3), seq, idcard.Sex.FEMALE) for seq in (21, 22)]
+    text = "姓名,身份证号,类别\n张三,{},低保\n李四,{},特困供养\n".format(*numbers)
+
+    def start() -> Job:
+        with tenant_transaction(w.tenant.pk):
+            return registry_upload(
+                upload=SimpleUploadedFile("低保.csv", text.encode()), actor=district, source="CIVIL", mapping=None,
+                taken_on=dt.date(2026, 11, 30),
+            )  # fmt: skip
+
+    # The pause comes after the entries' write, inside the import's one transaction.
+    job = _kill_worker_while_running(start, hook="tests.hooks.pause_registry_write", monkeypatch=monkeypatch, settle=5)
+    with tenant_transaction(w.tenant.pk):
+        assert not RegistrySnapshot.objects.exists()  # the import lands whole or not at all
+    _dead_and_stale(job)
+    finished = _sweep_and_finish(job)
+    assert (finished.result["created"], finished.result["kept"]) == (True, 2)
+    with tenant_transaction(w.tenant.pk):
+        assert RegistrySnapshot.objects.count() == 1
