@@ -194,6 +194,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 SESSION_COOKIE_AGE = 8 * 3600  # one working day
+# With Redis (production), sessions live there and not in PostgreSQL: a session key is a bearer
+# credential, and the database's global session table would hand every one of them to any SQL the app
+# role runs, or to a dump. Without Redis (the SQLite quick start), the database keeps them.
+SESSION_ENGINE = "django.contrib.sessions.backends.cache" if REDIS_URL else "django.contrib.sessions.backends.db"
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 
 # --- I18n -------------------------------------------------------------------------------------------
