@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.cache import cache
 from django.db.models import Count, QuerySet
 
 from core.crypto import blind_index
@@ -53,9 +54,26 @@ def student_list(*, user: Any, filters: StudentFilter | None = None) -> QuerySet
     return qs.order_by("school_id", "klass_id", "name", "pk")
 
 
+#: How long the pupil counts of the school pages and the home page may lag the register, in seconds.
+STUDENT_COUNTS_TTL = 30
+
+
 def student_counts(*, user: Any, by: str) -> dict[Any, int]:
-    """{school or class id: number of visible attending students}, in one query; `by` is "school"
-    or "klass"."""
+    """{school or class id: number of visible attending students}, in one query at most every
+    STUDENT_COUNTS_TTL seconds per user; `by` is "school" or "klass".
+
+    Counting a district's 100,000 pupils costs about 50 ms of the database on every view of the school
+    list (docs/benchmarks.md, "List pages under load"); an overview may lag an import by half a minute.
+    The key names the user (whose scope decides which pupils count) and their tenant."""
+    key = f"students:counts:{user.tenant_id}:{user.pk}:{by}"
+    counts = cache.get(key)
+    if counts is None:
+        counts = _student_counts(user=user, by=by)
+        cache.set(key, counts, STUDENT_COUNTS_TTL)
+    return counts
+
+
+def _student_counts(*, user: Any, by: str) -> dict[Any, int]:
     column = {"school": "school_id", "klass": "klass_id"}[by]
     rows = (
         Student.objects.visible_to(user)
