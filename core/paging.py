@@ -34,7 +34,8 @@ class LookaheadPaginator(Paginator):
 
     @cached_property
     def count(self) -> int:
-        found = self.object_list[: self._limit + 1].count()  # COUNT(*) over a LIMIT subquery
+        rows: Any = self.object_list[: self._limit + 1]  # a queryset: COUNT(*) over a LIMIT subquery
+        found = rows.count()
         if found > self._limit:
             self.exact = False
             return self._limit
