@@ -314,14 +314,15 @@ def _line(url: str, label: str, r: dict) -> str:
 def _table(rows: list, args: argparse.Namespace) -> None:
     healthz = {label: r["rps"] for url, label, r in rows if url == "/healthz"}
     print(f"\n{args.clients} clients, {args.seconds:g} s per URL and server, {args.students:,} pupils\n")
-    print("| URL | code | req/s | p50 | p95 | errors | CPU s (app + db) | ≥ ½ /healthz |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| URL | code | req/s | p50 | p95 | errors | CPU s (app + db) | CPU ms / request | ≥ ½ /healthz |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for url, label, r in rows:
         half = healthz.get(label, 0) / 2
         reach = "" if url == "/healthz" else ("yes" if r["rps"] >= half else "no")
         print(
             f"| `{url}` | {label} | {r['rps']:.1f} | {r['p50'] * 1000:.0f} ms | {r['p95'] * 1000:.0f} ms "
-            f"| {r['errors']} | {r['cpu_app']:.1f} + {r['cpu_db']:.1f} | {reach} |"
+            f"| {r['errors']} | {r['cpu_app']:.1f} + {r['cpu_db']:.1f} "
+            f"| {(r['cpu_app'] + r['cpu_db']) * 1000 / max(r['n'], 1):.1f} | {reach} |"
         )
 
 
