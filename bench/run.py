@@ -6,7 +6,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-BENCHES = ["bench/seed_demo.py", "bench/roster_import.py", "bench/payments_export.py", "bench/reconcile.py"]
+BENCHES = [
+    "bench/seed_demo.py",
+    "bench/roster_import.py",
+    "bench/payments_export.py",
+    "bench/reconcile.py",
+    "bench/load.py",
+]
 
 if __name__ == "__main__":
     root = Path(__file__).resolve().parent.parent

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_POST
 
+from core.paging import LookaheadPaginator
 from schools import permissions
 from schools.permissions import Action
 
@@ -29,7 +29,8 @@ def student_list_view(request: HttpRequest) -> HttpResponse:
         status=data.get("status", ""),
         q=data.get("q", ""),
     )
-    page = Paginator(student_list(user=request.user, filters=filters), 50).get_page(request.GET.get("page"))
+    students = student_list(user=request.user, filters=filters)
+    page = LookaheadPaginator(students, 50).get_page(request.GET.get("page"))
     template = "students/_student_table.html" if request.htmx else "students/student_list.html"
     return render(request, template, {"form": form, "page": page})
 

@@ -1,0 +1,330 @@
+"""Benchmark: the list pages under load, with 100,000 pupils in district demo-a, and side by side the same
+pages served by an earlier revision of the code (the obvious way: the page as it was) in the same run.
+
+    .venv/bin/python bench/load.py                 # --students 100000 --awards 20000 --clients 20
+                                                   # --seconds 15 --compare main
+
+A fresh PostgreSQL database (migrated as the owner, used as the app role) is seeded with
+`seed_demo --scale 0.05`, then set-based with --students pupils of demo-a (encrypted, blind-indexed
+numbers; guardians, identified applications for a third, a semester, --awards approved awards, a
+released batch: `bench.reconcile`'s seeding) and ANALYZEd. Two gunicorns (2 workers, 1 thread each,
+127.0.0.1 only) serve it: this worktree's code and, with --compare REV, that revision's (`git archive`
+into a temporary directory). Signed in as a.district through the login form, --clients threads each
+with its own keep-alive `http.client` connection request one URL for --seconds (at most --max-requests
+requests in all); the two servers take turns URL by URL. Reported per URL and server: requests/s, p50,
+p95, errors, and the CPU seconds the gunicorn workers and the PostgreSQL backends spent. Everything is
+stopped and the database dropped at the end, also on error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tarfile
+import tempfile
+import threading
+import time
+import urllib.parse
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench._setup import PG_OWNER, ROOT, drop_database, fresh_database, manage, run_script
+
+HOST = "127.0.0.1"
+URLS = [
+    "/healthz",
+    "/students/",
+    "/students/applications/",
+    "/students/publicity/",
+    "/students/roster/",
+    "/schools/",
+    "/funding/awards/",
+    "/disbursements/",
+    "/disbursements/corrections/",
+    "/registry/",
+    "/reconciliation/",
+    "/audit/",
+]
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--students", type=int, default=100_000)
+    parser.add_argument("--awards", type=int, default=20_000)
+    parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--seconds", type=float, default=15.0)
+    parser.add_argument("--max-requests", type=int, default=20_000, help="per URL and server, a hard bound")
+    parser.add_argument("--compare", default="", help="a git revision served side by side (e.g. main)")
+    parser.add_argument("--urls", nargs="+", default=URLS)
+    parser.add_argument("--keep-database", action="store_true", help="for profiling; drop it by hand after")
+    args = parser.parse_args()
+    if not 1 <= args.clients <= 64 or not 0 < args.seconds <= 120:
+        parser.error("--clients 1..64, --seconds up to 120")
+    work = Path(tempfile.mkdtemp(prefix="bench-load-"))
+    servers: list[tuple[str, subprocess.Popen]] = []
+    env: dict[str, str] = {}
+    try:
+        trees = [("this", ROOT)]
+        if args.compare:
+            trees.insert(0, (args.compare, _export(args.compare, work / "compare")))
+        env = fresh_database("postgresql")
+        started = time.perf_counter()
+        manage(["seed_demo", "--scale", "0.05"], env)
+        run_script("bench.reconcile", ["--inner", "seed", str(args.students), str(args.awards)], env)
+        subprocess.run(["psql", f"{PG_OWNER}/{env['BENCH_DROP_DATABASE']}", "-qc", "ANALYZE"], check=True)
+        print(f"seeded {args.students:,} pupils, {args.awards:,} awards in {time.perf_counter() - started:.0f} s")
+        ports = {}
+        for label, tree in trees:
+            port = _free_port()
+            servers.append((label, _gunicorn(tree, port, {**env, "STATIC_ROOT": str(work / f"static-{label}")})))
+            ports[label] = port
+        for port in ports.values():
+            _wait_ready(port)
+        cookies = {label: _login(port) for label, port in ports.items()}
+        rows = []
+        for url in args.urls:
+            for label, proc in servers:
+                result = _hammer(ports[label], url, cookies[label], args)
+                result["cpu_app"] = _cpu_of_children(proc.pid)
+                rows.append((url, label, result))
+                print(_line(url, label, result), flush=True)
+        _table(rows, args)
+    finally:
+        for _label, proc in servers:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for _label, proc in servers:
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        if env and args.keep_database:
+            print(f"kept: {env['DATABASE_URL']}")
+        elif env:
+            drop_database(env)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _export(revision: str, target: Path) -> Path:
+    """The revision's files (its code only; the database is this run's) in a temporary directory."""
+    target.mkdir(parents=True)
+    archive = target.parent / "compare.tar"
+    subprocess.run(["git", "archive", "-o", str(archive), revision], cwd=ROOT, check=True)
+    with tarfile.open(archive) as tar:
+        tar.extractall(target, filter="data")
+    archive.unlink()
+    return target
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+def _gunicorn(tree: Path, port: int, env: dict[str, str]) -> subprocess.Popen:
+    server_env = {
+        **env,
+        "ALLOWED_HOSTS": HOST,
+        "SECURE_SSL_REDIRECT": "0",
+        "SESSION_COOKIE_SECURE": "0",
+        "CSRF_COOKIE_SECURE": "0",
+        "PYTHONPATH": str(tree),
+    }
+    # As deployed: the hashed static files' manifest, collected from the tree that serves them.
+    collect = [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"]
+    subprocess.run(collect, cwd=tree, env=server_env, check=True, stdout=subprocess.DEVNULL)
+    gunicorn = str(ROOT / ".venv" / "bin" / "gunicorn")
+    command = [gunicorn, "config.wsgi", "-w", "2", "--threads", "1", "-b", f"{HOST}:{port}", "--log-level", "warning"]
+    return subprocess.Popen(command, cwd=tree, env=server_env)
+
+
+def _wait_ready(port: int) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPConnection(HOST, port, timeout=5)
+            conn.request("GET", "/healthz")
+            if conn.getresponse().status == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.3)
+    raise RuntimeError(f"gunicorn on port {port} did not answer /healthz within 60 s")
+
+
+def _cookies(response: http.client.HTTPResponse) -> dict[str, str]:
+    found = {}
+    for header in response.headers.get_all("Set-Cookie") or []:
+        name, _, rest = header.partition("=")
+        found[name.strip()] = rest.split(";", 1)[0]
+    return found
+
+
+def _login(port: int) -> str:
+    """Sign in as a.district through the login form (CSRF cookie and token); the Cookie header."""
+    conn = http.client.HTTPConnection(HOST, port, timeout=30)
+    conn.request("GET", "/accounts/login/")
+    response = conn.getresponse()
+    jar = _cookies(response)
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', response.read().decode()).group(1)
+    body = urllib.parse.urlencode({"username": "a.district", "password": "demo-2026", "csrfmiddlewaretoken": token})
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "Cookie": f"csrftoken={jar['csrftoken']}",
+        "Referer": f"http://{HOST}:{port}/accounts/login/",
+    }
+    conn.request("POST", "/accounts/login/", body=body, headers=headers)
+    response = conn.getresponse()
+    response.read()
+    jar.update(_cookies(response))
+    if response.status != 302 or "sessionid" not in jar:
+        raise RuntimeError(f"login failed: {response.status}")
+    return "; ".join(f"{k}={v}" for k, v in jar.items())
+
+
+def _hammer(port: int, url: str, cookie: str, args: argparse.Namespace) -> dict:
+    """--clients keep-alive clients on one URL for --seconds; latencies, errors, CPU of the database."""
+    latencies: list[float] = []
+    errors = [0]
+    lock = threading.Lock()
+    budget = [args.max_requests]
+    headers = {"Cookie": cookie, "Connection": "keep-alive"}
+    _request_once(port, url, headers)  # warm: templates, connections
+    stop_at = time.perf_counter() + args.seconds
+
+    def client() -> None:
+        conn = http.client.HTTPConnection(HOST, port, timeout=60)
+        mine: list[float] = []
+        bad = 0
+        while time.perf_counter() < stop_at:
+            with lock:
+                if budget[0] <= 0:
+                    break
+                budget[0] -= 1
+            started = time.perf_counter()
+            try:
+                conn.request("GET", url, headers=headers)
+                response = conn.getresponse()
+                response.read()
+                if response.status != 200:
+                    bad += 1
+            except (OSError, http.client.HTTPException):
+                bad += 1
+                conn.close()
+                conn = http.client.HTTPConnection(HOST, port, timeout=60)
+            mine.append(time.perf_counter() - started)
+        conn.close()
+        with lock:
+            latencies.extend(mine)
+            errors[0] += bad
+
+    db_cpu = _cpu_of_postgres()
+    began = time.perf_counter()
+    threads = [threading.Thread(target=client) for _ in range(args.clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - began
+    latencies.sort()
+    n = len(latencies)
+    return {
+        "n": n,
+        "rps": n / wall,
+        "p50": latencies[n // 2] if n else 0.0,
+        "p95": latencies[min(n - 1, int(n * 0.95))] if n else 0.0,
+        "errors": errors[0],
+        "cpu_db": _cpu_since(db_cpu),
+        "wall": wall,
+    }
+
+
+def _request_once(port: int, url: str, headers: dict[str, str]) -> None:
+    conn = http.client.HTTPConnection(HOST, port, timeout=60)
+    conn.request("GET", url, headers=headers)
+    response = conn.getresponse()
+    response.read()
+    if response.status != 200:
+        raise RuntimeError(f"{url} answered {response.status}")
+    conn.close()
+
+
+def _proc_cpu(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime, stime
+
+
+_app_cpu_seen: dict[int, float] = {}
+
+
+def _cpu_of_children(parent: int) -> float:
+    """CPU seconds the gunicorn workers spent since the last call for this server."""
+    total = 0.0
+    for path in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = path.read_text()
+        except OSError:
+            continue
+        if int(text.rsplit(")", 1)[1].split()[1]) == parent:
+            total += _proc_cpu(int(path.parent.name))
+    spent = total - _app_cpu_seen.get(parent, 0.0)
+    _app_cpu_seen[parent] = total
+    return spent
+
+
+def _cpu_of_postgres() -> dict[int, float]:
+    """{pid: CPU seconds} of the postgres processes on this machine (the server is local)."""
+    found = {}
+    for path in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = path.read_text()
+        except OSError:
+            continue
+        if text.split("(", 1)[1].startswith("postgres"):
+            found[int(path.parent.name)] = _proc_cpu(int(path.parent.name))
+    return found
+
+
+def _cpu_since(before: dict[int, float]) -> float:
+    """CPU seconds the postgres processes alive now spent since `before` (a backend that ended meanwhile
+    is not counted: an underestimate, small with keep-alive connections)."""
+    return sum(cpu - before.get(pid, 0.0) for pid, cpu in _cpu_of_postgres().items())
+
+
+def _line(url: str, label: str, r: dict) -> str:
+    return (
+        f"{url:32} {label:6} {r['rps']:7.1f} req/s  p50 {r['p50'] * 1000:7.0f} ms  p95 {r['p95'] * 1000:7.0f} ms  "
+        f"errors {r['errors']}  n {r['n']}  CPU app {r['cpu_app']:.1f} s, db {r['cpu_db']:.1f} s"
+    )
+
+
+def _table(rows: list, args: argparse.Namespace) -> None:
+    healthz = {label: r["rps"] for url, label, r in rows if url == "/healthz"}
+    print(f"\n{args.clients} clients, {args.seconds:g} s per URL and server, {args.students:,} pupils\n")
+    print("| URL | code | req/s | p50 | p95 | errors | CPU s (app + db) | CPU ms / request | ≥ ½ /healthz |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for url, label, r in rows:
+        half = healthz.get(label, 0) / 2
+        reach = "" if url == "/healthz" else ("yes" if r["rps"] >= half else "no")
+        print(
+            f"| `{url}` | {label} | {r['rps']:.1f} | {r['p50'] * 1000:.0f} ms | {r['p95'] * 1000:.0f} ms "
+            f"| {r['errors']} | {r['cpu_app']:.1f} + {r['cpu_db']:.1f} "
+            f"| {(r['cpu_app'] + r['cpu_db']) * 1000 / max(r['n'], 1):.1f} | {reach} |"
+        )
+
+
+if __name__ == "__main__":
+    main()
