@@ -41,7 +41,8 @@ def for_user(user: Any, *, today: dt.date) -> HomeContent:
     content = HomeContent(roles=[str(permissions.Role(r).label) for r in roles], work=worklist.items_for(user))
     # Those who can do something about a missing year: the operator loads it, a tenant administrator
     # (who keeps the district's own calendar days) asks for it.
-    if permissions.is_platform_operator(user) or permissions.can(user, Action.TENANT_SETTINGS):
+    # Whoever loads the official calendar (the platform operator) or keeps the district's own days.
+    if permissions.can(user, Action.CALENDAR_MANAGE) or permissions.can(user, Action.TENANT_SETTINGS):
         content.calendar_missing = years_due_and_missing(today=today)
     if permissions.is_platform_operator(user):
         content.tenants = list(Tenant.objects.visible_to(user).annotate(user_count=Count("users")).order_by("slug"))

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.db.models import Count, OuterRef, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
+from django.http import Http404
 
 from schools.permissions import Action
 
@@ -28,11 +29,13 @@ def semester_from_request(request: Any) -> Semester | None:
 
 
 def semester_for(*, user: Any, wanted: Any = None) -> Semester | None:
-    """The semester a page asks for (`?semester=`), or the latest one; 404 for one not visible."""
+    """The semester a page asks for (`?semester=`, its id or its code), or the latest one; 404 for one
+    not visible."""
     if wanted:
-        from schools.access import get_visible
-
-        return get_visible(Semester, user=user, pk=wanted)
+        semester = semester_by_code(code=wanted, user=user)
+        if semester is None:
+            raise Http404
+        return semester
     return current_semester(user=user)
 
 

@@ -17,9 +17,8 @@ from django.views.decorators.http import require_POST
 from core import clock, tokens
 from core.web import service_messages
 from schools import jobs, permissions, services
-from schools.access import api_token_get_for_user, get_visible, school_get_for_user
+from schools.access import api_token_get_for_user, job_get_for_user, school_get_for_user
 from schools.forms import ApiTokenForm, OfficialCalendarForm
-from schools.models import Job
 from schools.official_calendar import selectors as calendar_selectors
 from schools.official_calendar.services import official_calendar_load
 from schools.permissions import Action
@@ -55,7 +54,7 @@ def school_detail_view(request: HttpRequest, pk: str) -> HttpResponse:
 @login_required
 def job_detail_view(request: HttpRequest, pk: str) -> HttpResponse:
     """htmx: the progress bar of a background job, polled until the job finishes, then its result."""
-    job = jobs.job_live(get_visible(Job, user=request.user, pk=pk))
+    job = jobs.job_live(job_get_for_user(user=request.user, pk=pk))
     return render(request, "jobs/_progress.html", {"job": job, "result_template": f"jobs/{job.kind}.html"})
 
 

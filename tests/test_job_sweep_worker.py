@@ -33,24 +33,9 @@ from schools.tasks import sweep_jobs
 from students.models import Student
 from students.roster.services import roster_upload
 from students.tests.test_roster_support import pupil, write_roster
-from tests.workers import running_worker
+from tests.workers import job_now, running_worker, wait_for_job
 
 pytestmark = [pytest.mark.worker, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def _job(tenant_id, job_id) -> Job:
-    with tenant_transaction(tenant_id):
-        return jobs.job_live(Job.objects.get(pk=job_id))
-
-
-def _wait(tenant_id, job_id, until, seconds: float = 90) -> Job:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        job = _job(tenant_id, job_id)
-        if until(job):
-            return job
-        time.sleep(0.2)
-    raise AssertionError(f"job {job_id} still {job.status} ({job.done}/{job.total} {job.message})")
 
 
 def _until(condition, what: str, seconds: float = 30):
@@ -85,7 +70,7 @@ def _kill_worker_while_running(
     monkeypatch.setenv("TEST_WORKER_POOL", "solo")
     with running_worker(include=(hook,)) as worker:
         job = job_start()
-        _wait(job.tenant_id, job.pk, lambda j: j.status == JobStatus.RUNNING and written(j), seconds=60)
+        wait_for_job(job.tenant_id, job.pk, lambda j: j.status == JobStatus.RUNNING and written(j), seconds=60)
         time.sleep(settle)  # inside the pause now
         os.kill(worker.pid, signal.SIGKILL)
         worker.wait(timeout=10)
@@ -106,7 +91,7 @@ def _sweep_and_finish(job: Job) -> Job:
     """With a new worker running: the sweep sends the task again and the job finishes, once."""
     with running_worker():
         assert sweep_jobs() == 1
-        finished = _wait(job.tenant_id, job.pk, lambda j: j.is_finished)
+        finished = wait_for_job(job.tenant_id, job.pk, lambda j: j.is_finished)
         assert sweep_jobs() == 0  # a finished job is never sent again
     assert finished.status == JobStatus.SUCCEEDED, finished.message
     assert finished.attempts == 2
@@ -165,14 +150,14 @@ def test_a_reconciliation_whose_pool_child_was_killed_does_not_stay_running():
         queue = app.conf.task_default_queue
         child = _until(lambda: _children(worker.pid), "the pool's child")[0]
         job = _start_reconciliation(w, sc)()
-        _wait(w.tenant.pk, job.pk, lambda j: j.status == JobStatus.RUNNING and j.done == 6, seconds=60)
+        wait_for_job(w.tenant.pk, job.pk, lambda j: j.status == JobStatus.RUNNING and j.done == 6, seconds=60)
         time.sleep(2)  # inside the paused write
         os.kill(child, signal.SIGKILL)
         _until(lambda: [c for c in _children(worker.pid) if c != child], "a new child")
         _until(lambda: _queue_settled(queue), "the requeued message to be delivered and acked")
         with tenant_transaction(w.tenant.pk):
             assert ReconciliationRun.objects.count() == 0
-        stored = _job(w.tenant.pk, job.pk)
+        stored = job_now(w.tenant.pk, job.pk)
         assert (stored.status, stored.attempts) == (JobStatus.RUNNING, 1)  # refused: still "running"
     _dead_and_stale(job)
     _sweep_and_finish(job)

@@ -61,3 +61,26 @@ def running_worker(*, concurrency: int = 1, include: tuple[str, ...] = ()) -> It
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def job_now(tenant_id, job_id):
+    """A job as its page shows it (the row, with progress made inside a transaction from the cache)."""
+    from core.tenancy.context import tenant_transaction
+    from schools import jobs
+    from schools.models import Job
+
+    with tenant_transaction(tenant_id):
+        return jobs.job_live(Job.objects.get(pk=job_id))
+
+
+def wait_for_job(tenant_id, job_id, until, seconds: float = 90):
+    """Poll the job until `until(job)` holds; AssertionError with its state after `seconds`."""
+    import time
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        job = job_now(tenant_id, job_id)
+        if until(job):
+            return job
+        time.sleep(0.2)
+    raise AssertionError(f"job {job_id} still {job.status} ({job.done}/{job.total} {job.message})")

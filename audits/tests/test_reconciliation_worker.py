@@ -17,26 +17,11 @@ from audits.reconciliation.tasks import reconciliation_task
 from core.tenancy.context import tenant_transaction
 from schools import jobs
 from schools.models import Job, JobStatus
-from tests.workers import running_worker
+from tests.workers import running_worker, wait_for_job
 
 from . import scenario
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
-
-
-def _job(tenant_id, job_id) -> Job:
-    with tenant_transaction(tenant_id):
-        return jobs.job_live(Job.objects.get(pk=job_id))  # progress made inside a transaction: the cache
-
-
-def _wait(tenant_id, job_id, until, seconds: float = 90) -> Job:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        job = _job(tenant_id, job_id)
-        if until(job):
-            return job
-        time.sleep(0.2)
-    raise AssertionError(f"job {job_id} still {job.status} ({job.done}/{job.total} {job.message})")
 
 
 def _setup():
@@ -57,7 +42,7 @@ def test_a_real_worker_runs_the_reconciliation_through_redis():
     w, sc = _setup()
     with running_worker():
         job = _start(w, sc)
-        job = _wait(w.tenant.pk, job.pk, lambda j: j.is_finished)
+        job = wait_for_job(w.tenant.pk, job.pk, lambda j: j.is_finished)
     assert job.status == JobStatus.SUCCEEDED, job.message
     assert (job.done, job.total, job.attempts) == (6, 6, 1)
     with tenant_transaction(w.tenant.pk):
@@ -79,7 +64,7 @@ def test_a_worker_killed_mid_write_leaves_nothing_and_the_job_runs_again(monkeyp
     with running_worker(include=("tests.hooks.pause_reconciliation_write",)) as worker:
         job = _start(w, sc)
         # Progress 6/6 is committed just before the write transaction opens.
-        _wait(w.tenant.pk, job.pk, lambda j: j.done == 6 and j.total == 6, seconds=60)
+        wait_for_job(w.tenant.pk, job.pk, lambda j: j.done == 6 and j.total == 6, seconds=60)
         time.sleep(2)  # inside the paused transaction now
         os.kill(worker.pid, signal.SIGKILL)
         worker.wait(timeout=10)
@@ -99,7 +84,7 @@ def test_a_worker_killed_mid_write_leaves_nothing_and_the_job_runs_again(monkeyp
         # test worker listens on a queue of its own: deliver the same message again, as Redis would (the
         # sweep's message is tests/test_job_sweep_worker.py).
         reconciliation_task.apply_async(kwargs=kwargs)
-        job = _wait(w.tenant.pk, job.pk, lambda j: j.is_finished)
+        job = wait_for_job(w.tenant.pk, job.pk, lambda j: j.is_finished)
         assert job.status == JobStatus.SUCCEEDED, job.message
         assert job.attempts == 2
         # A duplicate delivery after success does nothing: the finished job is not claimed again.
