@@ -31,3 +31,26 @@ def frozen_at(day: dt.date) -> Iterator[None]:
         yield
     finally:
         _today.reset(token)
+
+
+def school_year_of(day: dt.date) -> int:
+    """学年: the school year starts in September, so a date before that belongs to last year's."""
+    return day.year if day.month >= 9 else day.year - 1
+
+
+def current_school_year() -> int:
+    return school_year_of(today())
+
+
+def school_year_label(year: int) -> str:
+    """How people write a school year: "2026—2027学年" (not "2026", which reads as a calendar year)."""
+    from django.utils.translation import gettext
+
+    return gettext("%(start)d–%(end)d school year") % {"start": year, "end": year + 1}
+
+
+def school_year_choices(*, back: int = 3) -> list[tuple[int, str]]:
+    """This school year and the `back` before it, newest first: a district adopting the product mid-year
+    (or migrating records) works on an earlier year explicitly, never by moving the clock."""
+    current = current_school_year()
+    return [(y, school_year_label(y)) for y in range(current, current - back - 1, -1)]

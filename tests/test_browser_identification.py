@@ -64,6 +64,10 @@ def test_an_application_walks_the_whole_chain(site):
         teacher.click("[data-testid=nominate-link]")
         teacher.select_option("select[name=proposed_tier]", "DIFFICULT")
         teacher.check("input[name=categories][value=DIBAO]")
+        # The special category's rule applies here, where the teacher sees it (issue 19): the tier
+        # the district funds 低保 at is selected, with the rule said beside it.
+        assert teacher.input_value("select[name=proposed_tier]") == "SPECIAL"
+        assert teacher.is_visible("[data-testid=tier-rule]")
         teacher.fill("textarea[name=family_situation]", "父亲患病，母亲务农，享受农村低保")
         teacher.fill("input[name=visit_on]", "2026-09-15")
         teacher.fill("input[name=visit_by]", "李老师")
@@ -155,7 +159,7 @@ def test_an_application_walks_the_whole_chain(site):
             item = Publicity.objects.get()
             publicities_close_due(actor=tenant_system_user(tenant), today=item.ends_on + dt.timedelta(days=1))
 
-        # 7. The district re-checks and identifies, confirming the suggested tier.
+        # 7. The district re-checks and identifies, confirming the proposed tier.
         district = _as(browser, site, "a.district")
         _open_my_queue_item(district, site)
         _decide(district, "approve")

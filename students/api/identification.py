@@ -14,11 +14,11 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from core import clock
 from core.api import HasAction, RowField
 from schools.permissions import Action
 from students.access import student_get_for_user
 from students.identification import publicity, selectors, workflow
-from students.identification.forms import current_academic_year
 from students.models import HardshipApplication, Objection, Publicity, Tier
 
 DECISIONS = ["approve", "return", "reject", "withdraw"]
@@ -56,7 +56,19 @@ class ApplicationDetailSerializer(ApplicationSerializer):
 
 class NominateSerializer(serializers.Serializer):
     student = serializers.UUIDField()
-    proposed_tier = serializers.ChoiceField(choices=Tier.choices)
+    proposed_tier = serializers.ChoiceField(
+        choices=Tier.choices,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Leave empty to take the special category's tier (refused when no special category applies).",
+    )
+    academic_year = serializers.IntegerField(
+        required=False,
+        min_value=2000,
+        max_value=2100,
+        help_text="The school year's first year; default: the current one.",
+    )
     family_situation = serializers.CharField()
     categories = serializers.ListField(child=serializers.CharField(), required=False, default=list)
     visit_on = serializers.DateField(required=False, allow_null=True, default=None)
@@ -110,15 +122,16 @@ class ApplicationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
 
     @extend_schema(request=NominateSerializer, responses={201: ApplicationSerializer})
     def create(self, request):
-        """Nominate a student of the caller's class for this academic year."""
+        """Nominate a student of the caller's class for a school year (the current one unless given)."""
         data = NominateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
         student = student_get_for_user(user=request.user, pk=values.pop("student"), action=Action.APPLICATION_NOMINATE)
+        academic_year = values.pop("academic_year", None) or clock.current_school_year()
         application = workflow.application_nominate(
             actor=request.user,
             student=student,
-            academic_year=current_academic_year(),
+            academic_year=academic_year,
             data=workflow.Nomination(**values),
         )
         return Response(ApplicationSerializer(application).data, status=status.HTTP_201_CREATED)

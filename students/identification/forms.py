@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from django import forms
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from core import clock
 
 from ..models import AttachmentKind, HardshipCategory, Tier
 
@@ -34,12 +35,20 @@ class StyledForm(forms.Form):
 
 def current_academic_year() -> int:
     """The school year starts in September: before that, it is last year's."""
-    today = timezone.localdate()
-    return today.year if today.month >= 9 else today.year - 1
+    return clock.current_school_year()
 
 
 class NominationForm(StyledForm):
-    proposed_tier = forms.ChoiceField(label=_("Proposed tier"), choices=Tier.choices)
+    """申请/推荐. The school year is chosen (the current one first), so that an earlier year's list can be
+    recorded without moving the clock. Ticking a special category selects the tenant's tier for it
+    (static/js/nominate.js, visibly, before the teacher submits); a tier the teacher then chooses stands."""
+
+    academic_year = forms.TypedChoiceField(label=_("School year"), coerce=int)
+    proposed_tier = forms.ChoiceField(
+        label=_("Proposed tier"),
+        required=False,
+        choices=[("", _("— as the special category says —")), *Tier.choices],
+    )
     categories = forms.MultipleChoiceField(
         label=_("Special categories"), required=False, widget=forms.CheckboxSelectMultiple
     )
@@ -50,12 +59,18 @@ class NominationForm(StyledForm):
         label=_("Home visit findings"), required=False, widget=forms.Textarea(attrs={"rows": 3})
     )
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, special_tier: str = "", **kwargs):
         super().__init__(*args, **kwargs)
+        categories = list(HardshipCategory.objects.filter(is_active=True).order_by("sort_order", "code"))
         self.fields["categories"].choices = [
-            (c.code, f"{c.name}{'（特殊困难，免证明）' if c.is_special else ''}")
-            for c in HardshipCategory.objects.filter(is_active=True).order_by("sort_order", "code")
+            (c.code, f"{c.name}{'（特殊困难，免证明）' if c.is_special else ''}") for c in categories
         ]
+        self.fields["academic_year"].choices = clock.school_year_choices()
+        self.fields["academic_year"].initial = clock.current_school_year()
+        # What the page's script needs to apply the policy where the teacher sees it.
+        self.special_codes = ",".join(c.code for c in categories if c.is_special)
+        self.special_tier = special_tier
+        self.special_tier_label = Tier(special_tier).label if special_tier else ""
 
 
 class DetailsForm(StyledForm):

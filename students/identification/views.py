@@ -21,6 +21,7 @@ from django.views.decorators.http import require_POST
 from core.web import refusal_to_messages, service_messages
 from schools import permissions
 from schools.access import get_visible, school_get_for_user
+from schools.models import Tenant
 from schools.permissions import Action
 from schools.selectors import school_list
 
@@ -107,19 +108,29 @@ def applications_bulk_view(request: HttpRequest) -> HttpResponse:
 def application_new_view(request: HttpRequest, student_pk: str) -> HttpResponse:
     """申请/推荐: the class teacher nominates a student of their class."""
     student = student_get_for_user(user=request.user, pk=student_pk, action=Action.APPLICATION_NOMINATE)
-    form = NominationForm(request.POST or None)
+    special_tier = Tenant.objects.get(pk=student.tenant_id).special_category_tier
+    form = NominationForm(request.POST or None, special_tier=special_tier)
     if request.method == "POST" and form.is_valid():
+        values = dict(form.cleaned_data)
+        academic_year = values.pop("academic_year")
         try:
             application = workflow.application_nominate(
-                actor=request.user,
-                student=student,
-                academic_year=current_academic_year(),
-                data=workflow.Nomination(**form.cleaned_data),
+                actor=request.user, student=student, academic_year=academic_year, data=workflow.Nomination(**values)
             )
         except ValidationError as error:
             refusal_to_messages(request, error)
         else:
             messages.success(request, _("Nominated. Record the class evaluation to send it on."))
+            if application.suggested_tier and application.suggested_tier != application.proposed_tier:
+                # The teacher chose another tier than the category's: say so, the reviewers see both.
+                messages.warning(
+                    request,
+                    _("You proposed %(proposed)s; the special category suggests %(suggested)s.")
+                    % {
+                        "proposed": application.get_proposed_tier_display(),
+                        "suggested": application.get_suggested_tier_display(),
+                    },
+                )
             return _back_to(application)
     return render(request, "students/identification/application_new.html", {"student": student, "form": form})
 
@@ -142,7 +153,9 @@ def application_detail_view(request: HttpRequest, pk: str) -> HttpResponse:
     context = {
         "application": application,
         "decisions": decisions,
-        "decision_form": DecisionForm(initial={"expected_status": application.status, "tier": application.tier}),
+        "decision_form": DecisionForm(
+            initial={"expected_status": application.status, "tier": application.tier or application.proposed_tier}
+        ),
         "sets_tier": reviews
         and application.status in (ApplicationStatus.SCHOOL_REVIEW, ApplicationStatus.DISTRICT_REVIEW),
         "records_details": reviews and application.status == ApplicationStatus.CLASS_EVALUATION,

@@ -67,6 +67,7 @@ MSG_CONDITIONS = {
 MSG_LIVE = _("This student already has an application for this academic year.")
 MSG_NOT_ATTENDING = _("Only a student attending school can be nominated.")
 MSG_TIER_REASON = _("Changing the tier needs a reason.")
+MSG_TIER_MISSING = _("Choose the proposed tier (only a special category sets it by itself).")
 
 
 class WorkflowError(ValidationError):
@@ -101,6 +102,7 @@ def _materials_complete(application: HardshipApplication) -> bool:
 
 @dataclass
 class Nomination:
+    #: Empty = "as the special category says": allowed only when a special category applies.
     proposed_tier: str
     family_situation: str
     categories: list[str] = field(default_factory=list)
@@ -120,6 +122,12 @@ def application_nominate(*, actor: Any, student: Student, academic_year: int, da
         raise WorkflowError(_("Unknown category: %(codes)s") % {"codes": ", ".join(unknown)})
     tenant = Tenant.objects.get(pk=student.tenant_id)
     suggested, reason = tier_suggestion(category_codes=data.categories, tenant=tenant)
+    # 特殊类别: the policy funds special categories at the tenant's tier, and this is where it applies:
+    # the form selects it when such a category is ticked, and a nomination that leaves the tier to the
+    # category gets it here, on the nomination's own decision row. A tier the teacher chose stands.
+    proposed = data.proposed_tier or suggested
+    if not proposed:
+        raise WorkflowError(MSG_TIER_MISSING)
     application = HardshipApplication(
         student=student,
         school_id=student.school_id,
@@ -127,7 +135,7 @@ def application_nominate(*, actor: Any, student: Student, academic_year: int, da
         klass_id=student.klass_id,
         academic_year=academic_year,
         nominated_by=actor,
-        proposed_tier=data.proposed_tier,
+        proposed_tier=proposed,
         categories=list(data.categories),
         family_situation=data.family_situation,
         suggested_tier=suggested,
@@ -145,7 +153,7 @@ def application_nominate(*, actor: Any, student: Student, academic_year: int, da
                 application=application,
                 decision=Decision.NOMINATE,
                 to_status=application.status,
-                tier=data.proposed_tier,
+                tier=proposed,
                 actor=actor,
             )
     except IntegrityError:
@@ -285,8 +293,10 @@ def _apply(
         method_name = STEPS[before][decision]
         getattr(app, method_name)()
         if decision == "approve" and before in (S.SCHOOL_REVIEW, S.DISTRICT_REVIEW):
-            # The reviewer's tier (an overrule, with its reason) or the one suggested or proposed.
-            app.tier = tier or app.tier or app.suggested_tier or app.proposed_tier
+            # The reviewer's tier (an overrule, with its reason), else the one already decided, else the
+            # one proposed. Never the category's suggestion: the policy applies it at nomination, where
+            # the teacher sees it; taking it here silently would overpay (issue 19).
+            app.tier = tier or app.tier or app.proposed_tier
         if app.status == S.IDENTIFIED:
             app.identified_on = timezone.localdate()
         records.append(
@@ -331,8 +341,8 @@ def application_decide(
         _check(app, actor, decision, reason, expected_status)
         if tier:
             Tier(tier)
-            suggested = app.suggested_tier or app.proposed_tier
-            if tier != suggested and not reason.strip():
+            standing = app.tier or app.proposed_tier
+            if tier != standing and not reason.strip():
                 raise WorkflowError(MSG_TIER_REASON)
         _apply([app], actor, decision, reason, tier)
     return app

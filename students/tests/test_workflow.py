@@ -245,6 +245,71 @@ def test_the_school_needs_the_village_committees_confirmation(world, tenant_of):
         assert app.tier == Tier.DIFFICULT  # the proposed tier, as no special category suggested another
 
 
+def test_bulk_approval_keeps_the_proposed_tier_of_a_special_category_pupil(world, tenant_of):
+    """Issue 19, item 3: a disabled pupil proposed as 困难 stayed 困难 only until the bulk approvals,
+    which silently took the category's suggestion (特别困难) and would have overpaid."""
+    teacher = world.a.users[Role.CLASS_TEACHER]
+    with tenant_of(world.a.tenant):
+        app = _ready(world.a.students["c1"][0], S.SCHOOL_REVIEW, teacher)
+        HardshipApplication.objects.filter(pk=app.pk).update(
+            categories=["DISABLED_STUDENT"], suggested_tier=Tier.SPECIAL, suggestion_reason="special category: 残疾学生"
+        )
+        outcome = workflow.applications_decide(
+            actor=world.a.users[Role.SCHOOL_OFFICER], application_ids=[app.pk], decision="approve"
+        )
+        assert outcome.moved == [app.pk]
+        app.refresh_from_db()
+        assert app.tier == Tier.DIFFICULT
+        HardshipApplication.objects.filter(pk=app.pk).update(status=S.DISTRICT_REVIEW)
+        workflow.applications_decide(
+            actor=world.a.users[Role.DISTRICT_STAFF], application_ids=[app.pk], decision="approve"
+        )
+        app.refresh_from_db()
+        assert (app.status, app.tier) == (S.IDENTIFIED, Tier.DIFFICULT)
+        assert set(app.decisions.exclude(tier="").values_list("tier", flat=True)) == {Tier.DIFFICULT}
+
+
+def test_a_reviewer_raising_a_proposed_tier_to_the_suggestion_gives_a_reason(world, tenant_of):
+    """The suggestion is shown to the reviewer; taking it over the teacher's proposal is an overrule."""
+    district = world.a.users[Role.DISTRICT_STAFF]
+    with tenant_of(world.a.tenant):
+        app = _ready(world.a.students["c1"][0], S.DISTRICT_REVIEW, world.a.users[Role.CLASS_TEACHER])
+        special = {"categories": ["DISABLED_STUDENT"], "suggested_tier": Tier.SPECIAL}
+        HardshipApplication.objects.filter(pk=app.pk).update(**special)
+        with pytest.raises(WorkflowError):
+            workflow.application_decide(actor=district, application_id=app.pk, decision="approve", tier=Tier.SPECIAL)
+        workflow.application_decide(
+            actor=district,
+            application_id=app.pk,
+            decision="approve",
+            tier=Tier.SPECIAL,
+            reason="残疾证一级，按特殊类别认定",
+        )
+        app.refresh_from_db()
+        assert app.tier == Tier.SPECIAL
+
+
+def test_nomination_without_a_tier_takes_the_special_categorys_suggestion_visibly(world, tenant_of):
+    """At nomination, where the policy applies it: no tier chosen + a special category = its tier,
+    written on the nomination's decision row."""
+    with tenant_of(world.a.tenant):
+        app = workflow.application_nominate(
+            actor=world.a.users[Role.CLASS_TEACHER],
+            student=world.a.students["c1"][0],
+            academic_year=2026,
+            data=Nomination(proposed_tier="", family_situation="低保户", categories=["DIBAO"]),
+        )
+        assert app.proposed_tier == Tier.SPECIAL
+        assert app.decisions.get().tier == Tier.SPECIAL
+        with pytest.raises(WorkflowError):
+            workflow.application_nominate(
+                actor=world.a.users[Role.CLASS_TEACHER],
+                student=world.a.students["c1"][1],
+                academic_year=2026,
+                data=Nomination(proposed_tier="", family_situation="务农", categories=[]),
+            )
+
+
 def test_the_district_overrules_the_tier_only_with_a_reason(world, tenant_of):
     district = world.a.users[Role.DISTRICT_STAFF]
     with tenant_of(world.a.tenant):
@@ -351,3 +416,31 @@ def test_a_second_reviewer_of_the_same_step_is_told_who_decided_first(world, ten
             workflow.application_decide(
                 actor=world.a.users[Role.CLASS_TEACHER], application_id=app.pk, decision="approve"
             )
+
+
+# --- Any school year -------------------------------------------------------------------------------------
+
+
+def test_the_teacher_nominates_for_an_earlier_school_year_chosen_on_the_page(world, tenant_of):
+    """Issue 19, item 1: the page always used the current school year, so an earlier year's list could
+    only be recorded by moving the server's clock."""
+    from django.test import Client
+    from django.urls import reverse
+
+    from core import clock
+
+    teacher = world.a.users[Role.CLASS_TEACHER]
+    pupil = world.a.students["c1"][0]
+    earlier = clock.current_school_year() - 1
+    client = Client()
+    client.force_login(teacher)
+    url = reverse("students:application_new", kwargs={"student_pk": pupil.pk})
+    page = client.get(url)
+    assert f'<option value="{earlier}"' in page.content.decode()
+    response = client.post(
+        url, {"academic_year": earlier, "proposed_tier": Tier.GENERAL, "family_situation": "务农，收入低"}
+    )
+    assert response.status_code == 302
+    with tenant_of(world.a.tenant):
+        app = HardshipApplication.objects.get(student=pupil)
+    assert (app.academic_year, app.proposed_tier) == (earlier, Tier.GENERAL)
