@@ -1,7 +1,10 @@
-"""台账: the semester's ledger by school, program, tier, category and village, from the lines themselves.
+"""台账: the semester's ledger by school, program, tier and village, from the lines themselves, and beside
+it the same money by hardship category (其中建档立卡…, as the county's reports write it).
 
 Three queries (awards, lines, recoveries) and a sum in Python with Decimal: every total is the sum of
-its lines, to the fen, and the grand total is the sum of the rows.
+its lines, to the fen, and the grand total is the sum of the rows. An award whose pupil has several
+categories (低保 and 残疾 at once) counts under each of them in the category table, so that table's
+rows may add up to more than the ledger: its own "distinct" line counts every award once.
 """
 
 from __future__ import annotations
@@ -22,12 +25,9 @@ from .models import LineStatus, PaymentLine, Recovery
 
 
 @dataclass
-class LedgerRow:
-    school: str
-    program: str
-    tier: str
-    category: str
-    village: str
+class Money:
+    """What a group of awards comes to: its pupils and its approved, paid, failed, recovered money."""
+
     students: set[Any] = field(default_factory=set)
     approved: Decimal = ZERO
     paid: Decimal = ZERO
@@ -37,6 +37,29 @@ class LedgerRow:
     @property
     def student_count(self) -> int:
         return len(self.students)
+
+    def add(self, other: Money) -> None:
+        self.students |= other.students
+        self.approved += other.approved
+        self.paid += other.paid
+        self.failed += other.failed
+        self.recovered += other.recovered
+
+
+@dataclass
+class LedgerRow(Money):
+    school: str = ""
+    program: str = ""
+    tier: str = ""
+    village: str = ""
+
+
+@dataclass
+class CategoryRow(Money):
+    """One program's money under one category (an award counts under each category its pupil has)."""
+
+    program: str = ""
+    category: str = ""
 
 
 @dataclass
@@ -48,11 +71,12 @@ class Ledger:
     failed: Decimal
     recovered: Decimal
     students: int
+    by_category: list[CategoryRow] = field(default_factory=list)
 
 
-def _first_category(raw: Any, names: dict[str, str]) -> str:
+def _categories(raw: Any, names: dict[str, str]) -> list[str]:
     codes = json.loads(raw) if isinstance(raw, str) else (raw or [])
-    return names.get(codes[0], codes[0]) if codes else "—"
+    return [names.get(code, code) for code in codes] or ["—"]
 
 
 def semester_ledger(*, user: Any, semester: Semester) -> Ledger:
@@ -83,25 +107,32 @@ def semester_ledger(*, user: Any, semester: Semester) -> Ledger:
         recovered[rec["line__award_id"]] += rec["recovered_amount"]
 
     rows: dict[tuple, LedgerRow] = {}
+    by_category: dict[tuple, CategoryRow] = {}
     for a in awards:
         key = (
             a["school__code"], a["program__sort_order"], a["school__name"], a["program__name"],
-            str(tiers.get(a["tier"], "—")) if a["tier"] else "—",
-            _first_category(a["application__categories"], names), a["student__village"] or "—",
+            str(tiers.get(a["tier"], "—")) if a["tier"] else "—", a["student__village"] or "—",
         )  # fmt: skip
-        row = rows.get(key)
-        if row is None:
-            row = rows[key] = LedgerRow(school=key[2], program=key[3], tier=key[4], category=key[5], village=key[6])
-        row.students.add(a["student_id"])
-        if a["status"] == AwardStatus.APPROVED:
-            row.approved += a["amount"]
         award_lines = lines.get(a["pk"], [])
         paid = sum((x["amount"] for x in award_lines if x["status"] == LineStatus.PAID), ZERO)
-        row.paid += paid
-        # A failure counts until the award is paid by a later line.
-        if not paid:
-            row.failed += sum((x["amount"] for x in award_lines if x["status"] == LineStatus.FAILED), ZERO)
-        row.recovered += recovered.get(a["pk"], ZERO)
+        money = Money(
+            students={a["student_id"]},
+            approved=a["amount"] if a["status"] == AwardStatus.APPROVED else ZERO,
+            paid=paid,
+            # A failure counts until the award is paid by a later line.
+            failed=ZERO if paid else sum((x["amount"] for x in award_lines if x["status"] == LineStatus.FAILED), ZERO),
+            recovered=recovered.get(a["pk"], ZERO),
+        )
+        row = rows.get(key)
+        if row is None:
+            row = rows[key] = LedgerRow(school=key[2], program=key[3], tier=key[4], village=key[5])
+        row.add(money)
+        for category in _categories(a["application__categories"], names):
+            ckey = (a["program__sort_order"], a["program__name"], category)
+            crow = by_category.get(ckey)
+            if crow is None:
+                crow = by_category[ckey] = CategoryRow(program=a["program__name"], category=category)
+            crow.add(money)
     ordered = [rows[k] for k in sorted(rows)]
     planned = sum(
         (b.quota for b in Budget.objects.visible_to(user, Action.FUNDING_VIEW).filter(semester=semester)), ZERO
@@ -114,6 +145,7 @@ def semester_ledger(*, user: Any, semester: Semester) -> Ledger:
         failed=_total(r.failed for r in ordered),
         recovered=_total(r.recovered for r in ordered),
         students=len({s for r in ordered for s in r.students}),
+        by_category=[by_category[k] for k in sorted(by_category)],
     )
 
 
@@ -125,7 +157,6 @@ LEDGER_HEADERS = [
     "学校",
     "资助项目",
     "档次",
-    "困难类别",
     "村（社区）",
     "学生人数",
     "批准金额",
@@ -137,18 +168,35 @@ LEDGER_HEADERS = [
 
 def ledger_rows_for_export(ledger: Ledger) -> list[list[Any]]:
     rows = [
-        [r.school, r.program, r.tier, r.category, r.village, r.student_count, r.approved, r.paid, r.failed, r.recovered]
+        [r.school, r.program, r.tier, r.village, r.student_count, r.approved, r.paid, r.failed, r.recovered]
         for r in ledger.rows
     ]
-    rows.append(
-        ["合计", "", "", "", "", ledger.students, ledger.approved, ledger.paid, ledger.failed, ledger.recovered]
-    )
+    rows.append(["合计", "", "", "", ledger.students, ledger.approved, ledger.paid, ledger.failed, ledger.recovered])
+    return rows
+
+
+CATEGORY_HEADERS = ["资助项目", "困难类别", "学生人数", "批准金额", "已发放", "发放失败", "已追回"]
+#: Said under the category table, on the page and in the workbook.
+CATEGORY_NOTE = "一名学生有多个困难类别时，在每个类别下各计一次；不重复合计见上表“合计”。"
+
+
+def category_rows_for_export(ledger: Ledger) -> list[list[Any]]:
+    rows = [
+        [r.program, r.category, r.student_count, r.approved, r.paid, r.failed, r.recovered] for r in ledger.by_category
+    ]
+    rows.append(["不重复合计", "", ledger.students, ledger.approved, ledger.paid, ledger.failed, ledger.recovered])
     return rows
 
 
 def ledger_xlsx(ledger: Ledger, target: IO[bytes]) -> None:
     """The ledger as an xlsx workbook (one sheet, 台账) written into `target`."""
-    with XlsxWriter(target) as book, book.sheet("台账", [ColumnFormat(width=18)] * 10) as sheet:
-        sheet.row(LEDGER_HEADERS, style=1)
-        for row in ledger_rows_for_export(ledger):
-            sheet.row(row)
+    with XlsxWriter(target) as book:
+        with book.sheet("台账", [ColumnFormat(width=18)] * len(LEDGER_HEADERS)) as sheet:
+            sheet.row(LEDGER_HEADERS, style=1)
+            for row in ledger_rows_for_export(ledger):
+                sheet.row(row)
+        with book.sheet("按困难类别", [ColumnFormat(width=18)] * len(CATEGORY_HEADERS)) as sheet:
+            sheet.row(CATEGORY_HEADERS, style=1)
+            for row in category_rows_for_export(ledger):
+                sheet.row(row)
+            sheet.row([CATEGORY_NOTE])

@@ -2,7 +2,9 @@
 
 from django import forms
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
+from schools import permissions
 from schools.admin import ScopedAdminMixin
 from schools.permissions import Action
 
@@ -28,19 +30,45 @@ class SemesterAdmin(FundingAdmin):
 
 
 class StandardInline(ScopedAdminMixin, admin.TabularInline):
+    """资助标准. A standard row may be deleted (a wrong or unwanted default): awards keep the amount they
+    were given, so deleting a row changes only lists built after it; the deletion is audited like any
+    change."""
+
     model = Standard
     manage_action = Action.FUNDING_MANAGE
     extra = 0
     fields = ["semester", "stage", "tier", "boarding", "amount"]
+
+    def has_delete_permission(self, request, obj=None):
+        return permissions.can(request.user, self.manage_action)
+
+
+#: Shown above a program's fields: where the defaults come from (funding/services/catalogue.py).
+DEFAULTS_EXPLAINED = _(
+    "The national programs and their standards start from reference figures checked against one county's "
+    "published spring-2020 report: senior-high grant 1,200 / 1,000 / 800 per semester by tier (especially "
+    "difficult / difficult / general), vocational grant 1,000, nutrition plan 400 per identified pupil of a "
+    "rural school. The donor's grant is an inactive example. They are your district's data: change, delete "
+    "or add rows to fit your province's documents; awards already made keep their amounts."
+)
 
 
 @admin.register(Program)
 class ProgramAdmin(FundingAdmin):
     list_display = ["name", "code", "source", "payment_method", "requires_identification", "is_active"]
     list_filter = ["source", "payment_method", "is_active"]
-    fields = [
-        "code", "name", "stages", "source", "payment_method", "requires_identification", "eligible_tiers",
-        "eligible_categories", "rural_schools_only", "boarders_only", "is_emergency", "is_active", "sort_order",
+    fieldsets = [
+        (
+            None,
+            {
+                "description": DEFAULTS_EXPLAINED,
+                "fields": [
+                    "code", "name", "stages", "source", "payment_method", "requires_identification",
+                    "eligible_tiers", "eligible_categories", "rural_schools_only", "boarders_only", "is_emergency",
+                    "is_active", "sort_order",
+                ],
+            },
+        )
     ]  # fmt: skip
     inlines = [StandardInline]
 

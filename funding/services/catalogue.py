@@ -1,7 +1,17 @@
 """The national programs a new tenant starts with, and the standards a new semester starts with.
 
-Reference figures (DOMAIN.md) that fit seed 001's spring-2020 numbers, per semester; every one is
-tenant data, edited by the district.
+Reference figures per semester, each checked against seed 001's spring-2020 report (one county's
+published figures); every one is tenant data, edited (or deleted) by the district in the admin:
+
+- 普通高中国家助学金: 1,200 / 1,000 / 800 by tier (特别困难 / 困难 / 一般困难): 858 pupils for ¥858,000,
+  the 83 registered-poor among them (the highest tier) for ¥99,600 = 83 × 1,200.
+- 中职国家助学金: 1,000 whatever the tier: 535 pupils for ¥535,000, 56 registered-poor for ¥56,000.
+- 营养改善计划: 400 per identified rural compulsory pupil: the county funded 1,087 pupils (843
+  registered-poor + 244 disabled) for ¥434,800, not every rural pupil; so the program asks for an
+  identification, and a district that runs the plan for every pupil of its rural schools unticks it.
+- 社会爱心助学金 (a donor's grant) and its 500 are only an example: it starts inactive, because built
+  for every program it would add 500 for every 特别困难 pupil. The district turns it on with the donor's
+  rules.
 """
 
 from __future__ import annotations
@@ -28,6 +38,7 @@ class DefaultProgram:
     requires_identification: bool = True
     rural_schools_only: bool = False
     is_emergency: bool = False
+    is_active: bool = True
     eligible_tiers: tuple[str, ...] = ()
     exclusive_group: str = ""
     # (stage, tier, boarding, amount): "" means any
@@ -50,12 +61,12 @@ DEFAULTS = (
     ),
     DefaultProgram(
         "NUTRITION", "农村义务教育学生营养改善计划", (P, J), FundingSource.CENTRAL, PaymentMethod.IN_KIND,
-        requires_identification=False, rural_schools_only=True, standards=(("", "", "", "400"),),
+        rural_schools_only=True, standards=(("", "", "", "400"),),
     ),
     DefaultProgram(
         "SENIOR_GRANT", "普通高中国家助学金", (Stage.SENIOR,), FundingSource.CENTRAL, PaymentMethod.BANK,
         exclusive_group="GRANT",
-        standards=(("", G, "", "750"), ("", D, "", "1000"), ("", S, "", "1250")),
+        standards=(("", G, "", "800"), ("", D, "", "1000"), ("", S, "", "1200")),
     ),
     DefaultProgram(
         "SENIOR_WAIVER", "普通高中免学杂费", (Stage.SENIOR,), FundingSource.PROVINCIAL, PaymentMethod.WAIVER,
@@ -63,8 +74,7 @@ DEFAULTS = (
     ),
     DefaultProgram(
         "VOCATIONAL_GRANT", "中等职业教育国家助学金", (Stage.VOCATIONAL,), FundingSource.CENTRAL, PaymentMethod.BANK,
-        exclusive_group="GRANT",
-        standards=(("", G, "", "750"), ("", D, "", "1000"), ("", S, "", "1250")),
+        exclusive_group="GRANT", standards=(("", "", "", "1000"),),
     ),
     DefaultProgram(
         "VOCATIONAL_WAIVER", "中等职业教育免学费", (Stage.VOCATIONAL,), FundingSource.CENTRAL, PaymentMethod.WAIVER,
@@ -72,7 +82,7 @@ DEFAULTS = (
     ),
     DefaultProgram(
         "SOCIAL_GRANT", "社会爱心助学金", tuple(Stage), FundingSource.SOCIAL, PaymentMethod.BANK,
-        eligible_tiers=(S,), standards=(("", S, "", "500"),),
+        eligible_tiers=(S,), is_active=False, standards=(("", S, "", "500"),),
     ),
     DefaultProgram(
         "EMERGENCY_AID", "临时困难救助", tuple(Stage), FundingSource.COUNTY, PaymentMethod.BANK,
@@ -94,6 +104,7 @@ def programs_ensure_defaults() -> int:
             requires_identification=d.requires_identification,
             rural_schools_only=d.rural_schools_only,
             is_emergency=d.is_emergency,
+            is_active=d.is_active,
             eligible_tiers=list(d.eligible_tiers),
             exclusive_group=d.exclusive_group,
             sort_order=i,

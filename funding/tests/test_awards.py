@@ -49,7 +49,10 @@ def test_the_rules_pick_the_identified_pupils_of_the_programs_stages_with_their_
         nutrition = Program.objects.get(code="NUTRITION")
         assert awards.eligible_students(program=nutrition, semester=semester, school=world.a.schools["s1"]) == []
         rural = awards.eligible_students(program=nutrition, semester=semester, school=world.a.schools["s2"])
-        assert len(rural) == len(world.a.students["c4"])  # everyone attending, identified or not
+        assert rural == []  # the plan's default funds identified pupils only (seed 001), and none of s2 is
+        identify(world.a, world.a.students["c4"][0])
+        rural = awards.eligible_students(program=nutrition, semester=semester, school=world.a.schools["s2"])
+        assert [c.student_id for c in rural] == [world.a.students["c4"][0].pk]
 
 
 def test_a_tiered_program_pays_by_tier(world, tenant_of, semester):
@@ -60,7 +63,7 @@ def test_a_tiered_program_pays_by_tier(world, tenant_of, semester):
         for pupil, tier in zip(world.a.students["c1"], (Tier.GENERAL, Tier.SPECIAL), strict=True):
             identify(world.a, pupil, tier=tier)
         found = awards.eligible_students(program=program, semester=semester, school=world.a.schools["s1"])
-        assert sorted(c.amount for c in found) == [Decimal("750.00"), Decimal("1250.00")]
+        assert sorted(c.amount for c in found) == [Decimal("800.00"), Decimal("1200.00")]
 
 
 def test_a_list_is_built_published_and_approved_after_its_period(world, tenant_of, semester):
