@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -31,3 +32,12 @@ def service_messages(request: HttpRequest, *, success: str = "") -> Iterator[Non
     else:
         if success:
             messages.success(request, success)
+
+
+def form_errors_to_messages(request: HttpRequest, form: Any) -> None:
+    """A form posted from a page that redirects back: each error as a message naming its field, so that
+    nothing posted is ignored in silence."""
+    for name, errors in form.errors.items():
+        label = form.fields[name].label if name in form.fields else ""
+        for error in errors:
+            messages.error(request, f"{label}：{error}" if label else error)

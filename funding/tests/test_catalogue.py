@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from django.test import Client
 
-from audits.models import AuditEvent
+from core.audit.models import AuditEvent
 from funding.models import Program, Standard
 from schools.permissions import Role
 from students.models import Tier

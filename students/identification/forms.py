@@ -120,6 +120,14 @@ class BulkDecisionForm(StyledForm):
     ids = forms.CharField(widget=forms.MultipleHiddenInput, required=False)
 
 
+class RecordHeldForm(StyledForm):
+    """补录 of a publicity held on paper: its dates and the principal who signed it."""
+
+    starts_on = forms.DateField(label=_("Public from"), widget=DATE)
+    ends_on = forms.DateField(label=_("Public until"), widget=DATE)
+    signed_by_name = forms.CharField(label=_("Signed by (principal, as on the paper list)"), max_length=100)
+
+
 class PublicityForm(StyledForm):
     academic_year = forms.IntegerField(label=_("Academic year"), min_value=2000, max_value=2100)
 

@@ -100,24 +100,7 @@ def publicity_publish(*, actor: Any, publicity: Publicity, starts_on: dt.date | 
             p.ends_on = add_working_days(starts_on, p.working_days)
             p.published_by = actor
             p.save(update_fields=["status", "starts_on", "ends_on", "published_by", "updated_at"])
-        entries = list(p.entries.select_related("application__student", "application__grade").order_by("pk"))
-        apps = [e.application for e in entries]
-        for app in apps:
-            _fire(app, "publish", actor)
-        with trail.labelled("application.publish"):
-            HardshipApplication.objects.bulk_update(apps, ["status", "updated_at"])
-            ApplicationDecision.objects.bulk_create(
-                [
-                    ApplicationDecision(
-                        application=a,
-                        decision=Decision.PUBLISH,
-                        from_status=ApplicationStatus.SCHOOL_APPROVED,
-                        to_status=a.status,
-                        actor=actor,
-                    )
-                    for a in apps
-                ]
-            )
+        apps = _applications_into_publicity(p, actor)
         school = School.objects.get(pk=p.school_id)
         notice_publish(
             token=p.notice_token,
@@ -128,6 +111,70 @@ def publicity_publish(*, actor: Any, publicity: Publicity, starts_on: dt.date | 
             ends_on=p.ends_on,
             people=[(a.student.name, a.grade, a.get_tier_display) for a in apps],
         )
+    return p
+
+
+def _applications_into_publicity(p: Publicity, actor: Any, reason: str = "") -> list[HardshipApplication]:
+    """The list's applications go into publicity, one decision row each (set-based writes)."""
+    entries = list(p.entries.select_related("application__student", "application__grade").order_by("pk"))
+    apps = [e.application for e in entries]
+    for app in apps:
+        _fire(app, "publish", actor)
+    with trail.labelled("application.publish", reason):
+        HardshipApplication.objects.bulk_update(apps, ["status", "updated_at"])
+        ApplicationDecision.objects.bulk_create(
+            [
+                ApplicationDecision(
+                    application=a,
+                    decision=Decision.PUBLISH,
+                    from_status=ApplicationStatus.SCHOOL_APPROVED,
+                    to_status=a.status,
+                    reason=reason,
+                    actor=actor,
+                )
+                for a in apps
+            ]
+        )
+    return apps
+
+
+MSG_HELD_SIGNER = _("Give the name of the principal who signed the paper list.")
+MSG_HELD_DATES = _("A publicity recorded afterwards must have ended before today, and start before it ends.")
+MSG_HELD_SHORT = _("The period was shorter than %(days)d working days (it would have ended on %(date)s).")
+
+
+def publicity_record_held(
+    *, actor: Any, publicity: Publicity, starts_on: dt.date, ends_on: dt.date, signed_by_name: str
+) -> Publicity:
+    """补录: record a list that was signed and public on paper before the district used the product (a
+    district adopting mid-year, or migrating its records), with its dates and who signed it. The same
+    rules hold as for a publicity held here (the period's working days on the official calendar); the
+    record says it was recorded afterwards, by whom, and the period's end closes it at once."""
+    name = signed_by_name.strip()
+    if not name:
+        raise WorkflowError(MSG_HELD_SIGNER)
+    if not (starts_on <= ends_on < clock.today()):
+        raise WorkflowError(MSG_HELD_DATES)
+    with transaction.atomic():
+        p = _locked(publicity)
+        earliest_end = add_working_days(starts_on, p.working_days)
+        if ends_on < earliest_end:
+            raise WorkflowError(MSG_HELD_SHORT % {"days": p.working_days, "date": earliest_end.isoformat()})
+        why = f"补录：{starts_on.isoformat()}至{ends_on.isoformat()}公示，{name}签批"
+        with trail.labelled("publicity.record_held", why):
+            _fire(p, "record_held", actor)
+            p.starts_on, p.ends_on = starts_on, ends_on
+            p.recorded_afterwards, p.signed_by_name, p.published_by = True, name, actor
+            p.save(
+                update_fields=[
+                    "status", "starts_on", "ends_on", "recorded_afterwards", "signed_by_name", "published_by",
+                    "updated_at",
+                ]
+            )  # fmt: skip
+        _applications_into_publicity(p, actor, why)
+        # No public page: the period is over, there is nothing to show the public now.
+    publicities_close_due(actor=actor, publicity_ids=[p.pk])
+    p.refresh_from_db()
     return p
 
 

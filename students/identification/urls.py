@@ -19,6 +19,7 @@ urlpatterns = [
     path("publicity/<uuid:pk>/", views.publicity_detail_view, name="publicity"),
     path("publicity/<uuid:pk>/print/", views.publicity_print_view, name="publicity_print"),
     path("publicity/<uuid:pk>/objections/", views.objection_new_view, name="objection_new"),
+    path("publicity/<uuid:pk>/record-held/", views.publicity_record_held_view, name="publicity_record_held"),
     re_path(
         r"^publicity/(?P<pk>[0-9a-f-]{36})/(?P<step>sign|publish)/$", views.publicity_step_view, name="publicity_step"
     ),

@@ -18,10 +18,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from core.web import refusal_to_messages, service_messages
+from core.web import form_errors_to_messages, refusal_to_messages, service_messages
 from schools import permissions
 from schools.access import get_visible, school_get_for_user
-from schools.models import Tenant
 from schools.permissions import Action
 from schools.selectors import school_list
 
@@ -38,6 +37,7 @@ from .forms import (
     NominationForm,
     ObjectionForm,
     PublicityForm,
+    RecordHeldForm,
     ResolveForm,
     VillageForm,
     current_academic_year,
@@ -108,8 +108,7 @@ def applications_bulk_view(request: HttpRequest) -> HttpResponse:
 def application_new_view(request: HttpRequest, student_pk: str) -> HttpResponse:
     """申请/推荐: the class teacher nominates a student of their class."""
     student = student_get_for_user(user=request.user, pk=student_pk, action=Action.APPLICATION_NOMINATE)
-    special_tier = Tenant.objects.get(pk=student.tenant_id).special_category_tier
-    form = NominationForm(request.POST or None, special_tier=special_tier)
+    form = NominationForm(request.POST or None, special_tier=workflow.special_category_tier(student))
     if request.method == "POST" and form.is_valid():
         values = dict(form.cleaned_data)
         academic_year = values.pop("academic_year")
@@ -357,6 +356,7 @@ def publicity_detail_view(request: HttpRequest, pk: str) -> HttpResponse:
             "manages": permissions.can(user, Action.PUBLICITY_MANAGE, item),
             "signs": permissions.can(user, Action.PUBLICITY_SIGN, item),
             "objection_form": ObjectionForm(initial={"received_on": timezone.localdate()}),
+            "record_held_form": RecordHeldForm(),
             "resolve_form": ResolveForm(),
             "today": timezone.localdate(),
         },
@@ -382,6 +382,28 @@ def publicity_step_view(request: HttpRequest, pk: str, step: str) -> HttpRespons
             raise Http404
     except ValidationError as error:
         refusal_to_messages(request, error)
+    return redirect("students:publicity", pk=item.pk)
+
+
+@login_required
+@require_POST
+def publicity_record_held_view(request: HttpRequest, pk: str) -> HttpResponse:
+    """补录: a list signed and public on paper before the district used the product."""
+    item = get_visible(Publicity, user=request.user, pk=pk, action=Action.PUBLICITY_MANAGE)
+    form = RecordHeldForm(request.POST)
+    if not form.is_valid():
+        form_errors_to_messages(request, form)
+        return redirect("students:publicity", pk=item.pk)
+    try:
+        held = publicity.publicity_record_held(actor=request.user, publicity=item, **form.cleaned_data)
+    except ValidationError as error:
+        refusal_to_messages(request, error)
+    else:
+        messages.success(
+            request,
+            _("Recorded as held from %(start)s to %(end)s, signed by %(name)s.")
+            % {"start": held.starts_on.isoformat(), "end": held.ends_on.isoformat(), "name": held.signed_by_name},
+        )
     return redirect("students:publicity", pk=item.pk)
 
 

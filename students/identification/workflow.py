@@ -90,6 +90,11 @@ def tier_suggestion(*, category_codes: Iterable[str], tenant: Tenant) -> tuple[s
     return tenant.special_category_tier, _("special category: %(names)s") % {"names": names}
 
 
+def special_category_tier(student: Student) -> str:
+    """The tier this student's district funds special categories at (what the nomination form selects)."""
+    return Tenant.objects.filter(pk=student.tenant_id).values_list("special_category_tier", flat=True).get()
+
+
 def _materials_complete(application: HardshipApplication) -> bool:
     """Special categories need no proof documents; the others need only the main one."""
     if (

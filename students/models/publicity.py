@@ -41,6 +41,10 @@ class Publicity(FSMModelMixin, TenantModel):
     signed_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     published_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     notice_token = models.UUIDField(default=uuid.uuid4, editable=False)
+    # A publicity held on paper before the district used the product, recorded afterwards (补录): who
+    # signed it then (a name: that principal may have no account), and that it was recorded, not held here.
+    recorded_afterwards = models.BooleanField(_("recorded afterwards"), default=False)
+    signed_by_name = models.CharField(_("signed by (as on the paper list)"), max_length=100, blank=True)
 
     scope: ClassVar[Scope] = Scope(school="school")
     view_action: ClassVar[Action] = Action.APPLICATION_VIEW
@@ -79,6 +83,15 @@ class Publicity(FSMModelMixin, TenantModel):
     )
     def go_public(self) -> None:
         """Published: from now on the list cannot change."""
+
+    @transition(
+        field=status,
+        source=PublicityStatus.DRAFT,
+        target=PublicityStatus.PUBLIC,
+        permission=_may(Action.PUBLICITY_MANAGE),
+    )
+    def record_held(self) -> None:
+        """补录: the list was signed and public on paper, in the past; the period's end closes it."""
 
     @transition(
         field=status,

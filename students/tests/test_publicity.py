@@ -353,3 +353,73 @@ def test_a_list_already_public_keeps_its_stored_end_and_closes_in_a_year_not_loa
         for app in approved:
             app.refresh_from_db()
             assert app.status == S.DISTRICT_REVIEW
+
+
+# --- A publicity held on paper, recorded afterwards (issue 19, item 1) -----------------------------------
+
+
+def test_a_publicity_held_on_paper_is_recorded_with_its_dates_and_signer_and_closes_at_once(world, tenant_of, approved):
+    """A district adopting the product mid-year held its spring publicity on paper: it records it as
+    held, in the past, and the applications go on to the district, without the clock being moved."""
+    officer = world.a.users[Role.SCHOOL_OFFICER]
+    with tenant_of(world.a.tenant):
+        p = pub.publicity_create(actor=officer, school=world.a.schools["s1"], academic_year=2026)
+        with pytest.raises(WorkflowError, match=r"签批|signed"):
+            pub.publicity_record_held(
+                actor=officer, publicity=p, starts_on=D(2026, 9, 29), ends_on=D(2026, 10, 10), signed_by_name=" "
+            )
+        with pytest.raises(WorkflowError, match="5"):  # 29 Sep + 5 working days ends on 10 Oct, not 9 Oct
+            pub.publicity_record_held(
+                actor=officer, publicity=p, starts_on=D(2026, 9, 29), ends_on=D(2026, 10, 9), signed_by_name="王校长"
+            )
+        with pytest.raises(WorkflowError):  # not in the past
+            pub.publicity_record_held(
+                actor=officer,
+                publicity=p,
+                starts_on=clock.today(),
+                ends_on=clock.today() + dt.timedelta(days=30),
+                signed_by_name="王校长",
+            )
+        with pytest.raises(WorkflowError):  # a teacher does not manage the school's publicity
+            pub.publicity_record_held(
+                actor=world.a.users[Role.CLASS_TEACHER],
+                publicity=p,
+                starts_on=D(2026, 9, 29),
+                ends_on=D(2026, 10, 10),
+                signed_by_name="王校长",
+            )
+        held = pub.publicity_record_held(
+            actor=officer, publicity=p, starts_on=D(2026, 9, 29), ends_on=D(2026, 10, 10), signed_by_name="王校长"
+        )
+        assert (held.status, held.starts_on, held.ends_on) == (PublicityStatus.CLOSED, D(2026, 9, 29), D(2026, 10, 10))
+        assert (held.recorded_afterwards, held.signed_by_name, held.published_by) == (True, "王校长", officer)
+        for app in approved:
+            app.refresh_from_db()
+            assert app.status == S.DISTRICT_REVIEW
+        event = AuditEvent.objects.get(object_id=str(p.pk), action="publicity.record_held")
+        assert "王校长" in event.reason
+        assert "2026-09-29" in event.reason
+        assert not PublicNotice.objects.filter(token=held.notice_token).exists()
+
+
+def test_the_officer_records_a_paper_publicity_on_the_lists_page(world, tenant_of, approved):
+    officer = world.a.users[Role.SCHOOL_OFFICER]
+    with tenant_of(world.a.tenant):
+        p = pub.publicity_create(actor=officer, school=world.a.schools["s1"], academic_year=2026)
+    client = Client()
+    client.force_login(officer)
+    page = client.get(f"/students/publicity/{p.pk}/")
+    assert 'data-testid="record-held"' in page.content.decode()
+    empty = client.post(f"/students/publicity/{p.pk}/record-held/", {}, follow=True)
+    assert empty.status_code == 200
+    assert 'data-testid="record-held"' in empty.content.decode()  # still a draft, the form is shown again
+    response = client.post(
+        f"/students/publicity/{p.pk}/record-held/",
+        {"starts_on": "2026-09-29", "ends_on": "2026-10-10", "signed_by_name": "王校长"},
+        follow=True,
+    )
+    assert response.status_code == 200
+    with tenant_of(world.a.tenant):
+        p.refresh_from_db()
+        assert (p.status, p.signed_by_name) == (PublicityStatus.CLOSED, "王校长")
+    assert "王校长" in response.content.decode()
