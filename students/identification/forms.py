@@ -33,11 +33,6 @@ class StyledForm(forms.Form):
             widget.attrs.setdefault("class", "form-select" if isinstance(widget, forms.Select) else "form-control")
 
 
-def current_academic_year() -> int:
-    """The school year starts in September: before that, it is last year's."""
-    return clock.current_school_year()
-
-
 class NominationForm(StyledForm):
     """申请/推荐. The school year is chosen (the current one first), so that an earlier year's list can be
     recorded without moving the clock. Ticking a special category selects the tenant's tier for it
@@ -129,7 +124,12 @@ class RecordHeldForm(StyledForm):
 
 
 class PublicityForm(StyledForm):
-    academic_year = forms.IntegerField(label=_("Academic year"), min_value=2000, max_value=2100)
+    academic_year = forms.TypedChoiceField(label=_("School year"), coerce=int)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["academic_year"].choices = clock.school_year_choices()
+        self.fields["academic_year"].initial = clock.current_school_year()
 
 
 class ObjectionForm(StyledForm):

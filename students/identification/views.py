@@ -40,7 +40,6 @@ from .forms import (
     RecordHeldForm,
     ResolveForm,
     VillageForm,
-    current_academic_year,
 )
 
 
@@ -319,7 +318,7 @@ def publicity_list_view(request: HttpRequest) -> HttpResponse:
         {
             "publicities": selectors.publicity_list(user=request.user),
             "schools": schools,
-            "form": PublicityForm(initial={"academic_year": current_academic_year()}),
+            "form": PublicityForm(),
         },
     )
 
