@@ -111,7 +111,8 @@ def test_the_first_batch_is_confirmed_by_each_school_released_and_answered_by_th
     district.goto(batch_url)
     submit(district, "[data-testid=release]")
     assert district.get_attribute("[data-testid=batch-status]", "data-status") == BatchStatus.RELEASED
-    roster = openpyxl.load_workbook(io.BytesIO(download(district, url, "[data-testid=roster-xlsx]")), read_only=True)
+    roster_bytes = download(district, url, "[data-testid=roster-xlsx]")
+    roster = openpyxl.load_workbook(io.BytesIO(roster_bytes), read_only=True)
     header, *lines = list(roster.worksheets[0].iter_rows(values_only=True))
     assert len(lines) == 6
     ref, account, amount = header.index("业务编号"), header.index("账号"), header.index("金额")
@@ -120,6 +121,14 @@ def test_the_first_batch_is_confirmed_by_each_school_released_and_answered_by_th
         sent = {str(line.pk): line for line in batch.lines.select_related("student")}
         assert {row[account] for row in lines} == {line.account.reveal() for line in sent.values()}
     assert {row[ref] for row in lines} == set(sent)
+
+    # The wrong file (the roster itself, sent back unanswered) is refused with a message; nothing changes.
+    wrong = tmp_path / "发放名册.xlsx"
+    wrong.write_bytes(roster_bytes)
+    district.set_input_files("[data-testid=return] input[type=file]", str(wrong))
+    submit(district, "[data-testid=return] button[type=submit]")
+    assert district.locator(".alert-danger").count() >= 1
+    assert district.get_attribute("[data-testid=batch-status]", "data-status") == BatchStatus.RELEASED
 
     # The bank's return: five paid, one refused (the card was never activated).
     refused = lines[0]
