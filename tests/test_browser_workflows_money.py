@@ -107,6 +107,11 @@ def test_the_first_batch_is_confirmed_by_each_school_released_and_answered_by_th
         assert officer.locator("[data-testid=release]").count() == 0  # the district's step
         officer.context.close()
 
+    # A class teacher has no business with the money: the batch is not theirs to open.
+    teacher = signed_in(browser, url, w.users[Role.CLASS_TEACHER].username, PASSWORD)
+    assert teacher.goto(batch_url).status in (403, 404)
+    teacher.context.close()
+
     # Released: the roster for the bank, in its layout, holds the six lines with their full accounts.
     district.goto(batch_url)
     submit(district, "[data-testid=release]")

@@ -120,6 +120,11 @@ def test_objections_to_a_public_list_are_recorded_answered_and_hold_its_closing(
     assert officer.locator("[data-testid=objections] form").count() == 0
     assert "异议成立" in objections.filter(has_text="该生家长在县城经营商铺").inner_text()
 
+    # The class teacher finds in the pupil's file why the pupil left the list.
+    teacher = signed_in(browser, url, w.users[Role.CLASS_TEACHER].username, PASSWORD)
+    teacher.goto(f"{url}/students/{questioned.pk}/")
+    assert "经入户核实，家长经营商铺年收入较高，异议成立" in teacher.inner_text("main")
+
     # The public page ends with the period.
     assert parent.goto(f"{url}/p/{item.notice_token}/").status == 404
 
