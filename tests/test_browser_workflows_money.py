@@ -123,7 +123,7 @@ def test_the_first_batch_is_confirmed_by_each_school_released_and_answered_by_th
     ref, account, amount = header.index("业务编号"), header.index("账号"), header.index("金额")
     with tenant_transaction(w.tenant.pk):
         batch = Batch.objects.get(semester=semester)
-        sent = {str(line.pk): line for line in batch.lines.select_related("student")}
+        sent = {str(line.pk): line for line in batch.lines.select_related("student", "school")}
         assert {row[account] for row in lines} == {line.account.reveal() for line in sent.values()}
     assert {row[ref] for row in lines} == set(sent)
 
@@ -172,6 +172,24 @@ def test_the_first_batch_is_confirmed_by_each_school_released_and_answered_by_th
     )
     assert {"batch.build", "batch.release"} <= actions
 
+    # 补发: a reissue batch waits for the refused card to be fixed, and says why it made nothing.
+    district.goto(f"{url}/disbursements/")
+    submit(district, "[data-testid=build-batch] button[value=REISSUE]")
+    assert district.locator(".alert-info").count() == 1
+    assert "卡未激活" in district.inner_text(".alert-warning")
+    assert district.locator("[data-testid=batches] tbody a").count() == 1
+    with tenant_transaction(w.tenant.pk):  # the family's new card arrives with the next roster import
+        student = refused_line.student
+        student.card_account = "6228480000000000099"
+        student.save(update_fields=["card_account", "card_account_hash", "updated_at"])
+    submit(district, "[data-testid=build-batch] button[value=REISSUE]")
+    assert district.get_attribute("[data-testid=batch-status]", "data-status") == BatchStatus.FROZEN
+    assert refused_line.school.name in district.inner_text("[data-testid=batch-schools]")
+    with tenant_transaction(w.tenant.pk):
+        reissue = Batch.objects.get(semester=semester, kind=BatchKind.REISSUE)
+        again = list(reissue.lines.values_list("award_id", "account"))
+    assert [(award, account.reveal()) for award, account in again] == [(refused_line.award_id, "6228480000000000099")]
+
 
 @pytest.fixture
 def paid(approved):
@@ -196,11 +214,12 @@ def paid(approved):
         ]
         answer_file = io.BytesIO(_return_csv(answer))
         bank_return_import(actor=district, batch=batch, path_or_file=answer_file, file_name="回盘.csv")
-    return url, w, lists["s1"], lines[0], lines[1]
+    return url, w, lists, lines[0], lines[1]
 
 
 def test_wrong_awards_are_stopped_or_recovered_by_two_people_and_the_recovery_is_followed(paid, browser):
-    url, w, award_list, paid_line, refused_line = paid
+    url, w, lists, paid_line, refused_line = paid
+    award_list = lists["s1"]
     officer = signed_in(browser, url, w.users[Role.SCHOOL_OFFICER].username, PASSWORD)
     district = signed_in(browser, url, w.users[Role.DISTRICT_STAFF].username, PASSWORD)
 
@@ -267,10 +286,22 @@ def test_wrong_awards_are_stopped_or_recovered_by_two_people_and_the_recovery_is
         assert officer.locator(".alert-success").count() == 1, messages_text(officer)
     assert recoveries.locator("input[name=amount]").count() == 0  # closed: nothing more to record
 
+    # The junior school's payments are still at the bank: a stop now is refused with the reason.
+    junior = signed_in(browser, url, w.users["s2_officer"].username, PASSWORD)
+    junior.goto(f"{url}/funding/awards/{lists['s2'].pk}/")
+    form = junior.locator("[data-testid=propose-correction]").first
+    form.locator("input[name=reason]").fill("该生已转出")
+    with junior.expect_navigation():
+        form.get_by_role("button").click()
+    assert junior.locator(".alert-danger").count() == 1
+    assert junior.locator("[data-testid=corrections] tbody tr", has_text="该生已转出").count() == 0
+
     with tenant_transaction(w.tenant.pk):
-        found = {c.award.student_id: c for c in Correction.objects.select_related("award", "recovery")}
-        recover, stop = found[paid_line.student_id], found[refused_line.student_id]
-        own_proposal = found[other.student_id]
+        assert not Correction.objects.filter(school=w.schools["s2"]).exists()
+        # By award: the world's older correction (another semester) is about one of the same pupils.
+        found = {c.award_id: c for c in Correction.objects.select_related("recovery")}
+        recover, stop = found[paid_line.award_id], found[refused_line.award_id]
+        own_proposal = found[other.pk]
         awards_now = dict(AwardList.objects.get(pk=award_list.pk).awards.values_list("student_id", "status"))
         recovery = recover.recovery
     assert (recover.kind, recover.status, recover.decided_by_id) == (
