@@ -223,24 +223,26 @@ def test_wrong_awards_are_stopped_or_recovered_by_two_people_and_the_recovery_is
     officer = signed_in(browser, url, w.users[Role.SCHOOL_OFFICER].username, PASSWORD)
     district = signed_in(browser, url, w.users[Role.DISTRICT_STAFF].username, PASSWORD)
 
-    def propose(page, line, reason):
-        page.goto(f"{url}/funding/awards/{award_list.pk}/")
-        row = page.locator("[data-testid=awards] tbody tr", has_text=line.student.name)
+    def propose(page, award_list_pk, name, reason, evidence=""):
+        """From the award's row on its list: open the "stop or recover" form, say why, send it."""
+        page.goto(f"{url}/funding/awards/{award_list_pk}/")
+        row = page.locator("[data-testid=awards] tbody tr", has_text=name)
         form = row.locator("[data-testid=propose-correction]")
+        form.locator("summary").click()
         form.locator("input[name=reason]").fill(reason)
-        form.locator("input[name=evidence]").fill("学籍系统转出记录")
+        form.locator("input[name=evidence]").fill(evidence)
         with page.expect_navigation():
-            form.get_by_role("button").click()
-        assert "/disbursements/corrections/" in page.url
-        assert page.locator(".alert-success").count() == 1, messages_text(page)
+            form.locator("form button").click()
 
     def correction_row(page, reason):
         # By the reason: the world has an older correction of another semester for the same pupils.
         return page.locator("[data-testid=corrections] tbody tr", has_text=reason)
 
     # The school proposes: the paid pupil's money is recovered (追回), the refused one's award stopped (停发).
-    propose(officer, paid_line, "重复享受其他资助")
-    propose(officer, refused_line, "该生已转出")
+    for line, reason in ((paid_line, "重复享受其他资助"), (refused_line, "该生已转出")):
+        propose(officer, award_list.pk, line.student.name, reason, evidence="学籍系统转出记录")
+        assert "/disbursements/corrections/" in officer.url
+        assert officer.locator(".alert-success").count() == 1, messages_text(officer)
     assert correction_row(officer, "重复享受其他资助").count() == 1
     assert correction_row(officer, "重复享受其他资助").get_by_role("button").count() == 0  # the officer does not decide
 
@@ -264,11 +266,7 @@ def test_wrong_awards_are_stopped_or_recovered_by_two_people_and_the_recovery_is
             .first()
         )
     other_name = other.student.name
-    district.goto(f"{url}/funding/awards/{award_list.pk}/")
-    row = district.locator("[data-testid=awards] tbody tr", has_text=other_name)
-    row.locator("input[name=reason]").fill("复查不符合条件")
-    with district.expect_navigation():
-        row.locator("[data-testid=propose-correction]").get_by_role("button").click()
+    propose(district, award_list.pk, other_name, "复查不符合条件")
     own = correction_row(district, "复查不符合条件")
     with district.expect_navigation():
         own.locator("button[name=approve][value='1']").click()
@@ -288,11 +286,7 @@ def test_wrong_awards_are_stopped_or_recovered_by_two_people_and_the_recovery_is
 
     # The junior school's payments are still at the bank: a stop now is refused with the reason.
     junior = signed_in(browser, url, w.users["s2_officer"].username, PASSWORD)
-    junior.goto(f"{url}/funding/awards/{lists['s2'].pk}/")
-    form = junior.locator("[data-testid=propose-correction]").first
-    form.locator("input[name=reason]").fill("该生已转出")
-    with junior.expect_navigation():
-        form.get_by_role("button").click()
+    propose(junior, lists["s2"].pk, w.students["c4"][0].name, "该生已转出")
     assert junior.locator(".alert-danger").count() == 1
     assert junior.locator("[data-testid=corrections] tbody tr", has_text="该生已转出").count() == 0
 
