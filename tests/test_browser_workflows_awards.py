@@ -28,7 +28,9 @@ def browser():
 @pytest.fixture
 def site(live_server, fictional_2027):
     # The officer publishes "today": late in December the five working days reach into 2027.
-    w = build_world().a
+    world = build_world()
+    w = world.a
+    w.users["other_tenant"] = world.b.users[Role.DISTRICT_STAFF]  # another district's funding center
     with tenant_transaction(w.tenant.pk):
         semester = make_semester(academic_year=2026, term="SPRING")  # the latest: the pages' default
         pupils = [*w.students["c1"], *w.students["c2"]]
@@ -92,6 +94,11 @@ def test_the_officer_prepares_and_publishes_a_list_and_the_district_approves_it(
     assert district.locator(".alert-danger").count() == 1
     assert award_list.ends_on.isoformat() in messages_text(district)
     assert district.get_attribute("[data-testid=list-status]", "data-status") == AwardListStatus.PUBLICITY
+
+    # Another district's funding center finds no such list (exactly as for one that does not exist).
+    stranger = signed_in(browser, url, w.users["other_tenant"].username, PASSWORD)
+    assert stranger.goto(list_url).status == 404
+    stranger.context.close()
 
     # The day after the period it approves; the list on the overview says so too.
     live_today(monkeypatch, award_list.ends_on + dt.timedelta(days=1))

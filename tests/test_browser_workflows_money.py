@@ -48,7 +48,9 @@ def browser():
 def approved(live_server, fictional_2027):
     """Approved living-subsidy lists of both schools for the spring semester (the pages' default):
     four day pupils of the primary school, two of the junior school."""
-    w = build_world().a
+    world = build_world()
+    w = world.a
+    w.users["other_tenant"] = world.b.users[Role.DISTRICT_STAFF]  # another district's funding center
     with tenant_transaction(w.tenant.pk):
         semester = make_semester(academic_year=2026, term="SPRING")
         for key in ("c1", "c2", "c4"):
@@ -111,6 +113,9 @@ def test_the_first_batch_is_confirmed_by_each_school_released_and_answered_by_th
     teacher = signed_in(browser, url, w.users[Role.CLASS_TEACHER].username, PASSWORD)
     assert teacher.goto(batch_url).status in (403, 404)
     teacher.context.close()
+    stranger = signed_in(browser, url, w.users["other_tenant"].username, PASSWORD)
+    assert stranger.goto(batch_url).status == 404  # another district: as if it did not exist
+    stranger.context.close()
 
     # Released: the roster for the bank, in its layout, holds the six lines with their full accounts.
     district.goto(batch_url)

@@ -39,7 +39,9 @@ def browser():
 def public_list(live_server, fictional_2027):
     """A school's identification list, signed by the principal and public from today (made through the
     services: the officer's and the principal's clicks up to here have their own browser test)."""
-    w = build_world().a
+    world = build_world()
+    w = world.a
+    w.users["other_tenant"] = world.b.users[Role.DISTRICT_STAFF]  # another district's funding center
     with tenant_transaction(w.tenant.pk):
         pupils = [w.students[key][0] for key in ("c1", "c2", "c3")]
         for pupil in pupils:
@@ -124,6 +126,11 @@ def test_objections_to_a_public_list_are_recorded_answered_and_hold_its_closing(
     teacher = signed_in(browser, url, w.users[Role.CLASS_TEACHER].username, PASSWORD)
     teacher.goto(f"{url}/students/{questioned.pk}/")
     assert "经入户核实，家长经营商铺年收入较高，异议成立" in teacher.inner_text("main")
+
+    # Another district sees no such list.
+    stranger = signed_in(browser, url, w.users["other_tenant"].username, PASSWORD)
+    assert stranger.goto(f"{url}/students/publicity/{item.pk}/").status == 404
+    stranger.context.close()
 
     # The public page ends with the period.
     assert parent.goto(f"{url}/p/{item.notice_token}/").status == 404
