@@ -210,3 +210,13 @@ def test_the_officer_prints_a_class_letters_to_the_families(funded, browser):
     assert pages.first.evaluate("e => getComputedStyle(e).breakAfter") == "page"
     letters.emulate_media(media="print")
     assert not letters.get_by_role("button").is_visible()
+
+    # One family's letter, from the pupil's file.
+    pupil = w.students["c1"][0]
+    officer.goto(f"{url}/students/{pupil.pk}/")
+    with officer.expect_popup() as popup:
+        officer.locator("[data-testid=letter-link]").click()
+    single = popup.value
+    single.wait_for_load_state()
+    assert single.locator("[data-testid=letter]").count() == 1
+    assert pupil.name in single.inner_text("[data-testid=letter]")
