@@ -92,7 +92,7 @@ def award_list_list(*, user: Any, semester: Semester | None = None) -> QuerySet[
 def award_list_detail(*, award_list: AwardList) -> QuerySet[Award]:
     return (
         Award.objects.filter(award_list=award_list)
-        .select_related("student", "grade", "klass")
+        .select_related("student", "grade", "klass__grade", "program")
         .order_by("grade__stage", "-grade__entry_year", "klass__number", "student__name", "pk")
     )
 

@@ -76,6 +76,8 @@ def award_list_view(request: HttpRequest, pk: str) -> HttpResponse:
             and permissions.can(user, Action.AWARD_PREPARE, award_list),
             "approves": award_list.status == AwardListStatus.PUBLICITY
             and permissions.can(user, Action.AWARD_APPROVE, award_list),
+            # 停发 / 追回 is proposed from the approved award's row (a second person decides).
+            "corrects": permissions.can(user, Action.CORRECTION_PROPOSE, award_list),
         },
     )
 

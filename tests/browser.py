@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from playwright.sync_api import Browser, sync_playwright
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
 
 from tests.factories import CHROMIUM
 
@@ -28,3 +30,55 @@ def log_in(page, base_url: str, username: str, password: str) -> None:
     page.fill("#id_password", password)
     with page.expect_navigation():
         page.click("button[type=submit]")
+
+
+@contextmanager
+def shared_chromium() -> Iterator[Browser]:
+    """One browser for a whole test module (a module-scoped fixture wraps it). Playwright's sync API
+    keeps an event loop in this thread for as long as the browser lives, so the ORM calls the tests
+    make between pages (and the database flush after each test) need Django's async-safety check off
+    for that long, not only during one test."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        with chromium() as browser:
+            yield browser
+
+
+def signed_in(browser: Browser, base_url: str, username: str, password: str) -> Page:
+    """A page of a fresh browser context (its own cookies: one person) signed in as `username`."""
+    context = browser.new_context(locale="zh-CN")
+    context.set_default_timeout(10_000)  # a page of this product answers in well under a second
+    page = context.new_page()
+    log_in(page, base_url, username, password)
+    assert "/accounts/login/" not in page.url, f"{username} could not sign in"
+    return page
+
+
+def live_today(monkeypatch, day: dt.date) -> None:
+    """Let the live server's `core.clock.today()` answer `day` (days pass between two steps of a
+    workflow). `clock.frozen_at` cannot reach it: its context variable is per thread, and the live
+    server answers in threads of its own."""
+    from core import clock
+
+    monkeypatch.setattr(clock, "today", lambda: day)
+
+
+def submit(page: Page, selector: str) -> None:
+    """Click a submit button and wait for the page the form leads to."""
+    with page.expect_navigation():
+        page.click(selector)
+
+
+def messages_text(page: Page) -> str:
+    """The flash messages the page shows (success, info, warning, error)."""
+    return " ".join(page.locator(".alert").all_inner_texts())
+
+
+def download(page: Page, base_url: str, selector: str) -> bytes:
+    """The file a link offers, fetched with the browser's own session (headless chromium does not hand
+    over "download" events reliably; the request is the one the click makes)."""
+    href = page.get_attribute(selector, "href")
+    response = page.request.get(href if href.startswith("http") else f"{base_url}{href}")
+    assert response.status == 200, (href, response.status)
+    assert "attachment" in response.headers["content-disposition"], href
+    return response.body()

@@ -475,5 +475,6 @@ def student_file_view(request: HttpRequest, pk: str) -> HttpResponse:
         can_nominate=permissions.can(request.user, Action.APPLICATION_NOMINATE, student),
         can_reveal=permissions.can(request.user, Action.STUDENT_VIEW_PII, student),
         sees_applications=permissions.can(request.user, Action.APPLICATION_VIEW, student),
+        sees_funding=permissions.can(request.user, Action.FUNDING_VIEW, student),  # the 温馨告知书 link
     )
     return render(request, "students/student_detail.html", context)
