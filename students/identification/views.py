@@ -75,6 +75,7 @@ def application_list_view(request: HttpRequest) -> HttpResponse:
             "status": status,
             "statuses": ApplicationStatus.choices,
             "can_bulk": can_bulk,
+            "can_migrate": permissions.can(request.user, Action.IDENTIFICATION_MIGRATE),
             "bulk": BulkDecisionForm(),
         },
     )
