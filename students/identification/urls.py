@@ -5,6 +5,7 @@ from . import views
 urlpatterns = [
     path("applications/", views.application_list_view, name="applications"),
     path("applications/bulk/", views.applications_bulk_view, name="applications_bulk"),
+    re_path(r"^applications/steps/(?P<step>class|village)/$", views.applications_step_view, name="applications_step"),
     path("applications/<uuid:pk>/", views.application_detail_view, name="application"),
     path("applications/<uuid:pk>/decide/", views.application_decide_view, name="application_decide"),
     path("applications/<uuid:pk>/details/", views.application_details_view, name="application_details"),
