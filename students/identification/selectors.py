@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models.functions import Coalesce, TruncDate
 
 from schools import permissions
 from schools.permissions import Action
@@ -70,7 +71,12 @@ def application_detail(*, application: HardshipApplication) -> HardshipApplicati
         HardshipApplication.objects.select_related("student", "school", "grade", "klass", "nominated_by")
         .prefetch_related(
             Prefetch(
-                "decisions", queryset=ApplicationDecision.objects.select_related("actor").order_by("created_at", "pk")
+                "decisions",
+                # A migrated step is dated by the earlier system's list (decided_on), not by the moment
+                # of the import that wrote it with its siblings.
+                queryset=ApplicationDecision.objects.select_related("actor").order_by(
+                    Coalesce("decided_on", TruncDate("created_at")), "created_at", "pk"
+                ),
             ),
             "attachments",
             Prefetch(

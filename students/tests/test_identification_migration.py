@@ -180,6 +180,12 @@ def test_a_good_list_becomes_migrated_identifications_with_their_dates(
         assert (event.after["file"], event.after["academic_year"], event.after["imported"]) == (path.name, 2026, 2)
         assert str(event.actor_id) == str(staff.pk)
         assert AuditEvent.objects.filter(action="application.migrate", object_id=str(app.pk)).exists()
+    # The pupil's file tells the story in the list's order and dates, marked as migrated.
+    page = _client(staff).get(reverse("students:application", args=[app.pk])).content.decode()
+    dates = [page.find(d) for d in ("2026-09-15", "2026-09-22", "2026-10-08", "2026-10-20")]
+    assert -1 not in dates
+    assert dates == sorted(dates)
+    assert page.count('data-testid="migrated"') == 4
     # The upload is gone; the report masks the numbers.
     assert not list(Path(settings.MEDIA_ROOT).rglob("upload.xlsx"))
     report = _report(settings, job)
