@@ -206,7 +206,6 @@ PARAMS = {
     "students:roster_report": lambda w: {"pk": w.job.pk},  # a job that is not an import: 404 for everyone
     "registry:report": lambda w: {"pk": w.job.pk},  # likewise
     "students:identification_migration_report": lambda w: {"pk": w.job.pk},  # likewise
-    "students:applications_step": lambda w: {"step": "class"},
     "reconciliation:run": lambda w: {"pk": _run_of(w).pk},
     "reconciliation:export": lambda w: {"pk": _run_of(w).pk},
     "reconciliation:omissions": lambda w: {"pk": _run_of(w).pk},

@@ -13,8 +13,8 @@ from students.models import ApplicationStatus, HardshipApplication
 from tests.factories import make_application
 
 S = ApplicationStatus
-CLASS_PAGE = reverse("students:applications_step", args=["class"])
-VILLAGE_PAGE = reverse("students:applications_step", args=["village"])
+CLASS_PAGE = reverse("students:applications_class_step")
+VILLAGE_PAGE = reverse("students:applications_village_step")
 
 
 def _client(user) -> Client:
