@@ -268,6 +268,8 @@ SPECTACULAR_SETTINGS = {
         "BatchKindEnum": "disbursements.models.BatchKind",
         "CorrectionKindEnum": "disbursements.models.CorrectionKind",
         "AttachmentKindEnum": "students.models.AttachmentKind",
+        # A reviewer's decision, in the single form and in each row of the bulk one.
+        "ReviewDecisionEnum": "students.api.identification.DECISIONS",
     },
 }
 

@@ -82,6 +82,8 @@ class Action(StrEnum):
     APPLICATION_DISTRICT_REVIEW = "application.district_review"  # 区县复查
     PUBLICITY_MANAGE = "publicity.manage"  # 公示: assemble, publish, record and answer objections
     PUBLICITY_SIGN = "publicity.sign"  # the principal signs the school's list before it is published
+    # 认定名单迁移: bring in the pupils an earlier system (or paper) identified, as migrated identifications
+    IDENTIFICATION_MIGRATE = "application.migrate"
     TIER_ADJUST_PROPOSE = "tier.adjust_propose"  # 动态调整, proposed by the school
     TIER_ADJUST_DECIDE = "tier.adjust_decide"  # … decided by the district
     # Funding programs, awards and money
@@ -132,6 +134,9 @@ POLICY: dict[Action, frozenset[Role]] = {
     Action.APPLICATION_DISTRICT_REVIEW: frozenset({Role.DISTRICT_STAFF}),
     Action.PUBLICITY_MANAGE: frozenset({Role.SCHOOL_OFFICER}),
     Action.PUBLICITY_SIGN: frozenset({Role.PRINCIPAL}),
+    # The district center, which identifies (区县复查), vouches for an earlier year's list; not the tenant
+    # administrator, who sees no student data.
+    Action.IDENTIFICATION_MIGRATE: frozenset({Role.DISTRICT_STAFF}),
     Action.TIER_ADJUST_PROPOSE: frozenset({Role.SCHOOL_OFFICER}),
     Action.TIER_ADJUST_DECIDE: frozenset({Role.DISTRICT_STAFF}),
     Action.FUNDING_VIEW: frozenset({Role.SCHOOL_OFFICER, Role.PRINCIPAL, Role.DISTRICT_STAFF, Role.DISTRICT_AUDITOR}),

@@ -30,8 +30,15 @@ class StudentsConfig(AppConfig):
 
         # The sweep sends a lost job's task again (schools.jobs.jobs_sweep).
         jobs.register_job_kind(ROSTER_JOB_KIND, roster_import_task)
+        from .identification.migration.services import JOB_KIND as MIGRATION_JOB_KIND
+        from .identification.migration.services import UPLOAD_FOLDER as MIGRATION_FOLDER
+        from .identification.migration.services import UPLOAD_NAME as MIGRATION_UPLOAD
+        from .identification.migration.tasks import identification_migration_task
+
+        jobs.register_job_kind(MIGRATION_JOB_KIND, identification_migration_task)
         from core import storage
 
         from .roster.services import UPLOAD_NAME
 
         storage.register_upload_folder("roster", names=[UPLOAD_NAME])
+        storage.register_upload_folder(MIGRATION_FOLDER, names=[MIGRATION_UPLOAD])

@@ -66,6 +66,13 @@ POST_ONLY = {
     "students:objection_resolve",
     "application-decide",
     "application-bulk-decide",
+    "application-details",
+    "application-village",
+    "application-attachments",
+    "application-bulk-details",
+    "application-bulk-village",
+    "application-bulk-decisions",
+    "application-bulk-attachments",
     "publicity-sign",
     "publicity-publish",
     "publicity-objections",
@@ -161,6 +168,9 @@ PARAMS = {
     "public_notice": lambda w: {"token": w.publicity.notice_token},
     "application-detail": lambda w: {"pk": w.applications["c1"].pk},
     "application-decide": lambda w: {"pk": w.applications["c1"].pk},
+    "application-details": lambda w: {"pk": w.applications["c1"].pk},
+    "application-village": lambda w: {"pk": w.applications["c1"].pk},
+    "application-attachments": lambda w: {"pk": w.applications["c1"].pk},
     "publicity-detail": lambda w: {"pk": w.publicity.pk},
     "publicity-sign": lambda w: {"pk": w.publicity.pk},
     "publicity-publish": lambda w: {"pk": w.publicity.pk},
@@ -197,6 +207,7 @@ PARAMS = {
     "students:detail": lambda w: {"pk": w.students["c1"][0].pk},
     "students:roster_report": lambda w: {"pk": w.job.pk},  # a job that is not an import: 404 for everyone
     "registry:report": lambda w: {"pk": w.job.pk},  # likewise
+    "students:identification_migration_report": lambda w: {"pk": w.job.pk},  # likewise
     "reconciliation:run": lambda w: {"pk": _run_of(w).pk},
     "reconciliation:export": lambda w: {"pk": _run_of(w).pk},
     "reconciliation:omissions": lambda w: {"pk": _run_of(w).pk},

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
@@ -19,7 +20,7 @@ from core.api import HasAction, RowField
 from schools.permissions import Action
 from students.access import student_get_for_user
 from students.identification import publicity, selectors, workflow
-from students.models import HardshipApplication, Objection, Publicity, Tier
+from students.models import AttachmentKind, HardshipApplication, Objection, Publicity, Tier
 
 DECISIONS = ["approve", "return", "reject", "withdraw"]
 
@@ -99,6 +100,89 @@ class BulkOutcomeSerializer(serializers.Serializer):
     skipped = SkippedApplicationSerializer(many=True)
 
 
+#: A whole class, or a school's list, in one request; more is a file import's business.
+MAX_BULK_ROWS = 2000
+
+
+class DetailsSerializer(serializers.Serializer):
+    """Input of the class evaluation (班级评议) and home visit (家访); a field left out stays as it is."""
+
+    class_evaluation = serializers.CharField(required=False, allow_blank=True, default=None)
+    visit_on = serializers.DateField(required=False, allow_null=True, default=None)
+    visit_by = serializers.CharField(required=False, allow_blank=True, max_length=100, default=None)
+    visit_findings = serializers.CharField(required=False, allow_blank=True, default=None)
+
+
+class DetailsRowSerializer(DetailsSerializer):
+    application = serializers.UUIDField()
+
+
+class BulkDetailsSerializer(serializers.Serializer):
+    rows = serializers.ListField(child=DetailsRowSerializer(), min_length=1, max_length=MAX_BULK_ROWS)
+
+
+class VillageSerializer(serializers.Serializer):
+    """Input of the village or community committee's confirmation (村委会/居委会确认)."""
+
+    confirmed_by = serializers.CharField(max_length=100)
+    confirmed_on = serializers.DateField()
+
+
+class VillageRowSerializer(VillageSerializer):
+    application = serializers.UUIDField()
+
+
+class BulkVillageSerializer(serializers.Serializer):
+    rows = serializers.ListField(child=VillageRowSerializer(), min_length=1, max_length=MAX_BULK_ROWS)
+
+
+class DecideRowSerializer(DecideSerializer):
+    application = serializers.UUIDField()
+
+
+class BulkDecisionsSerializer(serializers.Serializer):
+    rows = serializers.ListField(child=DecideRowSerializer(), min_length=1, max_length=MAX_BULK_ROWS)
+
+
+class AttachSerializer(serializers.Serializer):
+    """Input of a proof document (multipart): its kind and the file."""
+
+    kind = serializers.ChoiceField(choices=AttachmentKind.choices)
+    file = serializers.FileField()
+
+
+class BulkAttachSerializer(serializers.Serializer):
+    """Input of proofs for many pupils (multipart): `application`, `kind` and `file` repeated, the n-th
+    of each belonging together."""
+
+    application = serializers.ListField(child=serializers.UUIDField(), min_length=1, max_length=200)
+    kind = serializers.ListField(child=serializers.ChoiceField(choices=AttachmentKind.choices), min_length=1)
+    file = serializers.ListField(child=serializers.FileField(), min_length=1)
+
+    def validate(self, attrs):
+        if not len(attrs["application"]) == len(attrs["kind"]) == len(attrs["file"]):
+            raise serializers.ValidationError(_("Give an application, a kind and a file for each proof."))
+        return attrs
+
+
+class AttachmentOutSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    application = serializers.UUIDField(source="application_id")
+    kind = serializers.CharField()
+    original_name = serializers.CharField()
+    size = serializers.IntegerField()
+
+
+class BulkApplicationsSerializer(serializers.Serializer):
+    """Output of a bulk step: every application as it now is, in the order of the request's rows."""
+
+    applications = ApplicationSerializer(many=True)
+
+
+class BulkAttachmentsSerializer(serializers.Serializer):
+    attachments = AttachmentOutSerializer(many=True)
+
+
 class ApplicationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Hardship applications the caller may see; `?status=` filters, `?status=mine` is the caller's queue."""
 
@@ -109,6 +193,14 @@ class ApplicationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         "create": Action.APPLICATION_NOMINATE,
         "decide": Action.APPLICATION_VIEW,  # which step the caller may decide is the state machine's call
         "bulk_decide": Action.APPLICATION_VIEW,
+        # Each step's own permission is the service's call (the step's reviewer, on their rows).
+        "details": Action.APPLICATION_VIEW,
+        "village": Action.APPLICATION_VIEW,
+        "attachments": Action.APPLICATION_VIEW,
+        "bulk_details": Action.APPLICATION_VIEW,
+        "bulk_village": Action.APPLICATION_VIEW,
+        "bulk_decisions": Action.APPLICATION_VIEW,
+        "bulk_attachments": Action.APPLICATION_VIEW,
     }
 
     def get_serializer_class(self):
@@ -162,6 +254,97 @@ class ApplicationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         )
         skipped = [{"id": pk, "reason": why} for pk, why in outcome.skipped]
         return Response(BulkOutcomeSerializer({"moved": outcome.moved, "skipped": skipped}).data)
+
+    # --- The review steps, one application or a whole class. The bulk forms are all or nothing: a
+    # refused row is a 400 naming each refused row (「第N行」) and nothing is written.
+
+    @extend_schema(request=DetailsSerializer, responses={200: ApplicationSerializer})
+    @action(detail=True, methods=["post"])
+    def details(self, request, pk=None):
+        """Record the class evaluation and the home visit (the class teacher, in class evaluation)."""
+        application = self.get_object()
+        data = DetailsSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        application = workflow.application_record_details(
+            actor=request.user, application=application, **data.validated_data
+        )
+        return Response(ApplicationSerializer(application).data)
+
+    @extend_schema(request=VillageSerializer, responses={200: ApplicationSerializer})
+    @action(detail=True, methods=["post"])
+    def village(self, request, pk=None):
+        """Record the village committee's confirmation (the school officer, in the school's review)."""
+        application = self.get_object()
+        data = VillageSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        workflow.village_confirm(actor=request.user, application=application, **data.validated_data)
+        return Response(ApplicationSerializer(self.get_object()).data)
+
+    @extend_schema(request={"multipart/form-data": AttachSerializer}, responses={201: AttachmentOutSerializer})
+    @action(detail=True, methods=["post"])
+    def attachments(self, request, pk=None):
+        """Attach a proof document (while the class or the school works on the application)."""
+        application = self.get_object()
+        data = AttachSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        attachment = workflow.attachment_add(
+            actor=request.user,
+            application=application,
+            kind=data.validated_data["kind"],
+            upload=data.validated_data["file"],
+        )
+        return Response(AttachmentOutSerializer(attachment).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=BulkDetailsSerializer, responses={200: BulkApplicationsSerializer})
+    @action(detail=False, methods=["post"], url_path="bulk-details")
+    def bulk_details(self, request):
+        """A whole class's evaluations and home visits in one request; all recorded, or none."""
+        data = BulkDetailsSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        rows = [
+            workflow.DetailsRow(application_id=row.pop("application"), **row) for row in data.validated_data["rows"]
+        ]
+        applications = workflow.applications_record_details_bulk(actor=request.user, rows=rows)
+        return Response(BulkApplicationsSerializer({"applications": applications}).data)
+
+    @extend_schema(request=BulkVillageSerializer, responses={200: BulkApplicationsSerializer})
+    @action(detail=False, methods=["post"], url_path="bulk-village")
+    def bulk_village(self, request):
+        """Many pupils' village confirmations in one request; all recorded, or none."""
+        data = BulkVillageSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        rows = [
+            workflow.VillageRow(application_id=row.pop("application"), **row) for row in data.validated_data["rows"]
+        ]
+        applications = workflow.applications_village_confirm_bulk(actor=request.user, rows=rows)
+        return Response(BulkApplicationsSerializer({"applications": applications}).data)
+
+    @extend_schema(request=BulkDecisionsSerializer, responses={200: BulkApplicationsSerializer})
+    @action(detail=False, methods=["post"], url_path="bulk-decisions")
+    def bulk_decisions(self, request):
+        """A decision per pupil (each with its reason and the state the reviewer saw); all taken, or none.
+        (bulk-decide is the other form: one decision for many, each that cannot move skipped.)"""
+        data = BulkDecisionsSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        rows = [
+            workflow.DecisionRow(application_id=row.pop("application"), **row) for row in data.validated_data["rows"]
+        ]
+        applications = workflow.applications_decide_rows(actor=request.user, rows=rows)
+        return Response(BulkApplicationsSerializer({"applications": applications}).data)
+
+    @extend_schema(request={"multipart/form-data": BulkAttachSerializer}, responses={201: BulkAttachmentsSerializer})
+    @action(detail=False, methods=["post"], url_path="bulk-attachments")
+    def bulk_attachments(self, request):
+        """Proofs for many pupils in one multipart request; all attached, or none."""
+        data = BulkAttachSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        rows = [
+            workflow.AttachRow(application_id=pk, kind=kind, upload=upload)
+            for pk, kind, upload in zip(values["application"], values["kind"], values["file"], strict=True)
+        ]
+        attachments = workflow.attachments_add_bulk(actor=request.user, rows=rows)
+        return Response(BulkAttachmentsSerializer({"attachments": attachments}).data, status=status.HTTP_201_CREATED)
 
 
 class ObjectionSerializer(serializers.ModelSerializer):

@@ -157,3 +157,38 @@ class AdjustmentForm(StyledForm):
 class AdjustmentDecisionForm(StyledForm):
     approve = forms.TypedChoiceField(coerce=lambda v: v == "1", choices=[("1", _("Approve")), ("0", _("Reject"))])
     reason = forms.CharField(label=_("Reason"), required=False)
+
+
+class ClassEvaluationRowForm(StyledForm):
+    """One pupil's row of the class page (班级评议): left empty, the row is not recorded."""
+
+    application = forms.UUIDField(widget=forms.HiddenInput)
+    class_evaluation = forms.CharField(label=_("Class evaluation"), required=False, max_length=2000)
+    visit_on = forms.DateField(label=_("Home visit date"), required=False, widget=DATE)
+    visit_by = forms.CharField(label=_("Visited by"), required=False, max_length=100)
+    visit_findings = forms.CharField(label=_("Home visit findings"), required=False, max_length=2000)
+
+    def is_filled(self) -> bool:
+        data = self.cleaned_data
+        return any(data.get(name) for name in ("class_evaluation", "visit_on", "visit_by", "visit_findings"))
+
+
+class VillageRowForm(StyledForm):
+    """One pupil's row of the school's page (村委会确认): both fields, or neither."""
+
+    application = forms.UUIDField(widget=forms.HiddenInput)
+    confirmed_by = forms.CharField(label=_("Confirmed by"), required=False, max_length=100)
+    confirmed_on = forms.DateField(label=_("Confirmed on"), required=False, widget=DATE)
+
+    def clean(self):
+        data = super().clean()
+        if bool(data.get("confirmed_by", "").strip()) != bool(data.get("confirmed_on")):
+            raise forms.ValidationError(_("Give both the committee and the date, or neither."))
+        return data
+
+    def is_filled(self) -> bool:
+        return bool(self.cleaned_data.get("confirmed_on"))
+
+
+ClassEvaluationFormSet = forms.formset_factory(ClassEvaluationRowForm, extra=0, max_num=300, absolute_max=300)
+VillageFormSet = forms.formset_factory(VillageRowForm, extra=0, max_num=300, absolute_max=300)

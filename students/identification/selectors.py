@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models.functions import Coalesce, TruncDate
 
 from schools import permissions
 from schools.permissions import Action
@@ -70,7 +71,12 @@ def application_detail(*, application: HardshipApplication) -> HardshipApplicati
         HardshipApplication.objects.select_related("student", "school", "grade", "klass", "nominated_by")
         .prefetch_related(
             Prefetch(
-                "decisions", queryset=ApplicationDecision.objects.select_related("actor").order_by("created_at", "pk")
+                "decisions",
+                # A migrated step is dated by the earlier system's list (decided_on), not by the moment
+                # of the import that wrote it with its siblings.
+                queryset=ApplicationDecision.objects.select_related("actor").order_by(
+                    Coalesce("decided_on", TruncDate("created_at")), "created_at", "pk"
+                ),
             ),
             "attachments",
             Prefetch(
@@ -128,3 +134,26 @@ def student_file(*, user: Any, student: Student) -> dict[str, Any]:
         "guardians": list(student.guardians.order_by("position")),
         "applications": applications,
     }
+
+
+#: The steps a whole class is recorded for on one page: the action that records, the state it is
+#: recorded in.
+CLASS_STEPS = {
+    "class": (Action.APPLICATION_CLASS_REVIEW, S.CLASS_EVALUATION),  # 班级评议 and the home visit
+    "village": (Action.APPLICATION_SCHOOL_REVIEW, S.SCHOOL_REVIEW),  # 村委会确认
+}
+#: Rows of the class-step page (a class is far fewer; a school's whole list is asked for by class).
+CLASS_STEP_ROWS = 300
+
+
+def applications_at_step(*, user: Any, step: str, klass_id: Any = None) -> QuerySet[HardshipApplication]:
+    """The applications waiting at `step` that the user records it for, by class and pupil."""
+    action, status = CLASS_STEPS[step]
+    qs = (
+        HardshipApplication.objects.visible_to(user, action)
+        .filter(status=status)
+        .select_related("student", "school", "grade", "klass")
+    )
+    if klass_id:
+        qs = qs.filter(klass_id=klass_id)
+    return qs.order_by("school__code", "grade__stage", "-grade__entry_year", "klass__number", "student__name", "pk")

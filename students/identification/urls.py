@@ -5,6 +5,14 @@ from . import views
 urlpatterns = [
     path("applications/", views.application_list_view, name="applications"),
     path("applications/bulk/", views.applications_bulk_view, name="applications_bulk"),
+    # One URL per step (no tenant data in either): the class's evaluation, the school's confirmations.
+    path("applications/steps/class/", views.applications_step_view, {"step": "class"}, name="applications_class_step"),
+    path(
+        "applications/steps/village/",
+        views.applications_step_view,
+        {"step": "village"},
+        name="applications_village_step",
+    ),
     path("applications/<uuid:pk>/", views.application_detail_view, name="application"),
     path("applications/<uuid:pk>/decide/", views.application_decide_view, name="application_decide"),
     path("applications/<uuid:pk>/details/", views.application_details_view, name="application_details"),

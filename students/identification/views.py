@@ -32,6 +32,7 @@ from .forms import (
     AdjustmentForm,
     AttachmentForm,
     BulkDecisionForm,
+    ClassEvaluationFormSet,
     DecisionForm,
     DetailsForm,
     NominationForm,
@@ -40,6 +41,7 @@ from .forms import (
     RecordHeldForm,
     ResolveForm,
     VillageForm,
+    VillageFormSet,
 )
 
 
@@ -75,6 +77,9 @@ def application_list_view(request: HttpRequest) -> HttpResponse:
             "status": status,
             "statuses": ApplicationStatus.choices,
             "can_bulk": can_bulk,
+            "can_migrate": permissions.can(request.user, Action.IDENTIFICATION_MIGRATE),
+            "can_class_step": permissions.can(request.user, Action.APPLICATION_CLASS_REVIEW),
+            "can_village_step": permissions.can(request.user, Action.APPLICATION_SCHOOL_REVIEW),
             "bulk": BulkDecisionForm(),
         },
     )
@@ -478,3 +483,91 @@ def student_file_view(request: HttpRequest, pk: str) -> HttpResponse:
         sees_funding=permissions.can(request.user, Action.FUNDING_VIEW, student),  # the 温馨告知书 link
     )
     return render(request, "students/student_detail.html", context)
+
+
+# --- A whole class on one page: the class evaluation (班级评议), the village confirmation ------------------
+
+_STEP_FORMSETS = {"class": ClassEvaluationFormSet, "village": VillageFormSet}
+
+
+def _step_initial(application: HardshipApplication, step: str) -> dict:
+    if step == "class":
+        return {
+            "application": application.pk,
+            "class_evaluation": application.class_evaluation,
+            "visit_on": application.visit_on,
+            "visit_by": application.visit_by,
+            "visit_findings": application.visit_findings,
+        }
+    return {
+        "application": application.pk,
+        "confirmed_by": application.village_confirmed_by,
+        "confirmed_on": application.village_confirmed_on,
+    }
+
+
+@login_required
+def applications_step_view(request: HttpRequest, step: str) -> HttpResponse:
+    """GET: one row per pupil waiting at the step (`?klass=` narrows to a class); POST: record every
+    filled row in one submit, all or nothing (a refused row is named, and nothing is recorded)."""
+    if step not in selectors.CLASS_STEPS:
+        raise Http404
+    action, _status = selectors.CLASS_STEPS[step]
+    permissions.require(request.user, action)
+    klass_id = request.GET.get("klass") or None
+    try:
+        rows = list(
+            selectors.applications_at_step(user=request.user, step=step, klass_id=klass_id)[: selectors.CLASS_STEP_ROWS]
+        )
+    except ValidationError as exc:  # a malformed ?klass=
+        raise Http404 from exc
+    formset_class = _STEP_FORMSETS[step]
+    initial = [_step_initial(app, step) for app in rows]
+    formset = formset_class(request.POST or None, initial=initial, prefix="rows")
+    status = 200
+    if request.method == "POST":
+        if formset.is_valid():
+            filled = [f.cleaned_data for f in formset if f.has_changed() and f.is_filled()]
+            try:
+                if step == "class":
+                    workflow.applications_record_details_bulk(
+                        actor=request.user,
+                        rows=[
+                            workflow.DetailsRow(
+                                application_id=d["application"],
+                                class_evaluation=d["class_evaluation"],
+                                visit_on=d["visit_on"],
+                                visit_by=d["visit_by"],
+                                visit_findings=d["visit_findings"],
+                            )
+                            for d in filled
+                        ],
+                    )
+                else:
+                    workflow.applications_village_confirm_bulk(
+                        actor=request.user,
+                        rows=[
+                            workflow.VillageRow(
+                                application_id=d["application"],
+                                confirmed_by=d["confirmed_by"],
+                                confirmed_on=d["confirmed_on"],
+                            )
+                            for d in filled
+                        ],
+                    )
+            except ValidationError as error:
+                refusal_to_messages(request, error)
+                status = 400
+            else:
+                messages.success(request, _("%(n)d rows recorded.") % {"n": len(filled)})
+                return redirect(request.get_full_path())
+        else:
+            status = 400
+    by_pk = {str(app.pk): app for app in rows}
+    lines = [(by_pk.get(str(form["application"].value())), form) for form in formset]
+    return render(
+        request,
+        "students/identification/applications_step.html",
+        {"step": step, "formset": formset, "lines": lines, "truncated": len(rows) >= selectors.CLASS_STEP_ROWS},
+        status=status,
+    )

@@ -378,3 +378,212 @@ def applications_decide(*, actor: Any, application_ids: Iterable[Any], decision:
             _apply(ready, actor, decision, reason)
         moved = [app.pk for app in ready]
     return Outcome(moved=moved, skipped=skipped)
+
+
+# --- A whole class at once (the API's bulk forms, the class page) ----------------------------------------
+#
+# All or nothing per request: a class teacher who records the evaluation of 45 pupils either sees all
+# 45 recorded or is told, row by row, what stopped it, with nothing written; a half-recorded class would
+# have to be found again pupil by pupil. Rows are locked in primary-key order (two bulk requests never
+# deadlock each other) and written with one UPDATE per request (bulk_update, audited by the ORM hooks).
+
+MSG_ROW = _("Row %(n)s (%(application)s): %(message)s")
+MSG_NOT_FOUND = _("No such application, or not one you may work on.")
+MSG_TWICE = _("The same application is named twice.")
+MSG_EMPTY = _("Name at least one application.")
+
+
+@dataclass(frozen=True)
+class DetailsRow:
+    """One pupil's class evaluation and home visit (None: leave the field as it is)."""
+
+    application_id: Any
+    class_evaluation: str | None = None
+    visit_on: dt.date | None = None
+    visit_by: str | None = None
+    visit_findings: str | None = None
+
+
+@dataclass(frozen=True)
+class VillageRow:
+    """One pupil's confirmation by the village or community committee."""
+
+    application_id: Any
+    confirmed_by: str
+    confirmed_on: dt.date
+
+
+@dataclass(frozen=True)
+class DecisionRow:
+    """One pupil's decision at their current step, as the reviewer saw it (`expected_status`)."""
+
+    application_id: Any
+    decision: str
+    reason: str = ""
+    expected_status: str | None = None
+    tier: str = ""
+
+
+def _locked_rows(actor: Any, ids: Sequence[Any]) -> tuple[dict[Any, HardshipApplication], list[str]]:
+    """The applications the actor may see among `ids`, locked in primary-key order, and the messages of
+    the rows that name none (another school's or tenant's answers exactly like a missing one)."""
+    problems: list[str] = []
+    if not ids:
+        raise WorkflowError(MSG_EMPTY)
+    seen: set[str] = set()
+    for n, pk in enumerate(ids, start=1):
+        if str(pk) in seen:
+            problems.append(str(MSG_ROW % {"n": n, "application": pk, "message": MSG_TWICE}))
+        seen.add(str(pk))
+    # The pupil comes along (each answer names one) but only the applications are locked.
+    locked = HardshipApplication.objects.visible_to(actor).select_related("student").select_for_update(of=("self",))
+    apps = {str(app.pk): app for app in locked.filter(pk__in=list(ids)).order_by("pk")}
+    problems.extend(
+        str(MSG_ROW % {"n": n, "application": pk, "message": MSG_NOT_FOUND})
+        for n, pk in enumerate(ids, start=1)
+        if str(pk) not in apps
+    )
+    return apps, problems
+
+
+def _refuse_if(problems: list[str]) -> None:
+    if problems:
+        raise WorkflowError(problems)
+
+
+def applications_record_details_bulk(*, actor: Any, rows: Sequence[DetailsRow]) -> list[HardshipApplication]:
+    """班级评议 for a whole class: each row's evaluation and home visit, all recorded or none (a
+    WorkflowError naming each refused row)."""
+    with transaction.atomic():
+        apps, problems = _locked_rows(actor, [r.application_id for r in rows])
+        changed: set[str] = set()
+        for n, row in enumerate(rows, start=1):
+            app = apps.get(str(row.application_id))
+            if app is None:
+                continue
+            if not permissions.can(actor, Action.APPLICATION_CLASS_REVIEW, app):
+                message = MSG_NOT_YOURS
+            elif app.status != S.CLASS_EVALUATION:
+                message = MSG_MOVED % {"status": app.get_status_display()}
+            else:
+                for name in ("class_evaluation", "visit_on", "visit_by", "visit_findings"):
+                    value = getattr(row, name)
+                    if value is not None:
+                        setattr(app, name, value)
+                        changed.add(name)
+                continue
+            problems.append(str(MSG_ROW % {"n": n, "application": row.application_id, "message": message}))
+        _refuse_if(problems)
+        ordered = [apps[str(r.application_id)] for r in rows]
+        if changed:
+            now = timezone.now()
+            for app in ordered:
+                app.updated_at = now
+            with trail.labelled("application.record_details"):
+                HardshipApplication.objects.bulk_update(ordered, [*sorted(changed), "updated_at"])
+    return ordered
+
+
+def applications_village_confirm_bulk(*, actor: Any, rows: Sequence[VillageRow]) -> list[HardshipApplication]:
+    """村委会确认 for many pupils at once (the school's review): all recorded or none."""
+    with transaction.atomic():
+        apps, problems = _locked_rows(actor, [r.application_id for r in rows])
+        for n, row in enumerate(rows, start=1):
+            app = apps.get(str(row.application_id))
+            if app is None:
+                continue
+            if not permissions.can(actor, Action.APPLICATION_SCHOOL_REVIEW, app):
+                message = MSG_NOT_YOURS
+            elif app.status != S.SCHOOL_REVIEW:
+                message = MSG_MOVED % {"status": app.get_status_display()}
+            else:
+                app.village_confirmed_by, app.village_confirmed_on = row.confirmed_by.strip(), row.confirmed_on
+                continue
+            problems.append(str(MSG_ROW % {"n": n, "application": row.application_id, "message": message}))
+        _refuse_if(problems)
+        ordered = [apps[str(r.application_id)] for r in rows]
+        now = timezone.now()
+        for app in ordered:
+            app.updated_at = now
+        with trail.labelled("application.village_confirm"):
+            HardshipApplication.objects.bulk_update(
+                ordered, ["village_confirmed_by", "village_confirmed_on", "updated_at"]
+            )
+    return ordered
+
+
+def applications_decide_rows(*, actor: Any, rows: Sequence[DecisionRow]) -> list[HardshipApplication]:
+    """A decision per pupil (approve this one, return that one with its reason), checked as
+    application_decide checks one; all taken or none. Rows with the same decision, reason and tier are
+    written together (_apply: one UPDATE per transition, one INSERT of decision rows)."""
+    with transaction.atomic():
+        apps, problems = _locked_rows(actor, [r.application_id for r in rows])
+        groups: dict[tuple[str, str, str], list[HardshipApplication]] = {}
+        for n, row in enumerate(rows, start=1):
+            app = apps.get(str(row.application_id))
+            if app is None:
+                continue
+            try:
+                if row.decision not in DECISIONS:
+                    raise WorkflowError(MSG_NOT_YOURS)
+                _check(app, actor, row.decision, row.reason, row.expected_status)
+                if row.tier and row.tier != (app.suggested_tier or app.proposed_tier) and not row.reason.strip():
+                    raise WorkflowError(MSG_TIER_REASON)
+            except WorkflowError as exc:
+                problems.extend(
+                    str(MSG_ROW % {"n": n, "application": row.application_id, "message": m}) for m in exc.messages
+                )
+                continue
+            groups.setdefault((row.decision, row.reason, row.tier), []).append(app)
+        _refuse_if(problems)
+        for (decision, reason, tier), group in groups.items():
+            _apply(group, actor, decision, reason, tier)
+    return [apps[str(r.application_id)] for r in rows]
+
+
+@dataclass(frozen=True)
+class AttachRow:
+    """One proof document for one pupil's application."""
+
+    application_id: Any
+    kind: str
+    upload: Any
+
+
+def attachments_add_bulk(*, actor: Any, rows: Sequence[AttachRow]) -> list[Attachment]:
+    """Proofs for many pupils: every application checked first (locked in primary-key order), then
+    each file stored; all attached, or none (a WorkflowError naming each refused row). A pupil may get
+    several files, so an application named twice is allowed here."""
+    with transaction.atomic():
+        ids = list(dict.fromkeys(str(r.application_id) for r in rows))
+        if not ids:
+            raise WorkflowError(MSG_EMPTY)
+        apps = {
+            str(app.pk): app
+            for app in HardshipApplication.objects.visible_to(actor)
+            .select_for_update()
+            .filter(pk__in=ids)
+            .order_by("pk")
+        }
+        problems = []
+        for n, row in enumerate(rows, start=1):
+            app = apps.get(str(row.application_id))
+            if app is None:
+                message = MSG_NOT_FOUND
+            elif not (
+                permissions.can(actor, Action.APPLICATION_CLASS_REVIEW, app)
+                or permissions.can(actor, Action.APPLICATION_SCHOOL_REVIEW, app)
+            ):
+                message = MSG_NOT_YOURS
+            elif app.status not in (S.CLASS_EVALUATION, S.SCHOOL_REVIEW):
+                message = MSG_MOVED % {"status": app.get_status_display()}
+            else:
+                continue
+            problems.append(str(MSG_ROW % {"n": n, "application": row.application_id, "message": message}))
+        _refuse_if(problems)
+        # Each file is written where the evidence storage puts it; the rows (and the materials rule)
+        # follow the single attachment's path, already locked.
+        return [
+            attachment_add(actor=actor, application=apps[str(r.application_id)], kind=r.kind, upload=r.upload)
+            for r in rows
+        ]

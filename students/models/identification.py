@@ -142,6 +142,9 @@ class HardshipApplication(FSMModelMixin, TenantModel):
     identified_on = models.DateField(_("identified on"), null=True, blank=True)
     # Whether the materials rule is met (special category: none needed; otherwise the main proof).
     materials_complete = models.BooleanField(default=False, editable=False)
+    # 迁移: identified before the district used this product, brought in from its list (the review
+    # chain's steps are recorded with their historical dates, not walked again).
+    migrated = models.BooleanField(_("migrated"), default=False, editable=False)
 
     scope: ClassVar[Scope] = Scope(school="school", grade="grade", klass="klass")
     view_action: ClassVar[Action] = Action.APPLICATION_VIEW
@@ -261,6 +264,13 @@ class HardshipApplication(FSMModelMixin, TenantModel):
     def district_reject(self) -> None:
         pass
 
+    @transition(
+        field=status, source=S.CLASS_EVALUATION, target=S.IDENTIFIED, permission=_may(Action.IDENTIFICATION_MIGRATE)
+    )
+    def migrate(self) -> None:
+        """迁移: identified by an earlier system or on paper; the district's list is the evidence, and
+        the steps are recorded as migrated decisions with their own dates."""
+
 
 class Decision(models.TextChoices):
     NOMINATE = "NOMINATE", _("Nominated")
@@ -285,6 +295,10 @@ class ApplicationDecision(TenantModel):
     tier = models.CharField(max_length=10, choices=Tier.choices, blank=True)
     reason = models.TextField(blank=True)
     actor = models.ForeignKey(User, null=True, on_delete=models.PROTECT, related_name="+")
+    # The day of the step when it is not the day the row was written: a migrated step keeps the date of
+    # the earlier system's list (created_at is then the day of the import).
+    decided_on = models.DateField(_("decided on"), null=True, blank=True)
+    migrated = models.BooleanField(_("migrated"), default=False)
 
     scope: ClassVar[Scope] = Scope(school="application__school", grade="application__grade", klass="application__klass")
     view_action: ClassVar[Action] = Action.APPLICATION_VIEW

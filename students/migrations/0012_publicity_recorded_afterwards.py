@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('students', '0010_public_notices_behind_the_tenant_wall'),
+        ('students', '0011_identification_migrated_marker'),
     ]
 
     operations = [
