@@ -1,6 +1,7 @@
 from django import forms
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from core import clock
 
 from .services import academic_years
 
@@ -19,5 +20,5 @@ class MigrationUploadForm(forms.Form):
         # Chosen explicitly, never assumed: a district often brings last year's list as well.
         self.fields["academic_year"].choices = [
             ("", "---------"),
-            *((y, f"{y}–{y + 1}") for y in academic_years(today=timezone.localdate())),
+            *((y, clock.school_year_label(y)) for y in academic_years(today=clock.today())),
         ]

@@ -24,10 +24,9 @@ from typing import Any
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from core import files, storage
+from core import clock, files, storage
 from core.audit import trail
 from core.intake.problems import FileProblem
 from core.tenancy.context import current_tenant_id, tenant_transaction
@@ -98,7 +97,7 @@ class MigrationOutcome:
 
 def academic_years(*, today: dt.date) -> list[int]:
     """The years a list may be imported for, newest first: the current academic year and those before."""
-    current = today.year if today.month >= 9 else today.year - 1
+    current = clock.school_year_of(today)
     return list(range(current, current - YEARS_BACK, -1))
 
 
@@ -116,7 +115,7 @@ def identification_migration_import(
     imported, reported (a live application exists) or rejected, and the report says which and why.
     All or nothing: one rejected row and nothing is written."""
     tenant_id = current_tenant_id()
-    today = timezone.localdate()
+    today = clock.today()
     with tenant_transaction(tenant_id):
         permissions.require(actor, Action.IDENTIFICATION_MIGRATE)
     if academic_year not in academic_years(today=today):
