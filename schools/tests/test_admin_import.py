@@ -11,7 +11,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from audits.models import AuditEvent
+from core.audit.models import AuditEvent
 from core.tenancy.context import tenant_transaction
 from schools.models import Grade, School, SchoolClass
 from schools.permissions import Role
@@ -251,3 +251,20 @@ def test_a_sheet_that_no_longer_fits_at_confirmation_changes_nothing(world):
     with tenant_transaction(world.a.tenant.pk):
         assert not Grade.objects.filter(entry_year=2026).exists()
         assert not AuditEvent.objects.filter(action="admin.import").exists()
+
+
+def test_the_sheet_kept_for_the_confirmation_stays_in_the_app_encrypted_and_goes(world, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    client = client_of(world.a.users[Role.TENANT_ADMIN])
+    upload = sheet([["code", "name", "stages", "area"], ["4106229001", "新建小学", "小学", "农村"]])
+    plain = upload.read()
+    upload.seek(0)
+    response = preview(client, SCHOOLS, upload)
+    assert response.context["confirm_form"] is not None
+    kept = list((tmp_path / "import-sheets").iterdir())
+    assert [p.name.startswith("incoming-") for p in kept] == [True]  # swept if never confirmed
+    assert kept[0].read_bytes() != plain
+    assert b"PK" not in kept[0].read_bytes()[:4]  # not the workbook in clear
+    form = response.context["confirm_form"]
+    client.post(f"{SCHOOLS}process_import/", {name: form.initial[name] for name in form.fields})
+    assert list((tmp_path / "import-sheets").iterdir()) == []
