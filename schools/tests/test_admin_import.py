@@ -225,7 +225,9 @@ def test_only_who_manages_schools_gets_the_import_and_export(world, role):
     for url in (SCHOOLS, CLASSES):
         assert client.get(f"{url}import/").status_code == refused
         assert client.post(f"{url}export/", {"format": XLSX}).status_code == refused
-    page = client_of(world.a.users[Role.TENANT_ADMIN]).get(SCHOOLS).content.decode()
+    admin = client_of(world.a.users[Role.TENANT_ADMIN])
+    assert admin.get(f"{CLASSES}import/").status_code == 200
+    page = admin.get(SCHOOLS).content.decode()
     assert f"{SCHOOLS}import/" in page
     assert f"{SCHOOLS}export/" in page
 
@@ -268,3 +270,17 @@ def test_the_sheet_kept_for_the_confirmation_stays_in_the_app_encrypted_and_goes
     form = response.context["confirm_form"]
     client.post(f"{SCHOOLS}process_import/", {name: form.initial[name] for name in form.fields})
     assert list((tmp_path / "import-sheets").iterdir()) == []
+
+
+def test_a_csv_sheet_imports_too(world):
+    client = client_of(world.a.users[Role.TENANT_ADMIN])
+    csv = "code,name,stages,area\n4106229001,新建小学,小学、初中,农村\n".encode("utf-8-sig")
+    response = client.post(
+        f"{SCHOOLS}import/", {"import_file": SimpleUploadedFile("s.csv", csv), "format": "1", "resource": "0"}
+    )
+    form = response.context["confirm_form"]
+    assert form is not None, response.content.decode()[:3000]
+    response = client.post(f"{SCHOOLS}process_import/", {name: form.initial[name] for name in form.fields})
+    assert response.status_code == 302
+    with tenant_transaction(world.a.tenant.pk):
+        assert School.objects.get(code="4106229001").stages == ["PRIMARY", "JUNIOR"]
