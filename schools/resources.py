@@ -235,8 +235,8 @@ class ScopedResource(resources.ModelResource):
         return value
 
 
-def _school_not_found() -> str:
-    return _("No school with the code “%(value)s” in your district.")
+#: The same for a code of another district and a code that does not exist.
+SCHOOL_NOT_FOUND = _("No school with the code “%(value)s” in your district.")
 
 
 class SchoolResource(ScopedResource):
@@ -266,7 +266,7 @@ class SchoolClassResource(ScopedResource):
     """班级: a row names the school by code, the stage, the entry year (入学年份) and the class number;
     the grade (年级) is found or created for it (audited, for a stage the school teaches)."""
 
-    school = Field("school", "school", widget=ScopedForeignKeyWidget(School, "code", not_found=_school_not_found()))
+    school = Field("school", "school", widget=ScopedForeignKeyWidget(School, "code", not_found=SCHOOL_NOT_FOUND))
     stage = Field(column_name="stage", widget=ChoiceWidget(Stage.choices))
     entry_year = Field(column_name="entry_year", widget=WholeNumberWidget())
     number = Field("number", "number", widget=WholeNumberWidget())
