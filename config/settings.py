@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
+    "import_export",  # admin sheets of schools, classes, programs and standards (schools.resources)
     # Ours, in import order: each app may import the ones before it, and none after it (.importlinter).
     # `core` is the kernel floor under them all; `demo` drives every app's services to seed the demo.
     "core",
@@ -225,6 +226,15 @@ STORAGES = {
     },
 }
 WHITENOISE_USE_FINDERS = DEBUG
+
+# --- Admin sheets (django-import-export) --------------------------------------------------------------
+# All or nothing: each import runs in one transaction (a savepoint of the request's), rolled back on
+# any row error; the admin mixin adds rollback on validation errors (schools.admin).
+IMPORT_EXPORT_USE_TRANSACTIONS = True
+# The sheet kept between preview and confirmation stays inside the app, encrypted (core.storage).
+IMPORT_EXPORT_TMP_STORAGE_CLASS = "core.storage.ImportSheetStorage"
+# Cells starting with = + - @ are exported as text, not formulas (CSV/formula injection).
+IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = True
 
 # --- API --------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -6,6 +6,8 @@
 - `write_private` stores an upload that a background job will read (a roster, a department's list)
   0600 in 0700 folders; the job deletes it when it ends (`discard`), and `sweep_uploads` removes what
   a job that never ended left behind (a daily beat task).
+- `ImportSheetStorage` keeps the sheet of an admin import between its preview and its confirmation
+  (django-import-export), under MEDIA_ROOT and encrypted like evidence; swept like the uploads.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import io
 import os
 import time
+import uuid
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -20,6 +23,7 @@ from typing import Any
 from django.core.files import File
 from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage
+from import_export.tmp_storages import MediaStorage
 
 from .crypto import FILE_MAGIC, decrypt_bytes, encrypt_bytes
 
@@ -95,3 +99,23 @@ def sweep_uploads(root: Path, *, names: Iterable[str], older_than_seconds: float
             path.unlink(missing_ok=True)
             removed += 1
     return removed
+
+
+#: Where an admin import keeps its sheet between the preview and the confirmation (under MEDIA_ROOT).
+IMPORT_SHEETS_FOLDER = "import-sheets"
+register_upload_folder(IMPORT_SHEETS_FOLDER, names=[])  # its files are named incoming-…
+
+
+class ImportSheetStorage(MediaStorage):
+    """django-import-export's temporary file (IMPORT_EXPORT_TMP_STORAGE_CLASS): kept inside the app,
+    under MEDIA_ROOT through the default storage (encrypted at rest, 0600 in 0700 folders), named
+    `incoming-…` so that sweep_uploads removes the sheet of a preview nobody confirmed."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("MEDIA_FOLDER", IMPORT_SHEETS_FOLDER)
+        super().__init__(**kwargs)
+
+    def save(self, data: bytes | str) -> None:
+        if not self.name:
+            self.name = f"incoming-{uuid.uuid4().hex}"
+        super().save(data)

@@ -5,10 +5,11 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from schools import permissions
-from schools.admin import ScopedAdminMixin
+from schools.admin import ScopedAdminMixin, ScopedImportExportMixin
 from schools.permissions import Action
 
 from .models import Budget, Program, Semester, Standard
+from .resources import ProgramResource, StandardResource
 from .services.budgets import budget_adjust, budget_check_quota
 from .services.catalogue import standards_for_new_semester
 
@@ -54,7 +55,10 @@ DEFAULTS_EXPLAINED = _(
 
 
 @admin.register(Program)
-class ProgramAdmin(FundingAdmin):
+class ProgramAdmin(ScopedImportExportMixin, FundingAdmin):
+    """Programs, with their standards inline; the import/export page offers two sheets: the programs,
+    and the standards (a row names its program by code and its semester by academic year and term)."""
+
     list_display = ["name", "code", "source", "payment_method", "requires_identification", "is_active"]
     list_filter = ["source", "payment_method", "is_active"]
     fieldsets = [
@@ -71,6 +75,7 @@ class ProgramAdmin(FundingAdmin):
         )
     ]  # fmt: skip
     inlines = [StandardInline]
+    resource_classes = [ProgramResource, StandardResource]
 
 
 class BudgetAdminForm(forms.ModelForm):

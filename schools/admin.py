@@ -4,17 +4,22 @@ for the platform operator (tenants and their first administrator)."""
 from __future__ import annotations
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.models import Group
 from django.contrib.auth.password_validation import validate_password
+from django.http import HttpResponseRedirect
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from import_export.admin import ImportExportMixin
+from import_export.formats.base_formats import CSV, XLSX
 from knox.models import AuthToken
 
 from core.audit import trail
 from schools import permissions, services
 from schools.models import CalendarDay, Grade, RoleAssignment, School, SchoolClass, Stage, Tenant, User
 from schools.permissions import Action
+from schools.resources import SchoolClassResource, SchoolResource
 
 # Django's groups and knox's token list are global tables: not for tenant administrators, and a token
 # list would show every tenant's accounts. Roles are our RoleAssignment; tokens are issued by
@@ -53,6 +58,36 @@ class ScopedAdminMixin:
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
+class ScopedImportExportMixin(ImportExportMixin):
+    """Import and export of sheets (schools.resources) for who may manage the rows (`manage_action`):
+    the resources look every row up through the user's scope, the export is the admin's scoped
+    queryset, and an import is all-or-nothing (a file with any bad row changes nothing)."""
+
+    # The two formats a district office has (import-export offers a dozen by default).
+    import_formats = export_formats = [XLSX, CSV]
+
+    def has_import_permission(self, request):
+        return permissions.can(request.user, self.manage_action)
+
+    def has_export_permission(self, request):
+        return permissions.can(request.user, self.manage_action)
+
+    def get_resource_kwargs(self, request, *args, **kwargs):
+        return {"user": request.user}
+
+    def get_import_data_kwargs(self, **kwargs):
+        # A row that fails validation rolls back the others too (import-export keeps them by default).
+        return super().get_import_data_kwargs(**kwargs) | {"rollback_on_validation_errors": True}
+
+    def process_result(self, result, request):
+        if result.has_errors() or result.has_validation_errors():
+            # The data changed between the preview and the confirmation: nothing was written.
+            messages.error(request, _("The import was not applied: the file no longer fits. Import it again."))
+            info = self.get_model_info()
+            return HttpResponseRedirect(reverse(f"admin:{info[0]}_{info[1]}_import", current_app=self.admin_site.name))
+        return super().process_result(result, request)
+
+
 class GradeInline(ScopedAdminMixin, admin.TabularInline):
     model = Grade
     extra = 0
@@ -68,8 +103,9 @@ class SchoolForm(forms.ModelForm):
 
 
 @admin.register(School)
-class SchoolAdmin(ScopedAdminMixin, admin.ModelAdmin):
+class SchoolAdmin(ScopedAdminMixin, ScopedImportExportMixin, admin.ModelAdmin):
     form = SchoolForm
+    resource_classes = [SchoolResource]
     list_display = ["code", "name", "area", "township", "is_active"]
     list_filter = ["area", "is_active"]
     search_fields = ["code", "name", "township"]
@@ -98,7 +134,8 @@ class GradeAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(SchoolClass)
-class SchoolClassAdmin(ScopedAdminMixin, admin.ModelAdmin):
+class SchoolClassAdmin(ScopedAdminMixin, ScopedImportExportMixin, admin.ModelAdmin):
+    resource_classes = [SchoolClassResource]
     list_display = ["__str__", "school", "grade", "number"]
     list_select_related = ["school", "grade"]
     fields = ["grade", "number"]
