@@ -7,6 +7,7 @@ from contextlib import contextmanager
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.forms import BaseForm
 from django.http import HttpRequest
 
 
@@ -31,3 +32,13 @@ def service_messages(request: HttpRequest, *, success: str = "") -> Iterator[Non
     else:
         if success:
             messages.success(request, success)
+
+
+def form_errors_to_messages(request: HttpRequest, form: BaseForm) -> None:
+    """A posted form that did not validate, shown on the next page as what is missing or wrong, field by
+    field ("Confirmed by: This field is required."): a page that redirects after a POST has nowhere
+    else to show them, and silence reads as success."""
+    for name, errors in form.errors.items():
+        label = form.fields[name].label if name in form.fields else None
+        for error in errors:
+            messages.error(request, f"{label}: {error}" if label else error)

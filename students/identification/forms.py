@@ -132,5 +132,7 @@ class AdjustmentForm(StyledForm):
 
 
 class AdjustmentDecisionForm(StyledForm):
-    approve = forms.TypedChoiceField(coerce=lambda v: v == "1", choices=[("1", _("Approve")), ("0", _("Reject"))])
+    approve = forms.TypedChoiceField(
+        label=_("Decision"), coerce=lambda v: v == "1", choices=[("1", _("Approve")), ("0", _("Reject"))]
+    )
     reason = forms.CharField(label=_("Reason"), required=False)

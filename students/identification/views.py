@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from core.web import refusal_to_messages, service_messages
+from core.web import form_errors_to_messages, refusal_to_messages, service_messages
 from schools import permissions
 from schools.access import get_visible, school_get_for_user
 from schools.permissions import Action
@@ -107,6 +107,11 @@ def applications_bulk_view(request: HttpRequest) -> HttpResponse:
 def application_new_view(request: HttpRequest, student_pk: str) -> HttpResponse:
     """申请/推荐: the class teacher nominates a student of their class."""
     student = student_get_for_user(user=request.user, pk=student_pk, action=Action.APPLICATION_NOMINATE)
+    # Refused before the form, not after it was filled in (the service still decides, for a second tab).
+    refusal = selectors.nomination_refusal(student=student, academic_year=current_academic_year())
+    if refusal:
+        messages.error(request, refusal)
+        return redirect("students:detail", pk=student.pk)
     form = NominationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -260,6 +265,8 @@ def village_confirm_view(request: HttpRequest, pk: str) -> HttpResponse:
             refusal_to_messages(request, error)
         else:
             messages.success(request, _("The committee's confirmation is recorded."))
+    else:
+        form_errors_to_messages(request, form)
     return _back_to(application)
 
 
@@ -275,6 +282,8 @@ def adjustment_propose_view(request: HttpRequest, pk: str) -> HttpResponse:
             refusal_to_messages(request, error)
         else:
             messages.success(request, _("Proposed: the district decides."))
+    else:
+        form_errors_to_messages(request, form)
     return _back_to(application)
 
 
@@ -290,6 +299,8 @@ def adjustment_decide_view(request: HttpRequest, pk: str) -> HttpResponse:
             refusal_to_messages(request, error)
         else:
             messages.success(request, _("Decision recorded."))
+    else:
+        form_errors_to_messages(request, form)
     return redirect("students:application", pk=adjustment.application_id)
 
 
@@ -436,9 +447,14 @@ def student_file_view(request: HttpRequest, pk: str) -> HttpResponse:
     and every decision with its reason, visits, adjustments."""
     student = student_get_for_user(user=request.user, pk=pk)
     context = selectors.student_file(user=request.user, student=student)
+    can_nominate = permissions.can(request.user, Action.APPLICATION_NOMINATE, student)
+    nomination_refusal = (
+        selectors.nomination_refusal(student=student, academic_year=current_academic_year()) if can_nominate else ""
+    )
     context.update(
         student=student,
-        can_nominate=permissions.can(request.user, Action.APPLICATION_NOMINATE, student),
+        can_nominate=can_nominate,
+        nomination_refusal=nomination_refusal,
         can_reveal=permissions.can(request.user, Action.STUDENT_VIEW_PII, student),
         sees_applications=permissions.can(request.user, Action.APPLICATION_VIEW, student),
     )
