@@ -357,6 +357,7 @@ def publicity_detail_view(request: HttpRequest, pk: str) -> HttpResponse:
             "objection_form": ObjectionForm(initial={"received_on": timezone.localdate()}),
             "resolve_form": ResolveForm(),
             "today": timezone.localdate(),
+            "notice": publicity.notice_window(starts_on=item.starts_on, ends_on=item.ends_on),
         },
     )
 
