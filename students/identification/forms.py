@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from ..models import AttachmentKind, HardshipCategory, Tier
 
@@ -70,7 +71,7 @@ class DetailsForm(StyledForm):
 
 
 class AttachmentForm(StyledForm):
-    kind = forms.ChoiceField(label=_("Kind"), choices=AttachmentKind.choices)
+    kind = forms.ChoiceField(label=pgettext_lazy("attachment", "Kind"), choices=AttachmentKind.choices)
     file = forms.FileField(label=_("File"))
 
     MAX_BYTES = 10 * 1024 * 1024
