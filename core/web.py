@@ -41,4 +41,4 @@ def form_errors_to_messages(request: HttpRequest, form: BaseForm) -> None:
     for name, errors in form.errors.items():
         label = form.fields[name].label if name in form.fields else None
         for error in errors:
-            messages.error(request, f"{label}: {error}" if label else error)
+            messages.error(request, f"{label}: {error}" if label else str(error))
