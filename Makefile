@@ -4,8 +4,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell sha1sum requirements.lock | cut -c1-12)
 DEV_ENV := DEBUG=1
+PORT   ?= 8000
 
-.PHONY: install run serve test test-pg lint format messages bench clean
+.PHONY: install run serve test test-pg lint format messages bench clean demo-advance
 
 $(STAMP): requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,11 +17,17 @@ $(STAMP): requirements.lock
 
 install: $(STAMP)
 
-## Set up, migrate, seed the demo (two districts, ~10,000 pupils each) and serve on http://127.0.0.1:8000
+## Set up, migrate, seed the demo (two districts, ~10,000 pupils each) and serve on http://127.0.0.1:$(PORT)
+## (PORT=8001 make run for another port)
 run: install
 	$(DEV_ENV) $(BIN)/python manage.py migrate --noinput
 	$(DEV_ENV) $(BIN)/python manage.py seed_demo
-	$(DEV_ENV) $(BIN)/python manage.py runserver 127.0.0.1:8000
+	$(DEV_ENV) $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
+
+## The demo's clock moves on: every publicity period still running in the demo districts ends as of
+## yesterday (lists due are closed; the district approves award lists in the browser). Demo districts only.
+demo-advance: install
+	$(DEV_ENV) $(BIN)/python manage.py demo_advance
 
 ## The test suite: SQLite by default; PostgreSQL and Redis when DATABASE_URL and REDIS_URL are set.
 test: install

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.forms import BaseForm
 from django.http import HttpRequest
 
 
@@ -34,10 +34,11 @@ def service_messages(request: HttpRequest, *, success: str = "") -> Iterator[Non
             messages.success(request, success)
 
 
-def form_errors_to_messages(request: HttpRequest, form: Any) -> None:
-    """A form posted from a page that redirects back: each error as a message naming its field, so that
-    nothing posted is ignored in silence."""
+def form_errors_to_messages(request: HttpRequest, form: BaseForm) -> None:
+    """A posted form that did not validate, shown on the next page as what is missing or wrong, field by
+    field ("Confirmed by: This field is required."): a page that redirects after a POST has nowhere
+    else to show them, and silence reads as success."""
     for name, errors in form.errors.items():
-        label = form.fields[name].label if name in form.fields else ""
+        label = form.fields[name].label if name in form.fields else None
         for error in errors:
-            messages.error(request, f"{label}：{error}" if label else error)
+            messages.error(request, f"{label}: {error}" if label else str(error))

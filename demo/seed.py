@@ -388,6 +388,7 @@ def _seed_identification(t: DemoTenant, tenant: Tenant, report: SeedReport) -> N
     for step, app in moving:
         if step != "grade":
             workflow.application_decide(actor=users["grade"], application_id=app.pk, decision="approve")
+    extras = _nominate_more(users, pupils[wanted + 3 :], report)
     published = [a for step, a in moving if step in ("district", "identified")]
     for app in published:
         workflow.village_confirm(
@@ -407,14 +408,70 @@ def _seed_identification(t: DemoTenant, tenant: Tenant, report: SeedReport) -> N
     for step, app in moving:
         if step == "identified":
             workflow.application_decide(actor=users["district"], application_id=app.pk, decision="approve")
+    workflow.applications_decide(actor=users["district"], application_ids=[a.pk for a in extras], decision="approve")
     report.add("applications", len(apps))
-    _seed_money(users, school)
+    _seed_money(users, school, report)
     _seed_registry(users["district"], pupils, wanted)
 
 
-def _seed_money(users: dict[str, User], school: School) -> None:
-    """The autumn semester: the living subsidy's list of the demo school approved, and its first batch
-    built and waiting for the school's enrollment check (the officer's next task)."""
+#: How many more of the demo class's pupils are identified (beyond the story's two), so that the money
+#: has a story to tell: a list of a few dozen, a first batch paid with failures, corrections, a reissue.
+MORE_IDENTIFIED = 24
+
+
+def _nominate_more(users: dict[str, User], pupils: list[Student], report: SeedReport) -> list:
+    """More pupils of the demo class through the chain to the school's approval, with the bulk
+    decisions the reviewers' pages use (one transaction per step); they join the publicity list and
+    are identified with the story's two. At a small --scale there may be none."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from students.identification import workflow
+    from students.models import AttachmentKind, Tier
+
+    teacher = users["teacher"]
+    categories = ["DIBAO", "", "", "ORPHAN", "", "", "DISABLED_PARENT", "", "TEKUN", "", "", "LIFTED"]
+    apps = []
+    for i, pupil in enumerate(pupils[:MORE_IDENTIFIED]):
+        category = categories[i % len(categories)]
+        app = workflow.application_nominate(
+            actor=teacher,
+            student=pupil,
+            academic_year=ACADEMIC_YEAR,
+            data=workflow.Nomination(
+                proposed_tier=(Tier.GENERAL, Tier.DIFFICULT, Tier.DIFFICULT, Tier.SPECIAL)[i % 4],
+                family_situation=("单亲家庭，母亲务工收入低。", "父亲因病丧失劳动能力。", "家中遭遇自然灾害。")[i % 3],
+                categories=[category] if category else [],
+                visit_on=dt.date(ACADEMIC_YEAR, 9, 11 + i % 10),
+                visit_by=teacher.full_name,
+                visit_findings="已入户核实，情况属实。",
+            ),
+        )
+        if not app.materials_complete:
+            proof = SimpleUploadedFile("家庭经济困难证明.pdf", b"%PDF-1.4 demo proof", content_type="application/pdf")
+            workflow.attachment_add(actor=teacher, application=app, kind=AttachmentKind.MAIN_PROOF, upload=proof)
+        workflow.application_record_details(actor=teacher, application=app, class_evaluation="班级评议小组一致同意")
+        apps.append(app)
+    ids = [a.pk for a in apps]
+    workflow.applications_decide(actor=teacher, application_ids=ids, decision="approve")
+    workflow.applications_decide(actor=users["grade"], application_ids=ids, decision="approve")
+    for app in apps:
+        workflow.village_confirm(
+            actor=users["officer"],
+            application=app,
+            confirmed_by="村民委员会",
+            confirmed_on=dt.date(ACADEMIC_YEAR, 9, 25),
+        )
+    workflow.applications_decide(actor=users["officer"], application_ids=ids, decision="approve")
+    report.add("applications", len(apps))
+    return apps
+
+
+def _seed_money(users: dict[str, User], school: School, report: SeedReport) -> None:
+    """The autumn semester, told through the services: the living subsidy's list of the demo school
+    published and approved; the first batch checked by the school, released, exported and answered by
+    the bank with two failures; a pupil who left after being paid (a recovery, approved) and a wrong
+    award (a stop, waiting for the district); one failed card fixed and an emergency award, so a
+    reissue batch (补发) waits for the school's enrollment check (the officer's next task)."""
     from disbursements.services import batches
     from funding.models import Program
     from funding.services import awards, budgets, semesters
@@ -431,7 +488,110 @@ def _seed_money(users: dict[str, User], school: School) -> None:
         actor=officer, award_list=award_list, starts_on=dt.date(ACADEMIC_YEAR, 10, 26)
     )
     awards.award_list_approve(actor=district, award_list=award_list, today=award_list.ends_on + dt.timedelta(days=1))
-    batches.batch_build(actor=district, semester=semester, kind="FIRST")
+    first = batches.batch_build(actor=district, semester=semester, kind="FIRST").batch
+    if first is None:
+        return
+    report.add("batches", 1)
+    batches.batch_confirm_school(actor=officer, batch=first, school=school, note="已逐一核实在校")
+    first = batches.batch_release(actor=district, batch=first)
+    failed = _bank_answers(district, first)
+    report.add("bank returns", 1)
+    _seed_corrections(users, semester, failed, report)
+    _seed_reissue(users, semester, school, failed, report)
+
+
+#: What the bank says about the lines it could not pay (code, message), in the order of the roster.
+BANK_FAILURES = (("E01", "卡未激活"), ("E03", "户名不符"))
+
+
+def _bank_answers(district: User, batch) -> list:
+    """The bank's return (回盘) to the first batch, written from the exported roster as a bank would:
+    every line paid except the last two, which failed (BANK_FAILURES). Returns the failed lines."""
+    import csv
+    import io
+
+    from disbursements.models import LineStatus, PaymentLine
+    from disbursements.services.exports import payment_roster
+    from disbursements.services.returns import bank_return_import
+
+    sent = io.BytesIO()
+    payment_roster(actor=district, batch=batch, fmt="csv", target=sent)
+    rows = list(csv.reader(io.StringIO(sent.getvalue().decode("gb18030"))))
+    lines = [dict(zip(rows[0], row, strict=True)) for row in rows[1:]]
+    # At least one line is paid, whatever the scale: a return that refuses everything tells no story.
+    refused = lines[len(lines) - min(len(BANK_FAILURES), len(lines) - 1) :] if len(lines) > 1 else []
+    failing = {line["业务编号"]: BANK_FAILURES[i] for i, line in enumerate(refused)}
+    answer = io.StringIO()
+    writer = csv.writer(answer)
+    writer.writerow(["业务编号", "账号", "户名", "金额", "状态", "错误代码", "失败原因"])
+    for line in lines:
+        code, message = failing.get(line["业务编号"], ("0000", ""))
+        status = "失败" if code != "0000" else "成功"
+        writer.writerow([line["业务编号"], line["账号"], line["户名"], line["金额"], status, code, message])
+    bank_return_import(
+        actor=district,
+        batch=batch,
+        path_or_file=io.BytesIO(answer.getvalue().encode("gb18030")),
+        file_name=f"回盘_{batch.number}.csv",
+    )
+    return list(PaymentLine.objects.filter(batch=batch, status=LineStatus.FAILED).order_by("pk"))
+
+
+def _seed_corrections(users: dict[str, User], semester, failed: list, report: SeedReport) -> None:
+    """Two mistakes found after the first payment: a pupil paid who had left for another county (a
+    recovery, proposed by the school and approved by the district, still open) and an award the school
+    finds wrong before it was paid (a stop, proposed, waiting for the district's second pair of eyes)."""
+    from disbursements.models import LineStatus, PaymentLine
+    from disbursements.services import corrections
+    from funding.models import Award
+
+    district, officer = users["district"], users["officer"]
+    paid = PaymentLine.objects.filter(semester=semester, status=LineStatus.PAID).select_related("award")
+    line = paid.order_by("pk").first()
+    if line is not None:
+        recover = corrections.correction_propose(
+            actor=officer, award=line.award, reason="该生已于10月转学至外县，本学期补助应追回。", evidence="转学证明"
+        )
+        corrections.correction_decide(actor=district, correction=recover, approve=True, reason="核实无误")
+        report.add("corrections", 1)
+    if len(failed) > 1:  # the second failed card: not fixed, and the award turns out wrong
+        wrong = Award.objects.get(pk=failed[1].award_id)
+        corrections.correction_propose(
+            actor=officer, award=wrong, reason="家庭经济状况已明显好转，经班级评议不再享受本学期补助。"
+        )
+        report.add("corrections", 1)
+
+
+def _seed_reissue(users: dict[str, User], semester, school: School, failed: list, report: SeedReport) -> None:
+    """补发: the first failed card is fixed (the family brought a new account) and a pupil gets emergency
+    aid after a flood; the reissue batch takes both and waits for the school's enrollment check."""
+    from decimal import Decimal
+
+    from disbursements.services import batches
+    from funding.services import awards
+
+    district, officer = users["district"], users["officer"]
+    if failed:
+        pupil = Student.objects.get(pk=failed[0].student_id)
+        pupil.card_account = (
+            f"6228{pupil.card_account.reveal()[4:-1]}7" if pupil.card_account else "6228480000000000017"
+        )
+        pupil.card_bank = "农业银行"
+        pupil.save(update_fields=["card_account", "card_account_hash", "card_bank", "updated_at"])
+    flooded = (
+        Student.objects.filter(school=school, enrollment_status=EnrollmentStatus.ATTENDING)
+        .exclude(card_account_hash__isnull=True)
+        .exclude(awards__semester=semester)
+        .order_by("name", "pk")
+        .first()
+    )
+    if flooded is not None:
+        aid = awards.emergency_propose(
+            actor=officer, student=flooded, semester=semester, amount=Decimal("800.00"), reason="家中房屋因暴雨受损"
+        )
+        awards.emergency_approve(actor=district, award=aid)
+    if batches.batch_build(actor=district, semester=semester, kind="REISSUE").batch is not None:
+        report.add("batches", 1)
 
 
 def _seed_registry(district: User, pupils: list[Student], story: int) -> None:

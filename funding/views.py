@@ -23,6 +23,7 @@ from schools.access import get_visible, school_get_for_user
 from schools.permissions import Action
 from schools.selectors import school_list
 from students.access import student_get_for_user
+from students.identification.publicity import notice_window
 
 from . import selectors
 from .models import Award, AwardList, AwardListStatus, Program
@@ -78,6 +79,7 @@ def award_list_view(request: HttpRequest, pk: str) -> HttpResponse:
             and permissions.can(user, Action.AWARD_APPROVE, award_list),
             # 停发 / 追回 is proposed from the approved award's row (a second person decides).
             "corrects": permissions.can(user, Action.CORRECTION_PROPOSE, award_list),
+            "notice": notice_window(starts_on=award_list.starts_on, ends_on=award_list.ends_on),
         },
     )
 

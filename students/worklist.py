@@ -9,14 +9,22 @@ from django.utils.translation import gettext as _
 
 from core.worklist import WorkItem
 from schools import permissions
-from schools.permissions import Action
+from schools.permissions import Action, Role
 
 from .models import EnrollmentStatus, Student
 
+#: Who follows up a pupil who dropped out (控辍保学): the teachers and school leaders who talk to the
+#: family, and those who correct the register. Not the auditor, who sees the register but acts on none
+#: of it: the home page lists only work its reader can do.
+FOLLOWS_UP_DROPOUTS = frozenset(
+    {Role.CLASS_TEACHER, Role.GRADE_LEADER, Role.SCHOOL_OFFICER, Role.PRINCIPAL, Role.DISTRICT_STAFF}
+)
+
 
 def register_items(user: Any) -> list[WorkItem]:
-    """Pupils who left school in the user's units: dropping out ends funding, and each needs follow-up."""
-    if not permissions.can(user, Action.STUDENT_VIEW):
+    """Pupils who left school in the user's units: dropping out ends funding, and each needs follow-up
+    from someone responsible for them."""
+    if not permissions.can(user, Action.STUDENT_VIEW) or not permissions.roles_of(user) & FOLLOWS_UP_DROPOUTS:
         return []
     dropped = Student.objects.visible_to(user).filter(enrollment_status=EnrollmentStatus.DROPPED_OUT).count()
     if not dropped:

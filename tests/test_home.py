@@ -121,3 +121,20 @@ def test_no_banner_in_october(world, operator):
 def test_no_banner_once_the_year_is_loaded(world, operator, fictional_2027):
     for user in (operator, world.a.users[Role.TENANT_ADMIN]):
         assert BANNER not in _home_on(user, dt.date(2026, 12, 7))
+
+
+def test_the_auditor_is_shown_no_work_it_cannot_act_on(world, tenant_of):
+    """The auditor reads (the trail, the register, the money) and acts on none of it: its home page
+    holds only information, never a to-do, even when every kind of work is waiting for others."""
+    from core import worklist
+
+    with tenant_of(world.a.tenant):
+        Student.objects.filter(pk=world.a.students["c1"][0].pk).update(enrollment_status=EnrollmentStatus.DROPPED_OUT)
+        auditor = world.a.users[Role.DISTRICT_AUDITOR]
+        items = worklist.items_for(auditor)
+        assert [i.label for i in items if i.kind == "todo"] == []
+        assert any(i.kind == "info" for i in items)  # the trail's news is still there
+        # The same pupils are a to-do for those who follow them up.
+        district_todo = [i for i in worklist.items_for(world.a.users[Role.DISTRICT_STAFF]) if i.kind == "todo"]
+        assert any("status=DROPPED_OUT" in i.url for i in district_todo)
+    assert "status=DROPPED_OUT" not in _home(auditor)

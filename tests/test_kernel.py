@@ -50,3 +50,10 @@ def test_one_rounding_for_every_amount(raw, expected):
 def test_amounts_are_shown_with_two_decimals_and_thousands_separated():
     assert format_money(Decimal("1234567.5")) == "1,234,567.50"
     assert format_money(None) == "0.00"
+
+
+def test_the_money_filter_formats_whatever_a_query_returned():
+    from django.template import Context, Template
+
+    page = Template("{% load money %}{{ a|money }} {{ b|money }} {{ c|money }} {{ d|money }}")
+    assert page.render(Context({"a": 500, "b": 1234.5, "c": None, "d": Decimal("7")})) == "500.00 1,234.50 0.00 7.00"

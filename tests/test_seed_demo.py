@@ -7,6 +7,7 @@ import datetime as dt
 import io
 
 from django.core.management import call_command
+from django.utils import translation
 
 from core.tenancy.context import tenant_transaction
 from demo import seed as demo
@@ -86,3 +87,72 @@ def test_the_demo_leaves_work_at_every_step_of_the_chain(db):
         for username in ("a.teacher", "a.grade", "a.officer", "a.district"):
             user = User.objects.get(username=username)
             assert waiting_for(user=user).count() == 2, username
+
+
+def test_the_demo_tells_the_whole_semester_of_money(db):
+    """Several batches, a bank return with failures, a recovery and a stop: every money page and every
+    money to-do has something to show, made through the services."""
+    from core import worklist
+    from disbursements.models import BankReturn, Batch, Correction, Recovery
+    from funding.models import Award
+    from students.models import ApplicationStatus, HardshipApplication
+
+    call_command("seed_demo", scale=0.4, stdout=io.StringIO())
+    tenant = Tenant.objects.get(slug="demo-a")
+    with tenant_transaction(tenant.pk):
+        assert HardshipApplication.objects.filter(status=ApplicationStatus.IDENTIFIED).count() > 2
+        batches = {(b.kind, b.status) for b in Batch.objects.all()}
+        assert batches == {("FIRST", "CLOSED"), ("REISSUE", "FROZEN")}
+        answered = BankReturn.objects.get()
+        assert answered.paid_count > 0
+        assert answered.failed_count > 0
+        assert set(Correction.objects.values_list("kind", "status")) == {("RECOVER", "APPROVED"), ("STOP", "PROPOSED")}
+        assert Recovery.objects.filter(status="OPEN").count() == 1
+        assert Award.objects.filter(program__is_emergency=True, status="APPROVED").count() == 1
+        with translation.override("en"):
+            todo = {
+                name: {i.label for i in worklist.items_for(User.objects.get(username=name)) if i.kind == "todo"}
+                for name in ("a.district", "a.officer")
+            }
+    assert "Corrections to approve" in todo["a.district"]
+    assert "Batches waiting for your enrollment check" in todo["a.officer"]
+
+
+def test_demo_advance_ends_a_running_publicity_period_and_closes_the_list(db):
+    from core import clock
+    from core.audit.models import AuditEvent
+    from students.identification import publicity, workflow
+    from students.models import ApplicationStatus, HardshipApplication, Publicity, PublicNotice
+
+    call_command("seed_demo", scale=0.25, stdout=io.StringIO())
+    tenant = Tenant.objects.get(slug="demo-a")
+    officer, principal = User.objects.get(username="a.officer"), User.objects.get(username="a.principal")
+    published_on = dt.date(2026, 11, 16)
+    with clock.frozen_at(published_on), tenant_transaction(tenant.pk):
+        app = HardshipApplication.objects.filter(status=ApplicationStatus.SCHOOL_REVIEW).order_by("pk").first()
+        workflow.village_confirm(actor=officer, application=app, confirmed_by="村委会", confirmed_on=published_on)
+        workflow.application_decide(actor=officer, application_id=app.pk, decision="approve")
+        listing = publicity.publicity_create(actor=officer, school=app.school, academic_year=app.academic_year)
+        publicity.publicity_sign(actor=principal, publicity=listing)
+        listing = publicity.publicity_publish(actor=officer, publicity=listing)
+    assert listing.ends_on > published_on
+
+    out = io.StringIO()
+    with clock.frozen_at(published_on + dt.timedelta(days=1)):
+        call_command("demo_advance", tenant=["demo-a"], stdout=out)
+    assert "1 list(s) closed" in out.getvalue()
+    with tenant_transaction(tenant.pk):
+        listing = Publicity.objects.get(pk=listing.pk)
+        assert listing.status == "CLOSED"
+        assert listing.ends_on == published_on
+        assert HardshipApplication.objects.get(pk=app.pk).status == ApplicationStatus.DISTRICT_REVIEW
+        assert AuditEvent.objects.filter(action="demo.advance", object_id=str(listing.pk)).exists()
+    assert PublicNotice.objects.get(token=listing.notice_token).ends_on == published_on
+
+
+def test_demo_advance_refuses_a_district_that_is_not_a_demo(world):
+    import pytest
+    from django.core.management import CommandError
+
+    with pytest.raises(CommandError, match="never a real district"):
+        call_command("demo_advance", tenant=["tenant-a"], stdout=io.StringIO())

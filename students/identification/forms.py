@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from core import clock
 
@@ -80,7 +81,7 @@ class DetailsForm(StyledForm):
 
 
 class AttachmentForm(StyledForm):
-    kind = forms.ChoiceField(label=_("Kind"), choices=AttachmentKind.choices)
+    kind = forms.ChoiceField(label=pgettext_lazy("attachment", "Kind"), choices=AttachmentKind.choices)
     file = forms.FileField(label=_("File"))
 
     MAX_BYTES = 10 * 1024 * 1024
@@ -155,7 +156,9 @@ class AdjustmentForm(StyledForm):
 
 
 class AdjustmentDecisionForm(StyledForm):
-    approve = forms.TypedChoiceField(coerce=lambda v: v == "1", choices=[("1", _("Approve")), ("0", _("Reject"))])
+    approve = forms.TypedChoiceField(
+        label=_("Decision"), coerce=lambda v: v == "1", choices=[("1", _("Approve")), ("0", _("Reject"))]
+    )
     reason = forms.CharField(label=_("Reason"), required=False)
 
 

@@ -328,6 +328,18 @@ def notice_for_public(token: Any, *, today: dt.date | None = None) -> PublicNoti
     return PublicNotice.objects.filter(token=token, starts_on__lte=today, ends_on__gte=today).first()
 
 
+def notice_window(*, starts_on: dt.date | None, ends_on: dt.date | None, today: dt.date | None = None) -> str:
+    """Where today falls in a publication's period: "live" (the public page answers), "upcoming",
+    "ended", or "" when it was never published. The same dates as notice_for_public, so a page links
+    to the public notice only when that link works."""
+    if starts_on is None or ends_on is None:
+        return ""
+    today = today or clock.today()
+    if today < starts_on:
+        return "upcoming"
+    return "live" if today <= ends_on else "ended"
+
+
 def notice_of(publicity: Publicity) -> PublicNotice | None:
     """The snapshot a publication took (for the printable notice), whatever the date."""
     return PublicNotice.objects.filter(token=publicity.notice_token, tenant_id=publicity.tenant_id).first()

@@ -13,6 +13,7 @@ from schools.permissions import Action
 from ..models import (
     ApplicationDecision,
     ApplicationStatus,
+    EnrollmentStatus,
     HardshipApplication,
     Objection,
     ObjectionStatus,
@@ -22,6 +23,7 @@ from ..models import (
     TierAdjustment,
     TierAdjustmentStatus,
 )
+from ..models.identification import LIVE_STATES
 
 S = ApplicationStatus
 
@@ -119,6 +121,21 @@ def adjustments_to_decide(*, user: Any) -> QuerySet[TierAdjustment]:
     return TierAdjustment.objects.visible_to(user, Action.TIER_ADJUST_DECIDE).filter(
         status=TierAdjustmentStatus.PROPOSED
     )
+
+
+def nomination_refusal(*, student: Student, academic_year: int) -> str:
+    """Why this student cannot be nominated for the academic year, or "" if they can: the two rules of
+    the nomination service that depend on the student (attending school; no live application of the
+    year), asked before the teacher fills the form rather than after."""
+    from .workflow import MSG_LIVE, MSG_NOT_ATTENDING
+
+    if student.enrollment_status != EnrollmentStatus.ATTENDING:
+        return str(MSG_NOT_ATTENDING)
+    # The whole tenant, not only what the user sees: the uniqueness it mirrors is tenant-wide.
+    live = HardshipApplication.objects.filter(student=student, academic_year=academic_year, status__in=LIVE_STATES)
+    if live.exists():
+        return str(MSG_LIVE)
+    return ""
 
 
 def student_file(*, user: Any, student: Student) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from core import clock
 from core.web import form_errors_to_messages, refusal_to_messages, service_messages
 from schools import permissions
 from schools.access import get_visible, school_get_for_user
@@ -112,6 +113,14 @@ def applications_bulk_view(request: HttpRequest) -> HttpResponse:
 def application_new_view(request: HttpRequest, student_pk: str) -> HttpResponse:
     """申请/推荐: the class teacher nominates a student of their class."""
     student = student_get_for_user(user=request.user, pk=student_pk, action=Action.APPLICATION_NOMINATE)
+    # Refused before the form, not after it was filled in (the service still decides, for a second tab).
+    # The year asked about is the one posted or in the link (?academic_year=), else the current one.
+    year = request.POST.get("academic_year") or request.GET.get("academic_year") or ""
+    academic_year = int(year) if year.isdigit() else clock.current_school_year()
+    refusal = selectors.nomination_refusal(student=student, academic_year=academic_year)
+    if refusal:
+        messages.error(request, refusal)
+        return redirect("students:detail", pk=student.pk)
     form = NominationForm(request.POST or None, special_tier=workflow.special_category_tier(student))
     if request.method == "POST" and form.is_valid():
         values = dict(form.cleaned_data)
@@ -276,6 +285,8 @@ def village_confirm_view(request: HttpRequest, pk: str) -> HttpResponse:
             refusal_to_messages(request, error)
         else:
             messages.success(request, _("The committee's confirmation is recorded."))
+    else:
+        form_errors_to_messages(request, form)
     return _back_to(application)
 
 
@@ -291,6 +302,8 @@ def adjustment_propose_view(request: HttpRequest, pk: str) -> HttpResponse:
             refusal_to_messages(request, error)
         else:
             messages.success(request, _("Proposed: the district decides."))
+    else:
+        form_errors_to_messages(request, form)
     return _back_to(application)
 
 
@@ -306,6 +319,8 @@ def adjustment_decide_view(request: HttpRequest, pk: str) -> HttpResponse:
             refusal_to_messages(request, error)
         else:
             messages.success(request, _("Decision recorded."))
+    else:
+        form_errors_to_messages(request, form)
     return redirect("students:application", pk=adjustment.application_id)
 
 
@@ -363,6 +378,7 @@ def publicity_detail_view(request: HttpRequest, pk: str) -> HttpResponse:
             "record_held_form": RecordHeldForm(),
             "resolve_form": ResolveForm(),
             "today": timezone.localdate(),
+            "notice": publicity.notice_window(starts_on=item.starts_on, ends_on=item.ends_on),
         },
     )
 
@@ -475,9 +491,14 @@ def student_file_view(request: HttpRequest, pk: str) -> HttpResponse:
     and every decision with its reason, visits, adjustments."""
     student = student_get_for_user(user=request.user, pk=pk)
     context = selectors.student_file(user=request.user, student=student)
+    can_nominate = permissions.can(request.user, Action.APPLICATION_NOMINATE, student)
+    nomination_refusal = (
+        selectors.nomination_refusal(student=student, academic_year=clock.current_school_year()) if can_nominate else ""
+    )
     context.update(
         student=student,
-        can_nominate=permissions.can(request.user, Action.APPLICATION_NOMINATE, student),
+        can_nominate=can_nominate,
+        nomination_refusal=nomination_refusal,
         can_reveal=permissions.can(request.user, Action.STUDENT_VIEW_PII, student),
         sees_applications=permissions.can(request.user, Action.APPLICATION_VIEW, student),
         sees_funding=permissions.can(request.user, Action.FUNDING_VIEW, student),  # the 温馨告知书 link

@@ -24,6 +24,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core import storage
 from core.audit import trail
+from core.crypto import mask
 from core.tenancy.context import current_tenant_id, tenant_transaction
 from schools import jobs, permissions
 from schools.models import Job, School, SchoolClass, User
@@ -34,7 +35,7 @@ from . import pipeline, reader
 from .apply import CREATED, REJECTED, UNCHANGED, UPDATED, ApplyContext, apply_chunk
 from .problems import FileProblem, RosterFileError
 from .report import RowReportWriter
-from .validate import RosterContext
+from .validate import RosterContext, RowReport
 
 JOB_KIND = "roster_import"
 #: Rows per transaction: big enough for set-based writes to pay, small enough for a lively progress bar.
@@ -42,6 +43,8 @@ CHUNK_SIZE = 5000
 UPLOAD_NAME = "upload.xlsx"
 SUMMARY_MESSAGE = _("%(created)s created, %(updated)s updated, %(unchanged)s unchanged, %(rejected)s rejected")
 REPORT_NAME = "report.xlsx"
+#: Rejected rows shown on the page after an import (with their reasons); the report lists every row.
+FIRST_REJECTIONS = 20
 
 
 @dataclass
@@ -51,6 +54,21 @@ class ImportOutcome:
     counts: Counter[str] = field(default_factory=Counter)
     errors: Counter[str] = field(default_factory=Counter)
     timings: dict[str, float] = field(default_factory=dict)
+    #: the first rejected rows with their reasons, for the page (the report has them all)
+    first_rejections: list[dict[str, Any]] = field(default_factory=list)
+
+    def note_rejection(self, r: RowReport) -> None:
+        """Keep a rejected row for the page while fewer than FIRST_REJECTIONS are kept: its row number,
+        name, masked ID number and reasons, as the report words them."""
+        if len(self.first_rejections) < FIRST_REJECTIONS:
+            self.first_rejections.append(
+                {
+                    "row": r.row,
+                    "name": r.name,
+                    "id_number": mask(r.id_text, "id_number"),
+                    "reasons": "；".join(dict.fromkeys(str(e.message) for e in r.errors)) or str(r.note),
+                }
+            )
 
     @property
     def created(self) -> int:
@@ -78,6 +96,7 @@ class ImportOutcome:
             "unchanged": self.unchanged,
             "rejected": self.rejected,
             "errors": dict(self.errors),
+            "first_rejections": self.first_rejections,
         }
 
 
@@ -137,6 +156,7 @@ def roster_import(
                     outcome.counts[r.outcome] += 1
                     if r.outcome == REJECTED:
                         outcome.errors.update({e.code for e in r.errors})
+                        outcome.note_rejection(r)
                 if report is not None:
                     with clock("report"):
                         report.write(chunk.reports)
