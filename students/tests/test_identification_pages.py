@@ -8,8 +8,8 @@ import pytest
 from django.contrib.messages import get_messages
 from django.test import Client
 
+from core.clock import current_school_year as current_academic_year
 from schools.permissions import Role
-from students.identification.forms import current_academic_year
 from students.models import ApplicationStatus, EnrollmentStatus, HardshipApplication, TierAdjustment
 from tests.factories import make_application
 
