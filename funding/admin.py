@@ -2,12 +2,15 @@
 
 from django import forms
 from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
 from schools.admin import ScopedAdminMixin
 from schools.permissions import Action
 
 from .models import Budget, Program, Semester, Standard
-from .services.budgets import budget_adjust, budget_check_quota
+from .services.budgets import MSG_NOTE, budget_adjust, budget_check_quota
 from .services.catalogue import standards_for_new_semester
 
 
@@ -36,13 +39,21 @@ class StandardInline(ScopedAdminMixin, admin.TabularInline):
 
 @admin.register(Program)
 class ProgramAdmin(FundingAdmin):
-    list_display = ["name", "code", "source", "payment_method", "requires_identification", "is_active"]
+    list_display = ["name", "code", "source", "payment_method", "requires_identification", "is_active", "budgets"]
     list_filter = ["source", "payment_method", "is_active"]
     fields = [
         "code", "name", "stages", "source", "payment_method", "requires_identification", "eligible_tiers",
         "eligible_categories", "rural_schools_only", "boarders_only", "is_emergency", "is_active", "sort_order",
     ]  # fmt: skip
     inlines = [StandardInline]
+
+    @admin.display(description=_("Budgets"))
+    def budgets(self, obj: Program) -> str:
+        """The program's budget page (compute, adjust, approve without a budget): budgets are computed
+        there, not typed in here."""
+        if obj.is_emergency:
+            return "—"
+        return format_html('<a href="{}?program={}">{}</a>', reverse("funding:budgets"), obj.pk, _("Budgets"))
 
 
 class BudgetAdminForm(forms.ModelForm):
@@ -53,6 +64,8 @@ class BudgetAdminForm(forms.ModelForm):
     def clean(self):
         cleaned = super().clean()
         if self.instance.pk and "adjustment" in cleaned:
+            if not (cleaned.get("note") or "").strip():
+                self.add_error("note", MSG_NOTE)
             try:
                 budget_check_quota(budget=self.instance, adjustment=cleaned["adjustment"])
             except forms.ValidationError as error:
