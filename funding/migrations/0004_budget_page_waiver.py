@@ -13,7 +13,8 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('funding', '0003_status_state_machines'),
-        ('schools', '0010_api_tokens'),
+        # Not the api tokens' 0010: depending on it moved it before knox's own migrations on SQLite.
+        ('schools', '0009_accounts_behind_the_tenant_wall'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

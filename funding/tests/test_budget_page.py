@@ -30,6 +30,10 @@ def setup(world, tenant_of):
         return semester, program
 
 
+#: The budget page's queries: session, user, roles, semester, programs, budgets, waiver, the layout's.
+QUERIES = 20
+
+
 def _client(user) -> Client:
     client = Client()
     client.login(username=user.username, password=PASSWORD)
@@ -179,3 +183,19 @@ def test_the_page_is_linked_from_the_award_lists_and_the_programs_admin(world, s
     assert "/funding/budgets/" in district.get("/funding/awards/").content.decode()
     admin_list = district.get("/admin/funding/program/").content.decode()
     assert f"/funding/budgets/?program={program.pk}" in admin_list
+
+
+def test_the_page_reads_a_fixed_number_of_queries_whatever_the_schools(
+    world, tenant_of, setup, django_assert_max_num_queries
+):
+    """One query for the budgets with their approved sums, not one per school."""
+    semester, program = setup
+    district_user = world.a.users[Role.DISTRICT_STAFF]
+    with tenant_of(world.a.tenant):
+        budgets.budgets_compute(actor=district_user, program=program, semester=semester)
+    district = _client(district_user)
+    _page(district, semester, program)  # warm: the session, the user
+    with django_assert_max_num_queries(QUERIES) as captured:
+        _page(district, semester, program)
+    budget_reads = [q for q in captured.captured_queries if q["sql"].startswith('SELECT "funding_budget".')]
+    assert len(budget_reads) == 1
