@@ -133,17 +133,18 @@ def _run_of(w: TenantWorld):
 
 
 def _waiver_of(w: TenantWorld):
-    """Tenant world `w`'s decision to approve the living subsidy without a budget (recorded again once
-    the sweep withdrew it)."""
-    from funding.models import BudgetWaiver, Program
+    """Tenant world `w`'s decision to approve the living subsidy without a budget (the factory's, or
+    recorded again once the sweep withdrew it)."""
+    from funding.models import BudgetWaiver
     from funding.services.budgets import budget_waiver_record
 
     with tenant_transaction(w.tenant.pk):
-        program = Program.objects.get(code="LIVING_SUBSIDY")
-        found = BudgetWaiver.objects.filter(program=program, semester=w.semester).first()
-        return found or budget_waiver_record(
-            actor=w.users[Role.DISTRICT_STAFF], program=program, semester=w.semester, reason=f"{w.marker} 专项"
-        )
+        found = BudgetWaiver.objects.filter(pk=w.budget_waiver.pk).first()
+        if found is None:
+            w.budget_waiver = found = budget_waiver_record(
+                actor=w.users[Role.DISTRICT_STAFF], program=w.award.program, semester=w.semester, reason="专项"
+            )
+        return found
 
 
 def _token_of(w: TenantWorld):

@@ -104,9 +104,10 @@ def test_the_decision_to_approve_without_a_budget_is_recorded_and_withdrawn(worl
     assert again.status_code == 400
     assert list(again.json()) == ["detail"]
     pk = created.json()["id"]
-    assert [w["id"] for w in client.get("/api/v1/budget-waivers/").json()["results"]] == [pk]
+    listed = [w["id"] for w in client.get("/api/v1/budget-waivers/").json()["results"]]
+    assert listed == [pk, str(world.a.budget_waiver.pk)]  # the newest first; tenant B's not at all
     assert client.post(f"/api/v1/budget-waivers/{pk}/withdraw/", {"reason": "已下达"}, format="json").status_code == 204
     with tenant_of(world.a.tenant):
-        assert not BudgetWaiver.objects.exists()
+        assert not BudgetWaiver.objects.filter(pk=pk).exists()
         assert AuditEvent.objects.filter(action="budget.waive_withdraw", object_id=pk, reason="已下达").exists()
         assert Decimal(0) == sum(b.adjustment for b in Budget.objects.filter(semester=spring))
