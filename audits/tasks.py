@@ -8,12 +8,18 @@ from core.tenancy.tasks import TenantTask
 from schools import jobs
 
 from .checkpoints import checkpoint_verify, checkpoints_write_everywhere
-from .reconciliation.tasks import reconciliation_task
+from .reconciliation.tasks import reconciliation_act_task, reconciliation_task
 from .registry.tasks import registry_import_task
 from .verify import verify_tenant_chain
 
 # Celery's autodiscovery imports this module only: the tasks of the packages are named here.
-__all__ = ["reconciliation_task", "registry_import_task", "verify_chain", "write_checkpoints_everywhere"]
+__all__ = [
+    "reconciliation_act_task",
+    "reconciliation_task",
+    "registry_import_task",
+    "verify_chain",
+    "write_checkpoints_everywhere",
+]
 
 VERIFY_JOB_KIND = "audit_verify"
 

@@ -14,3 +14,11 @@ class DisbursementsConfig(AppConfig):
         from .worklist import money_items
 
         worklist.register(money_items)
+
+        from schools import jobs
+
+        from .services.batches import BUILD_JOB_KIND
+        from .tasks import batch_build_task
+
+        # The sweep sends a lost job's task again (schools.jobs.jobs_sweep).
+        jobs.register_job_kind(BUILD_JOB_KIND, batch_build_task)

@@ -45,6 +45,10 @@ class Batch(FSMModelMixin, TenantModel):
     released_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     released_at = models.DateTimeField(null=True, blank=True)
     note = models.TextField(blank=True)
+    # The background job that built it (schools.Job's id): a job sent again after its worker died finds
+    # the batch its first attempt committed instead of being refused by it. Unique, so one job builds
+    # at most one batch. A plain id, not a key: jobs are bookkeeping, batches are money records.
+    build_job_id = models.UUIDField(null=True, blank=True, editable=False)
 
     scope: ClassVar[Scope] = Scope()
     view_action: ClassVar[Action] = Action.FUNDING_VIEW
@@ -55,6 +59,7 @@ class Batch(FSMModelMixin, TenantModel):
         constraints = [
             models.UniqueConstraint(fields=["tenant", "semester", "number"], name="disbursements_batch_number_uniq"),
             models.UniqueConstraint(fields=["tenant", "id"], name="disbursements_batch_tenant_id_uniq"),
+            models.UniqueConstraint(fields=["tenant", "build_job_id"], name="disbursements_batch_build_job_uniq"),
         ]
 
     def __str__(self) -> str:

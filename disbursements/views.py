@@ -11,13 +11,14 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from core.web import refusal_to_messages, service_messages
 from funding import selectors as funding_selectors
-from schools import permissions
-from schools.access import class_get_for_user, school_get_for_user
+from schools import jobs, permissions
+from schools.access import class_get_for_user, job_get_for_user, school_get_for_user
 from schools.permissions import Action
 from students.access import student_get_for_user
 
@@ -36,9 +37,12 @@ def _first_error(form) -> str:
 
 @login_required
 def batch_list_view(request: HttpRequest) -> HttpResponse:
+    """The semester's batches, the build buttons, and the progress of the build job `?job=`."""
     permissions.require(request.user, Action.FUNDING_VIEW)
     semester = funding_selectors.semester_from_request(request)
     items = selectors.batch_list(user=request.user, semester=semester)
+    job_pk = request.GET.get("job")
+    job = job_get_for_user(user=request.user, pk=job_pk, kind=batches.BUILD_JOB_KIND) if job_pk else None
     return render(
         request,
         "disbursements/batch_list.html",
@@ -47,6 +51,7 @@ def batch_list_view(request: HttpRequest) -> HttpResponse:
             "semesters": funding_selectors.semester_list(user=request.user),
             "batches": items,
             "manages": permissions.can(request.user, Action.BATCH_MANAGE),
+            "job": jobs.job_live(job) if job else None,
         },
     )
 
@@ -58,18 +63,10 @@ def batch_build_view(request: HttpRequest) -> HttpResponse:
     form = forms.BatchBuildForm(request.POST)
     if semester is None or not form.is_valid():
         raise Http404
-    try:
-        result = batches.batch_build(actor=request.user, semester=semester, kind=form.cleaned_data["kind"])
-    except ValidationError as error:
-        refusal_to_messages(request, error)
-        return redirect("disbursements:batches")
-    for _pk, why in result.skipped[:10]:
-        messages.warning(request, why)
-    if result.batch is None:
-        messages.info(request, _("Nothing to pay: no batch was made."))
-        return redirect("disbursements:batches")
-    messages.success(request, _("%(n)d lines in the batch.") % {"n": result.lines})
-    return redirect("disbursements:batch", pk=result.batch.pk)
+    # A background job: the batch is built by a worker while the page shows its progress; a second
+    # click while it runs lands on the same job.
+    job = batches.batch_build_start(actor=request.user, semester=semester, kind=form.cleaned_data["kind"])
+    return redirect(f"{reverse('disbursements:batches')}?semester={semester.pk}&job={job.pk}")
 
 
 @login_required

@@ -2,6 +2,8 @@
 
 from django import forms
 from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from schools import permissions
@@ -10,7 +12,7 @@ from schools.permissions import Action
 
 from .models import Budget, Program, Semester, Standard
 from .resources import ProgramResource, StandardResource
-from .services.budgets import budget_adjust, budget_check_quota
+from .services.budgets import MSG_NOTE, budget_adjust, budget_check_quota
 from .services.catalogue import standards_for_new_semester
 
 
@@ -59,7 +61,7 @@ class ProgramAdmin(ScopedImportExportMixin, FundingAdmin):
     """Programs, with their standards inline; the import/export page offers two sheets: the programs,
     and the standards (a row names its program by code and its semester by academic year and term)."""
 
-    list_display = ["name", "code", "source", "payment_method", "requires_identification", "is_active"]
+    list_display = ["name", "code", "source", "payment_method", "requires_identification", "is_active", "budgets"]
     list_filter = ["source", "payment_method", "is_active"]
     fieldsets = [
         (
@@ -77,6 +79,14 @@ class ProgramAdmin(ScopedImportExportMixin, FundingAdmin):
     inlines = [StandardInline]
     resource_classes = [ProgramResource, StandardResource]
 
+    @admin.display(description=_("Budgets"))
+    def budgets(self, obj: Program) -> str:
+        """The program's budget page (compute, adjust, approve without a budget): budgets are computed
+        there, not typed in here."""
+        if obj.is_emergency:
+            return "—"
+        return format_html('<a href="{}?program={}">{}</a>', reverse("funding:budgets"), obj.pk, _("Budgets"))
+
 
 class BudgetAdminForm(forms.ModelForm):
     class Meta:
@@ -86,6 +96,8 @@ class BudgetAdminForm(forms.ModelForm):
     def clean(self):
         cleaned = super().clean()
         if self.instance.pk and "adjustment" in cleaned:
+            if not (cleaned.get("note") or "").strip():
+                self.add_error("note", MSG_NOTE)
             try:
                 budget_check_quota(budget=self.instance, adjustment=cleaned["adjustment"])
             except forms.ValidationError as error:

@@ -13,4 +13,11 @@ urlpatterns = [
     path("award/<uuid:pk>/remove/", views.award_remove_view, name="award_remove"),
     path("award/<uuid:pk>/approve-emergency/", views.emergency_approve_view, name="emergency_approve"),
     path("emergency/<uuid:student_pk>/", views.emergency_view, name="emergency"),
+    path("budgets/", views.budgets_view, name="budgets"),
+    path("budgets/compute/", views.budgets_compute_view, name="budgets_compute"),
+    path("budgets/<uuid:pk>/adjust/", views.budget_adjust_view, name="budget_adjust"),
+    path("budgets/without-budget/", views.budget_waiver_view, name="budget_waiver"),
+    path(
+        "budgets/without-budget/<uuid:pk>/withdraw/", views.budget_waiver_withdraw_view, name="budget_waiver_withdraw"
+    ),
 ]

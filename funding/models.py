@@ -187,6 +187,30 @@ class Budget(TenantModel):
         return self.planned_amount + self.adjustment
 
 
+class BudgetWaiver(TenantModel):
+    """无预算审批: the district's recorded decision that a program's lists of a semester may be approved
+    at schools that have no budget row (a program funded outside the budget, say). Without it an
+    approval against no budget is refused; the decision and its withdrawal are audited."""
+
+    program = models.ForeignKey(Program, on_delete=models.PROTECT, related_name="budget_waivers")
+    semester = models.ForeignKey(Semester, on_delete=models.PROTECT, related_name="budget_waivers")
+    reason = models.CharField(_("reason"), max_length=200)
+    decided_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+
+    scope: ClassVar[Scope] = Scope()
+    view_action: ClassVar[Action] = Action.FUNDING_VIEW
+
+    class Meta:
+        verbose_name = _("approval without budget")
+        verbose_name_plural = _("approvals without budget")
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "program", "semester"], name="funding_budgetwaiver_uniq"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.program} {self.semester}"
+
+
 class AwardListStatus(models.TextChoices):
     DRAFT = "DRAFT", _("Being prepared")  # the school officer reviews and adjusts
     PUBLICITY = "PUBLICITY", _("In publicity")  # published by the school (公示), then to the district

@@ -5,13 +5,13 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from django.db.models import Count, OuterRef, QuerySet, Subquery, Sum
+from django.db.models import Count, DecimalField, F, OuterRef, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.http import Http404
 
 from schools.permissions import Action
 
-from .models import Award, AwardList, AwardStatus, Budget, Program, Semester, Term
+from .models import ZERO, Award, AwardList, AwardStatus, Budget, BudgetWaiver, Program, Semester, Term
 
 
 def semester_list(*, user: Any) -> QuerySet[Semester]:
@@ -103,4 +103,42 @@ def budget_list(*, user: Any, semester: Semester) -> QuerySet[Budget]:
         .filter(semester=semester)
         .select_related("program", "school")
         .order_by("program__sort_order", "school__code", "pk")
+    )
+
+
+def budget_overview(*, user: Any, program: Program, semester: Semester) -> QuerySet[Budget]:
+    """精准预算 by school for one program and semester: each budget with `approved` (the school's
+    approved awards, one correlated sum per row over the awards' index) and `left` (quota − approved),
+    ordered by school code. One query."""
+    approved = (
+        Award.objects.filter(
+            program=OuterRef("program_id"),
+            semester=OuterRef("semester_id"),
+            school=OuterRef("school_id"),
+            status=AwardStatus.APPROVED,
+        )
+        .order_by()
+        .values("school")
+        .annotate(t=Sum("amount"))
+        .values("t")
+    )
+    money = DecimalField(max_digits=12, decimal_places=2)
+    return (
+        Budget.objects.visible_to(user, Action.FUNDING_VIEW)
+        .filter(program=program, semester=semester)
+        .select_related("school", "program", "semester")
+        .annotate(approved=Coalesce(Subquery(approved, output_field=money), Value(ZERO, output_field=money)))
+        .annotate(left=F("planned_amount") + F("adjustment") - F("approved"))
+        .order_by("school__code", "pk")
+    )
+
+
+def budget_waiver_for(*, user: Any, program: Program, semester: Semester) -> BudgetWaiver | None:
+    """The district's decision that the program's lists of the semester may be approved without a
+    budget, if it is recorded and the user may see it."""
+    return (
+        BudgetWaiver.objects.visible_to(user, Action.FUNDING_VIEW)
+        .filter(program=program, semester=semester)
+        .select_related("decided_by")
+        .first()
     )

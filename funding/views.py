@@ -14,6 +14,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -25,9 +26,10 @@ from schools.selectors import school_list
 from students.access import student_get_for_user
 from students.identification.publicity import notice_window
 
+from . import forms as funding_forms
 from . import selectors
-from .models import Award, AwardList, AwardListStatus, Program
-from .services import awards
+from .models import Award, AwardList, AwardListStatus, Budget, BudgetWaiver, Program
+from .services import awards, budgets
 
 
 @login_required
@@ -143,3 +145,121 @@ def emergency_approve_view(request: HttpRequest, pk: str) -> HttpResponse:
     with service_messages(request, success=_("Approved.")):
         awards.emergency_approve(actor=request.user, award=award)
     return redirect("funding:award_list", pk=award.award_list_id)
+
+
+# --- Budgets (精准预算) ------------------------------------------------------------------------------------
+
+
+def _budget_program(request: HttpRequest) -> Program | None:
+    """The program the budget page works on: `program` from the query or the form, else the first one
+    with budgets (emergency aid has none); 404 for one the user may not see."""
+    wanted = request.GET.get("program") or request.POST.get("program")
+    if wanted:
+        return get_visible(Program, user=request.user, pk=wanted)
+    return selectors.program_list(user=request.user).filter(is_emergency=False).first()
+
+
+def _budgets_url(program: Program | None, semester) -> str:
+    query = "&".join(
+        f"{name}={obj.pk}" for name, obj in (("semester", semester), ("program", program)) if obj is not None
+    )
+    return f"{reverse('funding:budgets')}?{query}" if query else reverse("funding:budgets")
+
+
+def _form_refused(request: HttpRequest, form: forms.Form) -> None:
+    for errors in form.errors.values():
+        for error in errors:
+            messages.error(request, error)
+
+
+@login_required
+def budgets_view(request: HttpRequest) -> HttpResponse:
+    """A program's budgets of a semester, school by school (quota, approved, left), with the district's
+    compute and adjust forms and its decision on approving without a budget."""
+    permissions.require(request.user, Action.FUNDING_VIEW)
+    semester = selectors.semester_from_request(request)
+    program = _budget_program(request)
+    ready = semester is not None and program is not None
+    rows = list(selectors.budget_overview(user=request.user, program=program, semester=semester)) if ready else []
+    return render(
+        request,
+        "funding/budgets.html",
+        {
+            "semester": semester,
+            "semesters": selectors.semester_list(user=request.user),
+            "program": program,
+            "programs": selectors.program_list(user=request.user).filter(is_emergency=False),
+            "rows": rows,
+            "totals": {
+                key: sum((getattr(r, key) for r in rows), Decimal(0))
+                for key in ("planned_amount", "adjustment", "quota", "approved", "left")
+            },
+            "waiver": selectors.budget_waiver_for(user=request.user, program=program, semester=semester)
+            if ready
+            else None,
+            "manages": permissions.can(request.user, Action.FUNDING_MANAGE),
+            "waives": permissions.can(request.user, Action.BUDGET_WAIVE),
+            "compute_form": funding_forms.BudgetComputeForm(),
+        },
+    )
+
+
+@login_required
+@require_POST
+def budgets_compute_view(request: HttpRequest) -> HttpResponse:
+    permissions.require(request.user, Action.FUNDING_MANAGE)
+    semester = selectors.semester_from_request(request)
+    program = _budget_program(request)
+    form = funding_forms.BudgetComputeForm(request.POST)
+    if semester is None or program is None:
+        messages.error(request, _("Choose a semester and a program first."))
+    elif not form.is_valid():
+        _form_refused(request, form)
+    else:
+        with service_messages(request, success=_("Budgets computed for every school.")):
+            budgets.budgets_compute(
+                actor=request.user, program=program, semester=semester, rural_reserve=form.reserve()
+            )
+    return redirect(_budgets_url(program, semester))
+
+
+@login_required
+@require_POST
+def budget_adjust_view(request: HttpRequest, pk: str) -> HttpResponse:
+    budget = get_visible(Budget, user=request.user, pk=pk, action=Action.FUNDING_MANAGE)
+    form = funding_forms.BudgetAdjustForm(request.POST)
+    if not form.is_valid():
+        _form_refused(request, form)
+    else:
+        with service_messages(request, success=_("Budget adjusted.")):
+            budgets.budget_adjust(actor=request.user, budget=budget, **form.cleaned_data)
+    return redirect(_budgets_url(budget.program, budget.semester))
+
+
+@login_required
+@require_POST
+def budget_waiver_view(request: HttpRequest) -> HttpResponse:
+    """无预算审批: record that the program's lists of the semester may be approved without a budget."""
+    permissions.require(request.user, Action.BUDGET_WAIVE)
+    semester = selectors.semester_from_request(request)
+    program = _budget_program(request)
+    form = funding_forms.BudgetWaiverForm(request.POST)
+    if semester is None or program is None:
+        messages.error(request, _("Choose a semester and a program first."))
+    elif not form.is_valid():
+        _form_refused(request, form)
+    else:
+        with service_messages(request, success=_("Recorded: this program's lists may be approved without a budget.")):
+            budgets.budget_waiver_record(
+                actor=request.user, program=program, semester=semester, reason=form.cleaned_data["reason"]
+            )
+    return redirect(_budgets_url(program, semester))
+
+
+@login_required
+@require_POST
+def budget_waiver_withdraw_view(request: HttpRequest, pk: str) -> HttpResponse:
+    waiver = get_visible(BudgetWaiver, user=request.user, pk=pk, action=Action.BUDGET_WAIVE)
+    with service_messages(request, success=_("Withdrawn: this program's lists need a budget again.")):
+        budgets.budget_waiver_withdraw(actor=request.user, waiver=waiver, reason=request.POST.get("reason", ""))
+    return redirect(_budgets_url(waiver.program, waiver.semester))

@@ -96,6 +96,7 @@ class Action(StrEnum):
     CORRECTION_PROPOSE = "correction.propose"  # 停发 / 追回, and their reversal
     CORRECTION_APPROVE = "correction.approve"  # … approved by a second person
     SEMESTER_REOPEN = "semester.reopen"  # a late entry after the deadline
+    BUDGET_WAIVE = "budget.waive"  # 无预算审批: let a program's lists be approved where no budget is set
     # The departments' registries and the reconciliation (比对)
     REGISTRY_VIEW = "registry.view"  # snapshots and column mappings
     REGISTRY_IMPORT = "registry.import"  # import a department's list, set its column mapping
@@ -149,6 +150,8 @@ POLICY: dict[Action, frozenset[Role]] = {
     # Approval by the district; the service also refuses the person who proposed (four eyes).
     Action.CORRECTION_APPROVE: frozenset({Role.DISTRICT_STAFF}),
     Action.SEMESTER_REOPEN: frozenset({Role.DISTRICT_STAFF}),
+    # Approving without a budget lifts the district's own spending check: the district center alone.
+    Action.BUDGET_WAIVE: frozenset({Role.DISTRICT_STAFF}),
     # Full ID and account numbers: those who correct registrations, pay banks or audit. Teachers,
     # grade leaders and principals work with the masked form.
     Action.STUDENT_VIEW_PII: frozenset({Role.SCHOOL_OFFICER, Role.DISTRICT_STAFF, Role.DISTRICT_AUDITOR}),

@@ -24,7 +24,17 @@ from disbursements.models import (
     PaymentLine,
     Recovery,
 )
-from funding.models import Award, AwardList, AwardListStatus, AwardStatus, Budget, Program, Semester, Term
+from funding.models import (
+    Award,
+    AwardList,
+    AwardListStatus,
+    AwardStatus,
+    Budget,
+    BudgetWaiver,
+    Program,
+    Semester,
+    Term,
+)
 from funding.services.catalogue import standards_for_new_semester
 from schools import services
 from schools.models import Area, CalendarDay, Grade, Job, Role, School, SchoolClass, Stage, Tenant, User
@@ -75,6 +85,7 @@ class TenantWorld:
     adjustment: TierAdjustment | None = None
     semester: Semester | None = None
     budgets: dict[str, Budget] = field(default_factory=dict)
+    budget_waiver: BudgetWaiver | None = None
     award_list: AwardList | None = None
     correction: Correction | None = None
     recovery: Recovery | None = None
@@ -271,6 +282,11 @@ def _funding_rows(w: TenantWorld) -> None:
         )
         for key, s in w.schools.items()
     }
+    # The district's decision to approve the living subsidy without a budget (every school has one
+    # here, so it changes nothing): a row in the table for the sweeps.
+    w.budget_waiver = BudgetWaiver.objects.create(
+        program=program, semester=w.semester, reason="test", decided_by=district
+    )
     award_list = w.award_list = AwardList.objects.create(
         program=program, semester=w.semester, school=school, status=AwardListStatus.APPROVED
     )

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from funding.models import Program, Semester
-from funding.services import awards
+from funding.models import Budget, Program, Semester
+from funding.services import awards, budgets
 from schools.permissions import Role
 from students.models import ApplicationStatus, HardshipApplication, Tier
 from tests.factories import TenantWorld, make_application
@@ -23,15 +23,24 @@ def identify(w: TenantWorld, student, *, tier: str = Tier.DIFFICULT, year: int =
 
 
 def approved_list(w: TenantWorld, *, program_code: str, semester: Semester, school_key: str = "s1"):
-    """The school's list for the program, built, published and approved (after its period)."""
+    """The school's list for the program, built, published and approved (after its period), within
+    a budget: computed for every school if this one has none yet (a test that set one keeps it)."""
     program = Program.objects.get(code=program_code)
     school = w.schools[school_key]
     award_list = awards.award_list_build(
         actor=w.users[Role.SCHOOL_OFFICER], program=program, semester=semester, school=school
     )
+    ensure_budget(w, program=program, semester=semester, school=school)
     award_list = awards.award_list_publish(
         actor=w.users[Role.SCHOOL_OFFICER], award_list=award_list, starts_on=dt.date(2026, 9, 14)
     )
     return awards.award_list_approve(
         actor=w.users[Role.DISTRICT_STAFF], award_list=award_list, today=dt.date(2026, 10, 1)
     )
+
+
+def ensure_budget(w: TenantWorld, *, program: Program, semester: Semester, school) -> None:
+    """The program's budgets of the semester, computed (again) by the district if `school` has none:
+    a list cannot be approved against no budget."""
+    if not Budget.objects.filter(program=program, semester=semester, school=school).exists():
+        budgets.budgets_compute(actor=w.users[Role.DISTRICT_STAFF], program=program, semester=semester)

@@ -86,6 +86,13 @@ POST_ONLY = {
     "funding:award_remove",
     "funding:emergency_approve",
     "disbursements:batch_build",
+    "funding:budgets_compute",
+    "funding:budget_adjust",
+    "funding:budget_waiver",
+    "funding:budget_waiver_withdraw",
+    "budget-compute",
+    "budget-adjust",
+    "budget-waiver-withdraw",
     "disbursements:batch_confirm",
     "disbursements:batch_release",
     "disbursements:return_import",
@@ -131,6 +138,21 @@ def _run_of(w: TenantWorld):
         with tenant_transaction(w.tenant.pk):
             w.run, _created = reconciliation_run(actor=w.users[Role.DISTRICT_STAFF], semester=w.semester)
     return w.run
+
+
+def _waiver_of(w: TenantWorld):
+    """Tenant world `w`'s decision to approve the living subsidy without a budget (the factory's, or
+    recorded again once the sweep withdrew it)."""
+    from funding.models import BudgetWaiver
+    from funding.services.budgets import budget_waiver_record
+
+    with tenant_transaction(w.tenant.pk):
+        found = BudgetWaiver.objects.filter(pk=w.budget_waiver.pk).first()
+        if found is None:
+            w.budget_waiver = found = budget_waiver_record(
+                actor=w.users[Role.DISTRICT_STAFF], program=w.award.program, semester=w.semester, reason="专项"
+            )
+        return found
 
 
 def _token_of(w: TenantWorld):
@@ -191,6 +213,11 @@ PARAMS = {
     "funding:award_remove": lambda w: {"pk": w.award.pk},
     "funding:emergency_approve": lambda w: {"pk": w.award.pk},
     "funding:emergency": lambda w: {"student_pk": w.students["c1"][0].pk},
+    "funding:budget_adjust": lambda w: {"pk": w.budgets["s1"].pk},
+    "funding:budget_waiver_withdraw": lambda w: {"pk": _waiver_of(w).pk},
+    "budget-detail": lambda w: {"pk": w.budgets["s1"].pk},
+    "budget-adjust": lambda w: {"pk": w.budgets["s1"].pk},
+    "budget-waiver-withdraw": lambda w: {"pk": _waiver_of(w).pk},
     "disbursements:batch": lambda w: {"pk": w.batch.pk},
     "disbursements:batch_confirm": lambda w: {"pk": w.batch.pk, "school_pk": w.schools["s1"].pk},
     "disbursements:batch_release": lambda w: {"pk": w.batch.pk},

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -26,7 +26,7 @@ from core.tenancy.context import current_tenant_id, tenant_transaction
 from funding.models import Award, Program, Semester
 from funding.services.awards import award_omissions_add
 from schools import jobs, permissions
-from schools.models import Job, School, SchoolClass, User
+from schools.models import Job, JobStatus, School, SchoolClass, User
 from schools.permissions import Action
 from students.models import Student
 
@@ -190,64 +190,116 @@ def _latest(run: ReconciliationRun) -> None:
         raise ValidationError(_("A newer reconciliation of this semester exists: act on its lists."))
 
 
-def omissions_to_awards(*, actor: Any, run: ReconciliationRun, finding_ids: list[Any] | None = None) -> ActResult:
+def _still_open(findings: list[Finding]) -> list[Finding]:
+    """The findings no one has acted on meanwhile, their rows locked until the transaction commits: a
+    second job (or a job sent again after its worker died) acting at the same moment waits here, then
+    finds them acted on and leaves them alone."""
+    open_now = set(
+        Finding.objects.select_for_update()
+        .filter(pk__in=[f.pk for f in findings], status=FindingStatus.OPEN)
+        .values_list("pk", flat=True)
+    )
+    return [f for f in findings if f.pk in open_now]
+
+
+#: How often (in findings) acting on the corrections' list reports its progress.
+PROGRESS_EVERY = 20
+
+
+def omissions_to_awards(
+    *,
+    actor: Any,
+    run: ReconciliationRun,
+    finding_ids: list[Any] | None = None,
+    progress: Progress | None = None,
+) -> ActResult:
     """补发: put the omitted students on their schools' lists for the reissue batch, in one action.
 
     Students not yet identified are left open: the school nominates them first (the review chain is
-    not skipped); the others are proposed on the lists, school by school and program by program.
+    not skipped); the others are proposed on the lists, school by school and program by program, one
+    tenant transaction per school and program (with the findings marked in it), so a job killed
+    half-way and run again acts on what was left open, and on nothing twice.
     """
-    permissions.require(actor, Action.RECONCILIATION_ACT)
-    _latest(run)
+    tenant = current_tenant_id()
     result = ActResult()
-    findings = list(_open(run, [FindingKind.OMISSION], finding_ids))
+    # Reads in a tenant transaction (a worker task runs with atomic=False: outside one the database's
+    # tenant setting is not active), the permission's too.
+    with tenant_transaction(tenant):
+        permissions.require(actor, Action.RECONCILIATION_ACT)
+        _latest(run)
+        findings = list(_open(run, [FindingKind.OMISSION], finding_ids))
+        semester = Semester.objects.get(pk=run.semester_id)
     groups: dict[tuple[Any, Any], list[Finding]] = defaultdict(list)
     for f in findings:
         if f.reason != ReasonCode.NOT_AWARDED or f.program_id is None:
             result.skipped.append((str(f.pk), str(_("not identified yet: the school nominates the student first"))))
             continue
         groups[(f.program_id, f.school_id)].append(f)
-    semester = run.semester
-    for (program_id, school_id), group in groups.items():
-        with transaction.atomic():
-            awards = award_omissions_add(
-                actor=actor,
-                program=Program.objects.get(pk=program_id),
-                semester=semester,
-                school=School.objects.get(pk=school_id),
-                student_ids=[f.student_id for f in group],
-            )
-            by_student = {a.student_id: a for a in awards}
-            for f in group:
-                award = by_student.get(f.student_id)
-                if award is None:
-                    result.skipped.append((str(f.pk), str(_("no longer eligible, or already on the list"))))
-                    continue
-                _mark(f, award.pk)
-                result.acted += 1
+    for step, ((program_id, school_id), group) in enumerate(groups.items(), start=1):
+        with tenant_transaction(tenant):
+            group = _still_open(group)
+            if group:
+                awards = award_omissions_add(
+                    actor=actor,
+                    program=Program.objects.get(pk=program_id),
+                    semester=semester,
+                    school=School.objects.get(pk=school_id),
+                    student_ids=[f.student_id for f in group],
+                )
+                by_student = {a.student_id: a for a in awards}
+                for f in group:
+                    award = by_student.get(f.student_id)
+                    if award is None:
+                        result.skipped.append((str(f.pk), str(_("no longer eligible, or already on the list"))))
+                        continue
+                    _mark(f, award.pk)
+                    result.acted += 1
+        if progress is not None:
+            progress(step, len(groups), str(_("Omissions onto the schools' lists")))
     return result
 
 
-def errors_to_corrections(*, actor: Any, run: ReconciliationRun, finding_ids: list[Any] | None = None) -> ActResult:
+def errors_to_corrections(
+    *,
+    actor: Any,
+    run: ReconciliationRun,
+    finding_ids: list[Any] | None = None,
+    progress: Progress | None = None,
+) -> ActResult:
     """停发 / 追回: propose a stop (not paid yet) or a recovery (paid) for each listed award; each takes
-    effect when a second person approves it."""
+    effect when a second person approves it. One tenant transaction per finding (the correction and
+    the finding's mark together), so a job run again proposes nothing twice: a second finding of an
+    award acted on before (by this call or an earlier attempt) takes that award's correction."""
     from disbursements.services.corrections import correction_propose
 
-    permissions.require(actor, Action.RECONCILIATION_ACT)
-    _latest(run)
+    tenant = current_tenant_id()
     result = ActResult()
-    done: dict[Any, Any] = {}
-    for f in _open(run, [FindingKind.STOP, FindingKind.RECOVER], finding_ids).order_by("award_id", "reason"):
-        if f.award_id in done:  # a second reason for the same award: one correction covers both
-            _mark(f, done[f.award_id])
-            result.acted += 1
-            continue
-        reasons = ReasonCode(f.reason).label
+    kinds = [FindingKind.STOP, FindingKind.RECOVER]
+    with tenant_transaction(tenant):
+        permissions.require(actor, Action.RECONCILIATION_ACT)
+        _latest(run)
+        findings = list(_open(run, kinds, finding_ids).order_by("award_id", "reason"))
+        done: dict[Any, Any] = dict(
+            Finding.objects.filter(run=run, kind__in=kinds, status=FindingStatus.ACTED)
+            .exclude(acted_ref="")
+            .order_by("award_id", "pk")
+            .values_list("award_id", "acted_ref")
+        )
+    for step, f in enumerate(findings, start=1):
+        if progress is not None and (step % PROGRESS_EVERY == 0 or step == len(findings)):
+            progress(step, len(findings), str(_("Stops and recoveries proposed")))
         try:
-            with transaction.atomic():
+            with tenant_transaction(tenant):
+                if not _still_open([f]):
+                    continue  # acted on meanwhile (another job, or this job's earlier attempt)
+                if f.award_id in done:  # a second reason for the same award: one correction covers both
+                    _mark(f, done[f.award_id])
+                    result.acted += 1
+                    continue
                 correction = correction_propose(
                     actor=actor,
                     award=Award.objects.get(pk=f.award_id),
-                    reason=str(_("Reconciliation: %(reason)s") % {"reason": reasons}),
+                    reason=str(_("Reconciliation: %(reason)s") % {"reason": ReasonCode(f.reason).label}),
                     evidence=str(f.evidence)[:2000],
                 )
                 _mark(f, correction.pk)
@@ -257,6 +309,69 @@ def errors_to_corrections(*, actor: Any, run: ReconciliationRun, finding_ids: li
         done[f.award_id] = correction.pk
         result.acted += 1
     return result
+
+
+ACT_JOB_KIND = "reconciliation_act"
+OMISSIONS, CORRECTIONS = "omissions", "corrections"
+#: The findings left open that the job's result names (with the count of all of them).
+SKIPPED_SHOWN = 5
+
+
+def reconciliation_act_start(*, actor: Any, run: ReconciliationRun, what: str) -> Job:
+    """Queue acting on a run's list (`omissions` → awards, `corrections` → stops and recoveries): a
+    background job with a progress bar. A second click while one is queued or running for the run
+    and list gets that job (the run row is locked while looking, so two clicks see each other)."""
+    from .tasks import reconciliation_act_task
+
+    permissions.require(actor, Action.RECONCILIATION_ACT)
+    if what not in (OMISSIONS, CORRECTIONS):
+        raise ValueError(what)
+    with tenant_transaction(current_tenant_id()):
+        ReconciliationRun.objects.select_for_update().get(pk=run.pk)
+        _latest(run)
+        pending = (
+            Job.objects.filter(
+                kind=ACT_JOB_KIND,
+                status__in=[JobStatus.QUEUED, JobStatus.RUNNING],
+                params__run=str(run.pk),
+                params__what=what,
+            )
+            .order_by("created_at", "pk")
+            .first()
+        )
+        if pending is not None:
+            return pending
+        return jobs.job_start(
+            kind=ACT_JOB_KIND, actor=actor, task=reconciliation_act_task, params={"run": str(run.pk), "what": what}
+        )
+
+
+def reconciliation_act_job_run(*, job: Job) -> tuple[dict[str, Any], str]:
+    """The background job's work, as the person who started it; a refusal (a newer run exists) is
+    the job's result, shown on the page."""
+    with tenant_transaction(job.tenant_id):
+        run = ReconciliationRun.objects.get(pk=job.params["run"])
+        actor = User.objects.get(pk=job.actor_id)
+
+    def progress(done: int, total: int, message: str) -> None:
+        jobs.job_progress(job, done=done, total=total, message=message)
+
+    act = omissions_to_awards if job.params["what"] == OMISSIONS else errors_to_corrections
+    try:
+        result = act(actor=actor, run=run, progress=progress)
+    except ValidationError as exc:
+        message = "；".join(exc.messages)
+        return {"refused": message, "run": str(run.pk)}, message
+    reasons = sorted({why for _pk, why in result.skipped})
+    body = {
+        "run": str(run.pk),
+        "what": job.params["what"],
+        "acted": result.acted,
+        "skipped": len(result.skipped),
+        "reasons": reasons[:SKIPPED_SHOWN],
+    }
+    counts = {"acted": result.acted, "skipped": len(result.skipped)}
+    return body, str(_("%(acted)s findings acted on, %(skipped)s left open.") % counts)
 
 
 def _mark(finding: Finding, ref: Any) -> None:

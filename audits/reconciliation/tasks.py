@@ -15,3 +15,13 @@ def reconciliation_task(*, tenant_id: str, actor_id: str, job_id: str) -> None:
     from .services import reconciliation_job_run
 
     jobs.run(job_id=job_id, work=lambda job: reconciliation_job_run(job=job))
+
+
+@shared_task(base=TenantTask, atomic=False, name="audits.reconciliation_act")
+def reconciliation_act_task(*, tenant_id: str, actor_id: str, job_id: str) -> None:
+    """Act on a run's list for job `job_id` (omissions → awards, errors → corrections). Safe to run
+    again: each award or correction is written with its finding's mark, and a marked finding is
+    not acted on twice."""
+    from .services import reconciliation_act_job_run
+
+    jobs.run(job_id=job_id, work=lambda job: reconciliation_act_job_run(job=job))

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 
 from core.web import refusal_to_messages
 from funding import selectors as funding_selectors
-from schools import permissions
+from schools import jobs, permissions
 from schools.access import job_get_for_user
 from schools.permissions import Action
 
@@ -33,7 +33,14 @@ from .selectors import (
     run_get_for_user,
     run_list,
 )
-from .services import JOB_KIND, ActResult, errors_to_corrections, omissions_to_awards, reconciliation_start
+from .services import (
+    ACT_JOB_KIND,
+    CORRECTIONS,
+    JOB_KIND,
+    OMISSIONS,
+    reconciliation_act_start,
+    reconciliation_start,
+)
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -86,6 +93,9 @@ def run_view(request: HttpRequest, pk: str) -> HttpResponse:
         ],
         "schools": finding_schools(user=request.user, run=run),
         "acts": permissions.can(request.user, Action.RECONCILIATION_ACT),
+        "job": jobs.job_live(job_get_for_user(user=request.user, pk=request.GET["job"], kind=ACT_JOB_KIND))
+        if request.GET.get("job")
+        else None,
     }
     return render(request, "audits/reconciliation/run.html", context)
 
@@ -103,38 +113,27 @@ def run_export_view(request: HttpRequest, pk: str) -> FileResponse:
     return FileResponse(target, as_attachment=True, filename=name, content_type=XLSX)
 
 
-def _act_messages(request: HttpRequest, result: ActResult) -> None:
-    counts = {"acted": result.acted, "skipped": len(result.skipped)}
-    messages.success(request, _("%(acted)s findings acted on, %(skipped)s left open.") % counts)
-    reasons = sorted({why for _pk, why in result.skipped})
-    for why in reasons[:5]:
-        messages.info(request, why)
+def _act_start(request: HttpRequest, pk: str, what: str) -> HttpResponse:
+    """Start acting on a run's list as a background job and show its progress on the run's page."""
+    run = run_get_for_user(user=request.user, pk=pk)
+    try:
+        job = reconciliation_act_start(actor=request.user, run=run, what=what)
+    except ValidationError as error:
+        refusal_to_messages(request, error)
+        return redirect("reconciliation:run", pk=run.pk)
+    return redirect(f"{reverse('reconciliation:run', kwargs={'pk': run.pk})}?job={job.pk}")
 
 
 @login_required
 @require_POST
 def run_omissions_view(request: HttpRequest, pk: str) -> HttpResponse:
-    """补发: the omissions onto the schools' lists for the reissue batch. A second click finds nothing
-    open and acts on nothing."""
-    run = run_get_for_user(user=request.user, pk=pk)
-    try:
-        result = omissions_to_awards(actor=request.user, run=run)
-    except ValidationError as error:
-        refusal_to_messages(request, error)
-    else:
-        _act_messages(request, result)
-    return redirect("reconciliation:run", pk=run.pk)
+    """补发: the omissions onto the schools' lists for the reissue batch, by a background job. A second
+    click while it runs lands on the same job; after it, finds nothing open and acts on nothing."""
+    return _act_start(request, pk, OMISSIONS)
 
 
 @login_required
 @require_POST
 def run_corrections_view(request: HttpRequest, pk: str) -> HttpResponse:
-    """停发 / 追回: proposed stops and recoveries, each approved by a second person."""
-    run = run_get_for_user(user=request.user, pk=pk)
-    try:
-        result = errors_to_corrections(actor=request.user, run=run)
-    except ValidationError as error:
-        refusal_to_messages(request, error)
-    else:
-        _act_messages(request, result)
-    return redirect("reconciliation:run", pk=run.pk)
+    """停发 / 追回: proposed stops and recoveries (each approved by a second person), by a background job."""
+    return _act_start(request, pk, CORRECTIONS)

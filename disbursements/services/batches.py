@@ -9,6 +9,7 @@ word on "never paid twice".
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,9 +21,10 @@ from django.utils.translation import gettext_lazy as _
 
 from core import workflow
 from core.audit import trail
+from core.tenancy.context import tenant_transaction
 from funding.models import Award, AwardStatus, PaymentMethod, Semester
-from schools import permissions
-from schools.models import School
+from schools import jobs, permissions
+from schools.models import Job, JobStatus, School, User
 from schools.permissions import Action
 from students.models import EnrollmentStatus
 
@@ -36,6 +38,10 @@ from ..models import (
     PaymentLine,
 )
 
+BUILD_JOB_KIND = "batch_build"
+#: The awards left out that the job's result lists (with the count of all of them).
+SKIPPED_SHOWN = 20
+
 MSG_OPEN_BATCH = _("A batch of this semester is still being assembled: release or close it first.")
 MSG_FIRST_EXISTS = _("This semester already has its first batch; omissions go into a reissue batch.")
 MSG_CONCURRENT = _("Another batch took some of these awards at the same moment. Reload and try again.")
@@ -48,20 +54,41 @@ class BuildResult:
     batch: Batch | None
     lines: int = 0
     skipped: list[tuple[Any, str]] = field(default_factory=list)
+    # True when the batch was built earlier by the same job (its worker died after the commit).
+    already_built: bool = False
 
 
-def batch_build(*, actor: Any, semester: Semester, kind: str) -> BuildResult:
+#: How often (in awards looked at) building a batch reports its progress.
+PROGRESS_EVERY = 500
+
+
+def batch_build(
+    *,
+    actor: Any,
+    semester: Semester,
+    kind: str,
+    job_id: Any = None,
+    progress: Callable[[int, int, str], None] | None = None,
+) -> BuildResult:
     """Put every approved, bank-paid award without a live line into a new batch, and freeze it.
 
     The first batch takes the approved lists; a reissue batch (补发) takes what came after: awards
     added late, awards whose line failed (once the card is fixed) and lines left out of a rebuilt batch.
     An award whose student has no funding card is skipped, with the reason.
+
+    Built by a background job (`job_id`), the batch records the job: the job sent again after its
+    worker died finds the batch its first attempt committed (under the same semester lock) and
+    returns it instead of building another or being refused by it.
     """
     permissions.require(actor, Action.BATCH_MANAGE)
     kind = BatchKind(kind)
     try:
         with transaction.atomic():
             semester = Semester.objects.select_for_update().get(pk=semester.pk)
+            if job_id is not None:
+                earlier = Batch.objects.filter(build_job_id=job_id).first()
+                if earlier is not None:
+                    return BuildResult(batch=earlier, lines=earlier.lines.count(), already_built=True)
             batches = Batch.objects.filter(semester=semester)
             if batches.filter(status__in=[BatchStatus.DRAFT, BatchStatus.FROZEN]).exists():
                 raise ValidationError(MSG_OPEN_BATCH)
@@ -76,9 +103,12 @@ def batch_build(*, actor: Any, semester: Semester, kind: str) -> BuildResult:
                 .order_by("school_id", "grade_id", "klass_id", "pk")
             )
             result = BuildResult(batch=None)
+            total = payable.count() if progress else 0
             failed_cards = _failed_cards(payable)
             lines = []
-            for award in payable:
+            for seen, award in enumerate(payable, start=1):
+                if progress and seen % PROGRESS_EVERY == 0:
+                    progress(seen, total, str(_("Preparing the payment lines")))
                 student = award.student
                 if not student.card_account:
                     result.skipped.append((award.pk, str(_("no funding card on record"))))
@@ -112,9 +142,13 @@ def batch_build(*, actor: Any, semester: Semester, kind: str) -> BuildResult:
             if not lines:
                 return result  # nothing to pay: no empty batch is left behind to block the next one
             number = (batches.aggregate(n=Max("number"))["n"] or 0) + 1
-            batch = result.batch = Batch.objects.create(semester=semester, number=number, kind=kind, created_by=actor)
+            batch = result.batch = Batch.objects.create(
+                semester=semester, number=number, kind=kind, created_by=actor, build_job_id=job_id
+            )
             for line in lines:
                 line.batch = batch
+            if progress:
+                progress(total, total, str(_("Writing the batch")))
             with trail.labelled("batch.build"):
                 PaymentLine.objects.bulk_create(lines, batch_size=2000)
                 batch.freeze()
@@ -124,6 +158,68 @@ def batch_build(*, actor: Any, semester: Semester, kind: str) -> BuildResult:
     except IntegrityError:
         # The partial unique index on live lines: someone else's batch took an award meanwhile.
         raise ValidationError(MSG_CONCURRENT) from None
+
+
+def batch_build_start(*, actor: Any, semester: Semester, kind: str) -> Job:
+    """Queue building a batch (the page's button): a background job with a progress bar. A second
+    click while a build of the semester is queued or running gets that job, not a second one (the
+    semester row is locked while looking, so two clicks at once see each other)."""
+    from ..tasks import batch_build_task
+
+    permissions.require(actor, Action.BATCH_MANAGE)
+    kind = BatchKind(kind)
+    with transaction.atomic():
+        Semester.objects.select_for_update().get(pk=semester.pk)
+        pending = (
+            Job.objects.filter(
+                kind=BUILD_JOB_KIND,
+                status__in=[JobStatus.QUEUED, JobStatus.RUNNING],
+                params__semester=str(semester.pk),
+            )
+            .order_by("created_at", "pk")
+            .first()
+        )
+        if pending is not None:
+            return pending
+        return jobs.job_start(
+            kind=BUILD_JOB_KIND,
+            actor=actor,
+            task=batch_build_task,
+            params={"semester": str(semester.pk), "kind": kind.value},
+        )
+
+
+def batch_build_job_run(*, job: Job) -> tuple[dict[str, Any], str]:
+    """The background job's work, as the person who started it: one locked transaction (the batch is
+    built whole or not at all); a refusal (a batch still open, the first one already built) is the
+    job's result, shown on the page."""
+    with tenant_transaction(job.tenant_id):
+        semester = Semester.objects.get(pk=job.params["semester"])
+        actor = User.objects.get(pk=job.actor_id)
+
+    def progress(done: int, total: int, message: str) -> None:
+        jobs.job_progress(job, done=done, total=total, message=message)
+
+    try:
+        with tenant_transaction(job.tenant_id):
+            result = batch_build(
+                actor=actor, semester=semester, kind=job.params["kind"], job_id=job.pk, progress=progress
+            )
+    except ValidationError as exc:
+        message = "；".join(exc.messages)
+        return {"refused": message}, message
+    skipped = [{"award": str(pk), "reason": why} for pk, why in result.skipped[:SKIPPED_SHOWN]]
+    body = {
+        "batch": str(result.batch.pk) if result.batch else None,
+        "number": result.batch.number if result.batch else None,
+        "lines": result.lines,
+        "skipped": skipped,
+        "skipped_count": len(result.skipped),
+        "already_built": result.already_built,
+    }
+    if result.batch is None:
+        return body, str(_("Nothing to pay: no batch was made."))
+    return body, str(_("%(n)d lines in the batch.") % {"n": result.lines})
 
 
 def _failed_cards(awards: Any) -> dict[Any, tuple[str, str]]:

@@ -26,7 +26,7 @@ from disbursements.models import BankLayout, Batch, BatchKind, BatchStatus, Line
 from disbursements.services import batches
 from disbursements.services.exports import DEFAULT_LAYOUT, payment_roster
 from funding.models import Program
-from funding.services import awards
+from funding.services import awards, budgets
 from schools.permissions import Role
 from schools.services import tenant_system_user
 from students.models import Student
@@ -55,6 +55,8 @@ def _approve_s2(w, semester):
     program = Program.objects.get(code="LIVING_SUBSIDY")
     award_list = awards.award_list_build(actor=officer, program=program, semester=semester, school=w.schools["s2"])
     award_list = awards.award_list_publish(actor=officer, award_list=award_list, starts_on=dt.date(2026, 9, 14))
+    # The district computes the budgets again now that s2's pupils are on its list.
+    budgets.budgets_compute(actor=w.users[Role.DISTRICT_STAFF], program=program, semester=semester)
     awards.award_list_approve(actor=w.users[Role.DISTRICT_STAFF], award_list=award_list, today=dt.date(2026, 10, 1))
     return officer
 

@@ -30,11 +30,27 @@ from schools.workdays import add_working_days
 from students.identification.publicity import notice_publish
 from students.models import ApplicationStatus, EnrollmentStatus, HardshipApplication, Student, Tier
 
-from ..models import ZERO, Award, AwardList, AwardListStatus, AwardStatus, Budget, Program, Semester, Standard
+from ..models import (
+    ZERO,
+    Award,
+    AwardList,
+    AwardListStatus,
+    AwardStatus,
+    Budget,
+    BudgetWaiver,
+    Program,
+    Semester,
+    Standard,
+)
 from .semesters import require_open
 
 MSG_NOT_DRAFT = _("This list is no longer being prepared.")
 MSG_BUDGET = _("Approving this list would pass the school's budget (%(quota)s yuan; %(used)s already approved).")
+MSG_NO_BUDGET = _(
+    "%(school)s has no budget for %(program)s in %(semester)s, so this list cannot be approved yet. On the "
+    "Budgets page the district funding center computes the budgets of this program and semester, or "
+    "records (with a reason) that its lists may be approved without a budget."
+)
 MSG_PERIOD = _("The publicity period runs until %(date)s: approve after it.")
 
 
@@ -265,7 +281,9 @@ def award_list_approve(*, actor: Any, award_list: AwardList, today: dt.date | No
         if today <= al.ends_on:
             raise ValidationError(MSG_PERIOD % {"date": al.ends_on.isoformat()})
         adding = al.awards.filter(status=AwardStatus.PROPOSED).aggregate(total=Sum("amount"))["total"] or ZERO
-        _take_budget(program_id=al.program_id, semester_id=al.semester_id, school_id=al.school_id, amount=adding)
+        _take_budget(
+            program_id=al.program_id, semester_id=al.semester_id, school_id=al.school_id, amount=adding, required=True
+        )
         al.approve()
         al.approved_by = actor
         with trail.labelled("award_list.approve"):
@@ -274,16 +292,25 @@ def award_list_approve(*, actor: Any, award_list: AwardList, today: dt.date | No
     return al
 
 
-def _take_budget(*, program_id: Any, semester_id: Any, school_id: Any, amount: Decimal) -> None:
+def _take_budget(*, program_id: Any, semester_id: Any, school_id: Any, amount: Decimal, required: bool = False) -> None:
     """Check `amount` more fits the school's budget, holding the budget row locked until commit: two
-    approvals (or an approval and an emergency grant) at once wait for each other."""
+    approvals (or an approval and an emergency grant) at once wait for each other. With `required`
+    (a list's approval), no budget row is refused unless the district recorded that the program's
+    lists of the semester may be approved without one (BudgetWaiver)."""
     budget = (
         Budget.objects.select_for_update()
         .filter(program_id=program_id, semester_id=semester_id, school_id=school_id)
         .first()
     )
     if budget is None:
-        return  # no budget set for this school: nothing to hold it to
+        if required and not BudgetWaiver.objects.filter(program_id=program_id, semester_id=semester_id).exists():
+            params = {
+                "school": School.objects.get(pk=school_id).name,
+                "program": Program.objects.get(pk=program_id).name,
+                "semester": str(Semester.objects.get(pk=semester_id)),
+            }
+            raise ValidationError(MSG_NO_BUDGET, code="no_budget", params=params)
+        return  # emergency aid, or the district's recorded decision: nothing to hold it to
     used = approved_total(program=program_id, semester=semester_id, school=school_id)
     if used + amount > budget.quota:
         raise ValidationError(MSG_BUDGET % {"quota": budget.quota, "used": used})

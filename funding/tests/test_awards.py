@@ -18,7 +18,7 @@ from schools.permissions import Role
 from schools.workdays import CalendarYearNotLoaded
 from students.models import PublicNotice, Student, Tier
 from tests.factories import make_semester
-from tests.money import approved_list, identify
+from tests.money import approved_list, ensure_budget, identify
 
 
 @pytest.fixture
@@ -89,6 +89,7 @@ def test_a_list_is_built_published_and_approved_after_its_period(world, tenant_o
             awards.award_list_approve(actor=district, award_list=al, today=dt.date(2026, 10, 10))  # still public
         with pytest.raises(PermissionDenied):
             awards.award_list_approve(actor=officer, award_list=al, today=dt.date(2026, 10, 12))  # not the school's
+        ensure_budget(world.a, program=program, semester=semester, school=world.a.schools["s1"])
         awards.award_list_approve(actor=district, award_list=al, today=dt.date(2026, 10, 12))
         assert sorted(Award.objects.filter(award_list=al).values_list("status", flat=True)) == [
             AwardStatus.APPROVED, AwardStatus.REMOVED,
