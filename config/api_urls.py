@@ -5,7 +5,7 @@ from rest_framework.routers import DefaultRouter
 
 from audits.api.views import AuditEventViewSet
 from disbursements.api import AwardCorrectView, BatchViewSet, CorrectionViewSet, RecoveryViewSet
-from funding.api.views import AwardViewSet, ProgramViewSet, SemesterViewSet
+from funding.api.views import AwardListViewSet, AwardViewSet, ProgramViewSet, SemesterViewSet
 from schools.api.views import GradeViewSet, MeView, SchoolClassViewSet, SchoolViewSet, TokenCreateView
 from students.api.identification import ApplicationViewSet, ObjectionViewSet, PublicityViewSet
 from students.api.views import StudentViewSet
@@ -22,6 +22,7 @@ router.register("objections", ObjectionViewSet, basename="objection")
 router.register("programs", ProgramViewSet, basename="program")
 router.register("semesters", SemesterViewSet, basename="semester")
 router.register("awards", AwardViewSet, basename="award")
+router.register("award-lists", AwardListViewSet, basename="award-list")
 router.register("batches", BatchViewSet, basename="batch")
 router.register("corrections", CorrectionViewSet, basename="correction")
 router.register("recoveries", RecoveryViewSet, basename="recovery")
