@@ -71,6 +71,8 @@ class RowField(serializers.Field):
     def to_internal_value(self, data: Any) -> Any:
         if not isinstance(data, str | uuid.UUID):
             self.fail("invalid")
+        if "\x00" in str(data):  # as DRF's CharField: PostgreSQL refuses NUL in a text parameter (a 500)
+            self.fail("invalid")
         row = self.resolve(user=self.context["request"].user, text=str(data).strip())
         if row is None:
             self.fail("not_found")

@@ -233,3 +233,14 @@ def test_a_school_outside_the_officers_units_is_not_found(world, officer, spring
     assert list(response.json()) == ["school"]
     with tenant_of(world.a.tenant):
         assert not AwardList.objects.filter(semester=spring).exists()
+
+
+@pytest.mark.parametrize("field", ["semester", "program", "school"])
+def test_a_nul_character_in_a_row_name_is_a_field_error_not_a_server_error(world, officer, spring, field):
+    """Found by the schema test: PostgreSQL refuses NUL in a text parameter, and the program's code was
+    looked up with it (a 500)."""
+    payload = {"semester": "2026-SPRING", "program": "LIVING_SUBSIDY", "school": str(world.a.schools["s1"].pk)}
+    payload[field] = payload[field][:4] + "\x00"
+    response = officer.post(AWARD_LISTS, payload, format="json")
+    assert response.status_code == 400
+    assert list(response.json()) == [field]
