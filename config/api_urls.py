@@ -5,7 +5,14 @@ from rest_framework.routers import DefaultRouter
 
 from audits.api.views import AuditEventViewSet
 from disbursements.api import AwardCorrectView, BatchViewSet, CorrectionViewSet, RecoveryViewSet
-from funding.api.views import AwardViewSet, BudgetViewSet, BudgetWaiverViewSet, ProgramViewSet, SemesterViewSet
+from funding.api.views import (
+    AwardListViewSet,
+    AwardViewSet,
+    BudgetViewSet,
+    BudgetWaiverViewSet,
+    ProgramViewSet,
+    SemesterViewSet,
+)
 from schools.api.views import GradeViewSet, MeView, SchoolClassViewSet, SchoolViewSet, TokenCreateView
 from students.api.identification import ApplicationViewSet, ObjectionViewSet, PublicityViewSet
 from students.api.views import StudentViewSet
@@ -22,6 +29,7 @@ router.register("objections", ObjectionViewSet, basename="objection")
 router.register("programs", ProgramViewSet, basename="program")
 router.register("semesters", SemesterViewSet, basename="semester")
 router.register("awards", AwardViewSet, basename="award")
+router.register("award-lists", AwardListViewSet, basename="award-list")
 router.register("budgets", BudgetViewSet, basename="budget")
 router.register("budget-waivers", BudgetWaiverViewSet, basename="budget-waiver")
 router.register("batches", BatchViewSet, basename="batch")

@@ -15,6 +15,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import exceptions, serializers
@@ -70,6 +71,8 @@ class RowField(serializers.Field):
     def to_internal_value(self, data: Any) -> Any:
         if not isinstance(data, str | uuid.UUID):
             self.fail("invalid")
+        if "\x00" in str(data):  # as DRF's CharField: PostgreSQL refuses NUL in a text parameter (a 500)
+            self.fail("invalid")
         row = self.resolve(user=self.context["request"].user, text=str(data).strip())
         if row is None:
             self.fail("not_found")
@@ -77,3 +80,55 @@ class RowField(serializers.Field):
 
     def to_representation(self, value: Any) -> str:
         return str(value.pk)
+
+
+#: The body of every error answer: `{"detail": "…"}`, `{"detail": ["…", …]}` (a service's refusal) or
+#: `{"field": ["…", …], …}` (malformed input).
+ERROR_SCHEMA = {
+    "type": "object",
+    "additionalProperties": True,
+    "description": 'An error: {"detail": message or [messages]} or {field: [messages]}.',
+}
+ERROR_DESCRIPTIONS = {
+    "400": "Malformed input (field errors) or a refusal of the service (detail).",
+    "401": "No credentials, or a bad or expired token.",
+    "403": "The caller's role may not do this.",
+    "404": "No such row among those the caller may see (another tenant's answers the same), or no such page.",
+}
+
+
+class ApiSchema(AutoSchema):
+    """drf-spectacular's schema plus the error answers each operation can really give, in the one error
+    format: 401 and 403 wherever credentials and an action are required, 404 where the path names a row
+    or a list is paged, 400 where input is read (a body, filters, a query serializer). An operation
+    documents only what it may answer, so a client (and the schema test) can rely on the list."""
+
+    def _get_response_bodies(self, direction: Any = "response") -> Any:
+        responses = super()._get_response_bodies(direction)
+        if direction != "response":
+            return responses
+        for code in self._error_codes():
+            responses.setdefault(
+                code,
+                {
+                    "description": ERROR_DESCRIPTIONS[code],
+                    "content": {"application/json": {"schema": ERROR_SCHEMA}},
+                },
+            )
+        return responses
+
+    def _error_codes(self) -> list[str]:
+        codes = []
+        open_to_all = all(isinstance(p, drf_permissions.AllowAny) for p in self.view.get_permissions())
+        if not open_to_all:
+            codes += ["401", "403"]
+        reads_input = (
+            self.method in ("POST", "PUT", "PATCH")
+            or bool(self._get_filter_parameters())
+            or any(p for p in self.get_override_parameters())
+        )
+        if reads_input:
+            codes.append("400")
+        if "{" in self.path or self._get_paginator() is not None:
+            codes.append("404")
+        return codes

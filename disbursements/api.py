@@ -11,8 +11,9 @@ import tempfile
 from pathlib import Path
 
 from django.http import FileResponse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
-from rest_framework import generics, mixins, serializers, status, viewsets
+from rest_framework import exceptions, generics, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import MultiPartParser
@@ -20,7 +21,7 @@ from rest_framework.response import Response
 
 from core.api import HasAction, RowField
 from funding import selectors as funding_selectors
-from funding.models import Award
+from funding.models import Award, FundingSource
 from schools.permissions import Action
 
 from .models import Batch, BatchKind, Correction, PaymentLine, Recovery
@@ -99,18 +100,49 @@ class BatchBuildResultSerializer(serializers.Serializer):
 
 
 class RosterQuerySerializer(serializers.Serializer):
-    """The payment roster's query: the file's type, and one bank's lines only if given."""
+    """The payment roster's query, as the page's export and `manage.py export_payments` take it: the
+    file's type, and the lines of one bank (in that bank's layout) or one funding source only if given."""
 
-    format = serializers.ChoiceField(choices=[f.value for f in exports.RosterFormat], default="xlsx")
-    bank = serializers.CharField(required=False, allow_blank=True, default="")
+    format = serializers.ChoiceField(
+        choices=[f.value for f in exports.RosterFormat], default="xlsx", help_text="the file's type"
+    )
+    bank = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=50,
+        help_text="only the lines paid through this bank, in the layout configured for it; "
+        "all banks (in the default layout) if empty",
+    )
+    source = serializers.ChoiceField(
+        choices=FundingSource.choices,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="only the lines of this funding source",
+    )
+
+
+#: The roster's media types, by its `format`.
+ROSTER_MEDIA_TYPES = {
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "csv": "text/csv",
+}
 
 
 class FileTypeNegotiation(DefaultContentNegotiation):
     """`?format=` names the file's type here (xlsx, csv), not a renderer: DRF's URL_FORMAT_OVERRIDE
-    answered 404 to `?format=csv`. Errors are still rendered as the Accept header asks."""
+    answered 404 to `?format=csv`. The file is sent whatever the Accept header says (a client asking
+    for `text/csv` was answered 406); an error is rendered as JSON unless Accept names another renderer."""
 
     def filter_renderers(self, renderers, format):
         return renderers
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        try:
+            return super().select_renderer(request, renderers, format_suffix)
+        except exceptions.NotAcceptable:
+            return renderers[0], renderers[0].media_type
 
 
 class BankReturnUploadSerializer(serializers.Serializer):
@@ -166,20 +198,28 @@ class BatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         page = self.paginate_queryset(qs)
         return self.get_paginated_response(LineSerializer(page, many=True).data)
 
-    @extend_schema(parameters=[RosterQuerySerializer], responses={(200, "application/octet-stream"): bytes})
+    @extend_schema(
+        parameters=[RosterQuerySerializer],
+        responses={(200, media_type): OpenApiTypes.BINARY for media_type in ROSTER_MEDIA_TYPES.values()},
+    )
     @action(detail=True, methods=["get"], content_negotiation_class=FileTypeNegotiation)
     def roster(self, request, pk=None):
         """The payment roster in the bank's layout (full numbers: the export is audited)."""
         batch = self.get_object()
         query = RosterQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        fmt = query.validated_data["format"]
+        fmt, bank, source = (query.validated_data[k] for k in ("format", "bank", "source"))
         buffer = io.BytesIO()
         exports.payment_roster(
-            actor=request.user, batch=batch, bank=query.validated_data["bank"] or None, fmt=fmt, target=buffer
+            actor=request.user, batch=batch, bank=bank or None, source=source or None, fmt=fmt, target=buffer
         )
         buffer.seek(0)
-        return FileResponse(buffer, as_attachment=True, filename=f"roster-{batch.number}.{fmt}")
+        return FileResponse(
+            buffer,
+            as_attachment=True,
+            filename=f"roster-{batch.number}.{fmt}",
+            content_type=ROSTER_MEDIA_TYPES[fmt],
+        )
 
     @extend_schema(request={"multipart/form-data": BankReturnUploadSerializer}, responses=BankReturnResultSerializer)
     @action(detail=True, methods=["post"], url_path="return", parser_classes=[MultiPartParser])

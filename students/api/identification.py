@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from core import clock
 from core.api import HasAction, RowField
 from schools.permissions import Action
+from schools.selectors import school_list
 from students.access import student_get_for_user
 from students.identification import publicity, selectors, workflow
 from students.models import AttachmentKind, HardshipApplication, Objection, Publicity, Tier
@@ -391,19 +392,47 @@ class PublicitySerializer(serializers.ModelSerializer):
         return [str(e.application_id) for e in obj.entries.all() if not e.withdrawn]
 
 
+@extend_schema_field(OpenApiTypes.UUID)
+class SchoolField(RowField):
+    """A school the caller may see, by its id: one of another tenant, or outside the caller's units, is
+    "not found"."""
+
+    def resolve(self, *, user, text):
+        try:
+            pk = uuid.UUID(text)
+        except ValueError:
+            return None
+        return school_list(user=user).filter(pk=pk).first()
+
+
+class PublicityCreateSerializer(serializers.Serializer):
+    """Input of drafting a publicity list (拟公示名单) of a school, as the page does: every application of
+    the school approved by it and on no other draft goes on the list."""
+
+    school = SchoolField()
+    academic_year = serializers.IntegerField(
+        min_value=2000, max_value=2100, required=False, help_text="this academic year if not given"
+    )
+    title = serializers.CharField(
+        max_length=100, required=False, allow_blank=True, default="", help_text="the usual title if empty"
+    )
+
+
 class ResolveSerializer(serializers.Serializer):
     upheld = serializers.BooleanField()
     decision = serializers.CharField()
 
 
 class PublicityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """Publicity lists: sign (principal), publish (officer), record objections."""
+    """Publicity lists: draft (officer, `POST` with the school), sign (principal), publish (officer),
+    record objections."""
 
     serializer_class = PublicitySerializer
     permission_classes = [HasAction]
     required_actions = {
         "list": Action.APPLICATION_VIEW,
         "retrieve": Action.APPLICATION_VIEW,
+        "create": Action.PUBLICITY_MANAGE,
         "sign": Action.PUBLICITY_SIGN,
         "publish": Action.PUBLICITY_MANAGE,
         "objections": Action.PUBLICITY_MANAGE,
@@ -411,6 +440,20 @@ class PublicityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
 
     def get_queryset(self):
         return selectors.publicity_list(user=self.request.user).prefetch_related("entries", "objections")
+
+    @extend_schema(request=PublicityCreateSerializer, responses={201: PublicitySerializer})
+    def create(self, request):
+        """Draft the school's list for the academic year; refused (400) when no application waits for it."""
+        data = PublicityCreateSerializer(data=request.data, context=self.get_serializer_context())
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        item = publicity.publicity_create(
+            actor=request.user,
+            school=values["school"],
+            academic_year=values.get("academic_year") or clock.current_school_year(),
+            title=values["title"],
+        )
+        return Response(PublicitySerializer(item).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=None, responses=PublicitySerializer)
     @action(detail=True, methods=["post"])
