@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "students",
     "funding",
     "disbursements",
+    "care",
     "audits",
     "demo",
 ]
