@@ -64,7 +64,7 @@ class CaseStatus(models.TextChoices):
     PERSUADING = "PERSUADING", _("Persuasion under way")  # 劝返中
     RETURNED = "RETURNED", _("Returned to school")  # 已复学
     PLACED = "PLACED", _("Placed elsewhere")  # 已安置
-    CLOSED = "CLOSED", _("Closed")  # 已结案
+    CLOSED = "CLOSED", _("Case closed")  # 已结案
 
 
 #: A pupil has at most one case in these states.

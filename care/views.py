@@ -141,7 +141,7 @@ def case_step_view(request: HttpRequest, pk: str) -> HttpResponse:
     if not form.is_valid():
         form_errors_to_messages(request, form)
         return redirect("care:case", pk=case.pk)
-    with service_messages(request, success=_("Recorded.")):
+    with service_messages(request, success=_("The step was recorded.")):
         services.case_step_record(actor=request.user, case=case, **form.cleaned_data)
     return redirect("care:case", pk=case.pk)
 
@@ -154,7 +154,7 @@ def case_responsible_view(request: HttpRequest, pk: str) -> HttpResponse:
     if not form.is_valid():
         form_errors_to_messages(request, form)
         return redirect("care:case", pk=case.pk)
-    with service_messages(request, success=_("Recorded.")):
+    with service_messages(request, success=_("The responsible person was named.")):
         services.case_responsible_set(actor=request.user, case=case, **form.cleaned_data)
     return redirect("care:case", pk=case.pk)
 
