@@ -16,7 +16,10 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('schools', '0010_api_tokens'),
+        # Not schools.0010 (API tokens), which nothing here needs: it depends on knox's first migration
+        # only, and planned early through this one it ran before knox's later ones, whose table rebuild
+        # SQLite's foreign-key check then refused.
+        ('schools', '0009_accounts_behind_the_tenant_wall'),
         ('students', '0011_publicity_recorded_afterwards'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
