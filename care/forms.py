@@ -16,7 +16,7 @@ ROW_PREFIX = "r_"
 class AttendanceForm(forms.Form):
     """The class's day: a date, and one reason per absent pupil (posted as r_<id>)."""
 
-    day = forms.DateField(label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}))
+    day = forms.DateField(label=_("Date"), widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -47,9 +47,11 @@ class StepForm(forms.Form):
     kind = forms.ChoiceField(
         label=_("What was done"), choices=[(k, v) for k, v in StepKind.choices if k != StepKind.STATUS]
     )
-    done_on = forms.DateField(label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}))
+    done_on = forms.DateField(label=_("Date"), widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}))
     notes = forms.CharField(label=_("Notes"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
-    next_on = forms.DateField(label=_("Next step due"), widget=forms.DateInput(attrs={"type": "date"}), required=False)
+    next_on = forms.DateField(
+        label=_("Next step due"), widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}), required=False
+    )
     notice_level = forms.TypedChoiceField(
         label=_("Notice"), choices=[("", "—"), *NoticeLevel.choices], coerce=int, empty_value=None, required=False
     )
