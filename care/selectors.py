@@ -68,7 +68,7 @@ def class_day_sheet(*, user: Any, klass: SchoolClass, day: dt.date) -> list[Shee
 
 def case_list(*, user: Any, status: str = "", visit_due: bool = False) -> QuerySet[DropoutCase]:
     """The cases the user may see, open ones first, the oldest absence first."""
-    qs = DropoutCase.objects.visible_to(user).select_related("student", "school", "grade", "klass")
+    qs = DropoutCase.objects.visible_to(user).select_related("student", "school", "grade", "klass__grade")
     if status in CaseStatus.values:
         qs = qs.filter(status=status)
     if visit_due:

@@ -282,3 +282,25 @@ def test_a_case_cannot_point_at_another_tenants_pupil(world, tenant_of):
         case = DropoutCase.objects.filter(pk=world.a.cases["c1"].pk)
         with pytest.raises(IntegrityError), transaction.atomic():
             case.update(student_id=world.b.students["c1"][0].pk)
+
+
+def test_the_case_list_costs_the_same_for_3_cases_or_30(world, tenant_of):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.factories import make_student
+
+    w = world.a
+    client = Client()
+    client.force_login(w.users[Role.DISTRICT_STAFF])
+    url = reverse("care:cases")
+    with CaptureQueriesContext(connection) as few:
+        assert client.get(url).status_code == 200
+    with tenant_of(w.tenant):
+        for i in range(27):
+            pupil = make_student(w.classes["c3"], name=f"列{i}", region="410622")
+            make_case(pupil, by=w.users[Role.CLASS_TEACHER])
+    with CaptureQueriesContext(connection) as many:
+        body = client.get(url).content.decode()
+    assert body.count('data-testid="case-row"') == 4 + 27  # tenant A's four, and the new ones
+    assert len(many) == len(few)
