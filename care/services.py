@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils.translation import gettext_lazy as _
 
 from core import clock, workflow
@@ -64,6 +64,7 @@ MSG_NOTICE_LEVEL = _("Choose which written notice was delivered.")
 MSG_STEP_KIND = _("Choose what was done.")
 MSG_NAME = _("Give the person's name.")
 MSG_USER_TENANT = _("That account is not of this district.")
+MSG_AT_ONCE = _("This class's day was being recorded at the same moment: nothing was recorded. Reload and check.")
 
 
 class CareError(ValidationError):
@@ -91,6 +92,17 @@ def _nth_working_day(workdays: list[dt.date], day: dt.date, n: int) -> dt.date:
 def attendance_record(*, actor: Any, klass: SchoolClass, day: dt.date, absences: Mapping[Any, str]) -> AttendanceResult:
     """缺勤登记: the class's absences on `day` (pupil id → reason; pupils not named were present),
     replacing what was recorded for the class that day. All or nothing; a fixed number of statements."""
+    try:
+        return _attendance_record(actor=actor, klass=klass, day=day, absences=absences)
+    except IntegrityError:
+        # Two submits of the same class at once (a double tap): the unique keys (one open case per
+        # pupil, one absence per pupil and day) stop the second, which is told so.
+        raise CareError(MSG_AT_ONCE) from None
+
+
+def _attendance_record(
+    *, actor: Any, klass: SchoolClass, day: dt.date, absences: Mapping[Any, str]
+) -> AttendanceResult:
     if not permissions.can(actor, Action.ATTENDANCE_RECORD, klass):
         raise CareError(MSG_NOT_YOUR_CLASS)
     if day > clock.today():
