@@ -4,6 +4,7 @@ from django.urls import path
 from rest_framework.routers import DefaultRouter
 
 from audits.api.views import AuditEventViewSet
+from care.api.views import AttendanceRecordView, CaseViewSet
 from disbursements.api import AwardCorrectView, BatchViewSet, CorrectionViewSet, RecoveryViewSet
 from funding.api.views import (
     AwardListViewSet,
@@ -36,10 +37,12 @@ router.register("batches", BatchViewSet, basename="batch")
 router.register("corrections", CorrectionViewSet, basename="correction")
 router.register("recoveries", RecoveryViewSet, basename="recovery")
 router.register("audit-events", AuditEventViewSet, basename="audit-event")
+router.register("care/cases", CaseViewSet, basename="care-case")
 
 urlpatterns = [
     path("me/", MeView.as_view(), name="me"),
     path("token/", TokenCreateView.as_view(), name="api-token"),
     path("awards/<uuid:pk>/correct/", AwardCorrectView.as_view(), name="award-correct"),
+    path("care/attendance/", AttendanceRecordView.as_view(), name="care-attendance"),
     *router.urls,
 ]

@@ -20,6 +20,7 @@ def navigation(request: HttpRequest) -> dict:
         "registry": can(user, Action.REGISTRY_VIEW),
         "reconciliation": can(user, Action.RECONCILIATION_VIEW),
         "audit": can(user, Action.AUDIT_VIEW),
+        "care": can(user, Action.CARE_VIEW),
         "admin": can(user, Action.ADMIN_ACCESS),
         "calendar": can(user, Action.CALENDAR_MANAGE),
         "api": user.tenant_id is not None,

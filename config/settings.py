@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "students",
     "funding",
     "disbursements",
+    "care",
     "audits",
     "demo",
 ]

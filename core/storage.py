@@ -23,7 +23,7 @@ from typing import Any
 from django.core.files import File
 from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage
-from import_export.tmp_storages import MediaStorage
+from import_export.tmp_storages import MediaStorage  # type: ignore[import-untyped]
 
 from .crypto import FILE_MAGIC, decrypt_bytes, encrypt_bytes
 
@@ -110,6 +110,8 @@ class ImportSheetStorage(MediaStorage):
     """django-import-export's temporary file (IMPORT_EXPORT_TMP_STORAGE_CLASS): kept inside the app,
     under MEDIA_ROOT through the default storage (encrypted at rest, 0600 in 0700 folders), named
     `incoming-…` so that sweep_uploads removes the sheet of a preview nobody confirmed."""
+
+    name: str | None
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("MEDIA_FOLDER", IMPORT_SHEETS_FOLDER)

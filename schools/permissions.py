@@ -107,6 +107,11 @@ class Action(StrEnum):
     AUDIT_VIEW = "audit.view"
     # Background jobs (imports, reconciliations, exports): their progress and results
     JOB_VIEW = "job.view"
+    # Dropout control (控辍保学): attendance, absence and dropout cases
+    CARE_VIEW = "care.view"  # absences and cases of one's unit
+    ATTENDANCE_RECORD = "care.attendance_record"  # 缺勤登记: the class teacher, for their class
+    CASE_STEP = "care.case_step"  # record what was done on a case (家访, 村委会, 告知书)
+    CASE_DECIDE = "care.case_decide"  # move a case (confirm, persuade, returned, placed, closed); name its chiefs
 
 
 _ALL_TENANT_ROLES = frozenset(Role)
@@ -164,6 +169,14 @@ POLICY: dict[Action, frozenset[Role]] = {
     Action.RECONCILIATION_ACT: frozenset({Role.DISTRICT_STAFF}),
     # Everyone follows the jobs they started (which ones: JobQuerySet.visible_to).
     Action.JOB_VIEW: _ALL_TENANT_ROLES,
+    # Dropout control: the teacher keeps the class register and visits; the school and the district
+    # decide on cases; the auditor reads.
+    Action.CARE_VIEW: frozenset(
+        {Role.CLASS_TEACHER, Role.SCHOOL_OFFICER, Role.PRINCIPAL, Role.DISTRICT_STAFF, Role.DISTRICT_AUDITOR}
+    ),
+    Action.ATTENDANCE_RECORD: frozenset({Role.CLASS_TEACHER}),
+    Action.CASE_STEP: frozenset({Role.CLASS_TEACHER, Role.SCHOOL_OFFICER, Role.PRINCIPAL, Role.DISTRICT_STAFF}),
+    Action.CASE_DECIDE: frozenset({Role.SCHOOL_OFFICER, Role.PRINCIPAL, Role.DISTRICT_STAFF}),
 }
 
 PLATFORM_ACTIONS: frozenset[Action] = frozenset({Action.TENANT_MANAGE, Action.ADMIN_ACCESS, Action.CALENDAR_MANAGE})

@@ -76,3 +76,20 @@ def is_working_day(day: dt.date) -> bool:
     district has no day of its own there and the year is not loaded."""
     local = CalendarDay.objects.filter(date=day).values_list("is_workday", flat=True).first()
     return _NationalCalendar().is_workday(day) if local is None else local
+
+
+def working_days_between(start: dt.date, end: dt.date) -> list[dt.date]:
+    """The current tenant's working days from `start` to `end` (both included), in order: two queries
+    whatever the span (the district's own days, the national years). Raises CalendarYearNotLoaded if the
+    span reaches a year not loaded where the district has no day of its own."""
+    if end < start:
+        return []
+    national = _NationalCalendar()
+    national.load(range(start.year, end.year + 1))
+    local = dict(CalendarDay.objects.filter(date__range=(start, end)).values_list("date", "is_workday"))
+    days, day = [], start
+    while day <= end:
+        if local[day] if day in local else national.is_workday(day):
+            days.append(day)
+        day += dt.timedelta(days=1)
+    return days

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from django.core.files.base import ContentFile
 
+from care.models import Absence, AbsenceReason, CareRules, CaseResponsible, CaseStep, ChiefRole, DropoutCase, StepKind
 from core.tenancy.context import tenant_transaction
 from disbursements.models import (
     BankLayout,
@@ -92,6 +93,7 @@ class TenantWorld:
     award: Award | None = None
     batch: Batch | None = None
     line: PaymentLine | None = None
+    cases: dict[str, DropoutCase] = field(default_factory=dict)
 
     @property
     def all_students(self) -> list[Student]:
@@ -187,6 +189,7 @@ def build_tenant(slug: str, marker: str, region: str) -> TenantWorld:
         )
         _identification_rows(w)
         _funding_rows(w)
+        _care_rows(w)
     return w
 
 
@@ -331,3 +334,41 @@ def load_fictional_calendar(path, *, year: int = 2027, text: str = FICTIONAL_202
 
     path.write_text(text, encoding="utf-8")
     call_command("load_official_calendar", "--year", str(year), "--file", str(path), stdout=io.StringIO())
+
+
+def make_case(student: Student, *, by: User, opened_on: dt.date = dt.date(2026, 10, 12), **extra) -> DropoutCase:
+    """A dropout case straight into the table, in whatever state a test needs it (not via the rules)."""
+    values = {
+        "student": student,
+        "school_id": student.school_id,
+        "grade_id": student.grade_id,
+        "klass_id": student.klass_id,
+        "opened_on": opened_on,
+        "last_absent_on": opened_on,
+        "school_notice_on": opened_on,
+        "home_visit_due_on": opened_on + dt.timedelta(days=1),
+        "opened_by": by,
+        **extra,
+    }
+    status = values.pop("status", None)
+    case = DropoutCase(**values)
+    if status is not None:
+        case.__dict__["status"] = status  # a factory may place it anywhere; services may not
+    case.save()
+    return case
+
+
+def _care_rows(w: TenantWorld) -> None:
+    """The district's rules; one suspected dropout case per class (its first pupil), with an absence,
+    a home visit and a named chief on c1's."""
+    teacher = w.users[Role.CLASS_TEACHER]
+    CareRules.objects.create()
+    for key, students in w.students.items():
+        w.cases[key] = make_case(students[0], by=teacher, status="SUSPECTED", absent_days=6)
+    case = w.cases["c1"]
+    Absence.objects.create(
+        student=case.student, school_id=case.school_id, grade_id=case.grade_id, klass_id=case.klass_id,
+        absent_on=case.opened_on, reason=AbsenceReason.UNEXPLAINED, case=case, recorded_by=teacher,
+    )  # fmt: skip
+    CaseStep.objects.create(case=case, kind=StepKind.HOME_VISIT, done_on=case.opened_on, notes="visit", actor=teacher)
+    CaseResponsible.objects.create(case=case, role=ChiefRole.VILLAGE_HEAD, name=f"{w.marker}村长", phone="13900000000")

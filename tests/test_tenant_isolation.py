@@ -20,6 +20,7 @@ from django.conf import settings
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from care.models import CareRules
 from core.tenancy.context import tenant_transaction
 from disbursements.models import BankLayout
 from schools.models import CalendarDay, RoleAssignment, User
@@ -108,6 +109,13 @@ POST_ONLY = {
     "reconciliation:omissions",
     "reconciliation:corrections",
     "schools:token_revoke",
+    "care:case_transition",
+    "care:case_step",
+    "care:case_responsible",
+    "care-attendance",
+    "care-case-transition",
+    "care-case-steps",
+    "care-case-responsibles",
 }
 
 
@@ -127,6 +135,7 @@ def _first_of(model, w: TenantWorld):
         "funding.program": lambda: w.award.program,
         "funding.budget": lambda: w.budgets["s1"],
         "disbursements.banklayout": lambda: BankLayout.objects.filter(tenant_id=w.tenant.pk).first(),
+        "care.carerules": lambda: CareRules.objects.filter(tenant_id=w.tenant.pk).first(),
     }
     with tenant_transaction(w.tenant.pk):
         return by_model[model._meta.label_lower]()
@@ -252,6 +261,16 @@ PARAMS = {
     "student-reveal": lambda w: {"pk": w.students["c1"][0].pk},
     "admin:auth_user_password_change": lambda w: {"id": w.users[Role.CLASS_TEACHER].pk},
     "schools:token_revoke": lambda w: {"pk": _token_of(w).pk},
+    "care:attendance_class": lambda w: {"class_pk": w.classes["c1"].pk},
+    "care:case": lambda w: {"pk": w.cases["c1"].pk},
+    "care:case_transition": lambda w: {"pk": w.cases["c1"].pk},
+    "care:case_step": lambda w: {"pk": w.cases["c1"].pk},
+    "care:case_responsible": lambda w: {"pk": w.cases["c1"].pk},
+    "care:case_notice": lambda w: {"pk": w.cases["c1"].pk, "level": 1},
+    "care-case-detail": lambda w: {"pk": w.cases["c1"].pk},
+    "care-case-transition": lambda w: {"pk": w.cases["c1"].pk},
+    "care-case-steps": lambda w: {"pk": w.cases["c1"].pk},
+    "care-case-responsibles": lambda w: {"pk": w.cases["c1"].pk},
 }
 
 _ADMIN_OBJECT = re.compile(r"^admin:(?P<app>\w+?)_(?P<model>\w+)_(?P<view>change|history|delete)$")
@@ -308,6 +327,7 @@ def _markers(w: TenantWorld) -> list[str]:
     values += [str(a.pk) for a in w.applications.values()]
     values += [str(w.award.pk), str(w.batch.pk), str(w.line.pk), str(w.semester.pk), str(w.correction.pk)]
     values.append(str(_run_of(w).pk))
+    values += [str(case.pk) for case in w.cases.values()]
     for group in (w.schools, w.grades, w.classes):
         values += [str(obj.pk) for obj in group.values()]
     for student in w.all_students:
@@ -361,7 +381,7 @@ def test_views_and_api_read_tenant_rows_only_through_the_scoping_helper():
     """Static check: views, API views and admin never touch a manager except through visible_to(),
     nor a raw cursor; reads go through selectors and access helpers."""
     offenders = []
-    for app in ("schools", "students", "funding", "disbursements", "audits", "config"):
+    for app in ("schools", "students", "funding", "disbursements", "care", "audits", "config"):
         root = Path(settings.BASE_DIR) / app
         files = [
             *root.rglob("views.py"),  # the apps' sub-packages too (identification, roster, registry, …)

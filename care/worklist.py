@@ -1,0 +1,57 @@
+"""What dropout control asks of people: the school hears of unexplained absences (on the day the rules
+say), suspected dropouts wait for a decision, home visits fall due."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Exists, OuterRef
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from core import clock
+from core.worklist import WorkItem
+from schools import permissions
+from schools.permissions import Action
+
+from .models import CaseStatus, CaseStep, DropoutCase, StepKind
+
+
+def care_items(user: Any) -> list[WorkItem]:
+    if not permissions.can(user, Action.CARE_VIEW):
+        return []
+    today = clock.today()
+    url = reverse("care:cases")
+    items: list[WorkItem] = []
+    if permissions.can(user, Action.CASE_DECIDE):
+        told = DropoutCase.objects.visible_to(user, Action.CASE_DECIDE).filter(
+            status=CaseStatus.ABSENT, school_notice_on__lte=today
+        )
+        if n := told.count():
+            items.append(
+                WorkItem(
+                    label=_("Pupils absent without explanation"),
+                    count=n,
+                    url=f"{url}?status={CaseStatus.ABSENT}",
+                    hint=_("a home visit is due; the case becomes a suspected dropout if the absence goes on"),
+                )
+            )
+        suspected = DropoutCase.objects.visible_to(user, Action.CASE_DECIDE).filter(status=CaseStatus.SUSPECTED)
+        if n := suspected.count():
+            items.append(
+                WorkItem(label=_("Suspected dropouts to decide"), count=n, url=f"{url}?status={CaseStatus.SUSPECTED}")
+            )
+    if permissions.can(user, Action.CASE_STEP):
+        visited = CaseStep.objects.filter(case_id=OuterRef("pk"), kind=StepKind.HOME_VISIT)
+        due = (
+            DropoutCase.objects.visible_to(user, Action.CASE_STEP)
+            .filter(status__in=[CaseStatus.ABSENT, CaseStatus.SUSPECTED], home_visit_due_on__lte=today)
+            .exclude(Exists(visited))
+        )
+        if n := due.count():
+            items.append(
+                WorkItem(
+                    label=_("Home visits due"), count=n, url=f"{url}?visit=due", hint=_("record the visit on the case")
+                )
+            )
+    return items
