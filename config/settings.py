@@ -281,6 +281,8 @@ SPECTACULAR_SETTINGS = {
         "AttachmentKindEnum": "students.models.AttachmentKind",
         # A reviewer's decision, in the single form and in each row of the bulk one.
         "ReviewDecisionEnum": "students.api.identification.DECISIONS",
+        # A dropout case's states (its status, and a step's from and to).
+        "CaseStatusEnum": "care.models.CaseStatus",
     },
 }
 

@@ -156,6 +156,14 @@ def test_an_award_list_is_built_published_and_approved_through_the_api(world, of
         early = district.post(f"{AWARD_LISTS}{body['id']}/approve/")
     assert early.status_code == 400  # the publicity period is not over: the service says so
     assert list(early.json()) == ["detail"]
+    # A list is not approved against no budget: the district computes the program's budgets first.
+    with clock.frozen_at(dt.date(2026, 12, 1)):
+        refused = district.post(f"{AWARD_LISTS}{body['id']}/approve/")
+    assert refused.status_code == 400
+    computed = district.post(
+        "/api/v1/budgets/compute/", {"semester": str(spring.pk), "program": "LIVING_SUBSIDY"}, format="json"
+    )
+    assert computed.status_code == 201, computed.content
     with clock.frozen_at(dt.date(2026, 12, 1)):
         approved = district.post(f"{AWARD_LISTS}{body['id']}/approve/")
     assert approved.status_code == 200, approved.content

@@ -100,8 +100,16 @@ def test_the_officer_prepares_and_publishes_a_list_and_the_district_approves_it(
     assert stranger.goto(list_url).status == 404
     stranger.context.close()
 
-    # The day after the period it approves; the list on the overview says so too.
+    # The day after the period it approves, once the program's budgets are computed (a list is not
+    # approved against no budget); the list on the overview says so too.
     live_today(monkeypatch, award_list.ends_on + dt.timedelta(days=1))
+    district.goto(list_url)
+    submit(district, "[data-testid=approve-list]")
+    assert district.get_attribute("[data-testid=list-status]", "data-status") == AwardListStatus.PUBLICITY
+    assert "预算" in messages_text(district)
+    district.goto(f"{url}/funding/budgets/?semester={semester.pk}&program={program.pk}")
+    submit(district, "[data-testid=budgets-compute] button[type=submit]")
+    assert district.locator("[data-testid=budget-row]").count() >= 1
     district.goto(list_url)
     submit(district, "[data-testid=approve-list]")
     assert district.get_attribute("[data-testid=list-status]", "data-status") == AwardListStatus.APPROVED
