@@ -12,6 +12,8 @@ import io
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.test import Client
+from django.urls import reverse
 
 from audits.verify import verify_tenant_chain
 from care import services
@@ -192,3 +194,32 @@ def test_a_role_that_cannot_propose_a_stop_cannot_confirm_a_funded_pupils_dropou
         with clock.frozen_at(CONFIRMED_ON):
             services.case_transition(actor=w.users[Role.SCHOOL_OFFICER], case=case, name="confirm")
         assert Correction.objects.get(award__student=pupil).proposed_by_id == w.users[Role.SCHOOL_OFFICER].pk
+
+
+def test_the_case_page_lists_the_stop_waiting_and_a_refusal_is_a_message(world, tenant_of):
+    w = world.a
+    pupil = w.students["c1"][1]
+    with tenant_of(w.tenant):
+        semester = make_semester(academic_year=2026, term="SPRING")
+        identify(w, pupil)
+        approved_list(w, program_code="LIVING_SUBSIDY", semester=semester)
+        case = make_case(pupil, by=w.users[Role.CLASS_TEACHER], status=CaseStatus.SUSPECTED, absent_days=6)
+    page = reverse("care:case", kwargs={"pk": case.pk})
+    move = reverse("care:case_transition", kwargs={"pk": case.pk})
+    principal, officer, teacher = Client(), Client(), Client()
+    principal.force_login(w.users[Role.PRINCIPAL])
+    officer.force_login(w.users[Role.SCHOOL_OFFICER])
+    teacher.force_login(w.users[Role.CLASS_TEACHER])
+    # The principal's confirmation: refused with the reason on the page, not a 500; nothing moved.
+    response = principal.post(move, {"name": "confirm", "expected_status": CaseStatus.SUSPECTED}, follow=True)
+    assert response.status_code == 200
+    assert str(services.MSG_FUNDING_ROLE % {"n": 1}) in response.content.decode()
+    with tenant_of(w.tenant):
+        assert DropoutCase.objects.get(pk=case.pk).status == CaseStatus.SUSPECTED
+    # The officer's: the case page lists the stop waiting for the district, and links to the approvals.
+    officer.post(move, {"name": "confirm", "expected_status": CaseStatus.SUSPECTED})
+    shown = officer.get(page).content.decode()
+    assert 'data-testid="case-corrections"' in shown
+    assert reverse("disbursements:corrections") in shown
+    # The class teacher follows the case but sees no funding.
+    assert 'data-testid="case-corrections"' not in teacher.get(page).content.decode()
