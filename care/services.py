@@ -34,11 +34,12 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
 from django.utils.translation import gettext_lazy as _
 
 from core import clock, workflow
 from core.audit import trail
-from disbursements.models import Correction, CorrectionKind, CorrectionStatus, LineStatus
+from disbursements.models import Correction, CorrectionKind, CorrectionStatus, LineStatus, PaymentLine
 from disbursements.services.corrections import correction_propose, correction_reverse_propose
 from funding.models import Award, AwardStatus
 from schools import permissions
@@ -350,10 +351,12 @@ def _dropout_confirmed(actor: Any, case: DropoutCase) -> str:
         Award.objects.filter(student_id=case.student_id, status=AwardStatus.APPROVED)
         .exclude(lines__status=LineStatus.PAID)
         .exclude(corrections__kind=CorrectionKind.STOP, corrections__status=CorrectionStatus.PROPOSED)
+        .annotate(at_bank=Exists(PaymentLine.objects.filter(award=OuterRef("pk"), status=LineStatus.EXPORTED)))
         .order_by("created_at", "pk")
     )
-    at_bank = [a for a in awards if a.lines.filter(status=LineStatus.EXPORTED).exists()]
-    to_stop = [a for a in awards if a not in at_bank]
+    # A line at the bank cannot be stopped (correction_propose would refuse): it waits for the return.
+    at_bank = [a for a in awards if a.at_bank]
+    to_stop = [a for a in awards if not a.at_bank]
     if any(not permissions.can(actor, Action.CORRECTION_PROPOSE, a) for a in to_stop):
         raise CareError(MSG_FUNDING_ROLE % {"n": len(to_stop)})
     reason = _case_reason(case, _("Dropout confirmed (dropout case of %(pupil)s, opened %(date)s)"))

@@ -14,10 +14,11 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.test import Client
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from audits.verify import verify_tenant_chain
 from care import services
-from care.models import AbsenceReason, CaseStatus, DropoutCase, NoticeLevel, StepKind
+from care.models import AbsenceReason, CaseStatus, CaseStep, DropoutCase, NoticeLevel, StepKind
 from core import clock
 from core.audit.models import AuditEvent
 from disbursements.models import BatchKind, Correction, CorrectionKind, CorrectionStatus, LineStatus, PaymentLine
@@ -223,3 +224,24 @@ def test_the_case_page_lists_the_stop_waiting_and_a_refusal_is_a_message(world, 
     assert reverse("disbursements:corrections") in shown
     # The class teacher follows the case but sees no funding.
     assert 'data-testid="case-corrections"' not in teacher.get(page).content.decode()
+
+
+def test_an_award_at_the_bank_is_not_stopped_blind_and_the_case_says_so(world, tenant_of):
+    """A line sent to the bank cannot be stopped (the correction workflow refuses): the confirmation
+    changes the enrollment, proposes nothing for that award, and its step says to act after the return."""
+    w = world.a
+    pupil = w.students["c1"][1]
+    officer, district = w.users[Role.SCHOOL_OFFICER], w.users[Role.DISTRICT_STAFF]
+    with tenant_of(w.tenant):
+        semester = make_semester(academic_year=2026, term="SPRING")
+        identify(w, pupil)
+        approved_list(w, program_code="LIVING_SUBSIDY", semester=semester)
+        first = _release(w, batches.batch_build(actor=district, semester=semester, kind=BatchKind.FIRST).batch)
+        assert first.lines.get(award__student=pupil).status == LineStatus.EXPORTED
+        case = make_case(pupil, by=w.users[Role.CLASS_TEACHER], status=CaseStatus.SUSPECTED, absent_days=6)
+        with clock.frozen_at(CONFIRMED_ON):
+            services.case_transition(actor=officer, case=case, name="confirm")
+        assert _status(pupil) == EnrollmentStatus.DROPPED_OUT
+        assert not Correction.objects.filter(award__student=pupil).exists()
+        step = CaseStep.objects.get(case=case, to_status=CaseStatus.CONFIRMED)
+        assert str(_("%(n)d award(s) at the bank: stop or recover after the return")) % {"n": 1} in step.notes
