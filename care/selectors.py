@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from core import clock
 from schools.models import SchoolClass
@@ -85,6 +85,22 @@ def case_steps(*, user: Any, case: DropoutCase) -> QuerySet[CaseStep]:
         .filter(case=case)
         .select_related("actor")
         .order_by("done_on", "created_at", "pk")
+    )
+
+
+def case_corrections(*, user: Any, case: DropoutCase) -> QuerySet[Any]:
+    """The stops, and their reversals, that the case proposed (停发 on confirmation, resumption on the
+    return), as far as the user sees funding: what waits for the district's approval, and what it decided."""
+    from disbursements.models import Correction
+
+    from .services import case_evidence
+
+    marker = case_evidence(case)
+    return (
+        Correction.objects.visible_to(user)
+        .filter(Q(evidence=marker) | Q(reverses__evidence=marker))
+        .select_related("award__program", "award__semester")
+        .order_by("created_at", "pk")
     )
 
 

@@ -10,6 +10,18 @@
   `DropoutCase`); the one place where "confirmed" and "returned" happen, so the enrollment change and the
   stop or reissue of awards (issue 16, item 4) hook in here.
 - `case_step_record`, `case_responsible_set`: what was done, and who answers for the pupil (六长).
+
+Ties to funding (issue 16, item 4), in the same transaction as the step that causes them:
+- confirmed (确认辍学): the enrollment status becomes "dropped out" through `students.services.
+  student_status_change`, and each of the pupil's approved awards not yet paid gets a stop proposal
+  (停发) through the correction workflow (`correction_propose`), proposed by the person confirming, with
+  a reason naming the case; the district approves it as any correction (four eyes). Never silently:
+  a person whose role cannot propose corrections is told to ask one who can, and nothing changes.
+- returned (复学): the enrollment status back to "attending", and each stop the case proposed that was
+  approved gets its reversal proposed (`correction_reverse_propose`): once the district approves it, the
+  award is payable again and the next reissue batch (补发) carries its line.
+The corrections a case proposed carry `case_evidence(case)` as their evidence, which is how the case
+page and the return find them (no second link table).
 """
 
 from __future__ import annotations
@@ -22,15 +34,20 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
 from django.utils.translation import gettext_lazy as _
 
 from core import clock, workflow
 from core.audit import trail
+from disbursements.models import Correction, CorrectionKind, CorrectionStatus, LineStatus, PaymentLine
+from disbursements.services.corrections import correction_propose, correction_reverse_propose
+from funding.models import Award, AwardStatus
 from schools import permissions
 from schools.models import SchoolClass, User
 from schools.permissions import Action
 from schools.workdays import working_days_between
 from students.models import EnrollmentStatus, Student
+from students.services import student_status_change
 
 from .models import (
     OPEN_STATES,
@@ -64,6 +81,10 @@ MSG_NOTICE_LEVEL = _("Choose which written notice was delivered.")
 MSG_STEP_KIND = _("Choose what was done.")
 MSG_NAME = _("Give the person's name.")
 MSG_USER_TENANT = _("That account is not of this district.")
+MSG_FUNDING_ROLE = _(
+    "The pupil has %(n)d award(s) whose stop or resumption this step proposes, and your role cannot propose "
+    "corrections: ask the school's funding officer or the district to take this step."
+)
 MSG_AT_ONCE = _("This class's day was being recorded at the same moment: nothing was recorded. Reload and check.")
 
 
@@ -292,6 +313,13 @@ def case_transition(
         if name == "place":
             c.placement = placement
             fields.append("placement")
+        funding_notes = ""
+        if name == "confirm":
+            funding_notes = _dropout_confirmed(actor, c)
+        elif name == "mark_returned" and before in (CaseStatus.CONFIRMED, CaseStatus.PERSUADING):
+            funding_notes = _pupil_returned(actor, c)
+        if funding_notes:
+            reason = f"{reason}；{funding_notes}" if reason else funding_notes
         with trail.labelled(f"care.case_{name}", reason):
             c.save(update_fields=fields)
             notes = str(Placement(placement).label) if name == "place" else reason
@@ -305,6 +333,84 @@ def case_transition(
                 actor=actor,
             )
     return c
+
+
+def case_evidence(case: DropoutCase) -> str:
+    """The evidence of the corrections a case proposed: language-independent, so they can be found."""
+    return f"dropout_case:{case.pk}"
+
+
+def _case_reason(case: DropoutCase, what: str) -> str:
+    return str(what) % {"pupil": case.student.name, "date": case.opened_on.isoformat()}
+
+
+def _dropout_confirmed(actor: Any, case: DropoutCase) -> str:
+    """确认辍学: the enrollment change and a stop proposal for each unpaid approved award. Returns what
+    the status step's notes say about them."""
+    awards = list(
+        Award.objects.filter(student_id=case.student_id, status=AwardStatus.APPROVED)
+        .exclude(lines__status=LineStatus.PAID)
+        .exclude(corrections__kind=CorrectionKind.STOP, corrections__status=CorrectionStatus.PROPOSED)
+        .annotate(at_bank=Exists(PaymentLine.objects.filter(award=OuterRef("pk"), status=LineStatus.EXPORTED)))
+        .order_by("created_at", "pk")
+    )
+    # A line at the bank cannot be stopped (correction_propose would refuse): it waits for the return.
+    at_bank = [a for a in awards if a.at_bank]
+    to_stop = [a for a in awards if not a.at_bank]
+    if any(not permissions.can(actor, Action.CORRECTION_PROPOSE, a) for a in to_stop):
+        raise CareError(MSG_FUNDING_ROLE % {"n": len(to_stop)})
+    reason = _case_reason(case, _("Dropout confirmed (dropout case of %(pupil)s, opened %(date)s)"))
+    student_status_change(
+        student=case.student,
+        to_status=EnrollmentStatus.DROPPED_OUT,
+        changed_on=case.decided_on,
+        reason=reason,
+        source="dropout_case",
+    )
+    for award in to_stop:
+        try:
+            correction_propose(actor=actor, award=award, reason=reason, evidence=case_evidence(case))
+        except ValidationError as refused:
+            raise CareError(refused.messages) from None
+    notes = [str(_("enrollment: dropped out"))]
+    if to_stop:
+        notes.append(str(_("stop proposed for %(n)d unpaid award(s), waiting for the district")) % {"n": len(to_stop)})
+    if at_bank:
+        notes.append(str(_("%(n)d award(s) at the bank: stop or recover after the return")) % {"n": len(at_bank)})
+    return "；".join(notes)
+
+
+def _pupil_returned(actor: Any, case: DropoutCase) -> str:
+    """复学 after a confirmed dropout: enrollment back to attending, and the reversal of each approved stop
+    the case proposed (a second person approves it; the next reissue batch then pays the award)."""
+    stops = list(
+        Correction.objects.filter(
+            evidence=case_evidence(case),
+            kind=CorrectionKind.STOP,
+            status=CorrectionStatus.APPROVED,
+            reversed_by__isnull=True,
+        ).order_by("created_at", "pk")
+    )
+    if any(not permissions.can(actor, Action.CORRECTION_PROPOSE, stop) for stop in stops):
+        raise CareError(MSG_FUNDING_ROLE % {"n": len(stops)})
+    reason = _case_reason(case, _("Back at school (dropout case of %(pupil)s, opened %(date)s)"))
+    student_status_change(
+        student=case.student,
+        to_status=EnrollmentStatus.ATTENDING,
+        changed_on=case.decided_on,
+        reason=reason,
+        source="dropout_case",
+    )
+    for stop in stops:
+        try:
+            correction_reverse_propose(actor=actor, correction=stop, reason=reason)
+        except ValidationError as refused:
+            raise CareError(refused.messages) from None
+    notes = [str(_("enrollment: attending"))]
+    if stops:
+        waiting = _("resumption proposed for %(n)d stopped award(s), waiting for the district")
+        notes.append(str(waiting) % {"n": len(stops)})
+    return "；".join(notes)
 
 
 def case_step_record(

@@ -102,6 +102,7 @@ def case_view(request: HttpRequest, pk: str) -> HttpResponse:
             "case": case,
             "steps": selectors.case_steps(user=user, case=case),
             "responsibles": selectors.case_responsibles(user=user, case=case),
+            "corrections": selectors.case_corrections(user=user, case=case),
             "decides": decides and case.is_open,
             "records_steps": permissions.can(user, Action.CASE_STEP, case) and case.is_open,
             "step_form": forms.StepForm(initial={"done_on": clock.today()}),

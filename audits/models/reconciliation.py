@@ -69,7 +69,9 @@ class ReasonCode(models.TextChoices):
 
     NOT_IDENTIFIED = "NOT_IDENTIFIED", _("Registry lists the family; not identified")  # 未认定
     NOT_AWARDED = "NOT_AWARDED", _("Identified and eligible; not on the award list")  # 已认定未资助
-    LEFT_SCHOOL = "LEFT_SCHOOL", _("No longer at school")  # 转出 / 辍学 / 毕业
+    LEFT_SCHOOL = "LEFT_SCHOOL", _("No longer at school")  # 转出 / 毕业
+    # 辍学仍受资助: the enrollment says dropped out, or a dropout case confirmed (care) is not over.
+    FUNDED_DROPPED_OUT = "FUNDED_DROPPED_OUT", _("Funded but dropped out")
     REGISTRY_DROPPED = "REGISTRY_DROPPED", _("Registry no longer lists the family")  # 已退出
     NOT_REGISTERED = "NOT_REGISTERED", _("Not registered in this county")  # 在校不在籍
     DOUBLE_FUNDED = "DOUBLE_FUNDED", _("Funded twice (across schools or programs)")  # 重复资助

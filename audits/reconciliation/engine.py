@@ -24,6 +24,7 @@ from django.db import connection
 from django.db.models import Max
 from psycopg.types.string import TextLoader
 
+from care.models import CaseStatus, CaseStep, DropoutCase
 from core.money import to_money
 from core.rawsql import db_uuid, tenant_param, whole_snapshot_joins
 from core.tenancy.context import current_tenant_id
@@ -46,7 +47,9 @@ from ..registry.fields import SOURCE_DEPARTMENT
 #: Bumped when the rules change, so a run under new rules is not taken for an old one.
 RULES_VERSION = 1
 
-LEFT = {EnrollmentStatus.TRANSFERRED_OUT, EnrollmentStatus.DROPPED_OUT, EnrollmentStatus.GRADUATED}
+LEFT = {EnrollmentStatus.TRANSFERRED_OUT, EnrollmentStatus.GRADUATED}
+#: A dropout case in these states, confirmed by the semester's end, means the pupil is out of school.
+DROPPED_CASE_STATES = (CaseStatus.CONFIRMED, CaseStatus.PERSUADING)
 
 #: Audit rows of these kinds are not changes of the data a run reads (its own job, runs, findings).
 _NOT_INPUTS = ("schools.job", "audits.reconciliationrun", "audits.finding")
@@ -273,6 +276,7 @@ def reconcile(*, semester: Semester, progress: Progress | None = None) -> Outcom
             [tenant_key, semester_key],
         )
     ]  # fmt: skip
+    dropped = _dropout_cases(tenant_key, semester)
     tick(4, 6, "reading the payments")
     lines: dict[Any, list[tuple[str, Decimal, Any]]] = defaultdict(list)
     for award_id, status, amount, batch_id in _fetch(
@@ -342,7 +346,13 @@ def reconcile(*, semester: Semester, progress: Progress | None = None) -> Outcom
     for a in approved:
         award_id, student_id, program_id, _status, school_id, grade_id, klass_id, app_id, amount = a
         pupil = pupils[student_id]
-        if pupil.status in LEFT:
+        if pupil.status == EnrollmentStatus.DROPPED_OUT or student_id in dropped:
+            facts = {
+                "enrollment": pupil.status,
+                **({"dropout_case": dropped[student_id]} if student_id in dropped else {}),
+            }
+            errors.append((a, ReasonCode.FUNDED_DROPPED_OUT, facts))
+        elif pupil.status in LEFT:
             errors.append((a, ReasonCode.LEFT_SCHOOL, {"enrollment": pupil.status}))
         if not pupil.registered:
             errors.append((a, ReasonCode.NOT_REGISTERED, {"enrollment": "no registration number (在校不在籍)"}))
@@ -375,6 +385,24 @@ def reconcile(*, semester: Semester, progress: Progress | None = None) -> Outcom
     findings.sort(key=FindingRow.key)
     tick(6, 6, "done")
     return Outcome(inputs=inputs, fingerprint=fingerprint, findings=findings)
+
+
+def _dropout_cases(tenant_key: Any, semester: Semester) -> dict[Any, dict[str, str]]:
+    """{student id: the case} for pupils whose dropout (care) was confirmed by the semester's end and who
+    have not come back: one statement (the case, and the day of its confirmation step)."""
+    q = connection.ops.quote_name
+    case, step = q(DropoutCase._meta.db_table), q(CaseStep._meta.db_table)
+    marks = ", ".join(["%s"] * len(DROPPED_CASE_STATES))
+    rows = _fetch(
+        f"SELECT c.student_id, c.id, MIN(st.done_on) FROM {case} c JOIN {step} st "  # noqa: S608
+        "ON st.tenant_id = c.tenant_id AND st.case_id = c.id AND st.to_status = %s "
+        f"WHERE c.tenant_id = %s AND c.status IN ({marks}) GROUP BY c.student_id, c.id HAVING MIN(st.done_on) <= %s",
+        [CaseStatus.CONFIRMED, tenant_key, *DROPPED_CASE_STATES, semester.ends_on],
+    )
+    return {
+        student_id: {"case": _canonical(case_id), "confirmed_on": str(confirmed_on)[:10]}
+        for student_id, case_id, confirmed_on in rows
+    }
 
 
 class _RegistryEvidence:

@@ -119,6 +119,8 @@ def evidence_summary(finding: Finding, categories: dict[str, str]) -> str:
         parts.append(_("suggested tier %(tier)s") % {"tier": _label(Tier, e["suggested_tier"])})
     if e.get("enrollment"):
         parts.append(_("enrollment: %(enrollment)s") % {"enrollment": _label(EnrollmentStatus, e["enrollment"])})
+    if e.get("dropout_case"):
+        parts.append(_("dropout confirmed on %(date)s") % {"date": e["dropout_case"].get("confirmed_on", "")})
     if e.get("claimed"):
         claimed = "、".join(categories.get(c, c) for c in e["claimed"])
         parts.append(_("claimed: %(claimed)s") % {"claimed": claimed})

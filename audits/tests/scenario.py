@@ -12,6 +12,9 @@ registry row (except REGISTRY_DROPPED, whose family the CIVIL list no longer nam
     NOT_REGISTERED    c3[1]   awarded, no registration number (unpaid)
     DOUBLE_FUNDED     c4[0]   the living subsidy and a county living subsidy (same exclusive group)
     SHARED_CARD       card1 (paid) and card2 (unpaid): unrelated pupils, one card
+    FUNDED_DROPPED_OUT  case_dropout (paid): a dropout case confirmed in the semester, enrollment not yet
+                      changed; status_dropout (unpaid): enrollment "dropped out". Not listed: came_back,
+                      awarded, whose confirmed case ended with the return (复学).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from django.utils import timezone
 
 from audits.models import FindingKind, ReasonCode
 from audits.registry.services import registry_import
+from care.models import CaseStatus, CaseStep, StepKind
 from disbursements.models import LineStatus, PaymentLine
 from funding.models import (
     Award,
@@ -41,7 +45,7 @@ from schools.models import Stage
 from schools.permissions import Role
 from students import idcard
 from students.models import EnrollmentStatus, HardshipApplication, Student, Tier
-from tests.factories import TenantWorld, make_student
+from tests.factories import TenantWorld, make_case, make_student
 from tests.money import identify
 
 REGION = "410622"
@@ -71,6 +75,8 @@ class Scenario:
             (FindingKind.STOP, ReasonCode.DOUBLE_FUNDED, p["double"].pk),
             (FindingKind.RECOVER, ReasonCode.SHARED_CARD, p["card1"].pk),
             (FindingKind.STOP, ReasonCode.SHARED_CARD, p["card2"].pk),
+            (FindingKind.RECOVER, ReasonCode.FUNDED_DROPPED_OUT, p["case_dropout"].pk),
+            (FindingKind.STOP, ReasonCode.FUNDED_DROPPED_OUT, p["status_dropout"].pk),
         }
 
 
@@ -97,6 +103,16 @@ def paid_line(w: TenantWorld, a: Award) -> PaymentLine:
         source=a.program.source, bank="农村信用社", account=student.card_account.reveal(),
         holder=student.card_holder, status=LineStatus.PAID,
     )  # fmt: skip
+
+
+def dropout_case(student: Student, teacher, *, status: str, confirmed_on: dt.date = dt.date(2026, 10, 12)):
+    """A dropout case (care) confirmed on `confirmed_on`, now in `status`."""
+    case = make_case(student, by=teacher, status=status, absent_days=6)
+    CaseStep.objects.create(
+        case=case, kind=StepKind.STATUS, done_on=confirmed_on, from_status=CaseStatus.SUSPECTED,
+        to_status=CaseStatus.CONFIRMED, actor=teacher,
+    )  # fmt: skip
+    return case
 
 
 def stranger_id() -> str:
@@ -149,6 +165,19 @@ def build(w: TenantWorld) -> Scenario:
     sc.awards["card1"] = award(w, p["card1"], living, amount="250")
     paid_line(w, sc.awards["card1"])
     sc.awards["card2"] = award(w, p["card2"], living, amount="250")
+
+    teacher = w.users[Role.CLASS_TEACHER]
+    p["case_dropout"] = make_student(w.classes["c4"], name="确认辍学", region=REGION)
+    sc.awards["case_dropout"] = award(w, p["case_dropout"], living, amount="250")
+    paid_line(w, sc.awards["case_dropout"])
+    dropout_case(p["case_dropout"], teacher, status=CaseStatus.PERSUADING)
+    p["status_dropout"] = make_student(w.classes["c4"], name="学籍辍学", region=REGION)
+    sc.awards["status_dropout"] = award(w, p["status_dropout"], living, amount="250")
+    Student.objects.filter(pk=p["status_dropout"].pk).update(enrollment_status=EnrollmentStatus.DROPPED_OUT)
+    p["came_back"] = make_student(w.classes["c4"], name="已复学", region=REGION)
+    sc.awards["came_back"] = award(w, p["came_back"], living, amount="250")
+    paid_line(w, sc.awards["came_back"])
+    dropout_case(p["came_back"], teacher, status=CaseStatus.RETURNED)
 
     guardian = p["not_awarded"].guardians.get()
     rows = [

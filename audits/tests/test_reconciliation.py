@@ -53,8 +53,8 @@ def test_every_reason_code_is_found_once_and_nothing_else(world, tenant_of):
         assert {f.reason for f in run.findings.all()} == set(ReasonCode.values)
         assert run.counts["OMISSION"] == 2
         assert run.counts["TIER"] == 1
-        assert run.counts["STOP"] == 4
-        assert run.counts["RECOVER"] == 2
+        assert run.counts["STOP"] == 5
+        assert run.counts["RECOVER"] == 3
 
         by = {(f.reason, f.student_id): f for f in run.findings.all()}
         p, a = sc.pupils, sc.awards
@@ -95,6 +95,18 @@ def test_every_reason_code_is_found_once_and_nothing_else(world, tenant_of):
         assert by[(ReasonCode.LEFT_SCHOOL, p["left"].pk)].evidence["enrollment"] == "TRANSFERRED_OUT"
         assert by[(ReasonCode.LEFT_SCHOOL, p["left"].pk)].award_id == a["left"].pk
         assert by[(ReasonCode.NOT_REGISTERED, p["unregistered"].pk)].award_id == a["unregistered"].pk
+
+        # Funded but dropped out: by a confirmed dropout case (the enrollment not yet changed), or by the
+        # enrollment; a pupil whose confirmed case ended with the return is on no list.
+        case_dropout = by[(ReasonCode.FUNDED_DROPPED_OUT, p["case_dropout"].pk)]
+        assert case_dropout.award_id == a["case_dropout"].pk
+        assert case_dropout.evidence["dropout_case"]["confirmed_on"] == "2026-10-12"
+        assert case_dropout.evidence["enrollment"] == EnrollmentStatus.ATTENDING
+        assert "2026-10-12" in evidence_summary(case_dropout, {})
+        status_dropout = by[(ReasonCode.FUNDED_DROPPED_OUT, p["status_dropout"].pk)]
+        assert "dropout_case" not in status_dropout.evidence
+        assert str(EnrollmentStatus.DROPPED_OUT.label) in evidence_summary(status_dropout, {})
+        assert not run.findings.filter(student=p["came_back"]).exists()
 
         double = by[(ReasonCode.DOUBLE_FUNDED, p["double"].pk)]
         assert double.award_id == a["double"].pk  # the county's second award, not the living subsidy
@@ -257,18 +269,19 @@ def test_errors_become_stops_and_recoveries_approved_by_a_second_person(world, t
         built = batches.batch_build(actor=district, semester=w.semester, kind=BatchKind.REISSUE)
         pending = {line.award_id: line for line in built.batch.lines.all()}
         assert set(pending) == {a["unregistered"].pk, a["double_kept"].pk, a["double"].pk, a["card2"].pk}
-        assert [award for award, _why in built.skipped] == [a["left"].pk]  # transferred out: not paid
+        # Transferred out or dropped out: not paid.
+        assert {award for award, _why in built.skipped} == {a["left"].pk, a["status_dropout"].pk}
 
         run, _ = reconciliation_run(actor=district, semester=w.semester)
         assert scenario.found(run) == sc.expected()
         before = Correction.objects.count()
         result = errors_to_corrections(actor=district, run=run)
-        assert (result.acted, result.skipped) == (6, [])
+        assert (result.acted, result.skipped) == (8, [])
         made = Correction.objects.exclude(pk=w.correction.pk).order_by("created_at")
-        assert made.count() == before - 1 + 6
+        assert made.count() == before - 1 + 8
         kinds = {c.award_id: c for c in made}
-        stops = {a[k].pk for k in ("left", "unregistered", "double", "card2")}
-        recoveries = {a[k].pk for k in ("dropped", "card1")}
+        stops = {a[k].pk for k in ("left", "unregistered", "double", "card2", "status_dropout")}
+        recoveries = {a[k].pk for k in ("dropped", "card1", "case_dropout")}
         assert set(kinds) == stops | recoveries
         for award_id, c in kinds.items():
             assert c.status == CorrectionStatus.PROPOSED
@@ -282,7 +295,7 @@ def test_errors_become_stops_and_recoveries_approved_by_a_second_person(world, t
 
         # A second click does nothing.
         assert errors_to_corrections(actor=district, run=run).acted == 0
-        assert Correction.objects.count() == before - 1 + 6 + 1
+        assert Correction.objects.count() == before - 1 + 8 + 1
 
         # Four eyes: the proposer cannot approve; a second person does, and it takes effect.
         with pytest.raises(ValidationError):
@@ -298,6 +311,7 @@ def test_errors_become_stops_and_recoveries_approved_by_a_second_person(world, t
         assert {(r.correction.award_id, r.amount) for r in cases} == {
             (a["dropped"].pk, D("250.00")),
             (a["card1"].pk, D("250.00")),
+            (a["case_dropout"].pk, D("250.00")),
         }
 
         # The batch pays only what stands: c4[0]'s living subsidy, not the county's second one.
