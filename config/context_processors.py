@@ -5,11 +5,13 @@ from django.http import HttpRequest
 from schools import permissions
 from schools.permissions import Action
 
+from . import menu
+
 
 def navigation(request: HttpRequest) -> dict:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
-        return {"nav": {}}
+        return {"nav": {}, "menu": []}
     can = permissions.can
     nav = {
         "schools": can(user, Action.SCHOOL_VIEW),
@@ -24,8 +26,19 @@ def navigation(request: HttpRequest) -> dict:
         "admin": can(user, Action.ADMIN_ACCESS),
         "calendar": can(user, Action.CALENDAR_MANAGE),
         "api": user.tenant_id is not None,
+        # The API's reference (Swagger, in English) is for whoever connects other systems: the district
+        # center and the administrators, not a teacher.
+        "api_docs": can(user, Action.ADMIN_ACCESS),
         "roles": [str(permissions.Role(r).label) for r in sorted(permissions.roles_of(user))],
         "platform": permissions.is_platform_operator(user),
         "tenant_name": user.tenant.name if user.tenant_id else "",
     }
-    return {"nav": nav}
+    # The home page has computed the worklist already (same request): its counts cost nothing more.
+    # Elsewhere the menu fetches them after the page (menu.py explains why).
+    work = getattr(request, "_worklist_items", None)
+    return {
+        "nav": nav,
+        "menu": menu.menu_for(user, work=work),
+        "menu_counts_known": work is not None,
+        "menu_here": menu.where(getattr(request, "resolver_match", None)),
+    }

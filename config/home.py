@@ -36,9 +36,13 @@ class HomeContent:
     calendar_missing: list[int] = field(default_factory=list)
 
 
-def for_user(user: Any, *, today: dt.date) -> HomeContent:
+def for_user(user: Any, *, today: dt.date, work: list[worklist.WorkItem] | None = None) -> HomeContent:
+    """`work`: the user's worklist if the caller has it already (the side menu counts from the same list)."""
     roles = sorted(permissions.roles_of(user))
-    content = HomeContent(roles=[str(permissions.Role(r).label) for r in roles], work=worklist.items_for(user))
+    content = HomeContent(
+        roles=[str(permissions.Role(r).label) for r in roles],
+        work=worklist.items_for(user) if work is None else work,
+    )
     # Those who can do something about a missing year: the operator loads it, a tenant administrator
     # (who keeps the district's own calendar days) asks for it.
     # Whoever loads the official calendar (the platform operator) or keeps the district's own days.

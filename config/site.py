@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET
 from core import clock
 from core.audit import trail
 
-from . import health
+from . import health, menu
 from . import home as home_panels
 
 
@@ -30,7 +30,19 @@ class AuditedPasswordChangeView(PasswordChangeView):
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     """Each person's start page: what waits for them, and the units they are responsible for."""
-    return render(request, "home.html", {"home": home_panels.for_user(request.user, today=clock.today())})
+    work = menu.work_for_request(request)
+    return render(request, "home.html", {"home": home_panels.for_user(request.user, today=clock.today(), work=work)})
+
+
+@never_cache
+@login_required
+@require_GET
+def menu_counts(request: HttpRequest) -> HttpResponse:
+    """The side menu's counts of waiting work, swapped into the menu out of band after the page loaded
+    (one request per page view, computing the worklist once)."""
+    groups = menu.menu_for(request.user, work=menu.work_for_request(request))
+    entries = [e for group in groups for e in group.entries if e.counted]
+    return render(request, "includes/menu_counts.html", {"entries": entries})
 
 
 @never_cache

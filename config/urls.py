@@ -10,6 +10,7 @@ from . import site
 urlpatterns = [
     path("", site.home, name="home"),
     path("healthz", site.healthz, name="healthz"),
+    path("menu/counts/", site.menu_counts, name="menu_counts"),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/password/", site.AuditedPasswordChangeView.as_view(), name="password_change"),

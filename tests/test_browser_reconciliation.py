@@ -100,7 +100,7 @@ def test_the_district_imports_a_list_reconciles_and_exports_the_findings(site, t
         assert "2026-09-01" in page.inner_text("[data-testid=snapshots]")
 
         # The reconciliation: semester → run → progress bar to the end → the run's lists.
-        page.click("nav >> text=比对")
+        page.click("[data-testid=menu-reconciliation-runs]")  # not "比对核查", its group
         page.select_option("[data-testid=run-start] select[name=semester]", str(w.semester.pk))
         with page.expect_navigation():
             page.click("[data-testid=run-start] button[type=submit]")

@@ -1,0 +1,43 @@
+// Behaviour every page shares, kept out of the markup: the Content-Security-Policy to come allows no
+// inline script or event handler.
+(function () {
+  "use strict";
+
+  // A select marked data-autosubmit sends its form as soon as it changes (the language menu).
+  document.addEventListener("change", function (event) {
+    var el = event.target;
+    if (el.matches && el.matches("select[data-autosubmit]") && el.form) {
+      el.form.requestSubmit();
+    }
+  });
+
+  // On a wide screen the side menu folds to its icons and back; this browser remembers the choice.
+  var KEY = "app-menu-folded";
+  function fold(folded) {
+    document.body.classList.toggle("app-menu-folded", folded);
+    document.querySelectorAll("[data-menu-fold]").forEach(function (button) {
+      button.setAttribute("aria-expanded", String(!folded));
+    });
+  }
+  function remembered() {
+    try {
+      return window.localStorage.getItem(KEY) === "1";
+    } catch (e) {
+      return false; // storage refused (private mode): the menu stays open
+    }
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    fold(remembered());
+    document.querySelectorAll("[data-menu-fold]").forEach(function (button) {
+      button.addEventListener("click", function () {
+        var folded = !document.body.classList.contains("app-menu-folded");
+        fold(folded);
+        try {
+          window.localStorage.setItem(KEY, folded ? "1" : "0");
+        } catch (e) {
+          /* not remembered, still folded for this page */
+        }
+      });
+    });
+  });
+})();
