@@ -23,7 +23,7 @@ from typing import Any
 from django.core.files import File
 from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage
-from import_export.tmp_storages import MediaStorage  # type: ignore[import-untyped]
+from import_export.tmp_storages import MediaStorage
 
 from .crypto import FILE_MAGIC, decrypt_bytes, encrypt_bytes
 

@@ -8,7 +8,6 @@ a service's refusal is core.api's 400."""
 
 from __future__ import annotations
 
-import uuid
 from decimal import Decimal
 
 from drf_spectacular.types import OpenApiTypes
@@ -17,12 +16,13 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from core.api import HasAction, RowField
+from core.api import HasAction
 from schools.permissions import Action
-from schools.selectors import school_list
+from schools.rowfields import SchoolField
 
 from .. import selectors
 from ..models import Award, AwardList, Budget, BudgetWaiver, Program, Semester
+from ..rowfields import ProgramField, SemesterField
 from ..services import awards, budgets
 
 
@@ -89,37 +89,7 @@ class AwardViewSet(viewsets.ReadOnlyModelViewSet):
         )
 
 
-class SemesterField(RowField):
-    """A semester the caller may see, by its id or its code (2026-AUTUMN): another tenant's is "not found"."""
-
-    def resolve(self, *, user, text):
-        return selectors.semester_by_code(user=user, code=text)
-
-
-class ProgramField(RowField):
-    """An active program of the caller's district, by its id or its code (LIVING_SUBSIDY)."""
-
-    def resolve(self, *, user, text):
-        programs = selectors.program_list(user=user)
-        try:
-            return programs.filter(pk=uuid.UUID(text)).first()
-        except ValueError:
-            return programs.filter(code=text).first()
-
-
 @extend_schema_field(OpenApiTypes.UUID)
-class SchoolField(RowField):
-    """A school the caller may see, by its id: another tenant's, or one outside the caller's units, is
-    "not found"."""
-
-    def resolve(self, *, user, text):
-        try:
-            pk = uuid.UUID(text)
-        except ValueError:
-            return None
-        return school_list(user=user).filter(pk=pk).first()
-
-
 class AwardListSerializer(serializers.ModelSerializer):
     """A list with its counts and the total of its live awards (the selector's sums)."""
 

@@ -18,7 +18,7 @@ from rest_framework.response import Response
 from core import clock
 from core.api import HasAction, RowField
 from schools.permissions import Action
-from schools.selectors import school_list
+from schools.rowfields import SchoolField
 from students.access import student_get_for_user
 from students.identification import publicity, selectors, workflow
 from students.models import AttachmentKind, HardshipApplication, Objection, Publicity, Tier
@@ -393,18 +393,6 @@ class PublicitySerializer(serializers.ModelSerializer):
 
 
 @extend_schema_field(OpenApiTypes.UUID)
-class SchoolField(RowField):
-    """A school the caller may see, by its id: one of another tenant, or outside the caller's units, is
-    "not found"."""
-
-    def resolve(self, *, user, text):
-        try:
-            pk = uuid.UUID(text)
-        except ValueError:
-            return None
-        return school_list(user=user).filter(pk=pk).first()
-
-
 class PublicityCreateSerializer(serializers.Serializer):
     """Input of drafting a publicity list (拟公示名单) of a school, as the page does: every application of
     the school approved by it and on no other draft goes on the list."""

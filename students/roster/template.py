@@ -7,18 +7,9 @@ a number), drop-down lists for the columns with fixed words. Sheet 填写说明:
 
 from __future__ import annotations
 
-import io
-
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.datavalidation import DataValidation
+from core.xlsx_template import template_workbook
 
 from .columns import COLUMNS, INSTRUCTIONS_SHEET, SHEET_NAME
-
-#: Rows below the header that get the drop-down lists and the Text format cell by cell (some programs
-#: ignore a column's format for cells they create).
-PREPARED_ROWS = 3000
 
 GENERAL_NOTES = (
     "每名学生一行，表头（第1行）请勿修改、删除或调换顺序；不需要的可选列可以留空。",
@@ -34,52 +25,10 @@ GENERAL_NOTES = (
 
 def roster_template() -> bytes:
     """The template workbook, as bytes."""
-    book = Workbook()
-    sheet = book.active
-    sheet.title = SHEET_NAME
-    bold = Font(bold=True)
-    required_fill = PatternFill("solid", fgColor="FFF2CC")
-    last = PREPARED_ROWS + 1
-    for index, column in enumerate(COLUMNS, start=1):
-        letter = get_column_letter(index)
-        cell = sheet.cell(row=1, column=index, value=column.header)
-        cell.font = bold
-        if column.required:
-            cell.fill = required_fill
-        sheet.column_dimensions[letter].width = column.width
-        if column.text:
-            sheet.column_dimensions[letter].number_format = "@"
-            for row in range(2, last + 1):
-                sheet.cell(row=row, column=index).number_format = "@"
-        if column.choices:
-            rule = DataValidation(type="list", formula1=f'"{",".join(column.choices)}"', allow_blank=True)
-            rule.error = f"请从下拉列表中选择：{'、'.join(column.choices)}"
-            rule.add(f"{letter}2:{letter}{last}")
-            sheet.add_data_validation(rule)
-    sheet.freeze_panes = "A2"
-
-    notes = book.create_sheet(INSTRUCTIONS_SHEET)
-    wrap = Alignment(wrap_text=True, vertical="top")
-    notes.append(["学籍名册导入说明"])
-    notes["A1"].font = Font(bold=True, size=14)
-    for number, text in enumerate(GENERAL_NOTES, start=1):
-        notes.append([f"{number}. {text}"])
-        notes.merge_cells(start_row=notes.max_row, start_column=1, end_row=notes.max_row, end_column=5)
-        notes.cell(row=notes.max_row, column=1).alignment = wrap
-        notes.row_dimensions[notes.max_row].height = 32
-    notes.append([])
-    notes.append(["列名", "是否必填", "可填写的内容", "说明", "示例"])
-    for cell in notes[notes.max_row]:
-        cell.font = bold
-    for column in COLUMNS:
-        required = "必填" if column.required else "可选"
-        notes.append([column.header, required, "、".join(column.choices), column.help, column.example])
-        for cell in notes[notes.max_row]:
-            cell.alignment = wrap
-            cell.number_format = "@"
-    for letter, width in zip("ABCDE", (16, 10, 26, 60, 22), strict=True):
-        notes.column_dimensions[letter].width = width
-
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    return template_workbook(
+        sheet_name=SHEET_NAME,
+        instructions_sheet=INSTRUCTIONS_SHEET,
+        title="学籍名册导入说明",
+        notes=GENERAL_NOTES,
+        columns=COLUMNS,
+    )
