@@ -14,7 +14,7 @@ from funding.api.views import (
     ProgramViewSet,
     SemesterViewSet,
 )
-from schools.api.views import GradeViewSet, MeView, SchoolClassViewSet, SchoolViewSet, TokenCreateView
+from schools.api.views import GradeViewSet, JobViewSet, MeView, SchoolClassViewSet, SchoolViewSet, TokenCreateView
 from students.api.identification import ApplicationViewSet, ObjectionViewSet, PublicityViewSet
 from students.api.views import StudentViewSet
 
@@ -37,6 +37,7 @@ router.register("batches", BatchViewSet, basename="batch")
 router.register("corrections", CorrectionViewSet, basename="correction")
 router.register("recoveries", RecoveryViewSet, basename="recovery")
 router.register("audit-events", AuditEventViewSet, basename="audit-event")
+router.register("jobs", JobViewSet, basename="job")
 router.register("care/cases", CaseViewSet, basename="care-case")
 
 urlpatterns = [

@@ -19,21 +19,14 @@ from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
-from core.api import HasAction, RowField
-from funding import selectors as funding_selectors
+from core.api import HasAction
 from funding.models import Award, FundingSource
+from funding.rowfields import SemesterField
 from schools.permissions import Action
+from schools.serializers import JobSerializer
 
 from .models import Batch, BatchKind, Correction, PaymentLine, Recovery
 from .services import batches, corrections, exports, returns
-
-
-class SemesterField(RowField):
-    """A semester the caller may see, named by its id or its code (2026-AUTUMN), through funding's one
-    resolver: another tenant's semester is "not found"."""
-
-    def resolve(self, *, user, text):
-        return funding_selectors.semester_by_code(user=user, code=text)
 
 
 class BatchSerializer(serializers.ModelSerializer):
@@ -84,19 +77,6 @@ class BatchBuildSerializer(serializers.Serializer):
 
     semester = SemesterField(help_text="the semester's id, or its code such as 2026-AUTUMN")
     kind = serializers.ChoiceField(choices=BatchKind.choices)
-
-
-class SkippedAwardSerializer(serializers.Serializer):
-    award = serializers.UUIDField()
-    reason = serializers.CharField()
-
-
-class BatchBuildResultSerializer(serializers.Serializer):
-    """Output of building a batch: the batch (none when nothing was due), its lines, the awards left out."""
-
-    batch = BatchSerializer(allow_null=True)
-    lines = serializers.IntegerField()
-    skipped = SkippedAwardSerializer(many=True)
 
 
 class RosterQuerySerializer(serializers.Serializer):
@@ -175,14 +155,18 @@ class BatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     def get_queryset(self):
         return Batch.objects.visible_to(self.request.user).order_by("semester_id", "number")
 
-    @extend_schema(request=BatchBuildSerializer, responses={201: BatchBuildResultSerializer})
+    @extend_schema(request=BatchBuildSerializer, responses={202: JobSerializer})
     def create(self, request):
+        """Build a batch: a background job, as on the page (a county's semester is many thousand lines).
+        Answers 202 with the job; poll `/api/v1/jobs/{id}/` until SUCCEEDED, whose `result` names the
+        batch (`batch`, `number`, `lines`, `skipped`) or why none was built (`refused`). A second request
+        while a build of the semester is queued or running answers with that job."""
         data = BatchBuildSerializer(data=request.data, context=self.get_serializer_context())
         data.is_valid(raise_exception=True)
-        result = batches.batch_build(actor=request.user, **data.validated_data)
-        skipped = [{"award": pk, "reason": why} for pk, why in result.skipped]
-        body = {"batch": result.batch, "lines": result.lines, "skipped": skipped}
-        return Response(BatchBuildResultSerializer(body).data, status=status.HTTP_201_CREATED)
+        job = batches.batch_build_start(actor=request.user, **data.validated_data)
+        response = Response(JobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
+        response["Location"] = f"/api/v1/jobs/{job.pk}/"
+        return response
 
     @extend_schema(request=None, responses=BatchSerializer)
     @action(detail=True, methods=["post"])

@@ -218,6 +218,7 @@ PARAMS = {
     "award-detail": lambda w: {"pk": w.award.pk},
     "award-correct": lambda w: {"pk": w.award.pk},
     "batch-detail": lambda w: {"pk": w.batch.pk},
+    "job-detail": lambda w: {"pk": w.job.pk},
     "batch-release": lambda w: {"pk": w.batch.pk},
     "batch-lines": lambda w: {"pk": w.batch.pk},
     "batch-roster": lambda w: {"pk": w.batch.pk},

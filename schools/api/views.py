@@ -10,9 +10,10 @@ from rest_framework.views import APIView
 
 from core.api import HasAction
 from schools import permissions, services
-from schools.models import Grade, School, SchoolClass
+from schools.models import Grade, Job, School, SchoolClass
 from schools.permissions import Action
 from schools.selectors import class_list, grade_list, school_list
+from schools.serializers import JobSerializer
 
 
 class SchoolSerializer(serializers.ModelSerializer):
@@ -122,3 +123,17 @@ class TokenCreateView(APIView):
             raise serializers.ValidationError({"non_field_errors": [BAD_CREDENTIALS]})
         token, key = services.api_token_create(user=user, name=data.validated_data.get("name", ""))
         return Response(TokenSerializer({"token": key, "expiry": token.token.expiry}).data)
+
+
+class JobViewSet(viewsets.ReadOnlyModelViewSet):
+    """Background jobs the caller may see (the ones they started; auditors see all): an operation that
+    starts one answers 202 with it, and its client polls `/jobs/{id}/` until the status is SUCCEEDED
+    or FAILED. `?kind=` narrows the list."""
+
+    serializer_class = JobSerializer
+    permission_classes = [HasAction]
+    required_actions = {"list": Action.JOB_VIEW, "retrieve": Action.JOB_VIEW}
+    filterset_fields = ["kind", "status"]
+
+    def get_queryset(self):
+        return Job.objects.visible_to(self.request.user).order_by("-created_at", "-pk")
