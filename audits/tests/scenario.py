@@ -80,6 +80,11 @@ class Scenario:
         }
 
 
+#: The findings that become corrections (stops and recoveries), one per award: REGISTRY_DROPPED,
+#: LEFT_SCHOOL, NOT_REGISTERED, DOUBLE_FUNDED, SHARED_CARD twice, FUNDED_DROPPED_OUT twice.
+CORRECTIONS_EXPECTED = 8
+
+
 def award(w: TenantWorld, student: Student, program: Program, *, amount: str, application=None) -> Award:
     """An approved award, straight into the table (its list approved), like the fixture's."""
     award_list, _ = AwardList.objects.get_or_create(

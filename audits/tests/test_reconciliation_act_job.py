@@ -42,12 +42,12 @@ def test_the_button_starts_the_job_and_the_run_page_shows_its_result(world, tena
         reconciliation_act_task.apply(kwargs=kwargs)
         job = Job.objects.get(pk=job.pk)
         assert job.status == JobStatus.SUCCEEDED, job.message
-        assert (job.result["acted"], job.result["skipped"]) == (6, 0)
-        assert Correction.objects.count() == before + 6
+        assert (job.result["acted"], job.result["skipped"]) == (scenario.CORRECTIONS_EXPECTED, 0)
+        assert Correction.objects.count() == before + scenario.CORRECTIONS_EXPECTED
         # The same work again (a job sent again after its worker died): nothing open, nothing twice.
         again, _message = reconciliation_act_job_run(job=job)
         assert again["acted"] == 0
-        assert Correction.objects.count() == before + 6
+        assert Correction.objects.count() == before + scenario.CORRECTIONS_EXPECTED
         errors = Finding.objects.filter(run=run, kind__in=[FindingKind.STOP, FindingKind.RECOVER])
         assert not errors.filter(status=FindingStatus.OPEN).exists()
     page = district.get(first["Location"]).content.decode()

@@ -45,7 +45,7 @@ def _start(w, sc, run) -> Job:
 def _each_award_corrected_once(w, run, before) -> None:
     with tenant_transaction(w.tenant.pk):
         made = Correction.objects.count() - before
-        assert made == 6
+        assert made == scenario.CORRECTIONS_EXPECTED
         findings = Finding.objects.filter(run=run, kind__in=ERRORS)
         assert not findings.filter(status=FindingStatus.OPEN).exists()
         awards = set(findings.values_list("award_id", flat=True))
@@ -67,7 +67,7 @@ def test_a_real_worker_proposes_the_stops_and_recoveries_once():
     assert again.status == JobStatus.SUCCEEDED, again.message
     assert again.result["acted"] == 0
     assert job.status == JobStatus.SUCCEEDED, job.message
-    assert (job.result["acted"], job.result["skipped"]) == (6, 0)
+    assert (job.result["acted"], job.result["skipped"]) == (scenario.CORRECTIONS_EXPECTED, 0)
     assert job_now(w.tenant.pk, job.pk).attempts == 1
     assert job.done == job.total > 0
     _each_award_corrected_once(w, run, before)
