@@ -3,17 +3,15 @@ reconciliation, watches the progress bar, filters the lists and exports them."""
 
 from __future__ import annotations
 
-import contextlib
-
 import openpyxl
 import pytest
-from django.conf import settings
 
 from core.crypto import mask
 from core.tenancy.context import tenant_transaction
 from schools.permissions import Role
 from tests.browser import chromium, log_in
 from tests.factories import PASSWORD, build_world
+from tests.workers import worker_for_pages
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -38,15 +36,6 @@ def site(live_server, monkeypatch):
     return live_server.url, w, {"kid": kid, "parent_of": parent_of}, rows
 
 
-def _worker():
-    """Tasks run in-process after the request commits without a broker; with Redis, a real worker."""
-    if settings.CELERY_TASK_ALWAYS_EAGER:
-        return contextlib.nullcontext()
-    from tests.workers import running_worker
-
-    return running_worker()
-
-
 def _download(page, site: str, selector: str, path) -> list[tuple]:
     """Fetch a link's file with the browser's own session (as test_browser_money does) and read it."""
     href = page.get_attribute(selector, "href")
@@ -61,7 +50,7 @@ def test_the_district_imports_a_list_reconciles_and_exports_the_findings(site, t
     url, w, pupils, rows = site
     csv_path = tmp_path / "民政低保名单.csv"
     csv_path.write_bytes("\n".join(",".join(r) for r in [HEADERS, *rows]).encode("gb18030"))
-    with _worker(), chromium() as browser:
+    with worker_for_pages(), chromium() as browser:
         page = browser.new_page(locale="zh-CN")
         log_in(page, url, w.users[Role.DISTRICT_STAFF].username, PASSWORD)
         page.click("nav >> text=部门数据")

@@ -5,14 +5,12 @@ recovery followed to its end)."""
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import io
 from decimal import Decimal as D
 
 import openpyxl
 import pytest
-from django.conf import settings
 
 from core.audit.models import AuditEvent
 from core.tenancy.context import tenant_transaction
@@ -36,18 +34,9 @@ from schools.permissions import Role
 from tests.browser import download, messages_text, shared_chromium, signed_in, submit
 from tests.factories import PASSWORD, build_world, make_semester, user_with_role
 from tests.money import approved_list, identify
+from tests.workers import worker_for_pages
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def _worker():
-    """Building a batch is a background job: in-process after the request commits without a broker;
-    with Redis, a real worker."""
-    if settings.CELERY_TASK_ALWAYS_EAGER:
-        return contextlib.nullcontext()
-    from tests.workers import running_worker
-
-    return running_worker()
 
 
 def _build(page, kind: str) -> None:
@@ -100,7 +89,7 @@ def test_the_first_batch_is_confirmed_by_each_school_released_and_answered_by_th
     # Build (a background job with its progress): every approved award of the semester goes into one
     # frozen batch, which the job's result opens.
     district.goto(f"{url}/disbursements/")
-    with _worker():
+    with worker_for_pages():
         _build(district, "FIRST")
     assert district.locator("[data-testid=batch-result]").count() == 1
     with district.expect_navigation():
@@ -201,7 +190,7 @@ def test_the_first_batch_is_confirmed_by_each_school_released_and_answered_by_th
 
     # 补发: a reissue batch waits for the refused card to be fixed, and says why it made nothing.
     district.goto(f"{url}/disbursements/")
-    with _worker():
+    with worker_for_pages():
         _build(district, "REISSUE")
         assert "卡未激活" in district.inner_text("[data-testid=batch-result]")
         assert district.locator("[data-testid=batch-open]").count() == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -84,3 +85,11 @@ def wait_for_job(tenant_id, job_id, until, seconds: float = 90):
             return job
         time.sleep(0.2)
     raise AssertionError(f"job {job_id} still {job.status} ({job.done}/{job.total} {job.message})")
+
+
+def worker_for_pages() -> contextlib.AbstractContextManager:
+    """What a page test needs for the background job its button starts: nothing without a broker (the
+    task runs in-process after the request commits), a real worker with Redis."""
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        return contextlib.nullcontext()
+    return running_worker()
