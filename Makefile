@@ -30,13 +30,16 @@ demo-advance: install
 	$(DEV_ENV) $(BIN)/python manage.py demo_advance
 
 ## The test suite: SQLite by default; PostgreSQL and Redis when DATABASE_URL and REDIS_URL are set.
+## It runs in one process per core (pytest-xdist; TEST_PROCESSES=0 for one process), a test module per
+## process at a time so that a module's browser and data are set up once.
+TEST_PROCESSES ?= auto
 test: install
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_PROCESSES) --dist loadfile $(PYTEST_ARGS)
 
 ## The same suite against the local PostgreSQL and Redis.
 test-pg: install
 	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/funding} \
-	REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/0} $(BIN)/python -m pytest $(PYTEST_ARGS)
+	REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/0} $(BIN)/python -m pytest -n $(TEST_PROCESSES) --dist loadfile $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

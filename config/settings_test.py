@@ -26,7 +26,14 @@ SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False
 ALLOWED_HOSTS = ["*"]
 LOGGING = {"version": 1, "disable_existing_loggers": False}
+# pytest-xdist runs the suite in several processes ("gw0", "gw1", ...), each on its own test database
+# (pytest-django adds the suffix). What they would otherwise share is kept apart here: the cache (job
+# progress is cached under the job's id, and ids start at 1 in every database), files and checkpoints.
+# Celery workers started by a test inherit the variable, so they read and write the same keys.
+_XDIST = os.environ.get("PYTEST_XDIST_WORKER", "")
+if REDIS_URL:  # noqa: F405
+    CACHES = {"default": {**CACHES["default"], "KEY_PREFIX": f"test{_XDIST}"}}  # noqa: F405
 # Uploaded evidence and reports written by tests stay out of the working tree.
-MEDIA_ROOT = Path(tempfile.gettempdir()) / "student-aid-test-media"
+MEDIA_ROOT = Path(tempfile.gettempdir()) / f"student-aid-test-media{_XDIST}"
 # Checkpoints of the audit chains too (tests that read them set their own directory).
-AUDIT_CHECKPOINT_DIR = Path(tempfile.gettempdir()) / "student-aid-test-audit-checkpoints"
+AUDIT_CHECKPOINT_DIR = Path(tempfile.gettempdir()) / f"student-aid-test-audit-checkpoints{_XDIST}"

@@ -19,7 +19,7 @@ import hashlib
 import logging
 from typing import Any
 
-from django.db import connections
+from django.db import IntegrityError, ProgrammingError, connections, transaction
 from django.db.migrations.operations.base import Operation
 
 logger = logging.getLogger(__name__)
@@ -243,7 +243,16 @@ def grant_app_role(using: str = "default", *, role: str) -> None:
                 logger.warning("app role %s does not exist and this user may not create it", role)
                 return
             name = connection.ops.quote_name(role)
-            cursor.execute(f"CREATE ROLE {name} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE")
+            # Roles belong to the cluster, not the database: two databases migrated at once (the test
+            # suite's parallel processes) may both find it missing. The second one's CREATE fails and
+            # the role it wanted is there; a savepoint keeps the migration's transaction usable.
+            try:
+                with transaction.atomic(using=using):
+                    cursor.execute(f"CREATE ROLE {name} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE")
+            except (IntegrityError, ProgrammingError):
+                cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role])
+                if cursor.fetchone() is None:
+                    raise
         elif row[0]:
             raise RuntimeError(f"the app role {role} must not be a superuser or bypass row-level security")
         name = connection.ops.quote_name(role)
