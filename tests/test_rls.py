@@ -215,3 +215,25 @@ def test_the_app_cannot_delete_a_tenants_audit_chain_head(world, tenant_of):
         assert _count(cursor, "audits_auditchainhead") == 1
         with pytest.raises(DatabaseError, match="permission denied"), transaction.atomic():
             cursor.execute("DELETE FROM audits_auditchainhead")
+
+
+def test_the_tenant_is_set_with_a_statement_citus_forwards_and_it_ends_with_the_transaction(world):
+    """Citus forwards SET LOCAL to the nodes holding the shards, not a set_config() call (issue 22):
+    the setting is made by SET LOCAL, it walls the rows, and it is gone after the transaction."""
+    from django.test.utils import CaptureQueriesContext
+
+    from core.tenancy.context import tenant_transaction
+    from students.models import Student
+
+    with CaptureQueriesContext(connection) as queries, tenant_transaction(world.a.tenant.pk):
+        seen = Student.objects.count()
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT current_setting('app.tenant_id', true)")
+            assert cursor.fetchone()[0] == str(world.a.tenant.pk)
+    statements = [q["sql"] for q in queries.captured_queries]
+    assert any(s.startswith("SET LOCAL app.tenant_id = ") for s in statements), statements
+    assert not any("set_config('app.tenant_id'" in s or "set_config(%s" in s for s in statements)
+    assert seen == len(world.a.all_students)  # the rows are walled to the tenant that was set
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT coalesce(current_setting('app.tenant_id', true), '')")
+        assert cursor.fetchone()[0] == ""

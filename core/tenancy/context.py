@@ -58,8 +58,11 @@ def tenant_context(tenant_id: uuid.UUID | str | None) -> Iterator[None]:
 def activate_in_db(using: str = "default") -> None:
     """Tell PostgreSQL the current tenant for the rest of the open transaction (row-level security).
 
-    `set_config(..., true)` is transaction-local: it ends with the transaction, so a pooled or
-    persistent connection can never carry one tenant's setting into another's work.
+    `SET LOCAL` is transaction-local: it ends with the transaction, so a pooled or persistent
+    connection can never carry one tenant's setting into another's work. It is `SET LOCAL` rather
+    than the equivalent `set_config(..., true)` because Citus forwards SET LOCAL to the worker nodes
+    that hold the shards (with `citus.propagate_set_commands = 'local'`, docs/scale.md) and does not
+    forward a function call, so row-level security there would see no tenant.
     """
     connection = connections[using]
     if connection.vendor != "postgresql":
@@ -67,8 +70,11 @@ def activate_in_db(using: str = "default") -> None:
     if not connection.in_atomic_block:
         raise RuntimeError("activate_in_db() must run inside transaction.atomic()")
     tenant_id = _tenant.get()
+    # SET takes no bind parameters; the value is a UUID object (hex digits and dashes only: `_as_uuid`
+    # parsed it), so writing it into the statement cannot inject anything.
+    value = str(uuid.UUID(str(tenant_id))) if tenant_id else ""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT set_config(%s, %s, true)", [GUC, str(tenant_id) if tenant_id else ""])
+        cursor.execute(f"SET LOCAL {GUC} = '{value}'")
 
 
 @contextmanager
