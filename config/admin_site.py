@@ -24,3 +24,14 @@ class TenantAdminSite(admin.AdminSite):
 
 class AdminConfig(DjangoAdminConfig):
     default_site = "config.admin_site.TenantAdminSite"
+
+    def ready(self):
+        super().ready()
+        # django-celery-beat registers its schedule tables on the admin: they are the platform's, not
+        # a district's, and a tenant admin must not see or change them. Operators use the settings.
+        from django_celery_beat import models as beat
+
+        for model in (beat.PeriodicTask, beat.IntervalSchedule, beat.CrontabSchedule, beat.SolarSchedule,
+                      beat.ClockedSchedule):  # fmt: skip
+            if admin.site.is_registered(model):
+                admin.site.unregister(model)

@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_htmx",
     "import_export",  # admin sheets of schools, classes, programs and standards (schools.resources)
+    "django_celery_beat",  # beat's schedule and its last runs in the database, not one host's file
     # Ours, in import order: each app may import the ones before it, and none after it (.importlinter).
     # `core` is the kernel floor under them all; `demo` drives every app's services to seed the demo.
     "core",
@@ -159,6 +160,10 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 15 * 60}
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="funding")
 CELERY_IMPORTS = ["schools.tasks", "students.identification.tasks"]
+# Beat keeps its schedule and the time of each entry's last run in the database (django-celery-beat),
+# so a beat restarted on another host carries on where the last one stopped, and no host's disk holds
+# state. The entries below are written into it when beat starts. Run ONE beat process per deployment.
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     # Jobs whose worker died (silent heartbeat, or never claimed): their tasks are sent again.
     "sweep-jobs": {
