@@ -619,32 +619,40 @@ def _seed_registry(district: User, pupils: list[Student], story: int) -> None:
 
 
 def _seed_pairing(t: DemoTenant, report: SeedReport) -> None:
-    """1+1 结对帮扶 in demo-a, through the services: the district pairs the demo teacher with the pupils
-    who need a teacher except two (gaps on the coverage page); the teacher visited some families this
-    autumn, two of them long ago (their next visit is overdue on the teacher's home page); two pupils
-    carry a risk flag (the watch list). Only for a tenant with no pairing yet."""
+    """1+1 结对帮扶 in demo-a, through the services: the district pairs the demo teacher with the class's
+    identified pupils except (at most) two who need a teacher (the coverage page's gaps); the teacher
+    visited four families this autumn, two of them long ago (their next visit is overdue on the
+    teacher's home page); two pupils carry a risk flag (the watch list). Only for a tenant with no
+    pairing yet."""
     from care.models import Pairing, RiskKind
     from care.pairing import selectors as pairing_selectors
     from care.pairing import services as pairing_services
     from core import clock
+    from students.models import ApplicationStatus, HardshipApplication
 
     if Pairing.objects.exists():
         return
     users = {suffix: User.objects.get(username=f"{t.user_prefix}.{suffix}") for suffix, _role, _name in DEMO_ROLES}
     district, teacher = users["district"], users["teacher"]
-    found = pairing_selectors.coverage(user=district)
-    pupils = found.uncovered
+    klass_id = RoleAssignment.objects.get(user=teacher, role=Role.CLASS_TEACHER).klass_id
+    gaps = {p.pk for p in pairing_selectors.coverage(user=district).uncovered[:2]}
+    identified = HardshipApplication.objects.filter(klass_id=klass_id, status=ApplicationStatus.IDENTIFIED)
+    pupils = list(
+        Student.objects.filter(pk__in=identified.values("student_id"), enrollment_status=EnrollmentStatus.ATTENDING)
+        .exclude(pk__in=gaps)
+        .order_by("name", "pk")
+    )
     if len(pupils) < 4:
         return  # a tiny demo (tests' --scale): no story
-    result = pairing_services.pairing_assign(actor=district, teacher=teacher, student_ids=[p.pk for p in pupils[2:]])
+    result = pairing_services.pairing_assign(actor=district, teacher=teacher, student_ids=[p.pk for p in pupils])
     report.add("pairings", result.paired)
     today = clock.today()
-    for i, pupil in enumerate(pupils[2:6]):
+    for i, pupil in enumerate(pupils[:4]):
         long_ago = i < 2
         pairing_services.pairing_visit_record(
             actor=teacher,
             student=pupil,
-            visited_on=today - dt.timedelta(days=100 if long_ago else 20),
+            visited_on=today - dt.timedelta(days=60 if long_ago else 20),
             met=("母亲", "祖父母", "父亲", "姑姑")[i],
             situation=("父母一方长期患病，靠低保和务农维持。", "父母在外务工，祖父母照看，住房老旧。")[i % 2],
             needs=("冬季衣物，学习用品", "课后辅导")[i % 2],
@@ -652,8 +660,6 @@ def _seed_pairing(t: DemoTenant, report: SeedReport) -> None:
             next_due_on=today - dt.timedelta(days=10) if long_ago else today + dt.timedelta(days=70),
         )
         report.add("home visits", 1)
-    for pupil, kind, note in (
-        (pupils[2], RiskKind.LEFT_BEHIND, "父母在外省务工"),
-        (pupils[3], RiskKind.DISTANCE, "单程步行一小时"),
-    ):
+    flags = ((pupils[0], RiskKind.LEFT_BEHIND, "父母在外省务工"), (pupils[1], RiskKind.DISTANCE, "单程步行一小时"))
+    for pupil, kind, note in flags:
         pairing_services.risk_flag_set(actor=teacher, student=pupil, kind=kind, note=note)

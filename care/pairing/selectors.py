@@ -14,7 +14,15 @@ from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet, Subquery
 from core import clock
 from schools.models import RoleAssignment, School, User
 from schools.permissions import Action, Role
-from students.models import ApplicationStatus, EnrollmentStatus, HardshipApplication, HomeVisit, Student, Tier
+from students.models import (
+    ApplicationStatus,
+    EnrollmentStatus,
+    HardshipApplication,
+    HomeVisit,
+    Student,
+    Tier,
+    VisitPurpose,
+)
 
 from ..models import OPEN_STATES, DropoutCase, Pairing, RiskFlag, RiskKind
 from ..selectors import rules_current
@@ -157,16 +165,21 @@ class PairedPupil:
 
 
 def my_pairings(*, user: Any) -> list[PairedPupil]:
-    """The teacher's current pupils, each with the last visit and when the next is due (the latest
-    visit's "next due", or the district's interval after the pairing began): one query."""
+    """The teacher's current pupils, each with the last pairing visit and when the next is due (the
+    latest pairing visit's "next due", or the district's interval after the pairing began): one query."""
     if not getattr(user, "is_authenticated", False) or user.tenant_id is None:
         return []
-    latest = HomeVisit.objects.filter(student_id=OuterRef("student_id")).order_by("-visited_on", "-created_at")
+    # Only the pairing's own visits count (an identification visit has no "next visit due").
+    latest = HomeVisit.objects.filter(student_id=OuterRef("student_id"), purpose=VisitPurpose.PAIRING).order_by(
+        "-visited_on", "-created_at"
+    )
     rows = (
         Pairing.objects.filter(teacher_id=user.pk, tenant_id=user.tenant_id, ended_on__isnull=True)
         .select_related("student", "klass__grade", "school")
         .annotate(
-            last_visit_on=Max("student__home_visits__visited_on"),
+            last_visit_on=Max(
+                "student__home_visits__visited_on", filter=Q(student__home_visits__purpose=VisitPurpose.PAIRING)
+            ),
             next_due_on=Subquery(latest.values("next_due_on")[:1]),
         )
         .order_by("student__name", "pk")

@@ -148,7 +148,7 @@ def pairing_visit_record(
         paired = Pairing.objects.filter(student=student, teacher_id=actor.pk, ended_on__isnull=True).exists()
         if not paired:
             raise PairingError(MSG_NOT_PAIRED)
-        if next_due_on is None and visited_on is not None:
+        if next_due_on is None and visited_on is not None and visited_on <= clock.today():
             next_due_on = visited_on + dt.timedelta(days=rules_current().pairing_visit_days)
         return home_visit_record(
             actor=actor,

@@ -22,7 +22,7 @@ from schools import permissions
 from schools.permissions import Role
 from students.identification import workflow
 from students.models import HomeVisit, Tier, VisitPurpose
-from students.services import MSG_VISIT_FUTURE
+from students.services import MSG_VISIT_FUTURE, home_visits_sync_from_applications
 from tests.factories import make_application, user_with_role
 
 TODAY = dt.date(2026, 12, 7)
@@ -114,6 +114,11 @@ def test_the_paired_teacher_records_visits_and_overdue_ones_wait_on_the_home_pag
         # October with the next visit due in January.
         overdue = [row for row in selectors.my_pairings(user=teacher) if row.overdue]
         assert {r.pairing.student_id for r in overdue} == {w.students[k][1].pk for k in ("c2", "c3", "c4")}
+        # A nomination's home visit is not the pairing's: it leaves the pairing visit overdue.
+        app = w.applications["c2"]
+        app.visit_on, app.visit_by = TODAY - dt.timedelta(days=3), "王老师"
+        home_visits_sync_from_applications(actor=teacher, applications=[app])
+        assert HomeVisit.objects.filter(student=app.student, purpose=VisitPurpose.IDENTIFICATION).exists()
         [item] = pairing_items(teacher)
         assert (item.count, item.url) == (3, reverse("care:my_pupils"))
         visit = services.pairing_visit_record(
