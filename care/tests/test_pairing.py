@@ -243,6 +243,20 @@ def test_pages_coverage_bulk_form_my_pupils_visit_and_watch_list(world, tenant_o
             follow=True,
         )
         assert posted.content.decode().count('data-testid="uncovered-row"') == 2
+    with tenant_of(w.tenant):
+        stranger = user_with_role(w.tenant, Role.CLASS_TEACHER, w.classes["c4"])  # school s2
+        pairings = Pairing.objects.count()
+    with clock.frozen_at(TODAY):
+        refused = client.post(
+            reverse("care:pairing_assign"),
+            {"teacher": str(stranger.pk), "students": [str(needing[2].pk)]},
+            follow=True,
+        )
+    body = refused.content.decode()
+    assert "不在同一所学校任教" in body  # said why
+    assert body.count('data-testid="uncovered-row"') == 2
+    with tenant_of(w.tenant):
+        assert Pairing.objects.count() == pairings  # changed nothing
     teacher = Client()
     teacher.force_login(w.users[Role.CLASS_TEACHER])
     with clock.frozen_at(TODAY):
@@ -305,3 +319,21 @@ def test_the_api_pairs_and_records_visits_with_the_same_refusals(world, tenant_o
             content_type="application/json",
         )
         assert answer.status_code == 201
+
+
+def test_coverage_and_a_teachers_pupils_take_a_fixed_number_of_queries(
+    world, tenant_of, needing, django_assert_max_num_queries
+):
+    w = world.a
+    district, teacher = w.users[Role.DISTRICT_STAFF], w.users[Role.CLASS_TEACHER]
+    with tenant_of(w.tenant), clock.frozen_at(TODAY):
+        permissions.assignments(district)
+        permissions.assignments(teacher)
+        # the rules, the counts, the pupils without a teacher, the teachers' loads, the teachers, the schools
+        with django_assert_max_num_queries(6):
+            found = selectors.coverage(user=district)
+            assert [p.school.name for p in found.uncovered]  # schools and classes came with the pupils
+            assert [str(p.klass) for p in found.uncovered]
+        with django_assert_max_num_queries(2):  # the rules, the pairings with their visits
+            rows = selectors.my_pairings(user=teacher)
+            assert [(r.pairing.student.name, str(r.pairing.klass), r.overdue) for r in rows]
