@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from . import views
 
@@ -12,4 +12,5 @@ urlpatterns = [
     path("cases/<uuid:pk>/steps/", views.case_step_view, name="case_step"),
     path("cases/<uuid:pk>/responsibles/", views.case_responsible_view, name="case_responsible"),
     path("cases/<uuid:pk>/notice/<int:level>/", views.case_notice_view, name="case_notice"),
+    path("", include("care.pairing.urls")),  # 1+1 结对帮扶, visits, the watch list
 ]

@@ -55,3 +55,31 @@ def care_items(user: Any) -> list[WorkItem]:
                 )
             )
     return items
+
+
+def pairing_items(user: Any) -> list[WorkItem]:
+    """1+1 结对帮扶: a teacher's overdue visits (their home page); pupils without a teacher (school, district)."""
+    from .pairing import selectors as pairing
+
+    items: list[WorkItem] = []
+    if permissions.can(user, Action.VISIT_RECORD):
+        overdue = [row for row in pairing.my_pairings(user=user) if row.overdue]
+        if overdue:
+            items.append(
+                WorkItem(
+                    label=_("Pairing visits overdue"),
+                    count=len(overdue),
+                    url=reverse("care:my_pupils"),
+                    hint=_("visit the family and record the visit"),
+                )
+            )
+    if permissions.can(user, Action.PAIRING_MANAGE) and (n := pairing.uncovered_count(user=user)):
+        items.append(
+            WorkItem(
+                label=_("Pupils without a paired teacher"),
+                count=n,
+                url=reverse("care:pairing"),
+                hint=_("registered poor or especially difficult: pair each with a teacher"),
+            )
+        )
+    return items

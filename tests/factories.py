@@ -9,7 +9,19 @@ from dataclasses import dataclass, field
 
 from django.core.files.base import ContentFile
 
-from care.models import Absence, AbsenceReason, CareRules, CaseResponsible, CaseStep, ChiefRole, DropoutCase, StepKind
+from care.models import (
+    Absence,
+    AbsenceReason,
+    CareRules,
+    CaseResponsible,
+    CaseStep,
+    ChiefRole,
+    DropoutCase,
+    Pairing,
+    RiskFlag,
+    RiskKind,
+    StepKind,
+)
 from core.tenancy.context import tenant_transaction
 from disbursements.models import (
     BankLayout,
@@ -49,6 +61,7 @@ from students.models import (
     Guardian,
     GuardianRelation,
     HardshipApplication,
+    HomeVisit,
     Hukou,
     Objection,
     Publicity,
@@ -57,6 +70,7 @@ from students.models import (
     Student,
     Tier,
     TierAdjustment,
+    VisitPurpose,
 )
 
 CHROMIUM = "/usr/bin/chromium"
@@ -94,6 +108,9 @@ class TenantWorld:
     batch: Batch | None = None
     line: PaymentLine | None = None
     cases: dict[str, DropoutCase] = field(default_factory=dict)
+    pairings: dict[str, Pairing] = field(default_factory=dict)
+    flags: dict[str, RiskFlag] = field(default_factory=dict)
+    visit: HomeVisit | None = None
 
     @property
     def all_students(self) -> list[Student]:
@@ -372,3 +389,31 @@ def _care_rows(w: TenantWorld) -> None:
     )  # fmt: skip
     CaseStep.objects.create(case=case, kind=StepKind.HOME_VISIT, done_on=case.opened_on, notes="visit", actor=teacher)
     CaseResponsible.objects.create(case=case, role=ChiefRole.VILLAGE_HEAD, name=f"{w.marker}村长", phone="13900000000")
+
+    _pairing_rows(w)
+
+
+def make_pairing(student: Student, *, teacher: User, by: User, started_on: dt.date = dt.date(2026, 9, 1)) -> Pairing:
+    """A pairing straight into the table (not via the service)."""
+    return Pairing.objects.create(
+        student=student, school_id=student.school_id, grade_id=student.grade_id, klass_id=student.klass_id,
+        teacher=teacher, started_on=started_on, assigned_by=by,
+    )  # fmt: skip
+
+
+def _pairing_rows(w: TenantWorld) -> None:
+    """1+1 pairing: each class's second pupil paired with the class teacher (of c1, school s1), a risk
+    flag on each class's first pupil, and one pairing visit to c1's paired pupil."""
+    teacher, officer = w.users[Role.CLASS_TEACHER], w.users[Role.SCHOOL_OFFICER]
+    for key, students in w.students.items():
+        w.pairings[key] = make_pairing(students[1], teacher=teacher, by=officer)
+        w.flags[key] = RiskFlag.objects.create(
+            student=students[0], school_id=students[0].school_id, grade_id=students[0].grade_id,
+            klass_id=students[0].klass_id, kind=RiskKind.DISTANCE, note=f"{w.marker}路远", set_by=teacher,
+        )  # fmt: skip
+    pupil = w.pairings["c1"].student
+    w.visit = HomeVisit.objects.create(
+        student=pupil, school_id=pupil.school_id, grade_id=pupil.grade_id, klass_id=pupil.klass_id,
+        purpose=VisitPurpose.PAIRING, visited_on=dt.date(2026, 10, 9), visitor=teacher, visitor_name="t",
+        met=f"{w.marker}母亲", situation="ok", next_due_on=dt.date(2027, 1, 9), recorded_by=teacher,
+    )  # fmt: skip
