@@ -11,6 +11,7 @@ class CareConfig(AppConfig):
     def ready(self):
         from core import worklist
 
-        from .worklist import care_items
+        from .worklist import care_items, weekly_items
 
         worklist.register(care_items)
+        worklist.register(weekly_items)
