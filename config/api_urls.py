@@ -5,6 +5,7 @@ from rest_framework.routers import DefaultRouter
 
 from audits.api.views import AuditEventViewSet
 from care.api.views import AttendanceRecordView, CaseViewSet
+from care.api.weekly import WeeklyReturnViewSet
 from disbursements.api import AwardCorrectView, BatchViewSet, CorrectionViewSet, RecoveryViewSet
 from funding.api.views import (
     AwardListViewSet,
@@ -39,6 +40,7 @@ router.register("recoveries", RecoveryViewSet, basename="recovery")
 router.register("audit-events", AuditEventViewSet, basename="audit-event")
 router.register("jobs", JobViewSet, basename="job")
 router.register("care/cases", CaseViewSet, basename="care-case")
+router.register("care/weekly-returns", WeeklyReturnViewSet, basename="care-weekly-return")
 
 urlpatterns = [
     path("me/", MeView.as_view(), name="me"),

@@ -272,6 +272,8 @@ PARAMS = {
     "care-case-transition": lambda w: {"pk": w.cases["c1"].pk},
     "care-case-steps": lambda w: {"pk": w.cases["c1"].pk},
     "care-case-responsibles": lambda w: {"pk": w.cases["c1"].pk},
+    "care:weekly_school": lambda w: {"school_pk": w.schools["s1"].pk},
+    "care-weekly-return-detail": lambda w: {"pk": w.weekly_returns["s1"].pk},
 }
 
 _ADMIN_OBJECT = re.compile(r"^admin:(?P<app>\w+?)_(?P<model>\w+)_(?P<view>change|history|delete)$")
@@ -329,6 +331,7 @@ def _markers(w: TenantWorld) -> list[str]:
     values += [str(w.award.pk), str(w.batch.pk), str(w.line.pk), str(w.semester.pk), str(w.correction.pk)]
     values.append(str(_run_of(w).pk))
     values += [str(case.pk) for case in w.cases.values()]
+    values += [str(weekly.pk) for weekly in w.weekly_returns.values()]
     for group in (w.schools, w.grades, w.classes):
         values += [str(obj.pk) for obj in group.values()]
     for student in w.all_students:

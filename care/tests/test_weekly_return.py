@@ -73,7 +73,7 @@ def test_submitting_twice_files_one_return_with_a_clear_message(world, tenant_of
     w = world.a
     with pytest.raises(CareError) as refused:
         _submit(tenant_of, w, ORDINARY_WEEK + dt.timedelta(days=2), today=dt.date(2026, 10, 16))
-    assert "already submitted" in refused.value.messages[0]
+    assert "未重复提交" in refused.value.messages[0]  # "…already submitted by … at …: not submitted twice"
     with tenant_of(w.tenant):
         rows = list(WeeklyReturn.objects.filter(school=w.schools["s1"], week_start=ORDINARY_WEEK))
         assert len(rows) == 1
@@ -99,7 +99,7 @@ def test_counts_come_from_the_cases_as_they_stood_that_week(world, tenant_of):
 def test_counts_that_moved_while_the_officer_reviewed_them_file_nothing(world, tenant_of):
     with pytest.raises(CareError) as refused:
         _submit(tenant_of, world.a, ORDINARY_WEEK, today=dt.date(2026, 10, 16), expected=(0, 2))
-    assert "changed" in refused.value.messages[0]
+    assert "有变化" in refused.value.messages[0]  # "the cases changed while you were reviewing them"
     assert _submit(tenant_of, world.a, ORDINARY_WEEK, today=dt.date(2026, 10, 16), expected=(0, 3)).suspected == 3
 
 

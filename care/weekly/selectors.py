@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db.models import CharField, Count, Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
@@ -148,3 +149,12 @@ def week_overview(*, user: Any, week: Week, today: dt.date, time: dt.time) -> Ov
     order = {Standing.MISSING: 0, Standing.LATE: 1, Standing.PENDING: 2, Standing.ON_TIME: 3}
     rows.sort(key=lambda r: order[r.standing])  # stable: township and name inside each standing
     return Overview(week=week, rows=rows)
+
+
+def school_for_submit(*, user: Any, text: str) -> School | None:
+    """A school the user files returns for, by its id (None for another school, another tenant's or a
+    missing one alike)."""
+    try:
+        return School.objects.visible_to(user, Action.WEEKLY_RETURN_SUBMIT).filter(pk=text).first()
+    except (ValueError, ValidationError):
+        return None
