@@ -13,7 +13,7 @@ from .models import CareRules
 class CareRulesAdmin(ScopedAdminMixin, admin.ModelAdmin):
     manage_action = Action.TENANT_SETTINGS
     list_display = ["__str__", "school_notice_days", "home_visit_days", "suspected_after_days"]
-    fields = ["school_notice_days", "home_visit_days", "suspected_after_days"]
+    fields = ["school_notice_days", "home_visit_days", "suspected_after_days", "weekly_due_days", "weekly_due_time"]
 
     def has_add_permission(self, request, obj=None):
         # One row per district (a unique constraint): add it once, then change it.

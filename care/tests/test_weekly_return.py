@@ -157,3 +157,43 @@ def test_the_districts_overview_counts_submitted_late_and_missing(world, tenant_
             user=w.users[Role.SCHOOL_OFFICER], week=week, today=dt.date(2026, 10, 19), time=dt.time(9)
         )
         assert [row.school for row in officer.rows] == [w.schools["s1"]]
+
+
+def test_the_week_and_the_summary_cost_the_same_queries_for_five_schools_as_for_two(world, tenant_of):
+    """Set-based: no query per school (the district's week, the statistics table, a return's counts)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from care.weekly import summary
+    from schools.models import Grade, School
+
+    w = world.a
+    district = w.users[Role.DISTRICT_STAFF]
+
+    def cost() -> list[int]:
+        counts = []
+        with tenant_of(w.tenant):
+            week = week_of(ORDINARY_WEEK)
+            ids = list(School.objects.values_list("pk", flat=True))
+            period = summary.Period.parse("2026-10")
+            district.__dict__.pop("_assignments_cache", None)
+            for read in (
+                lambda: selectors.week_overview(user=district, week=week, today=ORDINARY_WEEK, time=dt.time(9)),
+                lambda: summary.dropout_summary(user=district, period=period),
+                lambda: selectors.case_counts(school_ids=ids, as_of=ORDINARY_WEEK),
+            ):
+                with CaptureQueriesContext(connection) as queries:
+                    read()
+                counts.append(len(queries))
+        return counts
+
+    before = cost()
+    with tenant_of(w.tenant):
+        for n in range(3):
+            school = School.objects.create(
+                code=f"99000000{n:02d}", name=f"新增学校{n}", stages=["JUNIOR"], area="RURAL", township="新镇"
+            )
+            Grade.objects.create(school=school, stage="JUNIOR", entry_year=2025)
+    after = cost()
+    assert before == after
+    assert max(after) <= 6
