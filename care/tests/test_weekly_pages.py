@@ -99,6 +99,12 @@ def test_home_page_work_the_officer_sees_the_return_due_and_the_district_the_lat
     with clock.frozen_at(dt.date(2026, 10, 14)):
         home = _client(w.users[Role.SCHOOL_OFFICER]).get("/").content.decode()
     assert "本周控辍保学周报待填报" in home
+    with clock.frozen_at(dt.date(2026, 10, 14)):
+        officer = _client(w.users[Role.SCHOOL_OFFICER])
+        officer.post(_school_url(w), {"week": WEEK.isoformat(), "notes": "", "seen_dropouts": 0, "seen_suspected": 3})
+        assert "本周控辍保学周报待填报" not in officer.get("/").content.decode()  # filed: no longer waiting
+    with tenant_of(w.tenant):
+        WeeklyReturn.objects.filter(week_start=WEEK).delete()  # the week unfiled again, for the reminder below
     with tenant_of(w.tenant):
         assert weekly_returns_remind(actor=w.users[Role.DISTRICT_STAFF], today=dt.date(2026, 10, 19)) == 2
     with clock.frozen_at(dt.date(2026, 10, 19)):
