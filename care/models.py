@@ -41,6 +41,14 @@ class CareRules(TenantModel):
     pairing_visit_days = models.PositiveSmallIntegerField(
         _("a paired family is visited every (days)"), default=90, help_text=_("when the next visit is not set")
     )
+    # 每周按时填报: the weekly return is due on the week's last working day (holidays and make-up days
+    # from the calendar), plus these working days, by this time (empty: the end of that day).
+    weekly_due_days = models.PositiveSmallIntegerField(
+        _("weekly return due (working days after the week's last working day)"), default=0
+    )
+    weekly_due_time = models.TimeField(
+        _("weekly return due by (time)"), null=True, blank=True, help_text=_("empty: the end of the day")
+    )
 
     view_action: ClassVar[Action] = Action.CARE_VIEW
 
@@ -363,3 +371,62 @@ class RiskFlag(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.student} {self.get_kind_display()}"
+
+
+# --- 每周按时填报: the weekly return (issue 16, item 3) ----------------------------------------------------
+
+
+class WeeklyReturnStatus(models.TextChoices):
+    DUE = "DUE", _("Not submitted")  # 未填报 (a row exists once the school was reminded)
+    SUBMITTED = "SUBMITTED", _("Submitted")  # 已填报
+
+
+class WeeklyReturn(FSMModelMixin, TenantModel):
+    """每周按时填报: one school's weekly return of its dropouts and suspected dropouts (zero returns too).
+
+    The counts are computed from the cases when the school submits (the officer reviews them first);
+    the deadline and whether the return came late are fixed at that moment from the district's rules
+    and working-day calendar. A row in DUE is a reminder the scheduled task left for a late school."""
+
+    school = models.ForeignKey(School, on_delete=models.PROTECT, related_name="+")
+    week_start = models.DateField(_("week of"))  # the Monday
+    status = FSMField(
+        _("status"), max_length=10, choices=WeeklyReturnStatus.choices, default=WeeklyReturnStatus.DUE, protected=True
+    )
+    due_on = models.DateField(_("due on"))
+    dropouts = models.PositiveIntegerField(_("dropouts"), default=0)  # 辍学 (confirmed, being persuaded)
+    suspected = models.PositiveIntegerField(_("suspected dropouts"), default=0)  # 疑似辍学
+    notes = models.CharField(_("notes"), max_length=300, blank=True)
+    is_late = models.BooleanField(_("late"), default=False)
+    submitted_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
+    reminded_at = models.DateTimeField(_("reminded at"), null=True, blank=True)
+
+    scope: ClassVar[Scope] = Scope(school="school")
+    view_action: ClassVar[Action] = Action.WEEKLY_RETURN_VIEW
+
+    class Meta:
+        verbose_name = _("weekly return")
+        verbose_name_plural = _("weekly returns")
+        constraints = [
+            # One return per school and week: a double click cannot file two.
+            models.UniqueConstraint(fields=["tenant", "school", "week_start"], name="care_weekly_one_per_week"),
+            models.UniqueConstraint(fields=["tenant", "id"], name="care_weekly_tenant_id_uniq"),
+            models.CheckConstraint(
+                condition=~Q(status="SUBMITTED") | Q(submitted_by__isnull=False, submitted_at__isnull=False),
+                name="care_weekly_submitted_by_whom",
+            ),
+        ]
+        indexes = [models.Index(fields=["tenant", "week_start", "status"], name="care_weekly_week_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.school} {self.week_start}"
+
+    @transition(
+        field=status,
+        source=WeeklyReturnStatus.DUE,
+        target=WeeklyReturnStatus.SUBMITTED,
+        permission=_may(Action.WEEKLY_RETURN_SUBMIT),
+    )
+    def submit(self) -> None:
+        """The school's officer submits the week's return (once: a return is not edited afterwards)."""

@@ -6,6 +6,7 @@ from rest_framework.routers import DefaultRouter
 from audits.api.views import AuditEventViewSet
 from care.api.pairing import PairingViewSet, RiskFlagViewSet, VisitViewSet
 from care.api.views import AttendanceRecordView, CaseViewSet
+from care.api.weekly import WeeklyReturnViewSet
 from disbursements.api import AwardCorrectView, BatchViewSet, CorrectionViewSet, RecoveryViewSet
 from funding.api.views import (
     AwardListViewSet,
@@ -43,6 +44,7 @@ router.register("care/cases", CaseViewSet, basename="care-case")
 router.register("care/pairings", PairingViewSet, basename="care-pairing")
 router.register("care/visits", VisitViewSet, basename="care-visit")
 router.register("care/risk-flags", RiskFlagViewSet, basename="care-risk-flag")
+router.register("care/weekly-returns", WeeklyReturnViewSet, basename="care-weekly-return")
 
 urlpatterns = [
     path("me/", MeView.as_view(), name="me"),

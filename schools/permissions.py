@@ -116,6 +116,8 @@ class Action(StrEnum):
     PAIRING_MANAGE = "care.pairing_manage"  # pair a teacher with pupils (one or many at once), end a pairing
     VISIT_RECORD = "care.visit_record"  # a paired teacher records a home visit (the service checks the pairing)
     RISK_FLAG_SET = "care.risk_flag_set"  # put a pupil on the watch list for a risk (留守, 路远, 学习困难 …)
+    WEEKLY_RETURN_VIEW = "care.weekly.view"  # 每周按时填报: the returns and the summaries of one's schools
+    WEEKLY_RETURN_SUBMIT = "care.weekly.submit"  # the school's weekly return of dropouts, submitted by the school
 
 
 _ALL_TENANT_ROLES = frozenset(Role)
@@ -184,6 +186,12 @@ POLICY: dict[Action, frozenset[Role]] = {
     Action.PAIRING_MANAGE: frozenset({Role.SCHOOL_OFFICER, Role.PRINCIPAL, Role.DISTRICT_STAFF}),
     Action.VISIT_RECORD: frozenset({Role.CLASS_TEACHER}),
     Action.RISK_FLAG_SET: frozenset({Role.CLASS_TEACHER, Role.SCHOOL_OFFICER, Role.DISTRICT_STAFF}),
+    # The weekly return (每周按时填报) is the school's report to the district: the school's officer files
+    # it; the principal, the district and the auditor read returns and summaries (teachers do not).
+    Action.WEEKLY_RETURN_VIEW: frozenset(
+        {Role.SCHOOL_OFFICER, Role.PRINCIPAL, Role.DISTRICT_STAFF, Role.DISTRICT_AUDITOR}
+    ),
+    Action.WEEKLY_RETURN_SUBMIT: frozenset({Role.SCHOOL_OFFICER}),
 }
 
 PLATFORM_ACTIONS: frozenset[Action] = frozenset({Action.TENANT_MANAGE, Action.ADMIN_ACCESS, Action.CALENDAR_MANAGE})

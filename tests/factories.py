@@ -8,6 +8,7 @@ import itertools
 from dataclasses import dataclass, field
 
 from django.core.files.base import ContentFile
+from django.utils import timezone
 
 from care.models import (
     Absence,
@@ -21,6 +22,8 @@ from care.models import (
     RiskFlag,
     RiskKind,
     StepKind,
+    StepKind,
+    WeeklyReturn,
 )
 from core.tenancy.context import tenant_transaction
 from disbursements.models import (
@@ -111,6 +114,7 @@ class TenantWorld:
     pairings: dict[str, Pairing] = field(default_factory=dict)
     flags: dict[str, RiskFlag] = field(default_factory=dict)
     visit: HomeVisit | None = None
+    weekly_returns: dict[str, WeeklyReturn] = field(default_factory=dict)
 
     @property
     def all_students(self) -> list[Student]:
@@ -389,6 +393,12 @@ def _care_rows(w: TenantWorld) -> None:
     )  # fmt: skip
     CaseStep.objects.create(case=case, kind=StepKind.HOME_VISIT, done_on=case.opened_on, notes="visit", actor=teacher)
     CaseResponsible.objects.create(case=case, role=ChiefRole.VILLAGE_HEAD, name=f"{w.marker}村长", phone="13900000000")
+    # Each school's weekly return of the week of 5 October (每周按时填报), submitted by s1's officer.
+    for key, school in w.schools.items():
+        w.weekly_returns[key] = WeeklyReturn.objects.create(
+            school=school, week_start=dt.date(2026, 10, 5), due_on=dt.date(2026, 10, 10), status="SUBMITTED",
+            submitted_by=w.users[Role.SCHOOL_OFFICER], submitted_at=timezone.now(),
+        )  # fmt: skip
 
     _pairing_rows(w)
 

@@ -292,6 +292,8 @@ PARAMS = {
     "care:visit_new": lambda w: {"student_pk": w.pairings["c1"].student_id},
     "care:risk_flag_set": lambda w: {"student_pk": w.students["c1"][0].pk},
     "care:risk_flag_clear": lambda w: {"pk": _flag_of(w).pk},
+    "care:weekly_school": lambda w: {"school_pk": w.schools["s1"].pk},
+    "care-weekly-return-detail": lambda w: {"pk": w.weekly_returns["s1"].pk},
 }
 
 _ADMIN_OBJECT = re.compile(r"^admin:(?P<app>\w+?)_(?P<model>\w+)_(?P<view>change|history|delete)$")
@@ -351,6 +353,7 @@ def _markers(w: TenantWorld) -> list[str]:
     values += [str(case.pk) for case in w.cases.values()]
     values += [str(p.pk) for p in w.pairings.values()] + [str(w.visit.pk)]
     values += [str(f.pk) for f in w.flags.values()]
+    values += [str(weekly.pk) for weekly in w.weekly_returns.values()]
     for group in (w.schools, w.grades, w.classes):
         values += [str(obj.pk) for obj in group.values()]
     for student in w.all_students:
