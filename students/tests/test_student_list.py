@@ -73,5 +73,5 @@ def test_the_page_says_more_than_when_it_did_not_count_everything(world, tenant_
             make_student(klass, name=f"many{i:03d}", region="410622")
     response = _client(world.a.user(Role.DISTRICT_STAFF)).get(PAGE)
     page = response.content.decode()
-    assert "超过 550 名学生" in page  # "more than 550 students": 50 a page, 10 pages ahead
+    assert "超过 550 条" in page  # "more than 550 rows": 50 a page, 10 pages ahead
     assert "1 / 11+" in page
