@@ -22,7 +22,7 @@ import django_filters  # type: ignore[import-untyped]
 from django import forms
 from django.core.cache import cache
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import FileResponse, HttpRequest
 from django.utils.translation import gettext_lazy as _
 
@@ -93,6 +93,10 @@ class ListFilterSet(django_filters.FilterSet):
             qs = self.filters[name].filter(qs, value)
         return qs
 
+    def extra_tabs(self) -> list[tuple[str, Any, Q]]:
+        """Tabs before "all" that are not a status: (value, label, the rows' condition)."""
+        return []
+
     def values(self) -> dict[str, Any]:
         """The filters' cleaned values; empty when unbound or invalid."""
         if not (self.is_bound and self.is_valid()):
@@ -117,22 +121,27 @@ class Tab:
     active: bool
 
 
-def status_tabs(filterset: ListFilterSet, *, cache_for: int | None = None, extra: Sequence[Tab] = ()) -> list[Tab]:
-    """An "all" tab and one tab per status with its number of rows under the other filters.
+def status_tabs(filterset: ListFilterSet, *, cache_for: int | None = None) -> list[Tab]:
+    """An "all" tab, the list's own tabs (`extra_tabs`) and one per status, each with its number of
+    rows under the other filters.
 
-    One GROUP BY for all tabs, never a count per tab. `cache_for` (seconds) keeps the counts per user
-    and filter for lists whose aggregate reads a district's whole register (the student list)."""
+    One query for all tabs (a COUNT … FILTER per tab in one SELECT), never a count per tab. `cache_for`
+    (seconds) keeps the counts per user and filter for a list whose aggregate reads a district's whole
+    register (the student list)."""
     field = filterset.status_field
     if not field:
         return []
     active = filterset.values().get(STATUS) or ""
+    extras = filterset.extra_tabs()
 
     def count() -> dict[str, int]:
-        rows = filterset.queryset_without(STATUS).order_by().values_list(field).annotate(n=Count("pk"))
-        return {value: n for value, n in rows}
+        counts = {f"t{i}": Count("pk", filter=q) for i, (_v, _l, q) in enumerate(extras)}
+        counts |= {f"s{i}": Count("pk", filter=Q(**{field: v})) for i, (v, _l) in enumerate(filterset.status_choices)}
+        counts["all"] = Count("pk")
+        return filterset.queryset_without(STATUS).order_by().aggregate(**counts)
 
     if cache_for:
-        state = sorted((k, v) for k, v in filterset.values().items() if k not in (STATUS, SORT))
+        state = sorted((k, str(v)) for k, v in filterset.values().items() if k not in (STATUS, SORT))
         digest = hashlib.sha256(repr(state).encode()).hexdigest()[:16]
         key = f"list-tabs:{filterset.user.tenant_id}:{filterset.user.pk}:{type(filterset).__name__}:{digest}"
         counts = cache.get(key)
@@ -141,10 +150,29 @@ def status_tabs(filterset: ListFilterSet, *, cache_for: int | None = None, extra
             cache.set(key, counts, cache_for)
     else:
         counts = count()
-    tabs = [Tab("", _("All"), sum(counts.values()), active == "")]
-    tabs += list(extra)
-    tabs += [Tab(value, label, counts.get(value, 0), active == value) for value, label in filterset.status_choices]
+    tabs = [Tab(v, label, counts[f"t{i}"], active == v) for i, (v, label, _q) in enumerate(extras)]
+    tabs.append(Tab("", _("All"), counts["all"], active == ""))
+    tabs += [Tab(v, label, counts[f"s{i}"], active == v) for i, (v, label) in enumerate(filterset.status_choices)]
     return tabs
+
+
+class StatusFilter(django_filters.ChoiceFilter):
+    """The status tab: a value of the list's `status_field`, or one of its `extra_tabs` ("mine")."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("choices", self._choices)
+        super().__init__(**kwargs)
+
+    def _choices(self) -> list[tuple[str, Any]]:
+        return [(v, label) for v, label, _q in self.parent.extra_tabs()] + list(self.parent.status_choices)
+
+    def filter(self, qs: Any, value: Any) -> Any:
+        if not value:
+            return qs
+        for v, _label, q in self.parent.extra_tabs():
+            if v == value:
+                return qs.filter(q)
+        return qs.filter(**{self.parent.status_field: value})
 
 
 def list_page(

@@ -9,12 +9,13 @@ from django import forms
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
+from core.clock import school_year_choices
 from core.crypto import blind_index
-from core.listing import ListFilterSet, SortFilter
+from core.listing import ListFilterSet, SortFilter, StatusFilter
 from schools.models import School
 
 from . import idcard
-from .models import EnrollmentStatus, Student
+from .models import ApplicationStatus, EnrollmentStatus, HardshipApplication, Student, Tier
 
 #: The search box of every list of pupils.
 PUPIL_SEARCH_LABEL = _("Name, registration or ID number")
@@ -66,9 +67,41 @@ class StudentListFilter(ListFilterSet):
     grade = django_filters.UUIDFilter(field_name="grade_id", widget=forms.HiddenInput)
     klass = django_filters.UUIDFilter(field_name="klass_id", widget=forms.HiddenInput)
     gender = django_filters.ChoiceFilter(label=_("Gender"), choices=Student._meta.get_field("gender").choices)
-    status = django_filters.ChoiceFilter(field_name="enrollment_status", choices=EnrollmentStatus.choices)
+    status = StatusFilter()
     sort = SortFilter(fields=(("name", "name"), ("school__code", "school"), ("klass__number", "class")))
 
     class Meta:
         model = Student
         fields: list[str] = []
+
+
+class ApplicationListFilter(ListFilterSet):
+    """认定申请 (the review queue): search, school, year, proposed tier; tabs "waiting for me" and by step."""
+
+    search_label = PUPIL_SEARCH_LABEL
+    status_field = "status"
+    status_choices = ApplicationStatus.choices
+
+    q = PupilSearch(prefix="student__")
+    school = django_filters.ModelChoiceFilter(label=_("School"), queryset=visible_schools, empty_label=_("All schools"))
+    academic_year = django_filters.TypedChoiceFilter(label=_("School year"), choices=school_year_choices, coerce=int)
+    proposed_tier = django_filters.ChoiceFilter(label=_("Proposed tier"), choices=Tier.choices)
+    klass = django_filters.UUIDFilter(field_name="klass_id", widget=forms.HiddenInput)
+    status = StatusFilter()
+    sort = SortFilter(
+        fields=(
+            ("student__name", "name"),
+            ("school__code", "school"),
+            ("klass__number", "class"),
+            ("proposed_tier", "tier"),
+        )
+    )
+
+    class Meta:
+        model = HardshipApplication
+        fields: list[str] = []
+
+    def extra_tabs(self) -> list[tuple[str, Any, Q]]:
+        from .identification.selectors import waiting_q
+
+        return [("mine", _("Waiting for me"), waiting_q(user=self.user))]

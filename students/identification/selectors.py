@@ -58,13 +58,16 @@ def application_list(
 
 def waiting_for(*, user: Any) -> QuerySet[HardshipApplication]:
     """Applications at a step this user decides, in their units."""
-    statuses = [status for _action, status in review_queues(user=user)]
-    if not statuses:
-        return HardshipApplication.objects.none()
-    scoped = Q()
+    return application_list(user=user).filter(waiting_q(user=user))
+
+
+def waiting_q(*, user: Any) -> Q:
+    """The condition of "waiting for me": at a step this user decides, in the units of that step's
+    role (matches nothing for someone who decides no step)."""
+    scoped = Q(pk__in=[])
     for action, status in review_queues(user=user):
         scoped |= Q(status=status, pk__in=HardshipApplication.objects.visible_to(user, action).values("pk"))
-    return application_list(user=user).filter(scoped)
+    return scoped
 
 
 def application_detail(*, application: HardshipApplication) -> HardshipApplication:
