@@ -183,9 +183,14 @@ def list_page(
     paginator: Callable[[Any, int], Paginator] = Paginator,
     tabs: list[Tab] | None = None,
     export: bool = False,
+    rows: Callable[[Any], Any] | None = None,
 ) -> dict[str, Any]:
-    """The context of a list page: the filter set, the page of rows, the tabs and whether it exports."""
-    page: Page = paginator(filterset.qs, per_page).get_page(request.GET.get("page"))
+    """The context of a list page: the filter set, the page of rows, the tabs and whether it exports.
+
+    `rows` adds what only the shown rows need (per-row counts as annotations) after the filters, so
+    the tabs' aggregate and the count do not carry it."""
+    shown = rows(filterset.qs) if rows else filterset.qs
+    page: Page = paginator(shown, per_page).get_page(request.GET.get("page"))
     return {
         "filter": filterset,
         "page": page,

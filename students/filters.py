@@ -15,7 +15,7 @@ from core.listing import ListFilterSet, SortFilter, StatusFilter
 from schools.models import School
 
 from . import idcard
-from .models import ApplicationStatus, EnrollmentStatus, HardshipApplication, Student, Tier
+from .models import ApplicationStatus, EnrollmentStatus, HardshipApplication, Publicity, PublicityStatus, Student, Tier
 
 #: The search box of every list of pupils.
 PUPIL_SEARCH_LABEL = _("Name, registration or ID number")
@@ -105,3 +105,23 @@ class ApplicationListFilter(ListFilterSet):
         from .identification.selectors import waiting_q
 
         return [("mine", _("Waiting for me"), waiting_q(user=self.user))]
+
+
+class PublicityListFilter(ListFilterSet):
+    """公示: search by title, school, school year; tabs by state."""
+
+    search_label = _("Title")
+    status_field = "status"
+    status_choices = PublicityStatus.choices
+
+    q = django_filters.CharFilter(field_name="title", lookup_expr="contains", label=_("Title"), max_length=50)
+    school = django_filters.ModelChoiceFilter(label=_("School"), queryset=visible_schools, empty_label=_("All schools"))
+    academic_year = django_filters.TypedChoiceFilter(label=_("School year"), choices=school_year_choices, coerce=int)
+    status = StatusFilter()
+    sort = SortFilter(
+        fields=(("title", "title"), ("school__code", "school"), ("ends_on", "until"), ("created_at", "created"))
+    )
+
+    class Meta:
+        model = Publicity
+        fields: list[str] = []

@@ -95,14 +95,20 @@ def application_detail(*, application: HardshipApplication) -> HardshipApplicati
 
 
 def publicity_list(*, user: Any) -> QuerySet[Publicity]:
-    return (
-        Publicity.objects.visible_to(user)
-        .select_related("school")
-        .annotate(
-            entry_count=Count("entries", distinct=True),
-            open_objections=Count("objections", filter=Q(objections__status=ObjectionStatus.OPEN), distinct=True),
-        )
-        .order_by("-created_at", "pk")
+    """The publicity lists the user sees, newest first, with their numbers of pupils and open objections."""
+    return publicity_counted(publicity_rows(user=user))
+
+
+def publicity_rows(*, user: Any) -> QuerySet[Publicity]:
+    """The publicity lists the user sees, newest first (the list page filters these)."""
+    return Publicity.objects.visible_to(user).select_related("school").order_by("-created_at", "pk")
+
+
+def publicity_counted(qs: QuerySet[Publicity]) -> QuerySet[Publicity]:
+    """`qs` with each list's number of pupils and of open objections."""
+    return qs.annotate(
+        entry_count=Count("entries", distinct=True),
+        open_objections=Count("objections", filter=Q(objections__status=ObjectionStatus.OPEN), distinct=True),
     )
 
 

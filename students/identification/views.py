@@ -28,7 +28,7 @@ from schools.permissions import Action
 from schools.selectors import school_list
 
 from ..access import student_get_for_user
-from ..filters import ApplicationListFilter
+from ..filters import ApplicationListFilter, PublicityListFilter
 from ..models import ApplicationStatus, Attachment, HardshipApplication, Objection, Publicity, TierAdjustment
 from . import adjustments, publicity, selectors, workflow
 from .forms import (
@@ -342,15 +342,29 @@ def publicity_list_view(request: HttpRequest) -> HttpResponse:
     permissions.require(request.user, Action.APPLICATION_VIEW)
     publicity.publicities_close_due(actor=request.user)
     schools = [s for s in school_list(user=request.user) if permissions.can(request.user, Action.PUBLICITY_MANAGE, s)]
+    filterset = PublicityListFilter(request.GET or None, selectors.publicity_rows(user=request.user), user=request.user)
+    if wants_export(request):
+        return export_xlsx(selectors.publicity_counted(filterset.qs), PUBLICITY_COLUMNS, filename="公示名单.xlsx")
     return render(
         request,
         "students/identification/publicity_list.html",
         {
-            "publicities": selectors.publicity_list(user=request.user),
+            **list_page(request, filterset, rows=selectors.publicity_counted, export=True),
             "schools": schools,
             "form": PublicityForm(),
         },
     )
+
+
+PUBLICITY_COLUMNS = [
+    Column(gettext_lazy("Title"), lambda p: p.title, width=36),
+    Column(gettext_lazy("School"), lambda p: p.school.name, width=24),
+    Column(gettext_lazy("Status"), lambda p: p.get_status_display()),
+    Column(gettext_lazy("From"), lambda p: p.starts_on),
+    Column(gettext_lazy("Until"), lambda p: p.ends_on),
+    Column(gettext_lazy("Students"), lambda p: p.entry_count),
+    Column(gettext_lazy("Open objections"), lambda p: p.open_objections),
+]
 
 
 @login_required
