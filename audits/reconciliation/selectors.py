@@ -21,10 +21,15 @@ from ..registry.fields import SOURCE_DEPARTMENT
 
 def run_list(*, user: Any, limit: int = 50) -> QuerySet[ReconciliationRun]:
     """The latest runs the user may see, newest first."""
+    return run_rows(user=user)[:limit]
+
+
+def run_rows(*, user: Any) -> QuerySet[ReconciliationRun]:
+    """The runs the user may see, newest first (the list page filters and pages these)."""
     return (
         ReconciliationRun.objects.visible_to(user)
         .select_related("semester", "started_by")
-        .order_by("-created_at", "-pk")[:limit]
+        .order_by("-created_at", "-pk")
     )
 
 

@@ -12,15 +12,19 @@ from django.core.paginator import Paginator
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from core.listing import Column, export_xlsx, list_page, wants_export
 from core.web import refusal_to_messages
 from funding import selectors as funding_selectors
 from schools import jobs, permissions
 from schools.access import job_get_for_user
 from schools.permissions import Action
 
+from ..filters import RunFilter
 from ..models import FindingKind, ReasonCode
 from .exports import findings_export
 from .selectors import (
@@ -31,7 +35,7 @@ from .selectors import (
     finding_schools,
     masked_name,
     run_get_for_user,
-    run_list,
+    run_rows,
 )
 from .services import (
     ACT_JOB_KIND,
@@ -50,14 +54,29 @@ def runs_view(request: HttpRequest) -> HttpResponse:
     """The runs, the semester select with the run button, and the progress of `?job=`."""
     permissions.require(request.user, Action.RECONCILIATION_VIEW)
     job = job_get_for_user(user=request.user, pk=request.GET["job"], kind=JOB_KIND) if request.GET.get("job") else None
+    filterset = RunFilter(request.GET or None, run_rows(user=request.user), user=request.user)
+    if wants_export(request):
+        return export_xlsx(filterset.qs, RUN_COLUMNS, filename="比对记录.xlsx")
     context = {
-        "runs": run_list(user=request.user),
+        **list_page(request, filterset, export=True),
         "semesters": funding_selectors.semester_list(user=request.user),
         "semester": funding_selectors.current_semester(user=request.user),
         "job": job,
         "runs_allowed": permissions.can(request.user, Action.RECONCILIATION_RUN),
     }
     return render(request, "audits/reconciliation/runs.html", context)
+
+
+RUN_COLUMNS = [
+    Column(gettext_lazy("When"), lambda r: timezone.localtime(r.created_at).strftime("%Y-%m-%d %H:%M"), width=18),
+    Column(gettext_lazy("Semester"), lambda r: r.semester, width=20),
+    Column(gettext_lazy("Status"), lambda r: r.get_status_display()),
+    Column(gettext_lazy("Started by"), lambda r: r.started_by),
+    Column(gettext_lazy("Omissions"), lambda r: (r.counts or {}).get("OMISSION", 0)),
+    Column(gettext_lazy("To stop"), lambda r: (r.counts or {}).get("STOP", 0)),
+    Column(gettext_lazy("To recover"), lambda r: (r.counts or {}).get("RECOVER", 0)),
+    Column(gettext_lazy("Tier too low"), lambda r: (r.counts or {}).get("TIER", 0)),
+]
 
 
 @login_required

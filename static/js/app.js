@@ -22,6 +22,16 @@
     }
   });
 
+  // A form marked data-disable-on-submit disables its buttons once sent (no second run by a double click).
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (form.matches && form.matches("form[data-disable-on-submit]")) {
+      form.querySelectorAll("button").forEach(function (button) {
+        button.disabled = true;
+      });
+    }
+  });
+
   // A list's filter select sends the filter bar at once (the search box waits for its button).
   document.addEventListener("change", function (event) {
     var el = event.target;

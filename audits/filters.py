@@ -1,0 +1,51 @@
+"""The oversight pages' list filters (django-filter): department lists and reconciliation runs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import django_filters
+from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from core.listing import ListFilterSet, SortFilter, StatusFilter
+from funding.models import Semester
+
+from .models import ReconciliationRun, RegistrySnapshot, RegistrySource, RunStatus
+
+
+def visible_semesters(user: Any) -> QuerySet[Semester]:
+    return Semester.objects.visible_to(user).order_by("-academic_year", "-term", "pk")
+
+
+class SnapshotFilter(ListFilterSet):
+    """部门名单 snapshots: by file name; tabs by department."""
+
+    search_label = _("File")
+    status_field = "source"
+    status_choices = RegistrySource.choices
+
+    q = django_filters.CharFilter(field_name="file_name", lookup_expr="contains", label=_("File"), max_length=100)
+    status = StatusFilter()
+    sort = SortFilter(fields=(("taken_on", "as_of"), ("file_name", "file"), ("rows_valid", "rows")))
+
+    class Meta:
+        model = RegistrySnapshot
+        fields: list[str] = []
+
+
+class RunFilter(ListFilterSet):
+    """比对 runs: by semester; tabs by state."""
+
+    status_field = "status"
+    status_choices = RunStatus.choices
+
+    semester = django_filters.ModelChoiceFilter(
+        label=_("Semester"), queryset=visible_semesters, empty_label=_("All semesters")
+    )
+    status = StatusFilter()
+    sort = SortFilter(fields=(("created_at", "when"),))
+
+    class Meta:
+        model = ReconciliationRun
+        fields: list[str] = []
