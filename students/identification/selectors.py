@@ -44,7 +44,7 @@ def review_queues(*, user: Any) -> list[tuple[Action, str]]:
 def application_list(
     *, user: Any, status: str = "", klass_id: Any = None, academic_year: int | None = None, q: str = ""
 ) -> QuerySet[HardshipApplication]:
-    qs = HardshipApplication.objects.visible_to(user).select_related("student", "school", "grade", "klass")
+    qs = HardshipApplication.objects.visible_to(user).select_related("student", "school", "grade", "klass__grade")
     if status:
         qs = qs.filter(status=status)
     if klass_id:
