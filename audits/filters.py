@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from core.listing import ListFilterSet, SortFilter, StatusFilter
 from funding.models import Semester
 
-from .models import ReconciliationRun, RegistrySnapshot, RegistrySource, RunStatus
+from .models import Finding, FindingKind, ReasonCode, ReconciliationRun, RegistrySnapshot, RegistrySource, RunStatus
 
 
 def visible_semesters(user: Any) -> QuerySet[Semester]:
@@ -48,4 +48,17 @@ class RunFilter(ListFilterSet):
 
     class Meta:
         model = ReconciliationRun
+        fields: list[str] = []
+
+
+class FindingListFilter(ListFilterSet):
+    """A run's lists (比对结果): which lists, the reason, the school. The counts per list are the run's
+    own (computed once by the run), so this filter has no tabs."""
+
+    kind = django_filters.MultipleChoiceFilter(label=_("List"), choices=FindingKind.choices)
+    reason = django_filters.ChoiceFilter(label=_("Reason"), choices=ReasonCode.choices)
+    school = django_filters.UUIDFilter(field_name="school_id", label=_("School"))
+
+    class Meta:
+        model = Finding
         fields: list[str] = []

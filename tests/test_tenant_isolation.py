@@ -481,6 +481,15 @@ def test_list_filters_naming_another_tenants_rows_show_none_of_them(world, role)
         if response.status_code == 200 and role == Role.DISTRICT_STAFF:
             own = client.get(reverse(name), filters(world.a))
             assert own.status_code == 200
+    # A run's lists (one's own run), filtered by another tenant's school, and exported so.
+    run = reverse("reconciliation:run", kwargs={"pk": _run_of(world.a).pk})
+    export = reverse("reconciliation:export", kwargs={"pk": _run_of(world.a).pk})
+    for url in (run, export):
+        params = {"school": world.b.schools["s1"].pk, "kind": "OMISSION", "reason": "NOT_AWARDED"}
+        response = client.get(url, params)
+        assert response.status_code < 500
+        body = _body(response)
+        assert not [m for m in theirs if m in body and m not in str(params["school"])], (role, url)
 
 
 def test_every_list_page_is_in_the_filter_sweep():
@@ -498,5 +507,6 @@ def test_every_list_page_is_in_the_filter_sweep():
     swept = {
         "StudentListFilter", "ApplicationListFilter", "PublicityListFilter", "AwardListFilter", "BatchFilter",
         "CorrectionFilter", "RecoveryFilter", "SchoolFilter", "CaseFilter", "SnapshotFilter", "RunFilter",
+        "FindingListFilter",
     }  # fmt: skip
     assert found == swept, f"add the new list's page and filters to LIST_FILTERS: {found - swept}"

@@ -8,7 +8,6 @@ import tempfile
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -24,11 +23,10 @@ from schools import jobs, permissions
 from schools.access import job_get_for_user
 from schools.permissions import Action
 
-from ..filters import RunFilter
+from ..filters import FindingListFilter, RunFilter
 from ..models import FindingKind, ReasonCode
 from .exports import findings_export
 from .selectors import (
-    FindingFilter,
     category_names,
     evidence_summary,
     finding_list,
@@ -95,17 +93,23 @@ def run_start_view(request: HttpRequest) -> HttpResponse:
 def run_view(request: HttpRequest, pk: str) -> HttpResponse:
     """A run: its counts and its lists, filtered by list, reason and school, 50 a page."""
     run = run_get_for_user(user=request.user, pk=pk)
-    filters = FindingFilter.from_query(request.GET)
-    page = Paginator(finding_list(user=request.user, run=run, filters=filters), 50).get_page(request.GET.get("page"))
+    filterset = FindingListFilter(request.GET or None, finding_list(user=request.user, run=run), user=request.user)
+    listed = list_page(request, filterset, tabs=[])
+    page = listed["page"]
+    chosen = filterset.values()
     categories = category_names(user=request.user)
     rows = [(f, masked_name(f), evidence_summary(f, categories)) for f in page]
     counts = run.counts or {}
     context = {
         "run": run,
         "page": page,
+        **listed,
         "rows": rows,
-        "filters": filters,
-        "query": filters.as_query(),
+        "chosen": {
+            "kinds": chosen.get("kind") or [],
+            "reason": chosen.get("reason") or "",
+            "school": chosen.get("school"),
+        },
         "kinds": [(k, label, counts.get(k, 0)) for k, label in FindingKind.choices],
         "reasons": [
             (r, label, sum(v for key, v in counts.items() if key.endswith(f":{r}"))) for r, label in ReasonCode.choices
@@ -123,8 +127,8 @@ def run_view(request: HttpRequest, pk: str) -> HttpResponse:
 def run_export_view(request: HttpRequest, pk: str) -> FileResponse:
     """The run's (filtered) lists as a workbook, written to a temporary file (constant memory)."""
     run = run_get_for_user(user=request.user, pk=pk)
-    filters = FindingFilter.from_query(request.GET)
-    findings = finding_list(user=request.user, run=run, filters=filters).iterator(chunk_size=2000)
+    filterset = FindingListFilter(request.GET or None, finding_list(user=request.user, run=run), user=request.user)
+    findings = filterset.qs.iterator(chunk_size=2000)
     target = tempfile.TemporaryFile()  # noqa: SIM115 (FileResponse closes it once sent)
     findings_export(findings=findings, categories=category_names(user=request.user), target=target)
     target.seek(0)
