@@ -192,8 +192,10 @@ def list_page(
 
     `rows` adds what only the shown rows need (per-row counts as annotations) after the filters, so
     the tabs' aggregate and the count do not carry it."""
-    shown = rows(filterset.qs) if rows else filterset.qs
-    page: Page = paginator(shown, per_page).get_page(request.GET.get("page"))
+    pages = paginator(rows(filterset.qs) if rows else filterset.qs, per_page)
+    if rows and type(pages) is Paginator:
+        pages.count = filterset.qs.count()  # counted without the rows' own counts (no GROUP BY)
+    page: Page = pages.get_page(request.GET.get("page"))
     return {
         "filter": filterset,
         "page": page,

@@ -16,6 +16,8 @@ from .models import (
     Correction,
     CorrectionKind,
     CorrectionStatus,
+    LineStatus,
+    PaymentLine,
     Recovery,
     RecoveryStatus,
 )
@@ -67,4 +69,24 @@ class RecoveryFilter(ListFilterSet):
 
     class Meta:
         model = Recovery
+        fields: list[str] = []
+
+
+class LineFilter(ListFilterSet):
+    """A batch's payment lines (发放明细): the pupil, school, program, bank; tabs by the bank's answer."""
+
+    status_field = "status"
+    status_choices = LineStatus.choices
+
+    q = PupilSearch(prefix="student__")
+    school = django_filters.ModelChoiceFilter(label=_("School"), queryset=visible_schools, empty_label=_("All schools"))
+    program = django_filters.ModelChoiceFilter(
+        label=_("Program"), queryset=visible_programs, empty_label=_("All programs")
+    )
+    bank = django_filters.CharFilter(label=_("Bank"), lookup_expr="contains", max_length=50)
+    status = StatusFilter()
+    sort = SortFilter(fields=(("student__name", "name"), ("school__code", "school"), ("amount", "amount")))
+
+    class Meta:
+        model = PaymentLine
         fields: list[str] = []

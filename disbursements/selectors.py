@@ -38,6 +38,16 @@ def batch_counted(qs: QuerySet[Batch]) -> QuerySet[Batch]:
     )
 
 
+def line_rows(*, user: Any, batch: Batch) -> QuerySet[PaymentLine]:
+    """The batch's payment lines the user sees, by school, class and name (the batch page filters these)."""
+    return (
+        PaymentLine.objects.visible_to(user)
+        .filter(batch=batch)
+        .select_related("student", "school", "klass__grade", "program")
+        .order_by("school_id", "klass_id", "student__name", "pk")
+    )
+
+
 @dataclass
 class BatchOverview:
     """One batch as its page shows it: per school (confirmed? may this user confirm?), the failed

@@ -27,7 +27,7 @@ from students.access import student_get_for_user
 from . import forms, selectors
 from . import ledger as ledger_mod
 from .access import award_get_for_correction, batch_get_for_user, correction_get_for_user, recovery_get_for_user
-from .filters import BatchFilter, CorrectionFilter, RecoveryFilter
+from .filters import BatchFilter, CorrectionFilter, LineFilter, RecoveryFilter
 from .services import batches, corrections
 
 
@@ -81,6 +81,18 @@ CORRECTION_COLUMNS = [
     Column(_lazy("Status"), lambda c: c.get_status_display()),
 ]
 
+LINE_COLUMNS = [
+    Column(_lazy("Student"), lambda line: line.student.name),
+    Column(_lazy("School"), lambda line: line.school.name, width=24),
+    Column(_lazy("Class"), lambda line: line.klass, width=16),
+    Column(_lazy("Program"), lambda line: line.program.name, width=24),
+    Column(_lazy("Amount"), lambda line: line.amount),
+    Column(_lazy("Bank"), lambda line: line.bank),
+    Column(_lazy("Account number"), lambda line: line.account, width=24, text=True),
+    Column(_lazy("Status"), lambda line: line.get_status_display()),
+    Column(_lazy("Bank's reason"), lambda line: line.bank_message, width=30),
+]
+
 #: The recovery cases shown below the corrections (filtered by the same search and school).
 RECOVERIES_SHOWN = 300
 
@@ -101,11 +113,15 @@ def batch_build_view(request: HttpRequest) -> HttpResponse:
 @login_required
 def batch_view(request: HttpRequest, pk: str) -> HttpResponse:
     batch = batch_get_for_user(user=request.user, pk=pk)
+    lines = LineFilter(request.GET or None, selectors.line_rows(user=request.user, batch=batch), user=request.user)
+    if wants_export(request):
+        return export_xlsx(lines.qs, LINE_COLUMNS, filename=f"发放明细-{batch.semester.code}-{batch.number}.xlsx")
     overview = selectors.batch_overview(user=request.user, batch=batch)
     return render(
         request,
         "disbursements/batch.html",
         {
+            **list_page(request, lines, export=True),
             "batch": batch,
             "schools": overview.schools,
             "manages": permissions.can(request.user, Action.BATCH_MANAGE, batch),

@@ -9,7 +9,7 @@ import datetime as dt
 import io
 import re
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -68,7 +68,10 @@ class Case:
     shown: Any  # w → str or None (None: the table is empty)
     hidden: Any  # w → str
     role: str = Role.DISTRICT_STAFF
-    extra: dict = field(default_factory=dict)
+    kwargs: Any = None  # w → the page's URL arguments
+
+    def url(self, w: TenantWorld) -> str:
+        return reverse(self.page, kwargs=self.kwargs(w) if self.kwargs else None)
 
     def __str__(self) -> str:  # the test id
         return f"{self.page}"
@@ -157,6 +160,13 @@ CASES = [
          lambda w: _row("care:case", w.cases["c1"].pk)),  # c1's home visit is recorded
     Case("care:cases", "cases", lambda w: {"status": "RETURNED"}, lambda w: None,
          lambda w: _row("care:case", w.cases["c1"].pk)),
+    # 发放明细 (a batch's payment lines)
+    Case("disbursements:batch", "lines", lambda w: {"status": "FAILED"}, lambda w: None,
+         lambda w: _row("students:detail", _pupil(w, "c1").pk), kwargs=lambda w: {"pk": w.batch.pk}),
+    Case("disbursements:batch", "lines", lambda w: {"q": _pupil(w, "c1").name}, lambda w: _row("students:detail", _pupil(w, "c1").pk),
+         lambda w: "never-there", kwargs=lambda w: {"pk": w.batch.pk}),
+    Case("disbursements:batch", "lines", lambda w: {"school": w.schools["s2"].pk}, lambda w: None,
+         lambda w: _row("students:detail", _pupil(w, "c1").pk), kwargs=lambda w: {"pk": w.batch.pk}),
     # 部门名单
     Case("registry:index", "snapshots", lambda w: {"q": "民政"}, lambda w: _snapshots(w)[0].file_name,
          lambda w: _snapshots(w)[1].file_name),
@@ -187,11 +197,11 @@ def test_search_and_each_filter_narrow_the_rows(world, case: Case):
     w = world.a
     _snapshots(w), _run(w)  # rows of the lists that the world does not hold
     client = _client(w.users[case.role])
-    everything = _table(client.get(reverse(case.page), ALL if case.page == A else None).content.decode(), case.table)
+    everything = _table(client.get(case.url(w), ALL if case.page == A else None).content.decode(), case.table)
     hidden = case.hidden(w)
     if hidden != "never-there":
         assert hidden in everything, "the row to filter out is listed without the filter"
-    response = client.get(reverse(case.page), case.params(w))
+    response = client.get(case.url(w), case.params(w))
     assert response.status_code == 200
     table = _table(response.content.decode(), case.table)
     shown = case.shown(w)

@@ -481,6 +481,16 @@ def test_list_filters_naming_another_tenants_rows_show_none_of_them(world, role)
         if response.status_code == 200 and role == Role.DISTRICT_STAFF:
             own = client.get(reverse(name), filters(world.a))
             assert own.status_code == 200
+    # A batch's lines (one's own batch), filtered by another tenant's school and program, and exported.
+    batch = reverse("disbursements:batch", kwargs={"pk": world.a.batch.pk})
+    for params in (
+        {"school": world.b.schools["s1"].pk, "program": world.b.award.program.pk, "q": world.b.marker},
+        {"q": world.b.students["c1"][0].name, "export": "xlsx"},
+    ):
+        response = client.get(batch, params)
+        assert response.status_code < 500
+        echoed = " ".join(str(v) for v in params.values())
+        assert not [m for m in theirs if m in _body(response) and m not in echoed], (role, params)
     # A run's lists (one's own run), filtered by another tenant's school, and exported so.
     run = reverse("reconciliation:run", kwargs={"pk": _run_of(world.a).pk})
     export = reverse("reconciliation:export", kwargs={"pk": _run_of(world.a).pk})
@@ -507,6 +517,6 @@ def test_every_list_page_is_in_the_filter_sweep():
     swept = {
         "StudentListFilter", "ApplicationListFilter", "PublicityListFilter", "AwardListFilter", "BatchFilter",
         "CorrectionFilter", "RecoveryFilter", "SchoolFilter", "CaseFilter", "SnapshotFilter", "RunFilter",
-        "FindingListFilter",
+        "FindingListFilter", "LineFilter",
     }  # fmt: skip
     assert found == swept, f"add the new list's page and filters to LIST_FILTERS: {found - swept}"

@@ -38,7 +38,7 @@ def test_the_list_query_count_does_not_grow_with_the_pupils_shown(world, tenant_
                 make_student(klass, name=f"more{key}{i}", region="410622")
     with django_assert_max_num_queries(few):  # 48 pupils: still one query for the page's rows
         assert client.get(PAGE).status_code == 200
-    assert few <= 12
+    assert few <= 13  # the filter bar's schools are one query; the status tabs are kept half a minute
 
 
 def test_pupils_are_grouped_by_school_and_class_and_ordered_by_name_within_a_class(world, tenant_of):
