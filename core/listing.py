@@ -201,7 +201,8 @@ def list_page(
         "page": page,
         "tabs": status_tabs(filterset) if tabs is None else tabs,
         "can_export": export,
-        "filtered": any(v not in (None, "", []) for k, v in filterset.values().items() if k != SORT),
+        # A tab is not a filter: an empty tab says what to do next, emptied filters offer their clearing.
+        "filtered": any(v not in (None, "", []) for k, v in filterset.values().items() if k not in (SORT, STATUS)),
     }
 
 
