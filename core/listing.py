@@ -67,9 +67,8 @@ class ListFilterSet(django_filters.FilterSet):
             css = "form-select form-select-sm" if isinstance(widget, forms.Select) else "form-control form-control-sm"
             widget.attrs.setdefault("class", css)
             widget.attrs.setdefault("aria-label", str(field.label or name))
-            choices = list(getattr(field, "choices", []) or []) if name not in (STATUS, SORT) else []
-            if choices and choices[0][0] == "" and str(choices[0][1]).startswith("---"):
-                field.choices = [("", _("All")), *choices[1:]]  # not django-filter's "---------"
+            if str(getattr(field, "empty_label", "") or "").startswith("---"):
+                field.empty_label = _("All")  # not django-filter's "---------"
             if name == "q":
                 widget.input_type = "search"
                 widget.attrs.setdefault("placeholder", str(self.search_label))

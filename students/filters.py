@@ -84,7 +84,9 @@ class ApplicationListFilter(ListFilterSet):
 
     q = PupilSearch(prefix="student__")
     school = django_filters.ModelChoiceFilter(label=_("School"), queryset=visible_schools, empty_label=_("All schools"))
-    academic_year = django_filters.TypedChoiceFilter(label=_("School year"), choices=school_year_choices, coerce=int)
+    academic_year = django_filters.ChoiceFilter(
+        label=_("School year"), choices=school_year_choices, empty_label=_("All school years")
+    )
     proposed_tier = django_filters.ChoiceFilter(label=_("Proposed tier"), choices=Tier.choices)
     klass = django_filters.UUIDFilter(field_name="klass_id", widget=forms.HiddenInput)
     status = StatusFilter()
@@ -116,7 +118,9 @@ class PublicityListFilter(ListFilterSet):
 
     q = django_filters.CharFilter(field_name="title", lookup_expr="contains", label=_("Title"), max_length=50)
     school = django_filters.ModelChoiceFilter(label=_("School"), queryset=visible_schools, empty_label=_("All schools"))
-    academic_year = django_filters.TypedChoiceFilter(label=_("School year"), choices=school_year_choices, coerce=int)
+    academic_year = django_filters.ChoiceFilter(
+        label=_("School year"), choices=school_year_choices, empty_label=_("All school years")
+    )
     status = StatusFilter()
     sort = SortFilter(
         fields=(("title", "title"), ("school__code", "school"), ("ends_on", "until"), ("created_at", "created"))
