@@ -72,11 +72,16 @@ def case_list(*, user: Any, status: str = "", visit_due: bool = False) -> QueryS
     if status in CaseStatus.values:
         qs = qs.filter(status=status)
     if visit_due:
-        visited = CaseStep.objects.filter(case_id=OuterRef("pk"), kind=StepKind.HOME_VISIT)
-        qs = qs.filter(
-            status__in=[CaseStatus.ABSENT, CaseStatus.SUSPECTED], home_visit_due_on__lte=clock.today()
-        ).exclude(Exists(visited))
+        qs = cases_visit_due(qs)
     return qs.order_by("-last_absent_on", "pk")
+
+
+def cases_visit_due(qs: QuerySet[DropoutCase]) -> QuerySet[DropoutCase]:
+    """The cases of `qs` whose home visit is due today or overdue and not yet recorded."""
+    visited = CaseStep.objects.filter(case_id=OuterRef("pk"), kind=StepKind.HOME_VISIT)
+    return qs.filter(
+        status__in=[CaseStatus.ABSENT, CaseStatus.SUSPECTED], home_visit_due_on__lte=clock.today()
+    ).exclude(Exists(visited))
 
 
 def case_steps(*, user: Any, case: DropoutCase) -> QuerySet[CaseStep]:

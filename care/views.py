@@ -11,9 +11,11 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 
 from core import clock
+from core.listing import Column, export_xlsx, list_page, wants_export
 from core.web import form_errors_to_messages, service_messages
 from schools import permissions
 from schools.access import class_get_for_user
@@ -21,7 +23,8 @@ from schools.permissions import Action
 
 from . import forms, selectors, services
 from .access import case_get_for_user
-from .models import CaseStatus, NoticeLevel
+from .filters import CaseFilter
+from .models import NoticeLevel
 
 
 def _day_from(request: HttpRequest) -> dt.date:
@@ -74,20 +77,28 @@ def attendance_class_view(request: HttpRequest, class_pk: str) -> HttpResponse:
 @login_required
 def case_list_view(request: HttpRequest) -> HttpResponse:
     permissions.require(request.user, Action.CARE_VIEW)
-    status = request.GET.get("status", "")
-    visit_due = request.GET.get("visit") == "due"
-    cases = selectors.case_list(user=request.user, status=status, visit_due=visit_due)[:500]
+    filterset = CaseFilter(request.GET or None, selectors.case_list(user=request.user), user=request.user)
+    if wants_export(request):
+        return export_xlsx(filterset.qs, CASE_COLUMNS, filename="控辍保学个案.xlsx")
     return render(
         request,
         "care/case_list.html",
         {
-            "cases": cases,
-            "status": status,
-            "visit_due": visit_due,
-            "statuses": CaseStatus.choices,
+            **list_page(request, filterset, export=True),
             "records": permissions.can(request.user, Action.ATTENDANCE_RECORD),
         },
     )
+
+
+CASE_COLUMNS = [
+    Column(_lazy("Pupil"), lambda c: c.student.name),
+    Column(_lazy("School"), lambda c: c.school.name, width=24),
+    Column(_lazy("Class"), lambda c: c.klass, width=16),
+    Column(_lazy("Status"), lambda c: c.get_status_display()),
+    Column(_lazy("First unexplained absence"), lambda c: c.opened_on),
+    Column(_lazy("Days"), lambda c: c.absent_days, width=8),
+    Column(_lazy("Home visit due"), lambda c: c.home_visit_due_on),
+]
 
 
 @login_required

@@ -21,14 +21,30 @@ def batch_list(*, user: Any, semester: Semester | None) -> QuerySet[Batch] | lis
     """A semester's batches with their live lines' count and total."""
     if semester is None:
         return []
+    return batch_counted(batch_rows(user=user, semester=semester))
+
+
+def batch_rows(*, user: Any, semester: Semester | None) -> QuerySet[Batch]:
+    """A semester's batches by number (none without a semester); the list page filters these."""
+    qs = Batch.objects.visible_to(user).filter(semester=semester).order_by("number", "pk")
+    return qs if semester is not None else qs.none()
+
+
+def batch_counted(qs: QuerySet[Batch]) -> QuerySet[Batch]:
+    """`qs` with each batch's live lines' count and total."""
+    return qs.annotate(
+        line_count=Count("lines", filter=~Q(lines__status=LineStatus.REMOVED)),
+        total=Sum("lines__amount", filter=~Q(lines__status=LineStatus.REMOVED)),
+    )
+
+
+def line_rows(*, user: Any, batch: Batch) -> QuerySet[PaymentLine]:
+    """The batch's payment lines the user sees, by school, class and name (the batch page filters these)."""
     return (
-        Batch.objects.visible_to(user)
-        .filter(semester=semester)
-        .annotate(
-            line_count=Count("lines", filter=~Q(lines__status=LineStatus.REMOVED)),
-            total=Sum("lines__amount", filter=~Q(lines__status=LineStatus.REMOVED)),
-        )
-        .order_by("number", "pk")
+        PaymentLine.objects.visible_to(user)
+        .filter(batch=batch)
+        .select_related("student", "school", "klass__grade", "program")
+        .order_by("school_id", "klass_id", "student__name", "pk")
     )
 
 
@@ -75,18 +91,28 @@ def batch_overview(*, user: Any, batch: Batch) -> BatchOverview:
 
 
 def correction_list(*, user: Any, limit: int = 300) -> QuerySet[Correction]:
+    return correction_rows(user=user)[:limit]
+
+
+def correction_rows(*, user: Any) -> QuerySet[Correction]:
+    """The corrections the user sees, newest first (the page filters and pages these)."""
     return (
         Correction.objects.visible_to(user)
         .select_related("award__student", "award__program", "proposed_by", "decided_by", "school")
-        .order_by("-created_at", "pk")[:limit]
+        .order_by("-created_at", "pk")
     )
 
 
 def recovery_list(*, user: Any, limit: int = 300) -> QuerySet[Recovery]:
+    return recovery_rows(user=user)[:limit]
+
+
+def recovery_rows(*, user: Any) -> QuerySet[Recovery]:
+    """The recovery cases the user sees, open ones first."""
     return (
         Recovery.objects.visible_to(user)
         .select_related("line__student", "line__program", "school")
-        .order_by("status", "-created_at", "pk")[:limit]
+        .order_by("status", "-created_at", "pk")
     )
 
 

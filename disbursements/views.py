@@ -13,8 +13,10 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 
+from core.listing import Column, export_xlsx, list_page, wants_export
 from core.web import refusal_to_messages, service_messages
 from funding import selectors as funding_selectors
 from schools import jobs, permissions
@@ -25,6 +27,7 @@ from students.access import student_get_for_user
 from . import forms, selectors
 from . import ledger as ledger_mod
 from .access import award_get_for_correction, batch_get_for_user, correction_get_for_user, recovery_get_for_user
+from .filters import BatchFilter, CorrectionFilter, LineFilter, RecoveryFilter
 from .services import batches, corrections
 
 
@@ -40,20 +43,58 @@ def batch_list_view(request: HttpRequest) -> HttpResponse:
     """The semester's batches, the build buttons, and the progress of the build job `?job=`."""
     permissions.require(request.user, Action.FUNDING_VIEW)
     semester = funding_selectors.semester_from_request(request)
-    items = selectors.batch_list(user=request.user, semester=semester)
+    filterset = BatchFilter(
+        request.GET or None, selectors.batch_rows(user=request.user, semester=semester), user=request.user
+    )
+    if wants_export(request):
+        return export_xlsx(selectors.batch_counted(filterset.qs), BATCH_COLUMNS, filename="发放批次.xlsx")
     job_pk = request.GET.get("job")
     job = job_get_for_user(user=request.user, pk=job_pk, kind=batches.BUILD_JOB_KIND) if job_pk else None
     return render(
         request,
         "disbursements/batch_list.html",
         {
+            **list_page(request, filterset, rows=selectors.batch_counted, export=True),
             "semester": semester,
             "semesters": funding_selectors.semester_list(user=request.user),
-            "batches": items,
             "manages": permissions.can(request.user, Action.BATCH_MANAGE),
             "job": jobs.job_live(job) if job else None,
         },
     )
+
+
+BATCH_COLUMNS = [
+    Column(_lazy("Number"), lambda b: b.number, width=8),
+    Column(_lazy("Kind"), lambda b: b.get_kind_display()),
+    Column(_lazy("Status"), lambda b: b.get_status_display(), width=30),
+    Column(_lazy("Lines"), lambda b: b.line_count),
+    Column(_lazy("Amount"), lambda b: b.total),
+]
+
+CORRECTION_COLUMNS = [
+    Column(_lazy("Kind"), lambda c: c.get_kind_display()),
+    Column(_lazy("Student"), lambda c: c.award.student.name),
+    Column(_lazy("School"), lambda c: c.school.name, width=24),
+    Column(_lazy("Program"), lambda c: c.award.program.name, width=24),
+    Column(_lazy("Amount"), lambda c: c.amount),
+    Column(_lazy("Reason"), lambda c: c.reason, width=40),
+    Column(_lazy("Status"), lambda c: c.get_status_display()),
+]
+
+LINE_COLUMNS = [
+    Column(_lazy("Student"), lambda line: line.student.name),
+    Column(_lazy("School"), lambda line: line.school.name, width=24),
+    Column(_lazy("Class"), lambda line: line.klass, width=16),
+    Column(_lazy("Program"), lambda line: line.program.name, width=24),
+    Column(_lazy("Amount"), lambda line: line.amount),
+    Column(_lazy("Bank"), lambda line: line.bank),
+    Column(_lazy("Account number"), lambda line: line.account, width=24, text=True),
+    Column(_lazy("Status"), lambda line: line.get_status_display()),
+    Column(_lazy("Bank's reason"), lambda line: line.bank_message, width=30),
+]
+
+#: The recovery cases shown below the corrections (filtered by the same search and school).
+RECOVERIES_SHOWN = 300
 
 
 @login_required
@@ -72,11 +113,15 @@ def batch_build_view(request: HttpRequest) -> HttpResponse:
 @login_required
 def batch_view(request: HttpRequest, pk: str) -> HttpResponse:
     batch = batch_get_for_user(user=request.user, pk=pk)
+    lines = LineFilter(request.GET or None, selectors.line_rows(user=request.user, batch=batch), user=request.user)
+    if wants_export(request):
+        return export_xlsx(lines.qs, LINE_COLUMNS, filename=f"发放明细-{batch.semester.code}-{batch.number}.xlsx")
     overview = selectors.batch_overview(user=request.user, batch=batch)
     return render(
         request,
         "disbursements/batch.html",
         {
+            **list_page(request, lines, export=True),
             "batch": batch,
             "schools": overview.schools,
             "manages": permissions.can(request.user, Action.BATCH_MANAGE, batch),
@@ -177,12 +222,17 @@ def lines_exclude_view(request: HttpRequest, pk: str) -> HttpResponse:
 def corrections_view(request: HttpRequest) -> HttpResponse:
     permissions.require(request.user, Action.FUNDING_VIEW)
     user = request.user
+    filterset = CorrectionFilter(request.GET or None, selectors.correction_rows(user=user), user=user)
+    if wants_export(request):
+        return export_xlsx(filterset.qs, CORRECTION_COLUMNS, filename="停发与追回.xlsx")
+    recoveries = RecoveryFilter(request.GET or None, selectors.recovery_rows(user=user), user=user)
     return render(
         request,
         "disbursements/corrections.html",
         {
-            "corrections": selectors.correction_list(user=user),
-            "recoveries": selectors.recovery_list(user=user),
+            **list_page(request, filterset, export=True),
+            "recoveries": recoveries.qs[:RECOVERIES_SHOWN],
+            "recovery_filter": recoveries,
             "decides": permissions.can(user, Action.CORRECTION_APPROVE),
             "proposes": permissions.can(user, Action.CORRECTION_PROPOSE),
         },

@@ -63,7 +63,20 @@ def program_list(*, user: Any) -> QuerySet[Program]:
 
 
 def award_list_list(*, user: Any, semester: Semester | None = None) -> QuerySet[AwardList]:
-    """Award lists the user may see, with their proposed and approved counts and total amount.
+    """Award lists the user may see, with their proposed and approved counts and total amount."""
+    return award_list_counted(award_list_rows(user=user, semester=semester))
+
+
+def award_list_rows(*, user: Any, semester: Semester | None = None) -> QuerySet[AwardList]:
+    """Award lists the user may see (of `semester`), by school and program (the list page filters these)."""
+    qs = AwardList.objects.visible_to(user).select_related("program", "semester", "school")
+    if semester is not None:
+        qs = qs.filter(semester=semester)
+    return qs.order_by("school__code", "program__sort_order", "pk")
+
+
+def award_list_counted(qs: QuerySet[AwardList]) -> QuerySet[AwardList]:
+    """`qs` with each list's proposed and approved counts and total amount.
 
     The sums are one correlated subquery per value over the list's own awards (its index), not a join
     grouped by every column of the list, its program, semester and school: with 20,000 awards that
@@ -75,18 +88,11 @@ def award_list_list(*, user: Any, semester: Semester | None = None) -> QuerySet[
     def count_of(status: str) -> Subquery:
         return Subquery(awards.filter(status=status).annotate(n=Count("pk")).values("n"))
 
-    qs = (
-        AwardList.objects.visible_to(user)
-        .select_related("program", "semester", "school")
-        .annotate(
-            proposed=Coalesce(count_of(AwardStatus.PROPOSED), 0),
-            approved=Coalesce(count_of(AwardStatus.APPROVED), 0),
-            total=Subquery(awards.filter(status__in=live).annotate(t=Sum("amount")).values("t")),
-        )
+    return qs.annotate(
+        proposed=Coalesce(count_of(AwardStatus.PROPOSED), 0),
+        approved=Coalesce(count_of(AwardStatus.APPROVED), 0),
+        total=Subquery(awards.filter(status__in=live).annotate(t=Sum("amount")).values("t")),
     )
-    if semester is not None:
-        qs = qs.filter(semester=semester)
-    return qs.order_by("school__code", "program__sort_order", "pk")
 
 
 def award_list_detail(*, award_list: AwardList) -> QuerySet[Award]:

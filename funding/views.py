@@ -16,8 +16,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 
+from core.listing import Column, export_xlsx, list_page, wants_export
 from core.web import refusal_to_messages, service_messages
 from schools import permissions
 from schools.access import get_visible, school_get_for_user
@@ -28,6 +30,7 @@ from students.identification.publicity import notice_window
 
 from . import forms as funding_forms
 from . import selectors
+from .filters import AwardListFilter
 from .models import Award, AwardList, AwardListStatus, Budget, BudgetWaiver, Program
 from .services import awards, budgets
 
@@ -38,17 +41,33 @@ def award_lists_view(request: HttpRequest) -> HttpResponse:
     permissions.require(request.user, Action.FUNDING_VIEW)
     semester = selectors.semester_from_request(request)
     builds_for = [s for s in school_list(user=request.user) if permissions.can(request.user, Action.AWARD_PREPARE, s)]
+    rows = selectors.award_list_rows(user=request.user, semester=semester)
+    rows = rows if semester else rows.none()
+    filterset = AwardListFilter(request.GET or None, rows, user=request.user)
+    if wants_export(request):
+        return export_xlsx(selectors.award_list_counted(filterset.qs), AWARD_LIST_COLUMNS, filename="资助名单.xlsx")
     return render(
         request,
         "funding/award_lists.html",
         {
+            **list_page(request, filterset, rows=selectors.award_list_counted, export=True),
             "semester": semester,
             "semesters": selectors.semester_list(user=request.user),
-            "lists": selectors.award_list_list(user=request.user, semester=semester) if semester else [],
             "programs": selectors.program_list(user=request.user),
             "builds_for": builds_for,
         },
     )
+
+
+AWARD_LIST_COLUMNS = [
+    Column(_lazy("School"), lambda a: a.school.name, width=24),
+    Column(_lazy("Program"), lambda a: a.program.name, width=24),
+    Column(_lazy("Semester"), lambda a: a.semester, width=20),
+    Column(_lazy("Status"), lambda a: a.get_status_display()),
+    Column(_lazy("Proposed"), lambda a: a.proposed),
+    Column(_lazy("Approved"), lambda a: a.approved),
+    Column(_lazy("Amount"), lambda a: a.total),
+]
 
 
 @login_required

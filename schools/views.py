@@ -11,13 +11,16 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from core import clock, tokens
+from core.listing import Column, export_xlsx, list_page, wants_export
 from core.web import service_messages
 from schools import jobs, permissions, services
 from schools.access import api_token_get_for_user, job_get_for_user, school_get_for_user
+from schools.filters import SchoolFilter
 from schools.forms import ApiTokenForm, OfficialCalendarForm
 from schools.official_calendar import selectors as calendar_selectors
 from schools.official_calendar.services import official_calendar_load
@@ -29,11 +32,28 @@ from schools.selectors import api_token_list, api_token_list_for_tenant, class_l
 def school_list_view(request: HttpRequest) -> HttpResponse:
     permissions.require(request.user, Action.SCHOOL_VIEW)
     sees_students = permissions.can(request.user, Action.STUDENT_VIEW)
-    schools = list(school_list(user=request.user))
+    filterset = SchoolFilter(request.GET or None, school_list(user=request.user), user=request.user)
     counts = student_counts(user=request.user, by="school") if sees_students else {}
-    for school in schools:
+    if wants_export(request):
+        columns = SCHOOL_COLUMNS + (
+            [Column(_("Students attending"), lambda s: counts.get(s.pk, 0))] if sees_students else []
+        )
+        return export_xlsx(filterset.qs, columns, filename="学校.xlsx")
+    context = list_page(request, filterset, per_page=100, export=True)
+    for school in context["page"]:
         school.student_count = counts.get(school.pk, 0) if sees_students else None
-    return render(request, "schools/school_list.html", {"schools": schools, "sees_students": sees_students})
+    return render(request, "schools/school_list.html", {**context, "sees_students": sees_students})
+
+
+SCHOOL_COLUMNS = [
+    Column(_lazy("School code"), lambda s: s.code, text=True),
+    Column(_lazy("Name"), lambda s: s.name, width=30),
+    Column(_lazy("Stages"), lambda s: s.get_stages_display()),
+    Column(_lazy("Area"), lambda s: s.get_area_display()),
+    Column(_lazy("Township"), lambda s: s.township),
+    Column(_lazy("Grades"), lambda s: s.grade_count),
+    Column(_lazy("Classes"), lambda s: s.class_count),
+]
 
 
 @login_required

@@ -59,7 +59,7 @@ def test_an_application_walks_the_whole_chain(site):
         # 1. The class teacher nominates a pupil of their class (a special category: no proof needed).
         teacher = _as(browser, site, "a.teacher")
         teacher.goto(f"{site}/students/")
-        teacher.locator("#student-table table a").first.click()
+        teacher.locator("#student-table table tbody a").first.click()
         pupil_name = teacher.inner_text("h1")
         teacher.click("[data-testid=nominate-link]")
         teacher.select_option("select[name=proposed_tier]", "DIFFICULT")

@@ -234,3 +234,50 @@ def test_the_system_account_runs_the_automation_of_its_own_tenant_only(world, te
     with tenant_of(world.b.tenant):
         assert not any(permissions.can(system, action) for action in Action)
         assert not permissions.can(system, A.RECONCILIATION_RUN, world.b.semester)
+
+
+#: The list pages with filters that name rows of s2 / c4, outside every school, grade and class role's
+#: unit (s1, g1, c1): a filter never widens what a role sees.
+LIST_PAGES = {
+    "students:list": lambda w: {"school": w.schools["s2"].pk, "klass": w.classes["c4"].pk},
+    "students:applications": lambda w: {"school": w.schools["s2"].pk, "status": ""},
+    "students:publicities": lambda w: {"school": w.schools["s2"].pk},
+    "funding:award_lists": lambda w: {"school": w.schools["s2"].pk},
+    "disbursements:corrections": lambda w: {"school": w.schools["s2"].pk},
+    "care:cases": lambda w: {"school": w.schools["s2"].pk, "klass": w.classes["c4"].pk},
+    "schools:list": lambda w: {"q": "junior"},
+}
+#: The action each list page needs.
+LIST_ACTION = {
+    "students:list": A.STUDENT_VIEW, "students:applications": A.APPLICATION_VIEW,
+    "students:publicities": A.APPLICATION_VIEW, "funding:award_lists": A.FUNDING_VIEW,
+    "disbursements:corrections": A.FUNDING_VIEW, "care:cases": A.CARE_VIEW, "schools:list": A.SCHOOL_VIEW,
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("role", [r for r in Role if r not in (Role.DISTRICT_STAFF, Role.DISTRICT_AUDITOR)])
+def test_list_filters_never_reach_past_the_roles_unit(world, role):
+    from django.test import Client
+    from django.urls import reverse
+
+    w = world.a
+    client = Client()
+    client.force_login(w.users[role])
+    outside = [s.name for s in w.students["c4"]] + [str(w.applications["c4"].pk), str(w.cases["c4"].pk)]
+    for page, params in LIST_PAGES.items():
+        for extra in ({}, {"export": "xlsx"}):
+            response = client.get(reverse(page), {**params(w), **extra})
+            allowed = LIST_ACTION[page] in EXPECTED[role]
+            if not allowed:
+                assert response.status_code in (302, 403), (role, page, response.status_code)
+                continue
+            assert response.status_code == 200, (role, page)
+            raw = b"".join(response.streaming_content) if response.streaming else response.content
+            if raw[:2] == b"PK":
+                import io
+                import zipfile
+
+                with zipfile.ZipFile(io.BytesIO(raw)) as book:
+                    raw = book.read("xl/worksheets/sheet1.xml")
+            body = raw.decode()
+            assert not [m for m in outside if m in body], (role, page, extra)

@@ -3,28 +3,30 @@ says, in a line a district officer can read."""
 
 from __future__ import annotations
 
-import uuid
-from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import QuerySet
-from django.http import QueryDict
 from django.utils.translation import gettext as _
 
 from core.crypto import mask
 from schools.access import get_visible
 from students.models import EnrollmentStatus, HardshipCategory, Tier
 
-from ..models import Finding, FindingKind, ReasonCode, ReconciliationRun
+from ..models import Finding, ReconciliationRun
 from ..registry.fields import SOURCE_DEPARTMENT
 
 
 def run_list(*, user: Any, limit: int = 50) -> QuerySet[ReconciliationRun]:
     """The latest runs the user may see, newest first."""
+    return run_rows(user=user)[:limit]
+
+
+def run_rows(*, user: Any) -> QuerySet[ReconciliationRun]:
+    """The runs the user may see, newest first (the list page filters and pages these)."""
     return (
         ReconciliationRun.objects.visible_to(user)
         .select_related("semester", "started_by")
-        .order_by("-created_at", "-pk")[:limit]
+        .order_by("-created_at", "-pk")
     )
 
 
@@ -32,44 +34,10 @@ def run_get_for_user(*, user: Any, pk: Any) -> ReconciliationRun:
     return get_visible(ReconciliationRun, user=user, pk=pk)
 
 
-@dataclass
-class FindingFilter:
-    """The filters of a run's lists, from the query string (unknown values are ignored)."""
-
-    kinds: list[str] = field(default_factory=list)
-    reason: str = ""
-    school: str = ""
-
-    @classmethod
-    def from_query(cls, query: QueryDict) -> FindingFilter:
-        kinds = [k for k in query.getlist("kind") if k in FindingKind.values]
-        reason = query.get("reason", "")
-        school = query.get("school", "")
-        try:
-            school = str(uuid.UUID(school)) if school else ""
-        except ValueError:
-            school = ""
-        return cls(kinds=kinds, reason=reason if reason in ReasonCode.values else "", school=school)
-
-    def as_query(self) -> str:
-        query = QueryDict(mutable=True)
-        query.setlist("kind", self.kinds)
-        if self.reason:
-            query["reason"] = self.reason
-        if self.school:
-            query["school"] = self.school
-        return query.urlencode()
-
-
-def finding_list(*, user: Any, run: ReconciliationRun, filters: FindingFilter) -> QuerySet[Finding]:
-    """The run's findings the user may see, filtered, by list, reason, school, class and student."""
+def finding_list(*, user: Any, run: ReconciliationRun) -> QuerySet[Finding]:
+    """The run's findings the user may see, by list, reason, school, class and student (the run's
+    page filters them through `audits.filters.FindingListFilter`)."""
     findings = Finding.objects.visible_to(user).filter(run=run)
-    if filters.kinds:
-        findings = findings.filter(kind__in=filters.kinds)
-    if filters.reason:
-        findings = findings.filter(reason=filters.reason)
-    if filters.school:
-        findings = findings.filter(school_id=filters.school)
     return findings.select_related("student", "school", "klass__grade", "program").order_by(
         "kind", "reason", "school__name", "grade__entry_year", "klass__number", "student__name", "pk"
     )

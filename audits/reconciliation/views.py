@@ -8,30 +8,32 @@ import tempfile
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from core.listing import Column, export_xlsx, list_page, wants_export
 from core.web import refusal_to_messages
 from funding import selectors as funding_selectors
 from schools import jobs, permissions
 from schools.access import job_get_for_user
 from schools.permissions import Action
 
+from ..filters import FindingListFilter, RunFilter
 from ..models import FindingKind, ReasonCode
 from .exports import findings_export
 from .selectors import (
-    FindingFilter,
     category_names,
     evidence_summary,
     finding_list,
     finding_schools,
     masked_name,
     run_get_for_user,
-    run_list,
+    run_rows,
 )
 from .services import (
     ACT_JOB_KIND,
@@ -50,14 +52,29 @@ def runs_view(request: HttpRequest) -> HttpResponse:
     """The runs, the semester select with the run button, and the progress of `?job=`."""
     permissions.require(request.user, Action.RECONCILIATION_VIEW)
     job = job_get_for_user(user=request.user, pk=request.GET["job"], kind=JOB_KIND) if request.GET.get("job") else None
+    filterset = RunFilter(request.GET or None, run_rows(user=request.user), user=request.user)
+    if wants_export(request):
+        return export_xlsx(filterset.qs, RUN_COLUMNS, filename="比对记录.xlsx")
     context = {
-        "runs": run_list(user=request.user),
+        **list_page(request, filterset, export=True),
         "semesters": funding_selectors.semester_list(user=request.user),
         "semester": funding_selectors.current_semester(user=request.user),
         "job": job,
         "runs_allowed": permissions.can(request.user, Action.RECONCILIATION_RUN),
     }
     return render(request, "audits/reconciliation/runs.html", context)
+
+
+RUN_COLUMNS = [
+    Column(gettext_lazy("When"), lambda r: timezone.localtime(r.created_at).strftime("%Y-%m-%d %H:%M"), width=18),
+    Column(gettext_lazy("Semester"), lambda r: r.semester, width=20),
+    Column(gettext_lazy("Status"), lambda r: r.get_status_display()),
+    Column(gettext_lazy("Started by"), lambda r: r.started_by),
+    Column(gettext_lazy("Omissions"), lambda r: (r.counts or {}).get("OMISSION", 0)),
+    Column(gettext_lazy("To stop"), lambda r: (r.counts or {}).get("STOP", 0)),
+    Column(gettext_lazy("To recover"), lambda r: (r.counts or {}).get("RECOVER", 0)),
+    Column(gettext_lazy("Tier too low"), lambda r: (r.counts or {}).get("TIER", 0)),
+]
 
 
 @login_required
@@ -76,17 +93,23 @@ def run_start_view(request: HttpRequest) -> HttpResponse:
 def run_view(request: HttpRequest, pk: str) -> HttpResponse:
     """A run: its counts and its lists, filtered by list, reason and school, 50 a page."""
     run = run_get_for_user(user=request.user, pk=pk)
-    filters = FindingFilter.from_query(request.GET)
-    page = Paginator(finding_list(user=request.user, run=run, filters=filters), 50).get_page(request.GET.get("page"))
+    filterset = FindingListFilter(request.GET or None, finding_list(user=request.user, run=run), user=request.user)
+    listed = list_page(request, filterset, tabs=[])
+    page = listed["page"]
+    chosen = filterset.values()
     categories = category_names(user=request.user)
     rows = [(f, masked_name(f), evidence_summary(f, categories)) for f in page]
     counts = run.counts or {}
     context = {
         "run": run,
         "page": page,
+        **listed,
         "rows": rows,
-        "filters": filters,
-        "query": filters.as_query(),
+        "chosen": {
+            "kinds": chosen.get("kind") or [],
+            "reason": chosen.get("reason") or "",
+            "school": chosen.get("school"),
+        },
         "kinds": [(k, label, counts.get(k, 0)) for k, label in FindingKind.choices],
         "reasons": [
             (r, label, sum(v for key, v in counts.items() if key.endswith(f":{r}"))) for r, label in ReasonCode.choices
@@ -104,8 +127,8 @@ def run_view(request: HttpRequest, pk: str) -> HttpResponse:
 def run_export_view(request: HttpRequest, pk: str) -> FileResponse:
     """The run's (filtered) lists as a workbook, written to a temporary file (constant memory)."""
     run = run_get_for_user(user=request.user, pk=pk)
-    filters = FindingFilter.from_query(request.GET)
-    findings = finding_list(user=request.user, run=run, filters=filters).iterator(chunk_size=2000)
+    filterset = FindingListFilter(request.GET or None, finding_list(user=request.user, run=run), user=request.user)
+    findings = filterset.qs.iterator(chunk_size=2000)
     target = tempfile.TemporaryFile()  # noqa: SIM115 (FileResponse closes it once sent)
     findings_export(findings=findings, categories=category_names(user=request.user), target=target)
     target.seek(0)

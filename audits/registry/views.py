@@ -10,13 +10,16 @@ from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+from core.listing import Column, export_xlsx, list_page, wants_export
 from schools import permissions
 from schools.access import job_get_for_user
 from schools.permissions import Action
 from schools.selectors import job_list
 from students.models import HardshipCategory
 
+from ..filters import SnapshotFilter
 from ..models import RegistrySource
 from .access import registry_report_get_for_user
 from .fields import suggest_columns
@@ -55,15 +58,29 @@ def registry_view(request: HttpRequest) -> HttpResponse:
             else:
                 return redirect(f"{reverse('registry:index')}?job={job.pk}")
     job = job_get_for_user(user=request.user, pk=request.GET["job"], kind=JOB_KIND) if request.GET.get("job") else None
+    filterset = SnapshotFilter(request.GET or None, snapshot_list(user=request.user), user=request.user)
+    if request.method == "GET" and wants_export(request):
+        return export_xlsx(filterset.qs, SNAPSHOT_COLUMNS, filename="部门名单.xlsx")
     context = {
+        **list_page(request, filterset, export=True),
         "form": form,
         "job": job,
         "jobs": job_list(user=request.user, kind=JOB_KIND),
-        "snapshots": snapshot_list(user=request.user),
         "mappings": mapping_list(user=request.user),
         "imports": imports,
     }
     return render(request, "audits/registry/registry.html", context, status=400 if form and form.errors else 200)
+
+
+SNAPSHOT_COLUMNS = [
+    Column(gettext_lazy("Source"), lambda s: s.get_source_display(), width=30),
+    Column(gettext_lazy("As of"), lambda s: s.taken_on),
+    Column(gettext_lazy("File"), lambda s: s.file_name, width=30),
+    Column(gettext_lazy("Column mapping"), lambda s: s.mapping.name if s.mapping else ""),
+    Column(gettext_lazy("Rows kept"), lambda s: s.rows_valid),
+    Column(gettext_lazy("Rows rejected"), lambda s: s.rows_rejected),
+    Column(gettext_lazy("Imported by"), lambda s: s.imported_by),
+]
 
 
 @login_required

@@ -11,6 +11,35 @@
     }
   });
 
+  // A checkbox marked data-select-all="NAME" ticks or clears every checkbox of that name in its form.
+  document.addEventListener("change", function (event) {
+    var el = event.target;
+    if (el.matches && el.matches("input[data-select-all]")) {
+      var scope = el.form || document;
+      scope.querySelectorAll('input[type=checkbox][name="' + el.getAttribute("data-select-all") + '"]').forEach(function (box) {
+        box.checked = el.checked;
+      });
+    }
+  });
+
+  // A form marked data-disable-on-submit disables its buttons once sent (no second run by a double click).
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (form.matches && form.matches("form[data-disable-on-submit]")) {
+      form.querySelectorAll("button").forEach(function (button) {
+        button.disabled = true;
+      });
+    }
+  });
+
+  // A list's filter select sends the filter bar at once (the search box waits for its button).
+  document.addEventListener("change", function (event) {
+    var el = event.target;
+    if (el.matches && el.matches("form[data-testid=list-filters] select") && el.form) {
+      el.form.requestSubmit();
+    }
+  });
+
   // On a wide screen the side menu folds to its icons and back; this browser remembers the choice.
   var KEY = "app-menu-folded";
   function fold(folded) {

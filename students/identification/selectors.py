@@ -44,7 +44,7 @@ def review_queues(*, user: Any) -> list[tuple[Action, str]]:
 def application_list(
     *, user: Any, status: str = "", klass_id: Any = None, academic_year: int | None = None, q: str = ""
 ) -> QuerySet[HardshipApplication]:
-    qs = HardshipApplication.objects.visible_to(user).select_related("student", "school", "grade", "klass")
+    qs = HardshipApplication.objects.visible_to(user).select_related("student", "school", "grade", "klass__grade")
     if status:
         qs = qs.filter(status=status)
     if klass_id:
@@ -58,13 +58,16 @@ def application_list(
 
 def waiting_for(*, user: Any) -> QuerySet[HardshipApplication]:
     """Applications at a step this user decides, in their units."""
-    statuses = [status for _action, status in review_queues(user=user)]
-    if not statuses:
-        return HardshipApplication.objects.none()
-    scoped = Q()
+    return application_list(user=user).filter(waiting_q(user=user))
+
+
+def waiting_q(*, user: Any) -> Q:
+    """The condition of "waiting for me": at a step this user decides, in the units of that step's
+    role (matches nothing for someone who decides no step)."""
+    scoped = Q(pk__in=[])
     for action, status in review_queues(user=user):
         scoped |= Q(status=status, pk__in=HardshipApplication.objects.visible_to(user, action).values("pk"))
-    return application_list(user=user).filter(scoped)
+    return scoped
 
 
 def application_detail(*, application: HardshipApplication) -> HardshipApplication:
@@ -92,14 +95,20 @@ def application_detail(*, application: HardshipApplication) -> HardshipApplicati
 
 
 def publicity_list(*, user: Any) -> QuerySet[Publicity]:
-    return (
-        Publicity.objects.visible_to(user)
-        .select_related("school")
-        .annotate(
-            entry_count=Count("entries", distinct=True),
-            open_objections=Count("objections", filter=Q(objections__status=ObjectionStatus.OPEN), distinct=True),
-        )
-        .order_by("-created_at", "pk")
+    """The publicity lists the user sees, newest first, with their numbers of pupils and open objections."""
+    return publicity_counted(publicity_rows(user=user))
+
+
+def publicity_rows(*, user: Any) -> QuerySet[Publicity]:
+    """The publicity lists the user sees, newest first (the list page filters these)."""
+    return Publicity.objects.visible_to(user).select_related("school").order_by("-created_at", "pk")
+
+
+def publicity_counted(qs: QuerySet[Publicity]) -> QuerySet[Publicity]:
+    """`qs` with each list's number of pupils and of open objections."""
+    return qs.annotate(
+        entry_count=Count("entries", distinct=True),
+        open_objections=Count("objections", filter=Q(objections__status=ObjectionStatus.OPEN), distinct=True),
     )
 
 

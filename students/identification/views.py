@@ -10,15 +10,17 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from core import clock
+from core.clock import school_year_label
+from core.listing import Column, export_xlsx, list_page, wants_export
 from core.web import form_errors_to_messages, refusal_to_messages, service_messages
 from schools import permissions
 from schools.access import get_visible, school_get_for_user
@@ -26,6 +28,7 @@ from schools.permissions import Action
 from schools.selectors import school_list
 
 from ..access import student_get_for_user
+from ..filters import ApplicationListFilter, PublicityListFilter
 from ..models import ApplicationStatus, Attachment, HardshipApplication, Objection, Publicity, TierAdjustment
 from ..selectors import file_sections as student_file_sections
 from . import adjustments, publicity, selectors, workflow
@@ -58,33 +61,40 @@ def _back_to(application: HardshipApplication) -> HttpResponse:
 def application_list_view(request: HttpRequest) -> HttpResponse:
     """The applications a user may see; by default, those waiting for their decision."""
     permissions.require(request.user, Action.APPLICATION_VIEW)
-    status = request.GET.get("status", "mine")
-    if status == "mine":
-        qs = selectors.waiting_for(user=request.user)
-    else:
-        qs = selectors.application_list(
-            user=request.user,
-            status=status if status in ApplicationStatus.values else "",
-            q=request.GET.get("q", "")[:50],
-        )
-    page = Paginator(qs, 100).get_page(request.GET.get("page"))
-    can_bulk = status == "mine" and any(
+    data = request.GET.copy()
+    data.setdefault("status", "mine")  # the queue opens on what waits for this person
+    filterset = ApplicationListFilter(data, selectors.application_list(user=request.user), user=request.user)
+    if wants_export(request):
+        return export_xlsx(filterset.qs, APPLICATION_COLUMNS, filename="困难认定申请.xlsx")
+    context = list_page(request, filterset, per_page=100, export=True)
+    can_bulk = filterset.values().get("status") == "mine" and any(
         permissions.can(request.user, a) for a in selectors.QUEUE_OF if a != Action.APPLICATION_CLASS_REVIEW
     )
     return render(
         request,
         "students/identification/application_list.html",
         {
-            "page": page,
-            "status": status,
-            "statuses": ApplicationStatus.choices,
+            **context,
             "can_bulk": can_bulk,
+            "can_nominate": permissions.can(request.user, Action.APPLICATION_NOMINATE),
             "can_migrate": permissions.can(request.user, Action.IDENTIFICATION_MIGRATE),
             "can_class_step": permissions.can(request.user, Action.APPLICATION_CLASS_REVIEW),
             "can_village_step": permissions.can(request.user, Action.APPLICATION_SCHOOL_REVIEW),
             "bulk": BulkDecisionForm(),
         },
     )
+
+
+APPLICATION_COLUMNS = [
+    Column(gettext_lazy("Student"), lambda a: a.student.name),
+    Column(gettext_lazy("ID number"), lambda a: a.student.id_number, width=22, text=True),
+    Column(gettext_lazy("School"), lambda a: a.school.name, width=24),
+    Column(gettext_lazy("Class"), lambda a: a.klass, width=16),
+    Column(gettext_lazy("School year"), lambda a: school_year_label(a.academic_year), width=16),
+    Column(gettext_lazy("Proposed tier"), lambda a: a.get_proposed_tier_display()),
+    Column(gettext_lazy("Identified tier"), lambda a: a.get_tier_display()),
+    Column(gettext_lazy("Status"), lambda a: a.get_status_display()),
+]
 
 
 @login_required
@@ -333,15 +343,29 @@ def publicity_list_view(request: HttpRequest) -> HttpResponse:
     permissions.require(request.user, Action.APPLICATION_VIEW)
     publicity.publicities_close_due(actor=request.user)
     schools = [s for s in school_list(user=request.user) if permissions.can(request.user, Action.PUBLICITY_MANAGE, s)]
+    filterset = PublicityListFilter(request.GET or None, selectors.publicity_rows(user=request.user), user=request.user)
+    if wants_export(request):
+        return export_xlsx(selectors.publicity_counted(filterset.qs), PUBLICITY_COLUMNS, filename="公示名单.xlsx")
     return render(
         request,
         "students/identification/publicity_list.html",
         {
-            "publicities": selectors.publicity_list(user=request.user),
+            **list_page(request, filterset, rows=selectors.publicity_counted, export=True),
             "schools": schools,
             "form": PublicityForm(),
         },
     )
+
+
+PUBLICITY_COLUMNS = [
+    Column(gettext_lazy("Title"), lambda p: p.title, width=36),
+    Column(gettext_lazy("School"), lambda p: p.school.name, width=24),
+    Column(gettext_lazy("Status"), lambda p: p.get_status_display()),
+    Column(gettext_lazy("From"), lambda p: p.starts_on),
+    Column(gettext_lazy("Until"), lambda p: p.ends_on),
+    Column(gettext_lazy("Students"), lambda p: p.entry_count),
+    Column(gettext_lazy("Open objections"), lambda p: p.open_objections),
+]
 
 
 @login_required

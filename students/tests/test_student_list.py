@@ -38,7 +38,7 @@ def test_the_list_query_count_does_not_grow_with_the_pupils_shown(world, tenant_
                 make_student(klass, name=f"more{key}{i}", region="410622")
     with django_assert_max_num_queries(few):  # 48 pupils: still one query for the page's rows
         assert client.get(PAGE).status_code == 200
-    assert few <= 12
+    assert few <= 13  # the filter bar's schools are one query; the status tabs are kept half a minute
 
 
 def test_pupils_are_grouped_by_school_and_class_and_ordered_by_name_within_a_class(world, tenant_of):
@@ -73,5 +73,5 @@ def test_the_page_says_more_than_when_it_did_not_count_everything(world, tenant_
             make_student(klass, name=f"many{i:03d}", region="410622")
     response = _client(world.a.user(Role.DISTRICT_STAFF)).get(PAGE)
     page = response.content.decode()
-    assert "超过 550 名学生" in page  # "more than 550 students": 50 a page, 10 pages ahead
+    assert "超过 550 条" in page  # "more than 550 rows": 50 a page, 10 pages ahead
     assert "1 / 11+" in page

@@ -1,0 +1,39 @@
+"""The dropout-control pages' list filters (django-filter)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import django_filters
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from core.listing import ListFilterSet, SortFilter, StatusFilter
+from students.filters import PUPIL_SEARCH_LABEL, PupilSearch, visible_schools
+
+from . import selectors
+from .models import CaseStatus, DropoutCase
+
+
+class CaseFilter(ListFilterSet):
+    """控辍保学 cases: the pupil, school, class (from links), home visit due; tabs by state."""
+
+    search_label = PUPIL_SEARCH_LABEL
+    status_field = "status"
+    status_choices = CaseStatus.choices
+
+    q = PupilSearch(prefix="student__")
+    school = django_filters.ModelChoiceFilter(label=_("School"), queryset=visible_schools, empty_label=_("All schools"))
+    klass = django_filters.UUIDFilter(field_name="klass_id", widget=forms.HiddenInput)
+    visit = django_filters.ChoiceFilter(
+        label=_("Home visit"), choices=[("due", _("Home visit due"))], empty_label=_("All"), method="visit_due"
+    )
+    status = StatusFilter()
+    sort = SortFilter(fields=(("student__name", "name"), ("opened_on", "opened"), ("absent_days", "days")))
+
+    class Meta:
+        model = DropoutCase
+        fields: list[str] = []
+
+    def visit_due(self, qs: Any, _name: str, value: str) -> Any:
+        return selectors.cases_visit_due(qs) if value == "due" else qs

@@ -1,0 +1,131 @@
+"""The register's list filters (django-filter), and the pupil search every list about pupils shares."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import django_filters
+from django import forms
+from django.db.models import Q, QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from core.clock import school_year_choices
+from core.crypto import blind_index
+from core.listing import ListFilterSet, SortFilter, StatusFilter
+from schools.models import School
+
+from . import idcard
+from .models import ApplicationStatus, EnrollmentStatus, HardshipApplication, Publicity, PublicityStatus, Student, Tier
+
+#: The search box of every list of pupils.
+PUPIL_SEARCH_LABEL = _("Name, registration or ID number")
+
+
+def pupil_search(qs: QuerySet[Any], text: str, *, prefix: str = "") -> QuerySet[Any]:
+    """Rows whose pupil (at `prefix`, e.g. "student__") has the name fragment, or exactly the
+    registration number or ID number, found through their blind indexes: the numbers are stored only
+    encrypted, so they are matched whole, never by fragment."""
+    text = (text or "").strip()
+    if not text:
+        return qs
+    looks_like_id = len(text) == 18 and text[:17].isdigit()
+    if looks_like_id or idcard.is_valid(text):
+        return qs.filter(**{f"{prefix}id_number_hash": blind_index(text, kind="id_number")})
+    match = Q(**{f"{prefix}name__contains": text})
+    if any(c.isdigit() for c in text):
+        match |= Q(**{f"{prefix}student_no_hash": blind_index(text, kind="student_no")})
+    return qs.filter(match)
+
+
+def visible_schools(user: Any) -> QuerySet[School]:
+    """The schools a list may be filtered by: those the user sees."""
+    return School.objects.visible_to(user).order_by("code", "pk")
+
+
+class PupilSearch(django_filters.CharFilter):
+    """The search box over pupils, at `prefix` of the list's rows."""
+
+    def __init__(self, *, prefix: str = "", **kwargs: Any) -> None:
+        self.prefix = prefix
+        kwargs.setdefault("label", PUPIL_SEARCH_LABEL)
+        kwargs.setdefault("max_length", 50)
+        super().__init__(**kwargs)
+
+    def filter(self, qs: Any, value: Any) -> Any:
+        return pupil_search(qs, value, prefix=self.prefix)
+
+
+class StudentListFilter(ListFilterSet):
+    """学籍名册: search, school, grade and class (from the school pages' links), status tabs."""
+
+    search_label = PUPIL_SEARCH_LABEL
+    status_field = "enrollment_status"
+    status_choices = EnrollmentStatus.choices
+
+    q = PupilSearch()
+    school = django_filters.ModelChoiceFilter(label=_("School"), queryset=visible_schools, empty_label=_("All schools"))
+    grade = django_filters.UUIDFilter(field_name="grade_id", widget=forms.HiddenInput)
+    klass = django_filters.UUIDFilter(field_name="klass_id", widget=forms.HiddenInput)
+    gender = django_filters.ChoiceFilter(label=_("Gender"), choices=Student._meta.get_field("gender").choices)
+    status = StatusFilter()
+    sort = SortFilter(fields=(("name", "name"), ("school__code", "school"), ("klass__number", "class")))
+
+    class Meta:
+        model = Student
+        fields: list[str] = []
+
+
+class ApplicationListFilter(ListFilterSet):
+    """认定申请 (the review queue): search, school, year, proposed tier; tabs "waiting for me" and by step."""
+
+    search_label = PUPIL_SEARCH_LABEL
+    status_field = "status"
+    status_choices = ApplicationStatus.choices
+
+    q = PupilSearch(prefix="student__")
+    school = django_filters.ModelChoiceFilter(label=_("School"), queryset=visible_schools, empty_label=_("All schools"))
+    academic_year = django_filters.ChoiceFilter(
+        label=_("School year"), choices=school_year_choices, empty_label=_("All school years")
+    )
+    proposed_tier = django_filters.ChoiceFilter(label=_("Proposed tier"), choices=Tier.choices)
+    klass = django_filters.UUIDFilter(field_name="klass_id", widget=forms.HiddenInput)
+    status = StatusFilter()
+    sort = SortFilter(
+        fields=(
+            ("student__name", "name"),
+            ("school__code", "school"),
+            ("klass__number", "class"),
+            ("proposed_tier", "tier"),
+        )
+    )
+
+    class Meta:
+        model = HardshipApplication
+        fields: list[str] = []
+
+    def extra_tabs(self) -> list[tuple[str, Any, Q]]:
+        from .identification.selectors import waiting_q
+
+        return [("mine", _("Waiting for me"), waiting_q(user=self.user))]
+
+
+class PublicityListFilter(ListFilterSet):
+    """公示: search by title, school, school year; tabs by state."""
+
+    search_label = _("Title")
+    status_field = "status"
+    status_choices = PublicityStatus.choices
+
+    q = django_filters.CharFilter(field_name="title", lookup_expr="contains", label=_("Title"), max_length=50)
+    school = django_filters.ModelChoiceFilter(label=_("School"), queryset=visible_schools, empty_label=_("All schools"))
+    academic_year = django_filters.ChoiceFilter(
+        label=_("School year"), choices=school_year_choices, empty_label=_("All school years")
+    )
+    status = StatusFilter()
+    sort = SortFilter(
+        fields=(("title", "title"), ("school__code", "school"), ("ends_on", "until"), ("created_at", "created"))
+    )
+
+    class Meta:
+        model = Publicity
+        fields: list[str] = []

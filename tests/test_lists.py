@@ -1,0 +1,348 @@
+# ruff: noqa: E501  (the table of cases reads best one case a line)
+"""Lists people can work with (issue 25, items 3 and 6), swept over every list page: the search box
+and each filter narrow the rows as expected, the status tabs are counted, the export holds what is
+shown, and the page's query count does not grow with its rows."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+import zipfile
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from audits.models import RegistrySnapshot
+from core.tenancy.context import tenant_transaction
+from schools.permissions import Role
+from tests.factories import TenantWorld, make_application, make_case, make_student
+
+
+def _row(name: str, pk: Any) -> str:
+    return reverse(name, kwargs={"pk": pk})
+
+
+def _pupil(w: TenantWorld, key: str, i: int = 0):
+    return w.students[key][i]
+
+
+def _run(w: TenantWorld):
+    if getattr(w, "run", None) is None:
+        from audits.reconciliation.services import reconciliation_run
+
+        with tenant_transaction(w.tenant.pk):
+            w.run, _created = reconciliation_run(actor=w.users[Role.DISTRICT_STAFF], semester=w.semester)
+    return w.run
+
+
+def _snapshots(w: TenantWorld) -> list[RegistrySnapshot]:
+    if getattr(w, "snapshots", None) is None:
+        with tenant_transaction(w.tenant.pk):
+            by = w.users[Role.DISTRICT_STAFF]
+            w.snapshots = [
+                RegistrySnapshot.objects.create(
+                    source=source,
+                    file_name=name,
+                    fingerprint=str(i) * 64,
+                    taken_on=dt.date(2026, 11, 1),
+                    imported_by=by,
+                )
+                for i, (source, name) in enumerate((("CIVIL", "民政低保名单.csv"), ("RURAL", "乡村振兴监测户.xlsx")))
+            ]
+    return w.snapshots
+
+
+@dataclass
+class Case:
+    """One filter of one list: with `params`, the table `table` shows `shown` and not `hidden`."""
+
+    page: str
+    table: str
+    params: Any  # w → dict
+    shown: Any  # w → str or None (None: the table is empty)
+    hidden: Any  # w → str
+    role: str = Role.DISTRICT_STAFF
+    kwargs: Any = None  # w → the page's URL arguments
+
+    def url(self, w: TenantWorld) -> str:
+        return reverse(self.page, kwargs=self.kwargs(w) if self.kwargs else None)
+
+    def __str__(self) -> str:  # the test id
+        return f"{self.page}"
+
+
+S = "students:list"
+A = "students:applications"
+ALL = {"status": ""}  # the review queue opens on "waiting for me"
+
+CASES = [
+    # 学籍名册: name, ID number and registration number through the blind index, school, class, status, gender
+    Case(S, "students", lambda w: {"q": _pupil(w, "c1").name}, lambda w: _row("students:detail", _pupil(w, "c1").pk),
+         lambda w: _row("students:detail", _pupil(w, "c2").pk)),
+    Case(S, "students", lambda w: {"q": _pupil(w, "c1").id_number.reveal()},
+         lambda w: _row("students:detail", _pupil(w, "c1").pk), lambda w: _row("students:detail", _pupil(w, "c1", 1).pk)),
+    Case(S, "students", lambda w: {"q": _pupil(w, "c3").student_no.reveal()},
+         lambda w: _row("students:detail", _pupil(w, "c3").pk), lambda w: _row("students:detail", _pupil(w, "c1").pk)),
+    Case(S, "students", lambda w: {"school": w.schools["s2"].pk}, lambda w: _row("students:detail", _pupil(w, "c4").pk),
+         lambda w: _row("students:detail", _pupil(w, "c1").pk)),
+    Case(S, "students", lambda w: {"klass": w.classes["c2"].pk}, lambda w: _row("students:detail", _pupil(w, "c2").pk),
+         lambda w: _row("students:detail", _pupil(w, "c1").pk)),
+    Case(S, "students", lambda w: {"status": "DROPPED_OUT"}, lambda w: None,
+         lambda w: _row("students:detail", _pupil(w, "c1").pk)),
+    Case(S, "students", lambda w: {"gender": _pupil(w, "c1").gender},
+         lambda w: _row("students:detail", _pupil(w, "c1").pk), lambda w: _row("students:detail", _pupil(w, "c1", 1).pk)),
+    # 认定申请: the pupil, school, year, tier, step, "waiting for me"
+    Case(A, "applications", lambda w: ALL | {"q": _pupil(w, "c1", 1).name},
+         lambda w: _row("students:application", w.applications["c1"].pk),
+         lambda w: _row("students:application", w.applications["c2"].pk)),
+    Case(A, "applications", lambda w: ALL | {"school": w.schools["s2"].pk},
+         lambda w: _row("students:application", w.applications["c4"].pk),
+         lambda w: _row("students:application", w.applications["c1"].pk)),
+    Case(A, "applications", lambda w: ALL | {"academic_year": 2025}, lambda w: None,
+         lambda w: _row("students:application", w.applications["c1"].pk)),
+    Case(A, "applications", lambda w: ALL | {"proposed_tier": "SPECIAL"}, lambda w: None,
+         lambda w: _row("students:application", w.applications["c1"].pk)),
+    Case(A, "applications", lambda w: {"status": "GRADE_REVIEW"}, lambda w: None,
+         lambda w: _row("students:application", w.applications["c1"].pk)),
+    Case(A, "applications", lambda w: {"status": "mine"}, lambda w: _row("students:application", w.applications["c1"].pk),
+         lambda w: "never-there", role=Role.CLASS_TEACHER),
+    Case(A, "applications", lambda w: {}, lambda w: None,  # the district re-checks none of them yet
+         lambda w: _row("students:application", w.applications["c1"].pk)),
+    # 公示
+    Case("students:publicities", "publicities", lambda w: {"q": "other"}, lambda w: _row("students:publicity", w.other_publicity.pk),
+         lambda w: _row("students:publicity", w.publicity.pk)),
+    Case("students:publicities", "publicities", lambda w: {"school": w.schools["s1"].pk},
+         lambda w: _row("students:publicity", w.publicity.pk), lambda w: _row("students:publicity", w.other_publicity.pk)),
+    Case("students:publicities", "publicities", lambda w: {"status": "PUBLIC"}, lambda w: None,
+         lambda w: _row("students:publicity", w.publicity.pk)),
+    # 资助名单
+    Case("funding:award_lists", "award-lists", lambda w: {"school": w.schools["s2"].pk}, lambda w: None,
+         lambda w: _row("funding:award_list", w.award_list.pk)),
+    Case("funding:award_lists", "award-lists", lambda w: {"program": w.award.program.pk},
+         lambda w: _row("funding:award_list", w.award_list.pk), lambda w: "never-there"),
+    Case("funding:award_lists", "award-lists", lambda w: {"status": "DRAFT"}, lambda w: None,
+         lambda w: _row("funding:award_list", w.award_list.pk)),
+    # 发放批次
+    Case("disbursements:batches", "batches", lambda w: {"kind": "REISSUE"}, lambda w: None,
+         lambda w: _row("disbursements:batch", w.batch.pk)),
+    Case("disbursements:batches", "batches", lambda w: {"status": "RELEASED"}, lambda w: _row("disbursements:batch", w.batch.pk),
+         lambda w: "never-there"),
+    # 停发与追回
+    Case("disbursements:corrections", "corrections", lambda w: {"q": _pupil(w, "c2").name}, lambda w: None,
+         lambda w: _pupil(w, "c1").name),
+    Case("disbursements:corrections", "corrections", lambda w: {"status": "PROPOSED"}, lambda w: None,
+         lambda w: _pupil(w, "c1").name),
+    Case("disbursements:corrections", "corrections", lambda w: {"kind": "RECOVER"}, lambda w: _pupil(w, "c1").name,
+         lambda w: "never-there"),
+    Case("disbursements:corrections", "recoveries", lambda w: {"school": w.schools["s2"].pk}, lambda w: None,
+         lambda w: _pupil(w, "c1").name),
+    # 学校
+    Case("schools:list", "schools", lambda w: {"q": "primary"}, lambda w: _row("schools:detail", w.schools["s1"].pk),
+         lambda w: _row("schools:detail", w.schools["s2"].pk)),
+    Case("schools:list", "schools", lambda w: {"area": "RURAL"}, lambda w: _row("schools:detail", w.schools["s2"].pk),
+         lambda w: _row("schools:detail", w.schools["s1"].pk)),
+    Case("schools:list", "schools", lambda w: {"township": "T1"}, lambda w: _row("schools:detail", w.schools["s1"].pk),
+         lambda w: _row("schools:detail", w.schools["s2"].pk)),
+    # 控辍保学
+    Case("care:cases", "cases", lambda w: {"q": _pupil(w, "c1").name}, lambda w: _row("care:case", w.cases["c1"].pk),
+         lambda w: _row("care:case", w.cases["c2"].pk)),
+    Case("care:cases", "cases", lambda w: {"school": w.schools["s2"].pk}, lambda w: _row("care:case", w.cases["c4"].pk),
+         lambda w: _row("care:case", w.cases["c1"].pk)),
+    Case("care:cases", "cases", lambda w: {"klass": w.classes["c3"].pk}, lambda w: _row("care:case", w.cases["c3"].pk),
+         lambda w: _row("care:case", w.cases["c1"].pk)),
+    Case("care:cases", "cases", lambda w: {"visit": "due"}, lambda w: _row("care:case", w.cases["c2"].pk),
+         lambda w: _row("care:case", w.cases["c1"].pk)),  # c1's home visit is recorded
+    Case("care:cases", "cases", lambda w: {"status": "RETURNED"}, lambda w: None,
+         lambda w: _row("care:case", w.cases["c1"].pk)),
+    # 发放明细 (a batch's payment lines)
+    Case("disbursements:batch", "lines", lambda w: {"status": "FAILED"}, lambda w: None,
+         lambda w: _row("students:detail", _pupil(w, "c1").pk), kwargs=lambda w: {"pk": w.batch.pk}),
+    Case("disbursements:batch", "lines", lambda w: {"q": _pupil(w, "c1").name}, lambda w: _row("students:detail", _pupil(w, "c1").pk),
+         lambda w: "never-there", kwargs=lambda w: {"pk": w.batch.pk}),
+    Case("disbursements:batch", "lines", lambda w: {"school": w.schools["s2"].pk}, lambda w: None,
+         lambda w: _row("students:detail", _pupil(w, "c1").pk), kwargs=lambda w: {"pk": w.batch.pk}),
+    # 部门名单
+    Case("registry:index", "snapshots", lambda w: {"q": "民政"}, lambda w: _snapshots(w)[0].file_name,
+         lambda w: _snapshots(w)[1].file_name),
+    Case("registry:index", "snapshots", lambda w: {"status": "RURAL"}, lambda w: _snapshots(w)[1].file_name,
+         lambda w: _snapshots(w)[0].file_name),
+    # 比对
+    Case("reconciliation:runs", "runs", lambda w: {"status": "FAILED"}, lambda w: None,
+         lambda w: _row("reconciliation:run", _run(w).pk)),
+    Case("reconciliation:runs", "runs", lambda w: {"semester": w.semester.pk}, lambda w: _row("reconciliation:run", _run(w).pk),
+         lambda w: "never-there"),
+]  # fmt: skip
+
+
+def _table(body: str, testid: str) -> str:
+    """The HTML of the table marked `data-testid=testid`, or "" when the page shows none."""
+    match = re.search(rf'<table[^>]*data-testid="{testid}".*?</table>', body, re.S)
+    return match.group(0) if match else ""
+
+
+def _client(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.mark.parametrize("case", CASES, ids=[f"{c.page}-{i}" for i, c in enumerate(CASES)])
+def test_search_and_each_filter_narrow_the_rows(world, case: Case):
+    w = world.a
+    _snapshots(w), _run(w)  # rows of the lists that the world does not hold
+    client = _client(w.users[case.role])
+    everything = _table(client.get(case.url(w), ALL if case.page == A else None).content.decode(), case.table)
+    hidden = case.hidden(w)
+    if hidden != "never-there":
+        assert hidden in everything, "the row to filter out is listed without the filter"
+    response = client.get(case.url(w), case.params(w))
+    assert response.status_code == 200
+    table = _table(response.content.decode(), case.table)
+    shown = case.shown(w)
+    if shown is None:
+        assert hidden not in table
+    else:
+        assert shown in table
+        assert hidden not in table
+
+
+def test_another_tenants_school_is_an_invalid_filter_and_shows_no_rows(world):
+    """A filter naming someone else's row is refused (the choices are the user's), never ignored."""
+    client = _client(world.a.users[Role.DISTRICT_STAFF])
+    body = client.get(reverse(S), {"school": world.b.schools["s1"].pk}).content.decode()
+    assert _table(body, "students") == ""
+    assert world.b.schools["s1"].name not in body
+
+
+def test_a_school_officer_is_offered_only_their_school(world):
+    body = _client(world.a.users[Role.SCHOOL_OFFICER]).get(reverse(S)).content.decode()
+    assert world.a.schools["s1"].name in body
+    assert f'value="{world.a.schools["s2"].pk}"' not in body
+
+
+def test_status_tabs_count_rows_under_the_other_filters_in_one_query(world, django_assert_max_num_queries):
+    client = _client(world.a.users[Role.DISTRICT_STAFF])
+    body = client.get(reverse("care:cases"), {"school": world.a.schools["s1"].pk}).content.decode()
+    tabs = re.search(r'data-testid="list-tabs".*?</ul>', body, re.S).group(0)
+    counts = dict(
+        re.findall(r'status=(\w*)[^"]*">[^<]*<span class="badge[^"]*">(\d+)</span>', tabs.replace("&amp;", "&"))
+    )
+    assert counts.get("SUSPECTED") == "3"  # three of s1's classes, not s2's
+    assert counts.get("RETURNED") == "0"
+
+
+def test_sorting_is_whitelisted_and_reorders(world):
+    client = _client(world.a.users[Role.DISTRICT_STAFF])
+    up = _table(client.get(reverse("schools:list"), {"sort": "name"}).content.decode(), "schools")
+    down = _table(client.get(reverse("schools:list"), {"sort": "-name"}).content.decode(), "schools")
+    s1, s2 = (_row("schools:detail", world.a.schools[k].pk) for k in ("s1", "s2"))
+    assert (up.index(s1) < up.index(s2)) != (down.index(s1) < down.index(s2))
+    # A column that is not offered is not a sort: an invalid filter, no rows.
+    assert _table(client.get(reverse("schools:list"), {"sort": "tenant__name"}).content.decode(), "schools") == ""
+
+
+def _sheet_text(content: bytes) -> str:
+    with zipfile.ZipFile(io.BytesIO(content)) as book:
+        return book.read("xl/worksheets/sheet1.xml").decode()
+
+
+def test_the_export_holds_the_filtered_rows_with_masked_numbers(world):
+    w = world.a
+    client = _client(w.users[Role.DISTRICT_STAFF])
+    response = client.get(reverse(S), {"school": w.schools["s2"].pk, "export": "xlsx"})
+    assert response.status_code == 200
+    sheet = _sheet_text(b"".join(response.streaming_content))
+    assert _pupil(w, "c4").name in sheet
+    assert _pupil(w, "c1").name not in sheet
+    assert _pupil(w, "c4").id_number.reveal() not in sheet  # masked, as on the page
+    assert _pupil(w, "c4").id_number.masked in sheet
+
+
+EXPORTS = [
+    "students:list", "students:applications", "students:publicities", "funding:award_lists", "disbursements:batches",
+    "disbursements:corrections", "schools:list", "care:cases", "registry:index", "reconciliation:runs",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("page", EXPORTS)
+def test_every_list_exports_what_it_shows(world, page):
+    _snapshots(world.a), _run(world.a)
+    response = _client(world.a.users[Role.DISTRICT_STAFF]).get(reverse(page), {"export": "xlsx"})
+    assert response.status_code == 200
+    assert response["Content-Disposition"].startswith("attachment")
+    assert "<row" in _sheet_text(b"".join(response.streaming_content))
+
+
+EMPTY = [
+    ("students:list", Role.DISTRICT_STAFF, {"q": "无此人"}, "清除筛选"),
+    ("care:cases", Role.CLASS_TEACHER, {"status": "RETURNED"}, "可在此登记本班今日缺勤"),
+    ("students:applications", Role.DISTRICT_STAFF, {}, "暂无待您审核的申请"),
+]
+
+
+@pytest.mark.parametrize(("page", "role", "params", "says"), EMPTY)
+def test_an_empty_list_says_what_to_do_next(world, page, role, params, says):
+    """Emptied by a filter: the way back; an empty tab: the page's next step, in the offices' words."""
+    body = _client(world.a.users[role]).get(reverse(page), params).content.decode()
+    assert 'data-testid="empty-state"' in body
+    assert says in body
+
+
+def _grow(page: str, w: TenantWorld, n: int) -> None:
+    """Add `n` rows to the list `page` shows (through the factories: scoped and audited)."""
+    teacher = w.users[Role.CLASS_TEACHER]
+    with tenant_transaction(w.tenant.pk):
+        for i in range(n):
+            klass = w.classes[("c1", "c2", "c3", "c4")[i % 4]]
+            pupil = make_student(klass, name=f"{w.marker}grow{page[:3]}{i}", region="410622")
+            if page == A:
+                make_application(pupil, by=teacher)
+            elif page == "care:cases":
+                make_case(pupil, by=teacher, status="SUSPECTED", absent_days=5)
+
+
+GROWING = [S, A, "care:cases"]
+
+
+@pytest.mark.parametrize("page", GROWING)
+def test_the_query_count_does_not_grow_with_the_rows(world, page, django_assert_max_num_queries):
+    """3 rows and 30 rows cost the same number of queries (no count per row, no count per tab)."""
+    w = world.a
+    client = _client(w.users[Role.DISTRICT_STAFF])
+    params = ALL if page == A else None
+    client.get(reverse(page), params)  # warm what every page keeps (session, menu, the register's tab counts)
+    with CaptureQueriesContext(connection) as few:
+        assert client.get(reverse(page), params).status_code == 200
+    _grow(page, w, 27)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        assert client.get(reverse(page), params).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "filterset_path",
+    [
+        "students.filters.StudentListFilter",
+        "students.filters.ApplicationListFilter",
+        "care.filters.CaseFilter",
+        "disbursements.filters.CorrectionFilter",
+    ],
+)
+def test_all_tabs_are_counted_in_one_query(world, filterset_path, django_assert_num_queries):
+    from django.utils.module_loading import import_string
+
+    from core.listing import status_tabs
+
+    user = world.a.users[Role.DISTRICT_STAFF]
+    cls = import_string(filterset_path)
+    with tenant_transaction(world.a.tenant.pk):
+        filterset = cls({"school": str(world.a.schools["s1"].pk)}, cls._meta.model.objects.visible_to(user), user=user)
+        filterset.is_valid()  # the school choice is checked against the user's schools first
+        with django_assert_num_queries(1):
+            tabs = status_tabs(filterset)
+    assert len(tabs) == len(cls.status_choices) + 1 + len(filterset.extra_tabs())
