@@ -190,7 +190,8 @@ def _value(value: Any) -> str:
 
 def _field_label(object_type: str, name: str) -> str:
     try:
-        return str(apps.get_model(object_type)._meta.get_field(name).verbose_name)
+        field = apps.get_model(object_type)._meta.get_field(name)
+        return str(getattr(field, "verbose_name", None) or name.replace("_", " "))
     except (LookupError, ValueError, FieldDoesNotExist):  # a computed key (counts, a file's hash)
         return name.replace("_", " ")
 
