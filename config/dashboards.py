@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
@@ -262,7 +263,7 @@ def _auditor(board: Dashboard, user: Any, today: dt.date, previous_visit: str | 
     """The auditor's desk: what changed since the last visit (by kind of event), the chain's state."""
     since = parse_datetime(previous_visit) if previous_visit else None
     if since is None:
-        since = dt.datetime.combine(today - dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+        since = timezone.make_aware(dt.datetime.combine(today - dt.timedelta(days=1), dt.time()))  # local midnight
     board.changes_since = since
     board.changes = [
         Tile(action_phrase(r["action"]), r["n"], _url("audits:list", action=r["action"]), f"change-{r['action']}")
