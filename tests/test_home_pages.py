@@ -11,8 +11,11 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from audits.models import AuditEvent
+from care.models import CaseStatus
+from config.dashboards import STEPS
 from schools.permissions import Role
 from students.models import ApplicationStatus, HardshipApplication
+from tests import factories
 
 pytestmark = pytest.mark.django_db
 
@@ -81,6 +84,30 @@ def test_the_auditor_sees_what_changed_as_words_and_the_chain(world, tenant_of):
         actions = set(AuditEvent.objects.values_list("action", flat=True))
     for action in actions:
         assert f">{action}<" not in page  # the code itself is never shown
+
+
+@pytest.mark.parametrize("role", [Role.CLASS_TEACHER, Role.SCHOOL_OFFICER, Role.DISTRICT_STAFF])
+def test_a_home_pages_queries_do_not_grow_with_its_rows(world, tenant_of, role):
+    """More pupils, applications at every step, cases in every class and school: the same queries."""
+    client = Client()
+    client.force_login(world.a.users[role])
+    client.get("/")
+    with CaptureQueriesContext(connection) as before:
+        client.get("/")
+    teacher = world.a.users[Role.CLASS_TEACHER]
+    with tenant_of(world.a.tenant):
+        for key, klass in world.a.classes.items():
+            for i, status in enumerate([*STEPS, CaseStatus.SUSPECTED]):
+                pupil = factories.make_student(klass, name=f"新{key}{i}", region=world.a.tenant.region_code)
+                if status == CaseStatus.SUSPECTED:
+                    factories.make_case(pupil, by=teacher, status=status)
+                else:
+                    factories.make_application(pupil, by=teacher, status=status)
+    with CaptureQueriesContext(connection) as after:
+        page = client.get("/").content.decode()
+    assert len(after) == len(before), [q["sql"][:100] for q in after.captured_queries[len(before.captured_queries) :]]
+    if role == Role.DISTRICT_STAFF:
+        assert world.a.schools["s2"].name in page.split('data-testid="by-school"')[1]  # a new row, no new query
 
 
 def test_the_district_home_page_answers_in_a_bounded_number_of_queries(world):
