@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-$(shell sha1sum requirements.lock | cut -c1-12)
 DEV_ENV := DEBUG=1
 PORT   ?= 8000
 
-.PHONY: install run serve test test-pg lint format messages bench clean demo-advance
+.PHONY: install run serve test test-pg lint format messages bench clean demo-advance screenshots
 
 $(STAMP): requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -60,6 +60,10 @@ messages: install
 
 bench: install
 	$(BIN)/python bench/run.py
+
+## docs/screenshots/<role>-<width>.png: each demo role's home page at 1280 and 390 px (SCALE=0.25 of the demo)
+screenshots: install
+	$(BIN)/python bench/screenshots.py
 
 clean:
 	rm -rf $(VENV) db.sqlite3* .test.sqlite3* staticfiles

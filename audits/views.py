@@ -12,6 +12,7 @@ from schools import jobs, permissions
 from schools.permissions import Action
 
 from .selectors import action_names, event_list
+from .sentences import action_phrase, sentence
 from .tasks import VERIFY_JOB_KIND, verify_chain
 
 
@@ -25,7 +26,13 @@ def event_list_view(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "audits/event_list.html",
-        {"page": page, "actions": action_names(user=request.user), "action": action, "object_id": object_id},
+        {
+            "page": page,
+            "rows": [(e, sentence(e)) for e in page],
+            "actions": sorted(((a, action_phrase(a)) for a in action_names(user=request.user)), key=lambda x: x[1]),
+            "action": action,
+            "object_id": object_id,
+        },
     )
 
 

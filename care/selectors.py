@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from core import clock
 from schools.models import SchoolClass
@@ -138,3 +138,54 @@ def account_of_tenant(*, user: Any, text: str) -> Any | None:
         return User.objects.filter(tenant_id=user.tenant_id, is_active=True, pk=text).first()
     except (ValueError, ValidationError):
         return None
+
+
+def absences_on(*, user: Any, day: dt.date) -> dict[Any, int]:
+    """{class id: absences recorded on the day} in the classes the user records: one grouped query."""
+    classes = SchoolClass.objects.visible_to(user, Action.ATTENDANCE_RECORD).values("pk")
+    rows = (
+        Absence.objects.visible_to(user)
+        .filter(absent_on=day, klass_id__in=classes)
+        .order_by()
+        .values("klass_id")
+        .annotate(n=Count("pk"))
+    )
+    return {r["klass_id"]: r["n"] for r in rows}
+
+
+def watch_counts(*, user: Any) -> dict[str, int]:
+    """Pupils to watch (dropout control) in the user's units: {case status: open cases} plus "visit_due"
+    (home visits due and not recorded, as `case_list(visit_due=True)` lists them). One query."""
+    visited = CaseStep.objects.filter(case_id=OuterRef("pk"), kind=StepKind.HOME_VISIT)
+    rows = (
+        DropoutCase.objects.visible_to(user)
+        .filter(status__in=OPEN_STATES)
+        .annotate(visited=Exists(visited))
+        .aggregate(
+            **{
+                s.lower(): Count("pk", filter=Q(status=s))
+                for s in (CaseStatus.ABSENT, CaseStatus.SUSPECTED, CaseStatus.CONFIRMED, CaseStatus.PERSUADING)
+            },
+            visit_due=Count(
+                "pk",
+                filter=Q(
+                    status__in=[CaseStatus.ABSENT, CaseStatus.SUSPECTED],
+                    home_visit_due_on__lte=clock.today(),
+                    visited=False,
+                ),
+            ),
+        )
+    )
+    return {k.upper() if k != "visit_due" else k: v or 0 for k, v in rows.items()}
+
+
+def open_cases_by_school(*, user: Any) -> dict[Any, int]:
+    """{school id: open cases} in the user's units: one grouped query."""
+    rows = (
+        DropoutCase.objects.visible_to(user)
+        .filter(status__in=OPEN_STATES)
+        .order_by()
+        .values("school_id")
+        .annotate(n=Count("pk"))
+    )
+    return {r["school_id"]: r["n"] for r in rows}

@@ -10,6 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
@@ -58,7 +59,7 @@ def attendance_class_view(request: HttpRequest, class_pk: str) -> HttpResponse:
                 request,
                 _("Recorded %(date)s: %(absent)d absent, %(opened)d new cases, %(suspected)d suspected dropouts.")
                 % {
-                    "date": day.isoformat(),
+                    "date": date_format(day),
                     "absent": result.absent,
                     "opened": result.opened,
                     "suspected": result.suspected,

@@ -220,6 +220,8 @@ LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True
 USE_TZ = True
+# Dates as 2026年12月7日 in Chinese and ISO in English: every `{{ date }}` and `|date` follows these.
+FORMAT_MODULE_PATH = ["config.formats"]
 
 # --- Static -----------------------------------------------------------------------------------------
 STATIC_URL = "static/"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.views import PasswordChangeView
+from django.contrib.auth.views import LoginView, PasswordChangeView
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET
 from core import clock
 from core.audit import trail
 
-from . import health, menu
+from . import dashboards, health, menu
 from . import home as home_panels
 
 
@@ -27,11 +27,38 @@ class AuditedPasswordChangeView(PasswordChangeView):
         return response
 
 
+class SigningInView(LoginView):
+    """Django's sign-in, remembering when the person signed in before (the auditor's home page shows
+    what changed since then); Django moves `last_login` on as it signs them in."""
+
+    redirect_authenticated_user = True
+
+    def form_valid(self, form):
+        previous = form.get_user().last_login
+        response = super().form_valid(form)
+        if previous is not None:
+            self.request.session[PREVIOUS_VISIT] = previous.isoformat()
+        return response
+
+
+PREVIOUS_VISIT = "previous_login_at"
+
+
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    """Each person's start page: what waits for them, and the units they are responsible for."""
+    """Each person's start page: what waits for them, their role's blocks (each count a link to its
+    rows), and the units they are responsible for."""
     work = menu.work_for_request(request)
-    return render(request, "home.html", {"home": home_panels.for_user(request.user, today=clock.today(), work=work)})
+    today = clock.today()
+    return render(
+        request,
+        "home.html",
+        {
+            "home": home_panels.for_user(request.user, today=today, work=work),
+            "board": dashboards.for_user(request.user, today=today, previous_visit=request.session.get(PREVIOUS_VISIT)),
+            "today": today,
+        },
+    )
 
 
 @never_cache

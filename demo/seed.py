@@ -13,6 +13,8 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from django.utils.translation import gettext
+
 from core.crypto import blind_index
 from core.tenancy.context import tenant_transaction
 from schools import services as school_services
@@ -287,7 +289,7 @@ DEMO_ROLES = (
 def demo_usernames() -> list[tuple[str, str, str]]:
     """(username, tenant slug or '', role label) of every demo account."""
     rows = [(f"{t.user_prefix}.{suffix}", t.slug, str(role.label)) for t in TENANTS for suffix, role, _ in DEMO_ROLES]
-    return [*rows, ("platform", "", "Platform operator")]
+    return [*rows, ("platform", "", gettext("Platform operator"))]  # in the labels' language, like the roles
 
 
 def _seed_users(t: DemoTenant, tenant: Tenant, schools: dict[str, School], report: SeedReport) -> None:

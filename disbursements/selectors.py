@@ -12,7 +12,7 @@ from funding.models import Award, AwardStatus, Semester
 from schools.models import School
 from schools.permissions import Action
 
-from .models import BankReturn, Batch, BatchStatus, Correction, LineStatus, PaymentLine, Recovery
+from .models import BankReturn, Batch, BatchStatus, Correction, LineStatus, PaymentLine, Recovery, RecoveryStatus
 
 _LIVE = ~Q(status=LineStatus.REMOVED)
 
@@ -129,3 +129,49 @@ def letters(*, user: Any, semester: Semester | None, students: Any) -> list[dict
         letter = found.setdefault(award.student_id, {"student": award.student, "school": award.school, "awards": []})
         letter["awards"].append(award)
     return list(found.values())
+
+
+def line_counts_by_program(*, user: Any, semester: Semester) -> dict[Any, dict[str, int]]:
+    """{program id: {"paid", "failed", "recovered"}} of the semester in the user's units: payment lines
+    paid and failed (a failed line not yet paid again), recoveries done. Two grouped queries."""
+    counts: dict[Any, dict[str, int]] = {}
+    lines = (
+        PaymentLine.objects.visible_to(user)
+        .filter(semester=semester)
+        .order_by()
+        .values("program_id")
+        .annotate(
+            paid=Count("pk", filter=Q(status=LineStatus.PAID)),
+            failed=Count("pk", filter=Q(status=LineStatus.FAILED)),
+        )
+    )
+    for r in lines:
+        counts[r["program_id"]] = {"paid": r["paid"], "failed": r["failed"], "recovered": 0}
+    recovered = (
+        Recovery.objects.visible_to(user)
+        .filter(line__semester=semester, status=RecoveryStatus.RECOVERED)
+        .order_by()
+        .values("line__program_id")
+        .annotate(n=Count("pk"))
+    )
+    for r in recovered:
+        counts.setdefault(r["line__program_id"], {"paid": 0, "failed": 0, "recovered": 0})["recovered"] = r["n"]
+    return counts
+
+
+def failed_line_count(*, user: Any, semester: Semester | None) -> int:
+    """Lines the bank returned as failed (fix the card; a reissue batch pays them) in the user's units."""
+    if semester is None:
+        return 0
+    return PaymentLine.objects.visible_to(user).filter(semester=semester, status=LineStatus.FAILED).count()
+
+
+def batches_waiting(*, user: Any, semester: Semester | None) -> QuerySet[Batch] | list[Batch]:
+    """The semester's batches not yet closed (frozen for the schools' check, or at the bank), oldest first."""
+    if semester is None:
+        return []
+    return (
+        Batch.objects.visible_to(user)
+        .filter(semester=semester, status__in=[BatchStatus.FROZEN, BatchStatus.RELEASED])
+        .order_by("number", "pk")
+    )

@@ -13,6 +13,7 @@ from typing import ClassVar
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, FSMModelMixin, transition
 
@@ -53,8 +54,9 @@ class Semester(TenantModel):
         ]
 
     def __str__(self) -> str:
+        """In Chinese "2026年秋季学期", in English "Autumn 2026": the calendar year the term falls in."""
         year = self.academic_year if self.term == Term.AUTUMN else self.academic_year + 1
-        return f"{year}年{self.get_term_display()}"
+        return gettext("%(term)s %(year)d") % {"term": self.get_term_display(), "year": year}
 
     @property
     def code(self) -> str:

@@ -5,13 +5,13 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from django.db.models import Count, DecimalField, F, OuterRef, QuerySet, Subquery, Sum, Value
+from django.db.models import Count, DecimalField, F, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.http import Http404
 
 from schools.permissions import Action
 
-from .models import ZERO, Award, AwardList, AwardStatus, Budget, BudgetWaiver, Program, Semester, Term
+from .models import ZERO, Award, AwardList, AwardListStatus, AwardStatus, Budget, BudgetWaiver, Program, Semester, Term
 
 
 def semester_list(*, user: Any) -> QuerySet[Semester]:
@@ -148,3 +148,31 @@ def budget_waiver_for(*, user: Any, program: Program, semester: Semester) -> Bud
         .select_related("decided_by")
         .first()
     )
+
+
+def award_lists_in_publicity(*, user: Any, semester: Semester | None) -> QuerySet[AwardList]:
+    """The semester's award lists in publicity (公示中), soonest end first, for the home page."""
+    if semester is None:
+        return AwardList.objects.none()
+    return (
+        AwardList.objects.visible_to(user)
+        .filter(semester=semester, status=AwardListStatus.PUBLICITY)
+        .select_related("school", "program")
+        .order_by("ends_on", "school__code", "pk")
+    )
+
+
+def award_counts_by_program(*, user: Any, semester: Semester) -> dict[Any, dict[str, int]]:
+    """{program id: {"listed": awards on a list (proposed or approved), "approved": approved}} of the
+    semester in the user's units: one grouped query."""
+    rows = (
+        Award.objects.visible_to(user)
+        .filter(semester=semester)
+        .order_by()
+        .values("program_id")
+        .annotate(
+            listed=Count("pk", filter=Q(status__in=[AwardStatus.PROPOSED, AwardStatus.APPROVED])),
+            approved=Count("pk", filter=Q(status=AwardStatus.APPROVED)),
+        )
+    )
+    return {r["program_id"]: {"listed": r["listed"], "approved": r["approved"]} for r in rows}

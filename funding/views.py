@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
@@ -113,7 +114,7 @@ def award_list_step_view(request: HttpRequest, pk: str, step: str) -> HttpRespon
     try:
         if step == "publish":
             done = awards.award_list_publish(actor=request.user, award_list=award_list)
-            messages.success(request, _("Published until %(date)s.") % {"date": done.ends_on.isoformat()})
+            messages.success(request, _("Published until %(date)s.") % {"date": date_format(done.ends_on)})
         elif step == "approve":
             awards.award_list_approve(actor=request.user, award_list=award_list)
             messages.success(request, _("Approved."))

@@ -8,7 +8,7 @@ from typing import Any
 from django.db.models import Count, QuerySet
 
 from . import permissions
-from .models import ApiToken, Grade, Job, RoleAssignment, School, SchoolClass, User
+from .models import ApiToken, Grade, Job, JobStatus, RoleAssignment, School, SchoolClass, User
 from .permissions import Action
 
 #: Counts the pupils of each school or class the user may see ({unit id: count}). The register lives in
@@ -84,4 +84,13 @@ def api_token_list_for_tenant(*, user: Any) -> QuerySet[ApiToken]:
         ApiToken.objects.select_related("token__user")
         .filter(token__user__tenant_id=user.tenant_id)
         .order_by("token__user__username", "-created_at", "-pk")
+    )
+
+
+def jobs_in_progress(*, user: Any, limit: int = 10) -> QuerySet[Job]:
+    """The user's visible jobs still queued or running (imports, runs, batch builds), oldest first."""
+    return (
+        Job.objects.visible_to(user)
+        .filter(status__in=[JobStatus.QUEUED, JobStatus.RUNNING])
+        .order_by("created_at", "pk")[:limit]
     )

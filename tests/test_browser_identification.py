@@ -170,17 +170,19 @@ def test_an_application_walks_the_whole_chain(site):
         auditor = _as(browser, site, "a.auditor")
         application_id = re.search(r"applications/([0-9a-f-]{36})/", application_url)[1]
         auditor.goto(f"{site}/audit/?object={application_id}")
-        trail = auditor.inner_text("table")
-        expected_actions = (
-            "application.nominate",
-            "application.grade_return",
-            "application.school_approve",
-            "application.publish",
-            "application.publicity_passed",
-            "application.district_approve",
+        trail = auditor.inner_text("[data-testid=events]")
+        # Each step as a sentence in the reader's language (audits/sentences.py), never its code.
+        expected = (
+            "提名了困难认定学生",  # application.nominate
+            "将困难认定申请退回班级",  # application.grade_return
+            "学校审核通过了困难认定申请",  # application.school_approve
+            "公示了困难认定申请",  # application.publish
+            "结束了困难认定申请的公示",  # application.publicity_passed
+            "区县复查认定了该学生",  # application.district_approve
         )
-        for action in expected_actions:
-            assert action in trail, action
+        for sentence in expected:
+            assert sentence in trail, sentence
+        assert "application." not in trail
 
     with tenant_transaction(tenant.pk):
         app = HardshipApplication.objects.get(pk=application_id)

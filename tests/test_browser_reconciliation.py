@@ -86,7 +86,7 @@ def test_the_district_imports_a_list_reconciles_and_exports_the_findings(site, t
         report = _download(page, url, "[data-testid=registry-report]", tmp_path / "report.xlsx")
         assert [r[0] for r in report[1:]] == [4]
         page.goto(f"{url}/registry/")
-        assert "2026-09-01" in page.inner_text("[data-testid=snapshots]")
+        assert "2026年9月1日" in page.inner_text("[data-testid=snapshots]")
 
         # The reconciliation: semester → run → progress bar to the end → the run's lists.
         page.click("[data-testid=menu-reconciliation-runs]")  # not "比对核查", its group

@@ -72,7 +72,8 @@ def test_the_officer_prepares_and_publishes_a_list_and_the_district_approves_it(
     assert officer.locator(".alert-success").count() == 1
     with tenant_transaction(w.tenant.pk):
         award_list = AwardList.objects.get(program=program, semester=semester, school=w.schools["s1"])
-    assert award_list.ends_on.isoformat() in messages_text(officer)
+    ends = award_list.ends_on
+    assert f"{ends.year}年{ends.month}月{ends.day}日" in messages_text(officer)  # the page's date format
     public = browser.new_page()  # nobody signed in
     with officer.expect_popup() as popup:
         officer.locator("[data-testid=list-status] a[href*='/p/']").click()

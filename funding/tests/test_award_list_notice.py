@@ -44,7 +44,7 @@ def test_after_the_period_the_page_says_the_notice_ended_instead_of_linking_to_a
     html = _page(client, award_list, ENDS + dt.timedelta(days=1))
     assert f"/p/{award_list.notice_token}/" not in html
     assert 'data-testid="public-ended"' in html
-    assert "2026-10-16" in html
+    assert "2026年10月16日" in html
 
 
 def test_before_the_period_the_page_says_when_the_notice_starts(published):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.db.models.functions import Coalesce, TruncDate
 
 from schools import permissions
@@ -13,6 +13,7 @@ from schools.permissions import Action
 from ..models import (
     ApplicationDecision,
     ApplicationStatus,
+    Decision,
     EnrollmentStatus,
     HardshipApplication,
     Objection,
@@ -183,3 +184,46 @@ def applications_at_step(*, user: Any, step: str, klass_id: Any = None) -> Query
     if klass_id:
         qs = qs.filter(klass_id=klass_id)
     return qs.order_by("school__code", "grade__stage", "-grade__entry_year", "klass__number", "student__name", "pk")
+
+
+def step_counts(*, user: Any, academic_year: int | None = None) -> dict[str, int]:
+    """{status: applications} of the user's units, for the home page's review queue by step: one
+    grouped query whatever the number of steps."""
+    qs = HardshipApplication.objects.visible_to(user)
+    if academic_year:
+        qs = qs.filter(academic_year=academic_year)
+    return dict(qs.order_by().values_list("status").annotate(n=Count("pk")))
+
+
+def returned_to_class_count(*, user: Any) -> int:
+    """Nominations a reviewer sent back to the class (退回): at class evaluation again, with a return
+    among their decisions. One query."""
+    returned = ApplicationDecision.objects.filter(application_id=OuterRef("pk"), decision=Decision.RETURN)
+    return (
+        HardshipApplication.objects.visible_to(user, Action.APPLICATION_CLASS_REVIEW)
+        .filter(status=S.CLASS_EVALUATION)
+        .filter(Exists(returned))
+        .count()
+    )
+
+
+def publicities_in_progress(*, user: Any) -> QuerySet[Publicity]:
+    """Publicity lists now public (公示中), soonest end first, for the home page."""
+    return (
+        Publicity.objects.visible_to(user)
+        .filter(status=PublicityStatus.PUBLIC)
+        .select_related("school")
+        .order_by("ends_on", "pk")
+    )
+
+
+def open_steps_by_school(*, user: Any, academic_year: int | None = None) -> dict[Any, dict[str, int]]:
+    """{school id: {status: applications}} of the user's units (the district's tasks by school): one
+    grouped query."""
+    qs = HardshipApplication.objects.visible_to(user)
+    if academic_year:
+        qs = qs.filter(academic_year=academic_year)
+    out: dict[Any, dict[str, int]] = {}
+    for school_id, status, n in qs.order_by().values_list("school_id", "status").annotate(n=Count("pk")):
+        out.setdefault(school_id, {})[status] = n
+    return out

@@ -14,6 +14,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -421,7 +422,7 @@ def publicity_step_view(request: HttpRequest, pk: str, step: str) -> HttpRespons
             published = publicity.publicity_publish(actor=request.user, publicity=item)
             messages.success(
                 request,
-                _("Published until %(date)s.") % {"date": published.ends_on.isoformat()},
+                _("Published until %(date)s.") % {"date": date_format(published.ends_on)},
             )
         else:
             raise Http404
@@ -447,7 +448,7 @@ def publicity_record_held_view(request: HttpRequest, pk: str) -> HttpResponse:
         messages.success(
             request,
             _("Recorded as held from %(start)s to %(end)s, signed by %(name)s.")
-            % {"start": held.starts_on.isoformat(), "end": held.ends_on.isoformat(), "name": held.signed_by_name},
+            % {"start": date_format(held.starts_on), "end": date_format(held.ends_on), "name": held.signed_by_name},
         )
     return redirect("students:publicity", pk=item.pk)
 

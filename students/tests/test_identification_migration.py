@@ -182,7 +182,7 @@ def test_a_good_list_becomes_migrated_identifications_with_their_dates(
         assert AuditEvent.objects.filter(action="application.migrate", object_id=str(app.pk)).exists()
     # The pupil's file tells the story in the list's order and dates, marked as migrated.
     page = _client(staff).get(reverse("students:application", args=[app.pk])).content.decode()
-    dates = [page.find(d) for d in ("2026-09-15", "2026-09-22", "2026-10-08", "2026-10-20")]
+    dates = [page.find(d) for d in ("2026年9月15日", "2026年9月22日", "2026年10月8日", "2026年10月20日")]
     assert -1 not in dates
     assert dates == sorted(dates)
     assert page.count('data-testid="migrated"') == 4

@@ -332,7 +332,7 @@ def test_once_the_year_is_loaded_the_same_button_publishes_on_its_calendar(world
     client.force_login(world.a.users[Role.SCHOOL_OFFICER])
     with clock.frozen_at(IN_2027):
         response = client.post(f"/students/publicity/{p.pk}/publish/", follow=True)
-    assert "2027-02-01" in response.content.decode()  # "published until", past the fictional holidays
+    assert "2027年2月1日" in response.content.decode()  # "published until", past the fictional holidays
     with tenant_of(world.a.tenant):
         p.refresh_from_db()
         assert (p.status, p.starts_on, p.ends_on) == (PublicityStatus.PUBLIC, IN_2027, D(2027, 2, 1))

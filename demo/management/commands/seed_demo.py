@@ -27,7 +27,7 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(f"Created {created} in {time.monotonic() - started:.1f} s."))
         self.stdout.write(f"Demo accounts (password: {demo.DEMO_PASSWORD}):")
         for username, slug, role in demo.demo_usernames():
-            self.stdout.write(f"  {username:<14} {slug or '(platform)':<8} {role}")
+            self.stdout.write(f"  {username:<14} {slug or '—':<8} {role}")
         self.stdout.write(
             "A list published in the demo stays public for five working days; to end its period now: "
             "make demo-advance (manage.py demo_advance)."
