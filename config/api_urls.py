@@ -14,6 +14,7 @@ from funding.api.views import (
     ProgramViewSet,
     SemesterViewSet,
 )
+from oversight.api.views import DashboardView, SnapshotViewSet
 from schools.api.views import GradeViewSet, JobViewSet, MeView, SchoolClassViewSet, SchoolViewSet, TokenCreateView
 from students.api.identification import ApplicationViewSet, ObjectionViewSet, PublicityViewSet
 from students.api.views import StudentViewSet
@@ -39,11 +40,13 @@ router.register("recoveries", RecoveryViewSet, basename="recovery")
 router.register("audit-events", AuditEventViewSet, basename="audit-event")
 router.register("jobs", JobViewSet, basename="job")
 router.register("care/cases", CaseViewSet, basename="care-case")
+router.register("oversight/reports", SnapshotViewSet, basename="oversight-report")
 
 urlpatterns = [
     path("me/", MeView.as_view(), name="me"),
     path("token/", TokenCreateView.as_view(), name="api-token"),
     path("awards/<uuid:pk>/correct/", AwardCorrectView.as_view(), name="award-correct"),
     path("care/attendance/", AttendanceRecordView.as_view(), name="care-attendance"),
+    path("oversight/dashboard/", DashboardView.as_view(), name="oversight-dashboard"),
     *router.urls,
 ]

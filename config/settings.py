@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "disbursements",
     "care",
     "audits",
+    "oversight",
     "demo",
 ]
 
@@ -180,6 +181,11 @@ CELERY_BEAT_SCHEDULE = {
     "write-audit-checkpoints": {
         "task": "audits.write_checkpoints_everywhere",
         "schedule": crontab(minute=5),
+    },
+    # 月调度、季汇总、半年通报: each tenant's due report snapshots, on the first working day after a period.
+    "oversight-reports-due": {
+        "task": "oversight.reports_due_everywhere",
+        "schedule": crontab(hour=1, minute=30),
     },
     # Uploads are deleted when their job ends; what a job that never ended left goes after a day.
     "sweep-uploads": {

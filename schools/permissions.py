@@ -112,6 +112,10 @@ class Action(StrEnum):
     ATTENDANCE_RECORD = "care.attendance_record"  # 缺勤登记: the class teacher, for their class
     CASE_STEP = "care.case_step"  # record what was done on a case (家访, 村委会, 告知书)
     CASE_DECIDE = "care.case_decide"  # move a case (confirm, persuade, returned, placed, closed); name its chiefs
+    # Oversight (统计报表): dashboards, and the periodic reports (月调度、季汇总、半年通报)
+    DASHBOARD_VIEW = "dashboard.view"  # the district's dashboard, or one's school's
+    REPORT_VIEW = "report.view"  # the district's report snapshots (district-wide figures)
+    REPORT_GENERATE = "report.generate"  # make a snapshot now (the beat task makes them on schedule)
 
 
 _ALL_TENANT_ROLES = frozenset(Role)
@@ -177,6 +181,11 @@ POLICY: dict[Action, frozenset[Role]] = {
     Action.ATTENDANCE_RECORD: frozenset({Role.CLASS_TEACHER}),
     Action.CASE_STEP: frozenset({Role.CLASS_TEACHER, Role.SCHOOL_OFFICER, Role.PRINCIPAL, Role.DISTRICT_STAFF}),
     Action.CASE_DECIDE: frozenset({Role.SCHOOL_OFFICER, Role.PRINCIPAL, Role.DISTRICT_STAFF}),
+    # Oversight: those who see the money see its dashboard, in their unit (a school's officer and
+    # principal their school's). The reports hold the whole district's figures: the district only.
+    Action.DASHBOARD_VIEW: frozenset({Role.SCHOOL_OFFICER, Role.PRINCIPAL, Role.DISTRICT_STAFF, Role.DISTRICT_AUDITOR}),
+    Action.REPORT_VIEW: frozenset({Role.DISTRICT_STAFF, Role.DISTRICT_AUDITOR}),
+    Action.REPORT_GENERATE: frozenset({Role.DISTRICT_STAFF}),
 }
 
 PLATFORM_ACTIONS: frozenset[Action] = frozenset({Action.TENANT_MANAGE, Action.ADMIN_ACCESS, Action.CALENDAR_MANAGE})
@@ -190,6 +199,7 @@ SYSTEM_ACTIONS: frozenset[Action] = frozenset(
         Action.REGISTRY_IMPORT,
         Action.RECONCILIATION_VIEW,
         Action.RECONCILIATION_RUN,
+        Action.REPORT_GENERATE,  # the scheduled 月调度、季汇总、半年通报
     }
 )
 
@@ -317,6 +327,10 @@ def require(user: Any, action: Action, obj: Any = None) -> None:
 def scope_q(user: Any, action: Action, model: type[models.Model]) -> Q:
     """The rows of `model` that `user` may perform `action` on, as a filter."""
     nothing = Q(pk__in=[])
+    if getattr(user, "is_system", False):
+        # The system account acts for the whole district in the automation it may run (as `can` says),
+        # e.g. the scheduled reports read the district's figures; nothing else.
+        return Q(tenant_id=user.tenant_id) if can(user, action) else nothing
     granting = list(_granting(user, action))
     if not granting:
         return nothing
