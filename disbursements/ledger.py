@@ -88,13 +88,19 @@ def _fen(value: Any) -> Decimal:
 
 
 def money_by(
-    *, user: Any, semester: Semester, by: Sequence[str] = (), action: Action = Action.FUNDING_VIEW
+    *,
+    user: Any,
+    semester: Semester,
+    by: Sequence[str] = (),
+    action: Action = Action.FUNDING_VIEW,
+    students: bool = True,
 ) -> list[MoneyGroup]:
     """THE money of a semester (资金): for the awards the user may see (approved or stopped), grouped by the
     award's field paths `by` (e.g. ("program__name",)), each group's distinct pupils, approved amount, paid,
     failed (until a later line pays the award) and recovered money. The ledger, the dashboards and the
     periodic reports all read their money here, so they agree to the fen. `action` is the one the rows are
-    scoped by (the ledger's FUNDING_VIEW; the dashboard's; a report's generation).
+    scoped by (the ledger's FUNDING_VIEW; the dashboard's; a report's generation). `students=False` leaves
+    the pupils uncounted (0): a distinct count sorts every award, which a money-only reader need not pay.
 
     Set-based whatever the size: the three scoped querysets (awards, lines per award, recoveries per award)
     become one statement of two hash joins and one GROUP BY (no row reaches Python but the groups)."""
@@ -140,7 +146,7 @@ def money_by(
     select = ", ".join(
         [
             *groups,
-            "COUNT(DISTINCT m_a.m_student)",
+            "COUNT(DISTINCT m_a.m_student)" if students else "COUNT(*)",
             "SUM(m_a.m_approved)",
             f"SUM({paid})",
             f"SUM(CASE WHEN {paid} > 0 THEN 0 ELSE COALESCE(m_l.m_failed, 0) END)",
@@ -160,7 +166,7 @@ def money_by(
     result = [
         MoneyGroup(
             key=tuple(row[:n]),
-            student_count=row[n] or 0,
+            student_count=(row[n] or 0) if students else 0,
             approved=_fen(row[n + 1]),
             paid=_fen(row[n + 2]),
             failed=_fen(row[n + 3]),

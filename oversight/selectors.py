@@ -66,6 +66,9 @@ class Dashboard:
         return asdict(self)
 
 
+MEASURES = ("approved", "paid", "failed", "recovered")
+
+
 def _money(value: Decimal | None) -> str:
     return f"{(value or ZERO):.2f}"
 
@@ -114,7 +117,9 @@ def _identified(*, user: Any, action: Action, semester: Semester | None) -> dict
 def _money_by_program(*, user: Any, action: Action, semester: Semester | None) -> dict[str, Any]:
     if semester is None:
         return {}
-    groups = money_by(user=user, semester=semester, by=("program__sort_order", "program__name"), action=action)
+    groups = money_by(
+        user=user, semester=semester, by=("program__sort_order", "program__name"), action=action, students=False
+    )
     budgets = {
         (row["program__sort_order"], row["program__name"]): row["quota"]
         for row in Budget.objects.visible_to(user, action)
@@ -131,7 +136,6 @@ def _money_by_program(*, user: Any, action: Action, semester: Semester | None) -
             tuple(g.key), {"budget": ZERO, "approved": ZERO, "paid": ZERO, "failed": ZERO, "recovered": ZERO}
         )
         row.update(approved=g.approved, paid=g.paid, failed=g.failed, recovered=g.recovered)
-        row["students"] = g.student_count  # type: ignore[assignment]
     return dict(sorted(programs.items()))
 
 
@@ -280,10 +284,15 @@ def dashboard(*, user: Any, semester: Semester, action: Action = Action.DASHBOAR
             money=True,
         )
     )
-    totals = {}
-    for label, sem in ((cur_label, semester), (prev_label, previous)):
-        total = next(iter(money_by(user=user, semester=sem, action=action)), None) if sem else None
-        totals[label] = total
+    # This semester's totals are the sum of its programs (exactly: money adds up); the previous one's
+    # are one more ungrouped statement.
+    totals: dict[str, Any] = {
+        cur_label: {m: sum((v[m] for v in programs.values()), ZERO) for m in MEASURES},
+        prev_label: dict.fromkeys(MEASURES, ZERO),
+    }
+    if previous is not None:
+        for g in money_by(user=user, semester=previous, action=action, students=False):
+            totals[prev_label] = {m: getattr(g, m) for m in MEASURES}
     measures = (
         ("approved", _("Approved")),
         ("paid", _("Paid")),
@@ -296,10 +305,7 @@ def dashboard(*, user: Any, semester: Semester, action: Action = Action.DASHBOAR
             title=_("Money, this semester and the previous one"),
             kind="bar",
             headers=[_("Measure"), *side],
-            rows=[
-                [str(label), *(_money(getattr(totals[s], m)) if totals[s] else _money(ZERO) for s in side)]
-                for m, label in measures
-            ],
+            rows=[[str(label), *(_money(totals[s][m]) for s in side)] for m, label in measures],
             money=True,
         )
     )
