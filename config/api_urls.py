@@ -16,6 +16,7 @@ from funding.api.views import (
     ProgramViewSet,
     SemesterViewSet,
 )
+from oversight.api.views import DashboardView, SnapshotViewSet
 from schools.api.views import GradeViewSet, JobViewSet, MeView, SchoolClassViewSet, SchoolViewSet, TokenCreateView
 from students.api.identification import ApplicationViewSet, ObjectionViewSet, PublicityViewSet
 from students.api.views import StudentViewSet
@@ -45,11 +46,13 @@ router.register("care/pairings", PairingViewSet, basename="care-pairing")
 router.register("care/visits", VisitViewSet, basename="care-visit")
 router.register("care/risk-flags", RiskFlagViewSet, basename="care-risk-flag")
 router.register("care/weekly-returns", WeeklyReturnViewSet, basename="care-weekly-return")
+router.register("oversight/reports", SnapshotViewSet, basename="oversight-report")
 
 urlpatterns = [
     path("me/", MeView.as_view(), name="me"),
     path("token/", TokenCreateView.as_view(), name="api-token"),
     path("awards/<uuid:pk>/correct/", AwardCorrectView.as_view(), name="award-correct"),
     path("care/attendance/", AttendanceRecordView.as_view(), name="care-attendance"),
+    path("oversight/dashboard/", DashboardView.as_view(), name="oversight-dashboard"),
     *router.urls,
 ]

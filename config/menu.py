@@ -116,7 +116,11 @@ MENU: tuple[Group, ...] = (
         "reports",
         _("Statistics and reports"),  # 统计报表
         "bar-chart",
-        (Entry("disbursements:ledger", _("Ledger"), Action.FUNDING_VIEW, "journal-bookmark"),),
+        (
+            Entry("oversight:dashboard", _("Dashboard"), Action.DASHBOARD_VIEW, "graph-up"),  # 数据看板
+            Entry("disbursements:ledger", _("Ledger"), Action.FUNDING_VIEW, "journal-bookmark"),
+            Entry("oversight:reports", _("Periodic reports"), Action.REPORT_VIEW, "file-earmark-bar-graph"),
+        ),
     ),
     Group(
         "system",

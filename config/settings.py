@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "disbursements",
     "care",
     "audits",
+    "oversight",
     "demo",
 ]
 
@@ -191,6 +192,11 @@ CELERY_BEAT_SCHEDULE = {
     "remind-weekly-returns": {
         "task": "care.remind_weekly_returns_everywhere",
         "schedule": crontab(hour=0, minute=20),
+    },
+    # 月调度、季汇总、半年通报: each tenant's due report snapshots, on the first working day after a period.
+    "oversight-reports-due": {
+        "task": "oversight.reports_due_everywhere",
+        "schedule": crontab(hour=1, minute=30),
     },
     # Uploads are deleted when their job ends; what a job that never ended left goes after a day.
     "sweep-uploads": {

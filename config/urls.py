@@ -24,6 +24,7 @@ urlpatterns = [
     path("funding/", include("funding.award_urls")),
     path("disbursements/", include("disbursements.urls")),
     path("care/", include("care.urls")),
+    path("oversight/", include("oversight.urls")),
     path("admin/", admin.site.urls),
     path("p/<uuid:token>/", public_notice_view, name="public_notice"),
     path("api/v1/", include("config.api_urls")),

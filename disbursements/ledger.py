@@ -1,8 +1,9 @@
 """台账: the semester's ledger by school, program, tier and village, from the lines themselves, and beside
 it the same money by hardship category (其中建档立卡…, as the county's reports write it).
 
-Three queries (awards, lines, recoveries) and a sum in Python with Decimal: every total is the sum of
-its lines, to the fen, and the grand total is the sum of the rows. An award whose pupil has several
+Every figure comes from `money_by`, the one selector of money (the dashboards and the periodic reports
+read it too): awards, their lines and recoveries in one grouped statement, every total the sum of its
+lines, to the fen. An award whose pupil has several
 categories (低保 and 残疾 at once) counts under each of them in the category table, so that table's
 rows may add up to more than the ledger: its own "distinct" line counts every award once.
 """
@@ -10,12 +11,15 @@ rows may add up to more than the ledger: its own "distinct" line counts every aw
 from __future__ import annotations
 
 import json
-from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import IO, Any
 
+from django.db import connection
+from django.db.models import Case, F, Q, Sum, Value, When
+
+from core.money import CENT
 from core.xlsx import ColumnFormat, XlsxWriter
 from funding.models import ZERO, Award, AwardStatus, Budget, Semester
 from schools.permissions import Action
@@ -28,18 +32,15 @@ from .models import LineStatus, PaymentLine, Recovery
 class Money:
     """What a group of awards comes to: its pupils and its approved, paid, failed, recovered money."""
 
-    students: set[Any] = field(default_factory=set)
+    student_count: int = 0
     approved: Decimal = ZERO
     paid: Decimal = ZERO
     failed: Decimal = ZERO
     recovered: Decimal = ZERO
 
-    @property
-    def student_count(self) -> int:
-        return len(self.students)
-
     def add(self, other: Money) -> None:
-        self.students |= other.students
+        """Add a group whose pupils are not in this one (the caller knows: one award per pupil and program)."""
+        self.student_count += other.student_count
         self.approved += other.approved
         self.paid += other.paid
         self.failed += other.failed
@@ -74,65 +75,145 @@ class Ledger:
     by_category: list[CategoryRow] = field(default_factory=list)
 
 
+@dataclass
+class MoneyGroup(Money):
+    """One row of `money_by`: the values of its grouping paths (`key`, in the order asked) and its money."""
+
+    key: tuple[Any, ...] = ()
+
+
+def _fen(value: Any) -> Decimal:
+    # SQLite sums decimals as floats; PostgreSQL's numeric arrives exact. Either way: yuan with two decimals.
+    return ZERO if value is None else Decimal(str(value)).quantize(CENT)
+
+
+def money_by(
+    *,
+    user: Any,
+    semester: Semester,
+    by: Sequence[str] = (),
+    action: Action = Action.FUNDING_VIEW,
+    students: bool = True,
+) -> list[MoneyGroup]:
+    """THE money of a semester (资金): for the awards the user may see (approved or stopped), grouped by the
+    award's field paths `by` (e.g. ("program__name",)), each group's distinct pupils, approved amount, paid,
+    failed (until a later line pays the award) and recovered money. The ledger, the dashboards and the
+    periodic reports all read their money here, so they agree to the fen. `action` is the one the rows are
+    scoped by (the ledger's FUNDING_VIEW; the dashboard's; a report's generation). `students=False` leaves
+    the pupils uncounted (0): a distinct count sorts every award, which a money-only reader need not pay.
+
+    Set-based whatever the size: the three scoped querysets (awards, lines per award, recoveries per award)
+    become one statement of two hash joins and one GROUP BY (no row reaches Python but the groups)."""
+    awards = (
+        Award.objects.visible_to(user, action)
+        .filter(semester=semester, status__in=[AwardStatus.APPROVED, AwardStatus.STOPPED])
+        .order_by()
+        .annotate(
+            m_id=F("pk"),
+            m_student=F("student_id"),
+            m_approved=Case(When(status=AwardStatus.APPROVED, then=F("amount")), default=Value(ZERO)),
+            **{f"m_g{i}": F(path) for i, path in enumerate(by)},
+        )
+        .values("m_id", "m_student", "m_approved", *(f"m_g{i}" for i in range(len(by))))
+    )
+    lines = (
+        PaymentLine.objects.visible_to(user, action)
+        .filter(semester=semester)
+        .order_by()
+        .values("award_id")
+        .annotate(
+            m_paid=Sum("amount", filter=Q(status=LineStatus.PAID)),
+            m_failed=Sum("amount", filter=Q(status=LineStatus.FAILED)),
+        )
+        .values("award_id", "m_paid", "m_failed")
+    )
+    recoveries = (
+        Recovery.objects.visible_to(user, action)
+        .filter(line__semester=semester)
+        .order_by()
+        .annotate(m_award=F("line__award_id"))
+        .values("m_award")
+        .annotate(m_recovered=Sum("recovered_amount"))
+        .values("m_award", "m_recovered")
+    )
+    parts, params = [], []
+    for name, qs in (("m_a", awards), ("m_l", lines), ("m_r", recoveries)):
+        sql, p = qs.query.sql_with_params()
+        parts.append(f"{name} AS ({sql})")
+        params.extend(p)
+    groups = [f"m_a.m_g{i}" for i in range(len(by))]
+    paid = "COALESCE(m_l.m_paid, 0)"
+    select = ", ".join(
+        [
+            *groups,
+            "COUNT(DISTINCT m_a.m_student)" if students else "COUNT(*)",
+            "SUM(m_a.m_approved)",
+            f"SUM({paid})",
+            f"SUM(CASE WHEN {paid} > 0 THEN 0 ELSE COALESCE(m_l.m_failed, 0) END)",
+            "SUM(COALESCE(m_r.m_recovered, 0))",
+        ]
+    )
+    # Composed only of the querysets' own compiled SQL (values as parameters) and fixed aliases.
+    sql = (
+        f"WITH {', '.join(parts)} SELECT {select} FROM m_a"  # noqa: S608
+        " LEFT JOIN m_l ON m_l.award_id = m_a.m_id LEFT JOIN m_r ON m_r.m_award = m_a.m_id"
+        + (f" GROUP BY {', '.join(groups)}" if groups else "")
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    n = len(by)
+    result = [
+        MoneyGroup(
+            key=tuple(row[:n]),
+            student_count=(row[n] or 0) if students else 0,
+            approved=_fen(row[n + 1]),
+            paid=_fen(row[n + 2]),
+            failed=_fen(row[n + 3]),
+            recovered=_fen(row[n + 4]),
+        )
+        for row in rows
+        if row[n]  # no awards: the ungrouped statement still answers one empty row
+    ]
+    return sorted(result, key=lambda g: tuple("" if v is None else str(v) for v in g.key))
+
+
 def _categories(raw: Any, names: dict[str, str]) -> list[str]:
     codes = json.loads(raw) if isinstance(raw, str) else (raw or [])
     return [names.get(code, code) for code in codes] or ["—"]
 
 
 def semester_ledger(*, user: Any, semester: Semester) -> Ledger:
-    """The ledger rows the user may see, and their totals."""
+    """The ledger rows the user may see, and their totals, all from `money_by`."""
     tiers = dict(Award._meta.get_field("tier").choices)
     names = dict(HardshipCategory.objects.values_list("code", "name"))
-    awards = (
-        Award.objects.visible_to(user, Action.FUNDING_VIEW)
-        .filter(semester=semester, status__in=[AwardStatus.APPROVED, AwardStatus.STOPPED])
-        .values(
-            "pk", "status", "amount", "tier", "student_id", "school__name", "school__code", "program__name",
-            "program__sort_order", "student__village", "application__categories",
-        )
-    )  # fmt: skip
-    lines: dict[Any, list[dict[str, Any]]] = defaultdict(list)
-    for line in (
-        PaymentLine.objects.visible_to(user, Action.FUNDING_VIEW)
-        .filter(semester=semester)
-        .values("award_id", "status", "amount")
-    ):
-        lines[line["award_id"]].append(line)
-    recovered: dict[Any, Decimal] = defaultdict(lambda: ZERO)
-    for rec in (
-        Recovery.objects.visible_to(user, Action.FUNDING_VIEW)
-        .filter(line__semester=semester)
-        .values("line__award_id", "recovered_amount")
-    ):
-        recovered[rec["line__award_id"]] += rec["recovered_amount"]
-
     rows: dict[tuple, LedgerRow] = {}
-    by_category: dict[tuple, CategoryRow] = {}
-    for a in awards:
-        key = (
-            a["school__code"], a["program__sort_order"], a["school__name"], a["program__name"],
-            str(tiers.get(a["tier"], "—")) if a["tier"] else "—", a["student__village"] or "—",
-        )  # fmt: skip
-        award_lines = lines.get(a["pk"], [])
-        paid = sum((x["amount"] for x in award_lines if x["status"] == LineStatus.PAID), ZERO)
-        money = Money(
-            students={a["student_id"]},
-            approved=a["amount"] if a["status"] == AwardStatus.APPROVED else ZERO,
-            paid=paid,
-            # A failure counts until the award is paid by a later line.
-            failed=ZERO if paid else sum((x["amount"] for x in award_lines if x["status"] == LineStatus.FAILED), ZERO),
-            recovered=recovered.get(a["pk"], ZERO),
-        )
+    for g in money_by(
+        user=user,
+        semester=semester,
+        by=("school__code", "program__sort_order", "school__name", "program__name", "tier", "student__village"),
+    ):
+        code, order, school, program, tier, village = g.key
+        key = (code, order, school, program, str(tiers.get(tier, "—")) if tier else "—", village or "—")
         row = rows.get(key)
         if row is None:
-            row = rows[key] = LedgerRow(school=key[2], program=key[3], tier=key[4], village=key[5])
-        row.add(money)
-        for category in _categories(a["application__categories"], names):
-            ckey = (a["program__sort_order"], a["program__name"], category)
+            row = rows[key] = LedgerRow(school=school, program=program, tier=key[4], village=key[5])
+        row.add(g)  # an empty village and a missing one are one row: their pupils differ
+    # Per category: grouped by the application's list of categories, then counted under each of them. A
+    # pupil has one award per program and semester, so a pupil is in one group per program and the
+    # groups' pupil counts add up exactly.
+    by_category: dict[tuple, CategoryRow] = {}
+    for g in money_by(
+        user=user, semester=semester, by=("program__sort_order", "program__name", "application__categories")
+    ):
+        order, program, raw = g.key
+        for category in _categories(raw, names):
+            ckey = (order, program, category)
             crow = by_category.get(ckey)
             if crow is None:
-                crow = by_category[ckey] = CategoryRow(program=a["program__name"], category=category)
-            crow.add(money)
+                crow = by_category[ckey] = CategoryRow(program=program, category=category)
+            crow.add(g)
+    total = next(iter(money_by(user=user, semester=semester)), MoneyGroup())
     ordered = [rows[k] for k in sorted(rows)]
     planned = sum(
         (b.quota for b in Budget.objects.visible_to(user, Action.FUNDING_VIEW).filter(semester=semester)), ZERO
@@ -140,11 +221,11 @@ def semester_ledger(*, user: Any, semester: Semester) -> Ledger:
     return Ledger(
         rows=ordered,
         planned=planned,
-        approved=_total(r.approved for r in ordered),
-        paid=_total(r.paid for r in ordered),
-        failed=_total(r.failed for r in ordered),
-        recovered=_total(r.recovered for r in ordered),
-        students=len({s for r in ordered for s in r.students}),
+        approved=total.approved,
+        paid=total.paid,
+        failed=total.failed,
+        recovered=total.recovered,
+        students=total.student_count,
         by_category=[by_category[k] for k in sorted(by_category)],
     )
 

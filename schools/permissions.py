@@ -118,6 +118,10 @@ class Action(StrEnum):
     RISK_FLAG_SET = "care.risk_flag_set"  # put a pupil on the watch list for a risk (留守, 路远, 学习困难 …)
     WEEKLY_RETURN_VIEW = "care.weekly.view"  # 每周按时填报: the returns and the summaries of one's schools
     WEEKLY_RETURN_SUBMIT = "care.weekly.submit"  # the school's weekly return of dropouts, submitted by the school
+    # Oversight (统计报表): dashboards, and the periodic reports (月调度、季汇总、半年通报)
+    DASHBOARD_VIEW = "dashboard.view"  # the district's dashboard, or one's school's
+    REPORT_VIEW = "report.view"  # the district's report snapshots (district-wide figures)
+    REPORT_GENERATE = "report.generate"  # make a snapshot now (the beat task makes them on schedule)
 
 
 _ALL_TENANT_ROLES = frozenset(Role)
@@ -192,6 +196,11 @@ POLICY: dict[Action, frozenset[Role]] = {
         {Role.SCHOOL_OFFICER, Role.PRINCIPAL, Role.DISTRICT_STAFF, Role.DISTRICT_AUDITOR}
     ),
     Action.WEEKLY_RETURN_SUBMIT: frozenset({Role.SCHOOL_OFFICER}),
+    # Oversight: those who see the money see its dashboard, in their unit (a school's officer and
+    # principal their school's). The reports hold the whole district's figures: the district only.
+    Action.DASHBOARD_VIEW: frozenset({Role.SCHOOL_OFFICER, Role.PRINCIPAL, Role.DISTRICT_STAFF, Role.DISTRICT_AUDITOR}),
+    Action.REPORT_VIEW: frozenset({Role.DISTRICT_STAFF, Role.DISTRICT_AUDITOR}),
+    Action.REPORT_GENERATE: frozenset({Role.DISTRICT_STAFF}),
 }
 
 PLATFORM_ACTIONS: frozenset[Action] = frozenset({Action.TENANT_MANAGE, Action.ADMIN_ACCESS, Action.CALENDAR_MANAGE})
@@ -205,6 +214,7 @@ SYSTEM_ACTIONS: frozenset[Action] = frozenset(
         Action.REGISTRY_IMPORT,
         Action.RECONCILIATION_VIEW,
         Action.RECONCILIATION_RUN,
+        Action.REPORT_GENERATE,  # the scheduled 月调度、季汇总、半年通报
     }
 )
 
@@ -332,6 +342,10 @@ def require(user: Any, action: Action, obj: Any = None) -> None:
 def scope_q(user: Any, action: Action, model: type[models.Model]) -> Q:
     """The rows of `model` that `user` may perform `action` on, as a filter."""
     nothing = Q(pk__in=[])
+    if getattr(user, "is_system", False):
+        # The system account acts for the whole district in the automation it may run (as `can` says),
+        # e.g. the scheduled reports read the district's figures; nothing else.
+        return Q(tenant_id=user.tenant_id) if can(user, action) else nothing
     granting = list(_granting(user, action))
     if not granting:
         return nothing

@@ -29,11 +29,11 @@ EXPECTED = {
         A.APPLICATION_VIEW, A.APPLICATION_SCHOOL_REVIEW, A.PUBLICITY_MANAGE, A.TIER_ADJUST_PROPOSE,
         A.FUNDING_VIEW, A.AWARD_PREPARE, A.ENROLLMENT_CONFIRM, A.CORRECTION_PROPOSE,
         A.CARE_VIEW, A.CASE_STEP, A.CASE_DECIDE, A.PAIRING_MANAGE, A.RISK_FLAG_SET, A.WEEKLY_RETURN_VIEW,
-        A.WEEKLY_RETURN_SUBMIT,
+        A.WEEKLY_RETURN_SUBMIT, A.DASHBOARD_VIEW,
     },
     Role.PRINCIPAL: {
         A.SCHOOL_VIEW, A.STUDENT_VIEW, A.JOB_VIEW, A.APPLICATION_VIEW, A.PUBLICITY_SIGN, A.FUNDING_VIEW,
-        A.CARE_VIEW, A.CASE_STEP, A.CASE_DECIDE, A.PAIRING_MANAGE, A.WEEKLY_RETURN_VIEW,
+        A.CARE_VIEW, A.CASE_STEP, A.CASE_DECIDE, A.PAIRING_MANAGE, A.WEEKLY_RETURN_VIEW, A.DASHBOARD_VIEW,
     },
     Role.DISTRICT_STAFF: {
         A.SCHOOL_VIEW, A.STUDENT_VIEW, A.STUDENT_EDIT, A.STUDENT_VIEW_PII, A.ROSTER_IMPORT, A.AUDIT_VIEW, A.JOB_VIEW,
@@ -42,10 +42,12 @@ EXPECTED = {
         A.CORRECTION_APPROVE, A.SEMESTER_REOPEN, A.BUDGET_WAIVE, A.ADMIN_ACCESS,
         A.REGISTRY_VIEW, A.REGISTRY_IMPORT, A.RECONCILIATION_VIEW, A.RECONCILIATION_RUN, A.RECONCILIATION_ACT,
         A.CARE_VIEW, A.CASE_STEP, A.CASE_DECIDE, A.PAIRING_MANAGE, A.RISK_FLAG_SET, A.WEEKLY_RETURN_VIEW,
+        A.DASHBOARD_VIEW, A.REPORT_VIEW, A.REPORT_GENERATE,
     },
     Role.DISTRICT_AUDITOR: {
         A.SCHOOL_VIEW, A.STUDENT_VIEW, A.STUDENT_VIEW_PII, A.AUDIT_VIEW, A.JOB_VIEW, A.APPLICATION_VIEW,
         A.FUNDING_VIEW, A.REGISTRY_VIEW, A.RECONCILIATION_VIEW, A.CARE_VIEW, A.WEEKLY_RETURN_VIEW,
+        A.DASHBOARD_VIEW, A.REPORT_VIEW,
     },
     Role.TENANT_ADMIN: {A.ADMIN_ACCESS, A.SCHOOL_VIEW, A.SCHOOL_MANAGE, A.USER_MANAGE, A.JOB_VIEW, A.TENANT_SETTINGS},
     PLATFORM: {A.TENANT_MANAGE, A.ADMIN_ACCESS, A.CALENDAR_MANAGE},
@@ -116,10 +118,10 @@ def _target(w, action, role=Role.DISTRICT_STAFF):
             Level.CLASS: w.schools["s2"],
         }
     if action in (A.FUNDING_MANAGE, A.BATCH_MANAGE, A.SEMESTER_REOPEN, A.BUDGET_WAIVE) or action.value.startswith(
-        ("registry.", "reconciliation.")
+        ("registry.", "reconciliation.", "report.")
     ):
         return w.semester, {}
-    if action.value.startswith(("funding.", "award.", "batch.", "correction.")):
+    if action.value.startswith(("funding.", "award.", "batch.", "correction.", "dashboard.")):
         other = w.budgets["s2"]
         return w.budgets["s1"], {Level.CLASS: other, Level.GRADE: other, Level.SCHOOL: other}
     if action is A.TENANT_SETTINGS:
@@ -225,7 +227,10 @@ def test_a_user_outside_their_tenant_context_has_no_roles(world, tenant_of):
 def test_the_system_account_runs_the_automation_of_its_own_tenant_only(world, tenant_of):
     from schools.services import tenant_system_user
 
-    automation = {A.BATCH_MANAGE, A.REGISTRY_VIEW, A.REGISTRY_IMPORT, A.RECONCILIATION_VIEW, A.RECONCILIATION_RUN}
+    automation = {
+        A.BATCH_MANAGE, A.REGISTRY_VIEW, A.REGISTRY_IMPORT, A.RECONCILIATION_VIEW, A.RECONCILIATION_RUN,
+        A.REPORT_GENERATE,
+    }  # fmt: skip
     with tenant_of(world.a.tenant):
         system = tenant_system_user(world.a.tenant)
         for action in Action:
@@ -281,3 +286,18 @@ def test_list_filters_never_reach_past_the_roles_unit(world, role):
                     raw = book.read("xl/worksheets/sheet1.xml")
             body = raw.decode()
             assert not [m for m in outside if m in body], (role, page, extra)
+
+
+def test_the_system_account_reads_its_whole_tenant_only_for_its_automation(world, tenant_of):
+    """The scheduled reports read the district's figures as the system account: for an automation action
+    it sees its own tenant's rows, all of them; for any other action nothing, and never another tenant's."""
+    from funding.models import Award
+    from schools.services import tenant_system_user
+
+    with tenant_of(world.a.tenant):
+        system = tenant_system_user(world.a.tenant)
+        assert Award.objects.visible_to(system, A.REPORT_GENERATE).filter(pk=world.a.award.pk).exists()
+        assert not Award.objects.visible_to(system, A.FUNDING_VIEW).exists()
+        assert not Award.objects.visible_to(system).exists()
+    with tenant_of(world.b.tenant):
+        assert not Award.objects.visible_to(system, A.REPORT_GENERATE).exists()

@@ -10,6 +10,7 @@ endpoint escapes the sweep; an endpoint that skips the scoping helper shows B's 
 from __future__ import annotations
 
 import ast
+import datetime as dt
 import re
 import uuid
 from pathlib import Path
@@ -119,6 +120,7 @@ POST_ONLY = {
     "care:pairing_assign",
     "care:risk_flag_set",
     "care:risk_flag_clear",
+    "oversight:report_generate",
 }
 
 
@@ -192,6 +194,17 @@ def _token_of(w: TenantWorld):
     if token is None or not ApiToken.objects.filter(pk=token.pk).exists():
         w.api_token, _key = api_token_create(user=w.users[Role.CLASS_TEACHER], name=f"{w.marker} device")
     return w.api_token
+
+
+def _snapshot_of(w: TenantWorld):
+    """A report snapshot of tenant world `w` (made once, by its district staff)."""
+    if getattr(w, "snapshot", None) is None:
+        from oversight.services import Period, report_generate
+
+        with tenant_transaction(w.tenant.pk):
+            period = Period("2026-10", dt.date(2026, 10, 1), dt.date(2026, 10, 31))
+            w.snapshot = report_generate(actor=w.users[Role.DISTRICT_STAFF], kind="MONTHLY", period=period)
+    return w.snapshot
 
 
 #: How to fill the parameters of each pattern that takes any, from one tenant's world.
@@ -294,6 +307,8 @@ PARAMS = {
     "care:risk_flag_clear": lambda w: {"pk": _flag_of(w).pk},
     "care:weekly_school": lambda w: {"school_pk": w.schools["s1"].pk},
     "care-weekly-return-detail": lambda w: {"pk": w.weekly_returns["s1"].pk},
+    "oversight:report": lambda w: {"pk": _snapshot_of(w).pk},
+    "oversight-report-detail": lambda w: {"pk": _snapshot_of(w).pk},
 }
 
 _ADMIN_OBJECT = re.compile(r"^admin:(?P<app>\w+?)_(?P<model>\w+)_(?P<view>change|history|delete)$")
@@ -350,6 +365,7 @@ def _markers(w: TenantWorld) -> list[str]:
     values += [str(a.pk) for a in w.applications.values()]
     values += [str(w.award.pk), str(w.batch.pk), str(w.line.pk), str(w.semester.pk), str(w.correction.pk)]
     values.append(str(_run_of(w).pk))
+    values.append(str(_snapshot_of(w).pk))
     values += [str(case.pk) for case in w.cases.values()]
     values += [str(p.pk) for p in w.pairings.values()] + [str(w.visit.pk)]
     values += [str(f.pk) for f in w.flags.values()]
@@ -407,7 +423,7 @@ def test_views_and_api_read_tenant_rows_only_through_the_scoping_helper():
     """Static check: views, API views and admin never touch a manager except through visible_to(),
     nor a raw cursor; reads go through selectors and access helpers."""
     offenders = []
-    for app in ("schools", "students", "funding", "disbursements", "care", "audits", "config"):
+    for app in ("schools", "students", "funding", "disbursements", "care", "audits", "oversight", "config"):
         root = Path(settings.BASE_DIR) / app
         files = [
             *root.rglob("views.py"),  # the apps' sub-packages too (identification, roster, registry, …)

@@ -27,8 +27,9 @@ logger = logging.getLogger(__name__)
 POLICY = "tenant_isolation"
 TENANT_EXPR = "NULLIF(current_setting('app.tenant_id', true), '')::uuid"
 
-#: Tables whose rows are never updated or deleted by the application.
-APPEND_ONLY_TABLES = ("audits_auditevent",)
+#: Tables whose rows are never updated or deleted by the application (the audit trail first: the
+#: tampering tests take it; then the periodic reports' snapshots, oversight.0001).
+APPEND_ONLY_TABLES = ("audits_auditevent", "oversight_reportsnapshot")
 #: Tables the application updates but never deletes from: a tenant's audit chain head only moves on
 #: (deleting it would let the chain restart unseen).
 NO_DELETE_TABLES = ("audits_auditchainhead",)

@@ -1,0 +1,379 @@
+"""Benchmark: the district dashboard (数据看板) of a tenant with 200,000 pupils and about 1,000,000 payment
+lines, on PostgreSQL, against the obvious per-program ORM loop.
+
+    .venv/bin/python bench/dashboard.py            # --students 200000
+
+A fresh PostgreSQL database seeded with `manage.py seed_demo` (tenants, schools, classes,
+programs, categories, accounts, and one row of each table to copy). Then, set-based in SQL as the owner
+(generate_series, a few INSERT … SELECT statements, no audit rows: seeding is not what is measured), in
+district demo-a: --students pupils over its classes, an identified application for a third of them (a
+ninth 低保), two semesters (autumn and spring of 2030), and in each of them approved awards of three
+programs (every pupil in two, half of them in the third: 500,000 a semester), award lists per school, a
+first batch paying every award (one line in seven failed) and a reissue batch paying half of the failed
+ones again: about 1,070,000 lines. ANALYZE, as autovacuum would soon do.
+
+Then, in a process of its own connected as the app role (row-level security on): the dashboard selector
+for the spring semester (with the autumn beside it) as the district's staff, and the whole page through
+Django's test client, each timed five times (median). The baseline: for each program, the awards and
+then each award's lines with the ORM (`award.lines.all()`), for the first --baseline-awards awards of
+each program, extrapolated to all of them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench._setup import PG_OWNER, drop_database, fresh_database, manage, run_script
+
+PREFIX = "BENCH学生"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--students", type=int, default=200_000)
+    parser.add_argument("--baseline-awards", type=int, default=2_000, help="awards per program of the naive loop")
+    parser.add_argument("--inner", nargs="+", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.inner:
+        inner(*args.inner)
+        return
+    env = fresh_database("postgresql")
+    env["ALLOWED_HOSTS"] = "testserver"
+    try:
+        manage(["seed_demo"], env)
+        owner = f"{PG_OWNER}/{env['BENCH_DROP_DATABASE']}"
+        started = time.perf_counter()
+        seeded = seed(owner, args.students)
+        seeded["seconds"] = time.perf_counter() - started
+        try:
+            ours = json.loads(run_script("bench.dashboard", ["--inner", "ours"], env))
+            base = json.loads(run_script("bench.dashboard", ["--inner", "baseline", str(args.baseline_awards)], env))
+        except subprocess.CalledProcessError as exc:
+            print(exc.stderr, file=sys.stderr)
+            raise
+    finally:
+        if not os.environ.get("BENCH_KEEP"):
+            drop_database(env)
+    print(json.dumps({"seeded": seeded, "ours": ours, "baseline": base}, indent=2))
+    naive = base["seconds"] * base["all_awards"] / base["awards"]
+    print()
+    print("| pupils / awards / lines | dashboard selector (median of 5) | whole page (median of 5) | "
+          "naive per-program ORM loop (measured) | naive, extrapolated | speed-up |")  # fmt: skip
+    print("|---|---|---|---|---|---|")
+    print(
+        f"| {seeded['students']:,} / {seeded['awards']:,} / {seeded['lines']:,} | **{ours['selector_ms']:.0f} ms** "
+        f"| {ours['page_ms']:.0f} ms | {base['awards']:,} awards in {base['seconds']:.1f} s "
+        f"({base['queries']:,} queries) | ≈ {naive:,.0f} s | {naive * 1000 / ours['selector_ms']:,.0f}× |"
+    )
+
+
+def _columns(cur, table: str) -> list[str]:
+    cur.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = %s ORDER BY ordinal_position", [table]
+    )
+    return [r[0] for r in cur.fetchall()]
+
+
+def _copy(cur, table: str, overrides: dict[str, str], source: str, params: list) -> int:
+    """INSERT INTO table SELECT …: every column from a template row `t` of the table unless overridden."""
+    cols = _columns(cur, table)
+    select = ", ".join(overrides.get(c, f"t.{c}") for c in cols)
+    cur.execute(f"INSERT INTO {table} ({', '.join(cols)}) SELECT {select} FROM {source}", params)
+    return cur.rowcount
+
+
+def seed(owner_url: str, students: int) -> dict:
+    import psycopg
+
+    made: dict[str, int] = {"students": students}
+    with psycopg.connect(owner_url, autocommit=False) as conn, conn.cursor() as cur:
+        cur.execute("SELECT id FROM schools_tenant WHERE slug = 'demo-a'")
+        tenant = cur.fetchone()[0]
+
+        def template(table: str) -> str:
+            return f"(SELECT * FROM {table} WHERE tenant_id = '{tenant}' ORDER BY id LIMIT 1) t"
+
+        cur.execute(
+            "CREATE TEMP TABLE cls AS SELECT (row_number() OVER (ORDER BY id)) - 1 AS n, id, school_id, grade_id "
+            "FROM schools_schoolclass WHERE tenant_id = %s",
+            [tenant],
+        )
+        cur.execute("SELECT count(*) FROM cls")
+        classes = cur.fetchone()[0]
+        _copy(
+            cur,
+            "students_student",
+            {
+                "id": "gen_random_uuid()",
+                "created_at": "now()",
+                "updated_at": "now()",
+                "school_id": "c.school_id",
+                "grade_id": "c.grade_id",
+                "klass_id": "c.id",
+                "name": f"'{PREFIX}' || i",
+                "id_number_hash": "md5('bench-id-' || i)",
+                "student_no_hash": "md5('bench-no-' || i)",
+                "card_account_hash": "NULL",
+                "village": "'村' || mod(i, 40)",
+                "township": "'镇' || mod(i, 12)",
+                "enrollment_status": "'ATTENDING'",
+            },
+            f"generate_series(0, %s - 1) i JOIN cls c ON c.n = mod(i, {classes}), {template('students_student')}",
+            [students],
+        )
+        cur.execute(
+            "CREATE TEMP TABLE pupils AS SELECT (row_number() OVER (ORDER BY id)) - 1 AS n, id, school_id, grade_id, "
+            "klass_id FROM students_student WHERE tenant_id = %s AND name LIKE %s",
+            [tenant, PREFIX + "%"],
+        )
+        cur.execute("CREATE INDEX ON pupils (n)")
+        made["applications"] = _copy(
+            cur,
+            "students_hardshipapplication",
+            {
+                "id": "gen_random_uuid()",
+                "created_at": "now()",
+                "updated_at": "now()",
+                "student_id": "p.id",
+                "school_id": "p.school_id",
+                "grade_id": "p.grade_id",
+                "klass_id": "p.klass_id",
+                "academic_year": "2030",
+                "status": "'IDENTIFIED'",
+                "tier": "(ARRAY['GENERAL', 'DIFFICULT', 'SPECIAL'])[1 + mod(p.n, 3)]",
+                "categories": "CASE WHEN mod(p.n, 9) = 0 THEN '[\"DIBAO\"]'::jsonb ELSE '[]'::jsonb END",
+                "migrated": "false",
+            },
+            f"pupils p, {template('students_hardshipapplication')} WHERE mod(p.n, 3) = 0",
+            [],
+        )
+        for term, starts in (("AUTUMN", "2030-09-01"), ("SPRING", "2031-03-01")):
+            _copy(
+                cur,
+                "funding_semester",
+                {
+                    "id": "gen_random_uuid()",
+                    "created_at": "now()",
+                    "updated_at": "now()",
+                    "academic_year": "2030",
+                    "term": f"'{term}'",
+                    "starts_on": f"'{starts}'::date",
+                    "ends_on": f"'{starts}'::date + 140",
+                    "deadline": f"'{starts}'::date + 100",
+                    "reopened_until": "NULL",
+                },
+                template("funding_semester"),
+                [],
+            )
+        cur.execute(
+            "CREATE TEMP TABLE progs AS SELECT (row_number() OVER (ORDER BY sort_order, code)) - 1 AS n, id, source "
+            "FROM funding_program WHERE tenant_id = %s AND is_active AND NOT is_emergency ORDER BY sort_order, code "
+            "LIMIT 3",
+            [tenant],
+        )
+        cur.execute("SELECT id FROM funding_semester WHERE tenant_id = %s AND academic_year = 2030", [tenant])
+        semesters = [r[0] for r in cur.fetchall()]
+        cur.execute("SELECT DISTINCT school_id FROM cls")
+        made["award_lists"] = 0
+        made["awards"] = made["lines"] = 0
+        for semester in semesters:
+            made["award_lists"] += _copy(
+                cur,
+                "funding_awardlist",
+                {
+                    "id": "gen_random_uuid()",
+                    "created_at": "now()",
+                    "updated_at": "now()",
+                    "program_id": "g.id",
+                    "semester_id": "%s",
+                    "school_id": "s.school_id",
+                    "status": "'APPROVED'",
+                    "notice_token": "gen_random_uuid()",
+                },
+                f"progs g, (SELECT DISTINCT school_id FROM cls) s, {template('funding_awardlist')}",
+                [semester],
+            )
+            made["awards"] += _copy(
+                cur,
+                "funding_award",
+                {
+                    "id": "gen_random_uuid()",
+                    "created_at": "now()",
+                    "updated_at": "now()",
+                    "award_list_id": "l.id",
+                    "program_id": "g.id",
+                    "semester_id": "l.semester_id",
+                    "student_id": "p.id",
+                    "school_id": "p.school_id",
+                    "grade_id": "p.grade_id",
+                    "klass_id": "p.klass_id",
+                    "application_id": "a.id",
+                    "tier": "COALESCE(a.tier, '')",
+                    "amount": "CASE g.n WHEN 0 THEN 625.00 WHEN 1 THEN 400.00 ELSE 312.50 END",
+                    "status": "CASE WHEN mod(p.n, 100) = 5 THEN 'STOPPED' ELSE 'APPROVED' END",
+                    "reason": "'bench'",
+                    "status_reason": "''",
+                    "added_late": "false",
+                },
+                "pupils p CROSS JOIN progs g JOIN funding_awardlist l ON l.program_id = g.id AND l.school_id = "
+                "p.school_id AND l.semester_id = %s LEFT JOIN students_hardshipapplication a ON a.student_id = p.id "
+                f"AND a.academic_year = 2030, {template('funding_award')} WHERE g.n < 2 OR mod(p.n, 2) = 0",
+                [semester],
+            )
+            for number, kind in ((1, "FIRST"), (2, "REISSUE")):
+                _copy(
+                    cur,
+                    "disbursements_batch",
+                    {
+                        "id": "gen_random_uuid()",
+                        "created_at": "now()",
+                        "updated_at": "now()",
+                        "semester_id": "%s",
+                        "number": str(number),
+                        "kind": f"'{kind}'",
+                        "status": "'CLOSED'",
+                        "build_job_id": "NULL",
+                    },
+                    template("disbursements_batch"),
+                    [semester],
+                )
+            line = {
+                "id": "gen_random_uuid()",
+                "created_at": "now()",
+                "updated_at": "now()",
+                "award_id": "w.id",
+                "program_id": "w.program_id",
+                "semester_id": "w.semester_id",
+                "student_id": "w.student_id",
+                "school_id": "w.school_id",
+                "grade_id": "w.grade_id",
+                "klass_id": "w.klass_id",
+                "amount": "w.amount",
+                "removed_reason": "''",
+            }
+            made["lines"] += _copy(
+                cur,
+                "disbursements_paymentline",
+                {
+                    **line,
+                    "batch_id": "b.id",
+                    "status": "CASE WHEN mod(hashtext(w.id::text), 7) = 0 THEN 'FAILED' ELSE 'PAID' END",
+                },
+                "funding_award w JOIN disbursements_batch b ON b.semester_id = w.semester_id AND b.number = 1, "
+                f"{template('disbursements_paymentline')} WHERE w.semester_id = %s",
+                [semester],
+            )
+            made["lines"] += _copy(
+                cur,
+                "disbursements_paymentline",
+                {**line, "batch_id": "b.id", "status": "'PAID'"},
+                "funding_award w JOIN disbursements_batch b ON b.semester_id = w.semester_id AND b.number = 2, "
+                f"{template('disbursements_paymentline')} WHERE w.semester_id = %s "
+                "AND mod(hashtext(w.id::text), 7) = 0 AND mod(hashtext(w.id::text), 2) = 0",
+                [semester],
+            )
+        conn.commit()
+    subprocess.run(["psql", owner_url, "-qc", "ANALYZE"], check=True)
+    return made
+
+
+# --- Inside a process (run as `python -m bench.dashboard --inner ...`) -------------------------------------
+
+
+def inner(step: str, *args: str) -> None:
+    import django
+
+    django.setup()
+    print(json.dumps({"ours": _ours, "baseline": _baseline}[step](*args)))
+
+
+def _context():
+    from core.tenancy.context import tenant_transaction
+    from funding.models import Semester
+    from schools.models import Tenant, User
+
+    tenant = Tenant.objects.get(slug="demo-a")
+    with tenant_transaction(tenant.pk):
+        user = User.objects.get(username="a.district")
+        semester = Semester.objects.get(academic_year=2030, term="SPRING")
+    return tenant, user, semester
+
+
+def _ours() -> dict:
+    from django.conf import settings
+    from django.test import Client, override_settings
+
+    from core.tenancy.context import tenant_transaction
+    from oversight.selectors import dashboard
+
+    tenant, user, semester = _context()
+    times = []
+    for _ in range(5):
+        with tenant_transaction(tenant.pk):
+            started = time.perf_counter()
+            board = dashboard(user=user, semester=semester)
+            times.append(time.perf_counter() - started)
+    client = Client()
+    client.force_login(user)
+    pages = []
+    # The page's static links without a collectstatic manifest (the bench measures the page, not the files).
+    plain = {**settings.STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+    with override_settings(STORAGES=plain):
+        for _ in range(5):
+            started = time.perf_counter()
+            response = client.get("/oversight/dashboard/", {"semester": str(semester.pk)}, secure=True)
+            pages.append(time.perf_counter() - started)
+            if response.status_code != 200:
+                raise RuntimeError(f"the page answered {response.status_code}")
+    totals = {row[0]: row[1:] for row in board.chart("money_totals").rows}
+    return {
+        "selector_ms": statistics.median(times) * 1000,
+        "selector_all_ms": [round(t * 1000) for t in times],
+        "page_ms": statistics.median(pages) * 1000,
+        "totals": totals,
+    }
+
+
+def _baseline(per_program: str) -> dict:
+    from decimal import Decimal
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from core.tenancy.context import tenant_transaction
+    from disbursements.models import LineStatus
+    from funding.models import Award, AwardStatus, Program
+
+    limit = int(per_program)
+    tenant, user, semester = _context()
+    awards = measured = 0
+    started = time.perf_counter()
+    with tenant_transaction(tenant.pk), CaptureQueriesContext(connection) as queries:
+        for program in Program.objects.order_by("sort_order", "code"):
+            base = Award.objects.visible_to(user).filter(
+                semester=semester, program=program, status__in=[AwardStatus.APPROVED, AwardStatus.STOPPED]
+            )
+            awards += base.count()
+            approved = paid = failed = Decimal(0)
+            for award in base.order_by("pk")[:limit]:
+                measured += 1
+                approved += award.amount if award.status == AwardStatus.APPROVED else 0
+                lines = list(award.lines.all())
+                award_paid = sum((x.amount for x in lines if x.status == LineStatus.PAID), Decimal(0))
+                paid += award_paid
+                if not award_paid:
+                    failed += sum((x.amount for x in lines if x.status == LineStatus.FAILED), Decimal(0))
+    return {"awards": measured, "all_awards": awards, "seconds": time.perf_counter() - started, "queries": len(queries)}
+
+
+if __name__ == "__main__":
+    main()
