@@ -60,7 +60,7 @@ class Bucket:
         self.name = name
         self.client.create_bucket(Bucket=name)
 
-    def keys(self) -> list[str]:
+    def objects(self) -> list[str]:
         pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=self.name)
         return sorted(obj["Key"] for page in pages for obj in page.get("Contents", []))
 
@@ -70,7 +70,7 @@ class Bucket:
     def plaintext(self, secrets: list[str]) -> list[str]:
         """Every (object, secret) where a secret stands in clear, in the bytes or inside a zip's members."""
         found = []
-        for key in self.keys():
+        for key in self.objects():
             data = self.read(key)
             blobs = [data]
             if zipfile.is_zipfile(io.BytesIO(data)):
@@ -81,7 +81,7 @@ class Bucket:
 
     def unsealed(self) -> list[str]:
         """Objects that do not start with the encryption's header (every one must)."""
-        return [key for key in self.keys() if not self.read(key).startswith(FILE_MAGIC)]
+        return [key for key in self.objects() if not self.read(key).startswith(FILE_MAGIC)]
 
 
 @pytest.fixture
@@ -115,7 +115,7 @@ def test_the_storages_are_s3_when_the_settings_say_so(bucket):
 
     assert isinstance(storage.uploads(), EncryptedS3Storage)
     name = storage.uploads().save("probe/x.txt", io.BytesIO(b"hello"))
-    assert bucket.keys() == [f"uploads/{name}"]
+    assert bucket.objects() == [f"uploads/{name}"]
     assert bucket.read(f"uploads/{name}").startswith(FILE_MAGIC)
     with storage.uploads().open(name) as f:
         assert f.read() == b"hello"
@@ -137,7 +137,7 @@ def test_a_roster_upload_goes_to_the_bucket_its_job_reads_it_there_and_its_repor
     with tenant_of(a.tenant):
         job = Job.objects.get(kind="roster_import")
     upload = f"uploads/{job.params['file']}"
-    assert bucket.keys() == [upload]  # stored in the bucket, sealed, while the job waits
+    assert bucket.objects() == [upload]  # stored in the bucket, sealed, while the job waits
     assert bucket.plaintext(secrets) == []
     assert bucket.unsealed() == []
     _run(roster_import_task, job, officer)
@@ -146,7 +146,7 @@ def test_a_roster_upload_goes_to_the_bucket_its_job_reads_it_there_and_its_repor
     assert job.status == "SUCCEEDED", job.message
     assert (job.result["created"], job.result["rejected"]) == (1, 1)
     report = f"uploads/roster/{a.tenant.pk}/{job.pk}/report.xlsx"
-    assert bucket.keys() == [report]  # the upload is gone; the report stays
+    assert bucket.objects() == [report]  # the upload is gone; the report stays
     assert bucket.plaintext(secrets) == []
     assert bucket.unsealed() == []
     served = client.get(reverse("students:roster_report", args=[job.pk]))
@@ -169,14 +169,14 @@ def test_a_registry_upload_is_imported_from_the_bucket_and_gone_when_its_import_
             upload=SimpleUploadedFile("低保.csv", text.encode()), actor=district, source="CIVIL", mapping=None,
             taken_on=dt.date(2026, 11, 30),
         )  # fmt: skip
-    assert bucket.keys() == [f"uploads/{job.params['file']}"]
+    assert bucket.objects() == [f"uploads/{job.params['file']}"]
     assert bucket.plaintext(numbers) == []
     _run(registry_import_task, job, district)
     with tenant_of(w.tenant):
         job.refresh_from_db()
     assert job.status == "SUCCEEDED", job.message
     assert (job.result["kept"], job.result["rejected"]) == (2, 1)
-    assert bucket.keys() == [f"uploads/{job.result['report']}"]
+    assert bucket.objects() == [f"uploads/{job.result['report']}"]
     assert bucket.plaintext(numbers) == []
     assert bucket.unsealed() == []
     client = Client()
@@ -203,7 +203,7 @@ def test_a_bank_return_is_read_and_leaves_nothing_in_the_bucket(world, tenant_of
         released.batch.refresh_from_db()
     assert released.batch.status == BatchStatus.CLOSED
     assert bucket.plaintext(accounts) == []
-    assert bucket.keys() == []  # read from a private scratch folder, never stored
+    assert bucket.objects() == []  # read from a private scratch folder, never stored
 
 
 def test_evidence_is_sealed_in_the_bucket_and_served_decrypted(world, tenant_of, bucket):
@@ -220,7 +220,7 @@ def test_evidence_is_sealed_in_the_bucket_and_served_decrypted(world, tenant_of,
     assert response.status_code == 302
     with tenant_of(world.a.tenant):
         attachment = Attachment.objects.get(application=application, original_name="证明.pdf")
-    assert bucket.keys() == [attachment.file.name]  # evidence/<tenant>/…
+    assert bucket.objects() == [attachment.file.name]  # evidence/<tenant>/…
     assert bucket.plaintext([secret]) == []
     assert bucket.unsealed() == []
     served = client.get(reverse("students:attachment", args=[attachment.pk]))
@@ -288,7 +288,7 @@ def test_a_real_worker_reads_the_upload_from_the_bucket_and_stores_the_report_th
     assert job.status == "SUCCEEDED", job.message
     assert job.result["created"] == 2
     # The world's evidence is there too (evidence/…); of the job, only its report.
-    assert [key for key in bucket.keys() if key.startswith("uploads/")] == [f"uploads/{job.result['report']}"]
+    assert [key for key in bucket.objects() if key.startswith("uploads/")] == [f"uploads/{job.result['report']}"]
     assert bucket.plaintext([rows[0]["身份证号"], rows[1]["身份证号"]]) == []
     assert bucket.unsealed() == []
     assert client.get(reverse("students:roster_report", args=[job.pk])).status_code == 200
