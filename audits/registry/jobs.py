@@ -1,7 +1,7 @@
 """The browser's way in to a department's list (部门数据导入): upload, background job, row report.
 
 The upload is checked at once (a file that cannot be read, or lacks the mapping's columns, is refused
-with its reason), stored under MEDIA_ROOT/registry/<tenant>/<job>/ like the roster, and imported by a
+with its reason), stored in the uploads storage under registry/<tenant>/<job>/ like the roster, and imported by a
 background job whose row report is written next to it.
 """
 
