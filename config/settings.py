@@ -11,6 +11,7 @@ from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -236,9 +237,33 @@ STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "media")))
 #: Hours an upload may outlive a job that never ended (core.sweep_uploads); a finished job deletes its own.
 UPLOAD_RETENTION_HOURS = env.int("UPLOAD_RETENTION_HOURS", default=24)
+#: Where files live: "local" (MEDIA_ROOT on this host's disk, the embedded default) or "s3" (an
+#: S3-compatible bucket shared by every web host and worker: AWS_STORAGE_BUCKET_NAME, AWS_S3_ENDPOINT_URL,
+#: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_S3_REGION_NAME). Either way files are encrypted by the
+#: app before they are written (core.storage).
+FILE_STORAGE = env.str("FILE_STORAGE", default="local")
+if FILE_STORAGE == "s3":
+    AWS_STORAGE_BUCKET_NAME = env.str("AWS_STORAGE_BUCKET_NAME")
+    AWS_S3_ENDPOINT_URL = env.str("AWS_S3_ENDPOINT_URL", default=None)
+    AWS_S3_REGION_NAME = env.str("AWS_S3_REGION_NAME", default=None)
+    AWS_ACCESS_KEY_ID = env.str("AWS_ACCESS_KEY_ID", default=None)
+    AWS_SECRET_ACCESS_KEY = env.str("AWS_SECRET_ACCESS_KEY", default=None)
+    AWS_DEFAULT_ACL = None  # the bucket's own policy: private
+    AWS_QUERYSTRING_AUTH = True  # never a public URL; files are served through the app anyway
+    _FILES_BACKEND = "core.storage_s3.EncryptedS3Storage"
+    # Evidence at the bucket's root (its names start with evidence/), uploads and reports under uploads/.
+    _EVIDENCE_OPTIONS: dict = {"file_overwrite": False}
+    _UPLOADS_OPTIONS: dict = {"location": "uploads", "file_overwrite": False}
+elif FILE_STORAGE == "local":
+    _FILES_BACKEND = "core.storage.EncryptedFileSystemStorage"
+    _EVIDENCE_OPTIONS = _UPLOADS_OPTIONS = {}
+else:
+    raise ImproperlyConfigured(f"FILE_STORAGE must be 'local' or 's3', not {FILE_STORAGE!r}")
 STORAGES = {
-    # Evidence attached to applications is kept encrypted at rest (core.storage).
-    "default": {"BACKEND": "core.storage.EncryptedFileSystemStorage"},
+    # Evidence attached to applications, kept encrypted at rest (core.storage).
+    "default": {"BACKEND": _FILES_BACKEND, "OPTIONS": _EVIDENCE_OPTIONS},
+    # Uploads a job reads and the row reports it writes (core.storage.UPLOADS), encrypted too.
+    "uploads": {"BACKEND": _FILES_BACKEND, "OPTIONS": _UPLOADS_OPTIONS},
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if DEBUG

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 from celery import shared_task
 from django.conf import settings
@@ -19,8 +18,8 @@ def sweep_uploads() -> int:
     upload when it ends, so what is left belongs to a job that never ended."""
     seconds = settings.UPLOAD_RETENTION_HOURS * 3600
     removed = 0
-    for folder, names in storage.UPLOAD_FOLDERS.items():
-        removed += storage.sweep_uploads(Path(settings.MEDIA_ROOT) / folder, names=names, older_than_seconds=seconds)
+    for folder, (alias, names) in storage.UPLOAD_FOLDERS.items():
+        removed += storage.sweep_uploads(folder, names=names, older_than_seconds=seconds, storage=alias)
     if removed:
         logger.warning("removed %d upload(s) older than %d h left by jobs that never ended", removed, seconds // 3600)
     return removed

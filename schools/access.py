@@ -10,10 +10,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Model
 from django.http import Http404
+
+from core import storage
 
 from . import permissions
 from .models import ApiToken, Grade, Job, School, SchoolClass
@@ -55,19 +56,20 @@ def job_get_for_user(*, user: Any, pk: Any, kind: str | None = None) -> Job:
 
 
 def job_report_get_for_user(
-    *, user: Any, pk: Any, kind: str, folder: Callable[[Job], Path], default_name: str, suffix: str
-) -> tuple[Path, str]:
-    """(path, download name) of a job's row report, if the user may see the job and the report exists;
-    404 otherwise. The path must lie in the job's own `folder`: a job's result never points elsewhere."""
+    *, user: Any, pk: Any, kind: str, folder: Callable[[Job], str], default_name: str, suffix: str
+) -> tuple[str, str]:
+    """(stored name in the uploads storage, download name) of a job's row report, if the user may see
+    the job and the report exists; 404 otherwise. The name must lie in the job's own `folder`: a job's
+    result never points elsewhere."""
     job = job_get_for_user(user=user, pk=pk, kind=kind)
     relative = (job.result or {}).get("report")
     if not relative:
         raise Http404
-    path = (Path(settings.MEDIA_ROOT) / relative).resolve()
-    if path.parent != folder(job).resolve() or not path.is_file():
+    parent, _sep, base = str(relative).rpartition("/")
+    if parent != folder(job) or base in {"", ".", ".."} or not storage.uploads().exists(relative):
         raise Http404
     name = Path(job.params.get("name") or default_name).stem
-    return path, f"{name}-{suffix}.xlsx"
+    return relative, f"{name}-{suffix}.xlsx"
 
 
 def api_token_get_for_user(*, user: Any, pk: Any) -> ApiToken:

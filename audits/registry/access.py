@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from schools.access import get_visible, job_report_get_for_user
@@ -11,8 +10,8 @@ from ..models import ColumnMapping
 from .jobs import JOB_KIND, job_folder
 
 
-def registry_report_get_for_user(*, user: Any, pk: Any) -> tuple[Path, str]:
-    """(path, download name) of an import's row report, if the user may see the job and the report
+def registry_report_get_for_user(*, user: Any, pk: Any) -> tuple[str, str]:
+    """(stored name, download name) of an import's row report, if the user may see the job and the report
     exists; 404 otherwise. The path must lie in the job's own folder."""
     return job_report_get_for_user(
         user=user, pk=pk, kind=JOB_KIND, folder=job_folder, default_name="registry", suffix="问题行"

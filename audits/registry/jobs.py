@@ -1,20 +1,16 @@
 """The browser's way in to a department's list (部门数据导入): upload, background job, row report.
 
 The upload is checked at once (a file that cannot be read, or lacks the mapping's columns, is refused
-with its reason), stored under MEDIA_ROOT/registry/<tenant>/<job>/ like the roster, and imported by a
+with its reason), stored in the uploads storage under registry/<tenant>/<job>/ like the roster, and imported by a
 background job whose row report is written next to it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import shutil
-import tempfile
-import uuid
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.utils.translation import gettext as _
@@ -39,9 +35,10 @@ REPORT_NAME = "report.xlsx"
 PROBLEMS_SHOWN = 10
 
 
-def job_folder(job: Job) -> Path:
-    """Where a job's upload and report live: MEDIA_ROOT/registry/<tenant>/<job>/ (never served directly)."""
-    return Path(settings.MEDIA_ROOT) / "registry" / str(job.tenant_id) / str(job.pk)
+def job_folder(job: Job) -> str:
+    """Where a job's upload and report live in the uploads storage: registry/<tenant>/<job>/ (never
+    served directly)."""
+    return storage.job_folder("registry", job)
 
 
 def registry_upload(
@@ -63,29 +60,23 @@ def registry_upload(
     # As the import reads it: a saved mapping's columns must all be there; without one, only the
     # required fields' (a veterans' list may have no category column).
     required = {columns[f.key] for f in FIELDS if (f.required or mapping is not None) and columns.get(f.key)}
-    root = Path(settings.MEDIA_ROOT) / "registry" / str(actor.tenant_id)
-    incoming = root / f"incoming-{uuid.uuid4().hex}"
     params: dict[str, Any] = {
         "name": name,
         "source": str(source),
         "mapping": str(mapping.pk) if mapping is not None else "",
         "taken_on": taken_on.isoformat(),
     }
-    try:
-        storage.write_private(incoming, upload.chunks())
+    with storage.scratch_folder("registry-") as scratch:
+        incoming = storage.write_private(scratch / UPLOAD_NAME, upload.chunks())
         # Opening it now refuses an unreadable file (or one without the mapped columns) while the
         # person is still on the page, instead of in a job that fails later.
-        with tempfile.TemporaryDirectory(prefix="registry-check-") as workdir:
-            open_registry(incoming, workdir=Path(workdir), required=required)
+        workdir = scratch / "check"
+        storage.makedirs_private(workdir)
+        open_registry(incoming, workdir=workdir, required=required)
         job = jobs.job_start(kind=JOB_KIND, actor=actor, task=registry_import_task, params=params)
-        folder = job_folder(job)
-        storage.makedirs_private(folder)
-        stored = folder / UPLOAD_NAME
-        shutil.move(incoming, stored)
-    finally:
-        incoming.unlink(missing_ok=True)
+        stored = storage.store(f"{job_folder(job)}/{UPLOAD_NAME}", incoming)
     with trail.labelled("registry.upload", name):
-        params["file"] = str(stored.relative_to(settings.MEDIA_ROOT))
+        params["file"] = stored
         Job.objects.filter(pk=job.pk).update(params=params)
     return job
 
@@ -93,41 +84,9 @@ def registry_upload(
 def registry_import_job_run(*, job: Job) -> tuple[dict[str, Any], str]:
     """The import of a job started by registry_upload, as the person who started it. A file that
     cannot be used, or has no valid row, is the job's result (its message shown on the page)."""
-    path = Path(settings.MEDIA_ROOT) / job.params["file"]
-    report_path = path.parent / REPORT_NAME
-    report = str(report_path.relative_to(settings.MEDIA_ROOT))
-    # One tenant transaction: the snapshot and its rows land whole or not at all; the progress goes
-    # through the cache meanwhile (jobs.job_progress).
-    with tenant_transaction(job.tenant_id):
-        actor = User.objects.get(pk=job.actor_id)
-        mapping = ColumnMapping.objects.filter(pk=job.params["mapping"]).first() if job.params.get("mapping") else None
-        try:
-            outcome = registry_import(
-                actor=actor,
-                source=job.params["source"],
-                file=path,
-                file_name=job.params.get("name", ""),
-                mapping=mapping,
-                taken_on=dt.date.fromisoformat(job.params["taken_on"]),
-                report_path=report_path,
-                progress=lambda done, total: jobs.job_progress(job, done=done, total=total),
-            )
-        except RegistryFileError as exc:
-            refused = {"error": "FILE", "message": exc.message}, exc.message
-        except ValidationError as exc:
-            message = "；".join(exc.messages)
-            refused = (
-                {"error": "NO_ROWS", "message": message, "report": report if report_path.is_file() else ""},
-                message,
-            )
-        else:
-            refused = None
-    # Committed (or refused): the upload, which holds every family's full numbers, is no longer needed
-    # (the row report keeps them masked). A crash leaves it for the job's next attempt, and for the
-    # daily sweep after that.
-    storage.discard(path)
-    if report_path.exists():
-        report_path.chmod(storage.FILE_MODE)
+    stored = job.params["file"]
+    with storage.scratch_folder("registry-") as scratch:
+        refused, outcome, report = _import_from_scratch(job, stored=stored, scratch=scratch)
     if refused is not None:
         return refused
     snapshot = outcome.snapshot
@@ -138,8 +97,46 @@ def registry_import_job_run(*, job: Job) -> tuple[dict[str, Any], str]:
         **outcome.counts,
         "changes": snapshot.changes,
         "problems": snapshot.problems[:PROBLEMS_SHOWN],
-        "report": report if outcome.created and report_path.is_file() else "",
+        "report": report if outcome.created else "",
     }
     if not outcome.created:
         return result, _("This file was imported before; nothing changed.")
     return result, _("%(kept)s rows kept, %(rejected)s rejected") % result
+
+
+def _import_from_scratch(job: Job, *, stored: str, scratch: Path) -> tuple[Any, Any, str]:
+    """(refusal or None, outcome, stored report name): the import of the job's upload, read from a
+    private scratch copy, its row report stored next to the upload."""
+    report_path = scratch / REPORT_NAME
+    outcome = None
+    # One tenant transaction: the snapshot and its rows land whole or not at all; the progress goes
+    # through the cache meanwhile (jobs.job_progress).
+    with tenant_transaction(job.tenant_id):
+        actor = User.objects.get(pk=job.actor_id)
+        mapping = ColumnMapping.objects.filter(pk=job.params["mapping"]).first() if job.params.get("mapping") else None
+        try:
+            outcome = registry_import(
+                actor=actor,
+                source=job.params["source"],
+                file=storage.fetch(stored, scratch / UPLOAD_NAME),
+                file_name=job.params.get("name", ""),
+                mapping=mapping,
+                taken_on=dt.date.fromisoformat(job.params["taken_on"]),
+                report_path=report_path,
+                progress=lambda done, total: jobs.job_progress(job, done=done, total=total),
+            )
+        except RegistryFileError as exc:
+            refused: Any = {"error": "FILE", "message": exc.message}, exc.message
+        except ValidationError as exc:
+            message = "；".join(exc.messages)
+            refused = {"error": "NO_ROWS", "message": message, "report": ""}, message
+        else:
+            refused = None
+    # Committed (or refused): the upload, which holds every family's full numbers, is no longer needed
+    # (the row report keeps them masked). A crash leaves it for the job's next attempt, and for the
+    # daily sweep after that.
+    storage.discard(stored)
+    report = storage.store(f"{job_folder(job)}/{REPORT_NAME}", report_path) if report_path.is_file() else ""
+    if refused is not None and refused[0]["error"] == "NO_ROWS":
+        refused[0]["report"] = report
+    return refused, outcome, report

@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from core import storage
 from core.listing import Column, export_xlsx, list_page, wants_export
 from schools import permissions
 from schools.access import job_get_for_user
@@ -131,5 +132,5 @@ def mapping_view(request: HttpRequest) -> HttpResponse:
 @login_required
 def registry_report_view(request: HttpRequest, pk: str) -> FileResponse:
     """The row report of an import, to whoever may see the job (who started it, and auditors)."""
-    path, name = registry_report_get_for_user(user=request.user, pk=pk)
-    return FileResponse(path.open("rb"), as_attachment=True, filename=name, content_type=XLSX)
+    stored, name = registry_report_get_for_user(user=request.user, pk=pk)
+    return FileResponse(storage.uploads().open(stored, "rb"), as_attachment=True, filename=name, content_type=XLSX)

@@ -8,7 +8,6 @@ chunk is all or nothing, and each row is written whole or not at all.
 
 from __future__ import annotations
 
-import shutil
 import time
 import uuid
 from collections import Counter
@@ -223,9 +222,10 @@ def _contexts(
 # --- The browser's way in: upload, background job, report ----------------------------------------------
 
 
-def job_folder(job: Job) -> Path:
-    """Where a job's upload and report live: MEDIA_ROOT/roster/<tenant>/<job>/ (never served directly)."""
-    return Path(settings.MEDIA_ROOT) / "roster" / str(job.tenant_id) / str(job.pk)
+def job_folder(job: Job) -> str:
+    """Where a job's upload and report live in the uploads storage: roster/<tenant>/<job>/ (never served
+    directly)."""
+    return storage.job_folder("roster", job)
 
 
 def roster_upload(*, upload: UploadedFile, actor: User) -> Job:
@@ -237,50 +237,44 @@ def roster_upload(*, upload: UploadedFile, actor: User) -> Job:
     if upload.size is not None and upload.size > settings.MAX_UPLOAD_BYTES:
         raise RosterFileError(FileProblem.TOO_LARGE, limit=settings.MAX_UPLOAD_BYTES // (1024 * 1024))
     name = Path(upload.name or UPLOAD_NAME).name[:200]
-    incoming = Path(settings.MEDIA_ROOT) / "roster" / str(actor.tenant_id) / f"incoming-{uuid.uuid4().hex}.xlsx"
-    try:
-        storage.write_private(incoming, upload.chunks())
+    # Checked from a private scratch copy (the reader needs a path), then stored through the storage.
+    with storage.scratch_folder("roster-") as scratch:
+        incoming = storage.write_private(scratch / UPLOAD_NAME, upload.chunks())
         reader.inspect(incoming)
         job = jobs.job_start(kind=JOB_KIND, actor=actor, task=roster_import_task, params={"name": name})
-        folder = job_folder(job)
-        storage.makedirs_private(folder)
-        stored = folder / UPLOAD_NAME
-        shutil.move(incoming, stored)
-    finally:
-        incoming.unlink(missing_ok=True)
+        stored = storage.store(f"{job_folder(job)}/{UPLOAD_NAME}", incoming)
     with trail.labelled("roster.upload", name):
-        relative = str(stored.relative_to(settings.MEDIA_ROOT))
-        Job.objects.filter(pk=job.pk).update(params={"name": name, "file": relative})
+        Job.objects.filter(pk=job.pk).update(params={"name": name, "file": stored})
     return job
 
 
 def roster_import_job_run(*, job: Job) -> tuple[dict[str, Any], str]:
     """The import of a job started by roster_upload, as the person who started it; the row report is
-    written next to the upload. A file that cannot be read is the job's result (its message shown on
-    the page), not a crash."""
-    path = Path(settings.MEDIA_ROOT) / job.params["file"]
+    stored next to the upload. A file that cannot be read is the job's result (its message shown on
+    the page), not a crash. The pipeline reads a private scratch copy, deleted when the job ends."""
+    stored = job.params["file"]
     name = job.params.get("name", UPLOAD_NAME)
     with tenant_transaction(job.tenant_id):
         actor = User.objects.get(pk=job.actor_id)
-    report_path = path.parent / REPORT_NAME
-    try:
-        outcome = roster_import(
-            path=path,
-            file_name=name,
-            actor=actor,
-            report_path=report_path,
-            on_progress=lambda done, total: jobs.job_progress(job, done=done, total=total),
-        )
-    except RosterFileError as exc:
-        storage.discard(path)
-        return {"error": exc.problem.value, "message": exc.message}, exc.message
-    # The upload holds every pupil's full numbers: gone as soon as the import ends (the row report
-    # keeps them masked). A crash leaves it for the job's next attempt, and the daily sweep after that.
-    storage.discard(path)
-    if report_path.exists():
-        report_path.chmod(storage.FILE_MODE)
+    with storage.scratch_folder("roster-") as scratch:
+        report_path = scratch / REPORT_NAME
+        try:
+            outcome = roster_import(
+                path=storage.fetch(stored, scratch / UPLOAD_NAME),
+                file_name=name,
+                actor=actor,
+                report_path=report_path,
+                on_progress=lambda done, total: jobs.job_progress(job, done=done, total=total),
+            )
+        except RosterFileError as exc:
+            storage.discard(stored)
+            return {"error": exc.problem.value, "message": exc.message}, exc.message
+        # The upload holds every pupil's full numbers: gone as soon as the import ends (the row report
+        # keeps them masked). A crash leaves it for the job's next attempt, and the daily sweep after that.
+        storage.discard(stored)
+        report = storage.store(f"{job_folder(job)}/{REPORT_NAME}", report_path) if report_path.exists() else ""
     result = outcome.as_result()
-    result["report"] = str(report_path.relative_to(settings.MEDIA_ROOT))
+    result["report"] = report
     return result, _(
         "%(created)s created, %(updated)s updated, %(unchanged)s unchanged, %(rejected)s rejected"
     ) % result

@@ -9,6 +9,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import content_disposition_header
 
+from core import storage
 from schools import permissions
 from schools.access import job_get_for_user
 from schools.permissions import Action
@@ -53,5 +54,5 @@ def roster_template_view(request: HttpRequest) -> HttpResponse:
 @login_required
 def roster_report_view(request: HttpRequest, pk: str) -> FileResponse:
     """The row report of an import, to whoever may see the job (who started it, and auditors)."""
-    path, name = roster_report_get_for_user(user=request.user, pk=pk)
-    return FileResponse(path.open("rb"), as_attachment=True, filename=name, content_type=XLSX)
+    stored, name = roster_report_get_for_user(user=request.user, pk=pk)
+    return FileResponse(storage.uploads().open(stored, "rb"), as_attachment=True, filename=name, content_type=XLSX)

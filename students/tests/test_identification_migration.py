@@ -14,6 +14,7 @@ from django.test import Client
 from django.urls import reverse
 from python_calamine import CalamineWorkbook
 
+from core import storage
 from core.audit.models import AuditEvent
 from schools.models import Job
 from schools.permissions import Role
@@ -96,7 +97,9 @@ def _job(tenant_of, w) -> Job:
 
 
 def _report(settings, job) -> list[list[Any]]:
-    book = CalamineWorkbook.from_path(str(Path(settings.MEDIA_ROOT) / job.result["report"]))
+    # Through the storage: the report is encrypted at rest.
+    with storage.uploads().open(job.result["report"], "rb") as stored:
+        book = CalamineWorkbook.from_filelike(io.BytesIO(stored.read()))
     return book.get_sheet_by_name(book.sheet_names[0]).to_python()
 
 

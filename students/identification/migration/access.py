@@ -3,7 +3,6 @@ schools.access.job_get_for_user)."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from schools.access import job_report_get_for_user
@@ -12,8 +11,8 @@ from .report import ROWS_SHEET
 from .services import JOB_KIND, job_folder
 
 
-def migration_report_get_for_user(*, user: Any, pk: Any) -> tuple[Path, str]:
-    """(path, download name) of an import's row report; 404 unless the user may see the job."""
+def migration_report_get_for_user(*, user: Any, pk: Any) -> tuple[str, str]:
+    """(stored name, download name) of an import's row report; 404 unless the user may see the job."""
     return job_report_get_for_user(
         user=user, pk=pk, kind=JOB_KIND, folder=job_folder, default_name="identified.xlsx", suffix=ROWS_SHEET
     )

@@ -13,8 +13,6 @@ writes nothing, not even an audit row.
 from __future__ import annotations
 
 import datetime as dt
-import shutil
-import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -222,9 +220,9 @@ def _write(rows: list[Row], *, actor: User, academic_year: int, file_name: str) 
 # --- The browser's way in: upload, background job, report ----------------------------------------------
 
 
-def job_folder(job: Job) -> Path:
-    """Where a job's upload and report live (never served directly)."""
-    return Path(settings.MEDIA_ROOT) / UPLOAD_FOLDER / str(job.tenant_id) / str(job.pk)
+def job_folder(job: Job) -> str:
+    """Where a job's upload and report live in the uploads storage (never served directly)."""
+    return storage.job_folder(UPLOAD_FOLDER, job)
 
 
 def migration_upload(*, upload: UploadedFile, academic_year: int, actor: User) -> Job:
@@ -237,53 +235,46 @@ def migration_upload(*, upload: UploadedFile, academic_year: int, actor: User) -
     if upload.size is not None and upload.size > settings.MAX_UPLOAD_BYTES:
         raise MigrationFileError(FileProblem.TOO_LARGE, limit=settings.MAX_UPLOAD_BYTES // (1024 * 1024))
     name = Path(upload.name or UPLOAD_NAME).name[:200]
-    root = Path(settings.MEDIA_ROOT) / UPLOAD_FOLDER / str(actor.tenant_id)
-    incoming = root / f"incoming-{uuid.uuid4().hex}.xlsx"
-    try:
-        storage.write_private(incoming, upload.chunks())
+    with storage.scratch_folder("migration-") as scratch:
+        incoming = storage.write_private(scratch / UPLOAD_NAME, upload.chunks())
         inspect(incoming)
         params = {"name": name, "academic_year": academic_year}
         job = jobs.job_start(kind=JOB_KIND, actor=actor, task=identification_migration_task, params=params)
-        folder = job_folder(job)
-        storage.makedirs_private(folder)
-        stored = folder / UPLOAD_NAME
-        shutil.move(incoming, stored)
-    finally:
-        incoming.unlink(missing_ok=True)
+        stored = storage.store(f"{job_folder(job)}/{UPLOAD_NAME}", incoming)
     with trail.labelled("identification.migration_upload", name):
-        relative = str(stored.relative_to(settings.MEDIA_ROOT))
-        Job.objects.filter(pk=job.pk).update(params={**params, "file": relative})
+        Job.objects.filter(pk=job.pk).update(params={**params, "file": stored})
     return job
 
 
 def migration_job_run(*, job: Job) -> tuple[dict[str, Any], str]:
     """The import of a job started by migration_upload, as the person who started it; the row report
-    is written next to the upload, which is deleted when the import ends (it holds full ID numbers). A
-    file that cannot be used is the job's result (its message on the page), not a crash."""
-    path = Path(settings.MEDIA_ROOT) / job.params["file"]
+    is stored next to the upload, which is deleted when the import ends (it holds full ID numbers). A
+    file that cannot be used is the job's result (its message on the page), not a crash. The import
+    reads a private scratch copy, deleted when the job ends."""
+    stored = job.params["file"]
     name = job.params.get("name", UPLOAD_NAME)
     with tenant_transaction(job.tenant_id):
         actor = User.objects.get(pk=job.actor_id)
-    report_path = path.parent / REPORT_NAME
-    try:
-        outcome = identification_migration_import(
-            path=path,
-            file_name=name,
-            academic_year=int(job.params["academic_year"]),
-            actor=actor,
-            report_path=report_path,
-            on_progress=lambda done, total: jobs.job_progress(job, done=done, total=total),
-        )
-    except (MigrationFileError, MigrationRefused) as exc:
-        storage.discard(path)
-        report_path.unlink(missing_ok=True)
-        code = exc.problem.value if isinstance(exc, MigrationFileError) else exc.code
-        return {"error": code, "message": exc.message}, exc.message
-    storage.discard(path)
+    with storage.scratch_folder("migration-") as scratch:
+        report_path = scratch / REPORT_NAME
+        try:
+            outcome = identification_migration_import(
+                path=storage.fetch(stored, scratch / UPLOAD_NAME),
+                file_name=name,
+                academic_year=int(job.params["academic_year"]),
+                actor=actor,
+                report_path=report_path,
+                on_progress=lambda done, total: jobs.job_progress(job, done=done, total=total),
+            )
+        except (MigrationFileError, MigrationRefused) as exc:
+            storage.discard(stored)
+            code = exc.problem.value if isinstance(exc, MigrationFileError) else exc.code
+            return {"error": code, "message": exc.message}, exc.message
+        storage.discard(stored)
+        report = storage.store(f"{job_folder(job)}/{REPORT_NAME}", report_path) if report_path.exists() else ""
     result = outcome.as_result()
-    if report_path.exists():
-        report_path.chmod(storage.FILE_MODE)
-        result["report"] = str(report_path.relative_to(settings.MEDIA_ROOT))
+    if report:
+        result["report"] = report
     if outcome.applied:
         message = _("%(imported)s imported, %(unchanged)s already imported, %(existing)s with an application") % result
     elif result["rejected"]:
