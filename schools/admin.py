@@ -17,6 +17,7 @@ from knox.models import AuthToken
 
 from core.audit import trail
 from schools import permissions, services
+from schools.door import services as door_services
 from schools.models import CalendarDay, Grade, RoleAssignment, School, SchoolClass, Stage, Tenant, User
 from schools.permissions import Action
 from schools.resources import SchoolClassResource, SchoolResource
@@ -202,11 +203,21 @@ class UserAdmin(DjangoUserAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
+    def user_change_password(self, request, id, form_url=""):
+        """Django's "set password" page; the person must then change it at their next sign-in (audited)."""
+        response = super().user_change_password(request, id, form_url)
+        if request.method == "POST" and response.status_code == 302:
+            account = self.get_object(request, id)
+            if account is not None:
+                door_services.password_set_by_admin(account=account, actor=request.user)
+        return response
+
     def save_model(self, request, obj, form, change):
         if not change:
             obj.tenant_id = request.user.tenant_id
             obj.is_staff = True
             obj.set_password(form.cleaned_data["password"])
+            obj.must_change_password = True  # an administrator chose it: the person changes it first
         before = {} if not change else {f: form.initial.get(f) for f in form.changed_data if f != "password"}
         super().save_model(request, obj, form, change)
         after = {f: getattr(obj, f) for f in (form.changed_data if change else ["username", "full_name"])}

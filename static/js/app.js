@@ -11,6 +11,48 @@
     }
   });
 
+  // Print buttons (letters, notices): <button data-print>.
+  document.addEventListener("click", function (event) {
+    var el = event.target.closest ? event.target.closest("[data-print]") : null;
+    if (el) {
+      window.print();
+    }
+  });
+
+  // A checkbox data-check-all="ids" ticks or clears every input[name=ids] (the bulk review lists).
+  document.addEventListener("change", function (event) {
+    var el = event.target;
+    if (el.matches && el.matches("input[data-check-all]")) {
+      document.querySelectorAll('input[name="' + el.getAttribute("data-check-all") + '"]').forEach(function (c) {
+        c.checked = el.checked;
+      });
+    }
+  });
+
+  // A form marked data-submit-once disables its buttons when sent (a long job is not started twice).
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (form.matches && form.matches("form[data-submit-once]")) {
+      form.querySelectorAll("button").forEach(function (b) {
+        b.disabled = true;
+      });
+    }
+  });
+
+  // Progress bars: their width comes from data-percent (set through the CSSOM, which the CSP allows,
+  // not a style attribute), on load and whenever htmx swaps a new bar in.
+  function widths(root) {
+    (root || document).querySelectorAll("[data-percent]").forEach(function (bar) {
+      bar.style.width = bar.getAttribute("data-percent") + "%";
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    widths(document);
+  });
+  document.addEventListener("htmx:afterSettle", function () {
+    widths(document);
+  });
+
   // On a wide screen the side menu folds to its icons and back; this browser remembers the choice.
   var KEY = "app-menu-folded";
   function fold(folded) {
