@@ -72,7 +72,10 @@ class DoorMiddleware:
                 to = reverse("login") + "?" + urlencode({"next": path, "expired": "1"})
                 return _answer(request, to, api_message=_("Your session has ended. Please sign in again."))
             services.sign_in_touch(request=request, now=now)
-        if session.get(services.SESSION_CLEAR) or request.path.startswith(OPEN_PATHS):
+        if session.get(services.SESSION_CLEAR):
+            return None
+        if request.path.startswith(OPEN_PATHS):
+            request.door_pending = True  # type: ignore[attr-defined]  # pages of the door show no menu
             return None
         if services.second_factor_needed(user) and not user.is_verified():
             return _answer(
