@@ -11,6 +11,8 @@ from django.contrib.auth.password_validation import validate_password
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from import_export.admin import ImportExportMixin
 from import_export.formats.base_formats import CSV, XLSX
 from knox.models import AuthToken
@@ -164,6 +166,13 @@ class TenantUserCreationForm(forms.ModelForm):
         password = self.cleaned_data["password"]
         validate_password(password, User(username=self.cleaned_data.get("username", "")))
         return password
+
+
+# django-otp's device admins would show every authenticator's secret key to whoever opens the admin:
+# devices are enrolled by their owner and reset by the tenant administrator on the door's pages.
+for _device in (TOTPDevice, StaticDevice):
+    if admin.site.is_registered(_device):
+        admin.site.unregister(_device)
 
 
 @admin.register(User)

@@ -50,6 +50,10 @@ NO_TENANT_DATA = {
 
 #: Patterns whose only method is POST.
 POST_ONLY = {
+    "door:unlock",
+    "door:two_factor_reset",
+    "door:sign_out_everywhere",
+    "door:recovery_codes",
     "students:reveal",
     "student-reveal",
     "audits:verify",
@@ -272,6 +276,8 @@ PARAMS = {
     "care-case-transition": lambda w: {"pk": w.cases["c1"].pk},
     "care-case-steps": lambda w: {"pk": w.cases["c1"].pk},
     "care-case-responsibles": lambda w: {"pk": w.cases["c1"].pk},
+    "door:unlock": lambda w: {"pk": w.users[Role.CLASS_TEACHER].pk},
+    "door:two_factor_reset": lambda w: {"pk": w.users[Role.CLASS_TEACHER].pk},
 }
 
 _ADMIN_OBJECT = re.compile(r"^admin:(?P<app>\w+?)_(?P<model>\w+)_(?P<view>change|history|delete)$")

@@ -108,7 +108,11 @@ def sign_in_record(*, request: HttpRequest, user: User) -> SignIn:
     session = request.session
     session[SESSION_STARTED] = session[SESSION_SEEN] = now.timestamp()
     session[SESSION_SIGN_IN] = str(row.pk)
-    session.pop(SESSION_CLEAR, None)
+    # Decided here, once, where nothing is due (most accounts): their pages then ask nothing more.
+    if user.must_change_password or second_factor_needed(user):
+        session.pop(SESSION_CLEAR, None)
+    else:
+        session[SESSION_CLEAR] = True
     return row
 
 
