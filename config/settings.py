@@ -224,8 +224,10 @@ AXES_DISABLE_ACCESS_LOG = True  # sign-ins are in the audit trail; axes keeps on
 AXES_VERBOSE = False
 AXES_ENABLE_ADMIN = False  # unlocking is the tenant administrator's page, audited (schools.door)
 AXES_SENSITIVE_PARAMETERS = ["password", "otp"]
-if env.bool("BEHIND_TLS_PROXY", default=False):
-    AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
+# The client's address: REMOTE_ADDR, or behind the TLS proxy the one it appended to X-Forwarded-For
+# (else every failure would count against the proxy's address and lock everyone out).
+AXES_CLIENT_IP_CALLABLE = "schools.door.backends.client_address"
+BEHIND_TLS_PROXY = env.bool("BEHIND_TLS_PROXY", default=False)
 # The second factor (django-otp): required for the roles in schools.permissions.TWO_FACTOR_ROLES and
 # the platform operator. Off for the demo districts in DEBUG only, so the README's accounts sign in.
 TWO_FACTOR_ENFORCED = env.bool("TWO_FACTOR_ENFORCED", default=True)

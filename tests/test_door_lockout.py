@@ -125,3 +125,15 @@ def test_the_token_endpoint_counts_failures_and_refuses_a_locked_account(world, 
     refused = client.post("/api/v1/token/", {"username": teacher.username, "password": PASSWORD})
     assert refused.status_code == 429
     assert refused.json()["detail"]
+
+
+def test_behind_the_proxy_the_address_is_the_one_the_proxy_appended(door):
+    from django.test import RequestFactory
+
+    from schools.door.backends import client_address
+
+    request = RequestFactory().get("/", REMOTE_ADDR="10.9.9.9", HTTP_X_FORWARDED_FOR="1.2.3.4, 203.0.113.7")
+    door.BEHIND_TLS_PROXY = False
+    assert client_address(request) == "10.9.9.9"
+    door.BEHIND_TLS_PROXY = True
+    assert client_address(request) == "203.0.113.7"  # not 1.2.3.4, which the client could have written

@@ -26,6 +26,8 @@ from core.tenancy.context import current_tenant_id_or_none, tenant_transaction
 from schools import permissions
 from schools.models import ApiToken, SignIn, User
 
+from .backends import client_address
+
 log = logging.getLogger("schools.door")
 
 #: Session keys of the door (timestamps are epoch seconds).
@@ -55,10 +57,6 @@ def _account(username: str | None) -> User | None:
     if not username:
         return None
     return User.objects.filter(username=username, is_system=False).first()
-
-
-def client_address(request: HttpRequest) -> str | None:
-    return getattr(request, "axes_ip_address", None) or request.META.get("REMOTE_ADDR") or None
 
 
 # --- Failed sign-ins and lockout (django-axes counts; these write the trail) ---------------------------
