@@ -12,6 +12,10 @@ def navigation(request: HttpRequest) -> dict:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {"nav": {}, "menu": []}
+    if getattr(request, "door_pending", False):
+        # Before the second factor or a due password change: no menu (its pages are closed, and its
+        # counts request would only be sent back to the door).
+        return {"nav": {"door": True}, "menu": [], "menu_counts_known": True}
     can = permissions.can
     nav = {
         "schools": can(user, Action.SCHOOL_VIEW),

@@ -130,6 +130,7 @@ MENU: tuple[Group, ...] = (
             Entry("audits:list", _("Audit trail"), Action.AUDIT_VIEW, "shield-check"),
             Entry("schools:calendar", _("Official calendar"), Action.CALENDAR_MANAGE, "calendar3"),
             Entry("admin:index", _("Reference data and accounts"), Action.ADMIN_ACCESS, "sliders"),
+            Entry("door:accounts", _("Account unlock"), Action.ACCOUNT_UNLOCK, "unlock"),
         ),
     ),
 )

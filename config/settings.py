@@ -62,6 +62,11 @@ INSTALLED_APPS = [
     "django_htmx",
     "import_export",  # admin sheets of schools, classes, programs and standards (schools.resources)
     "django_celery_beat",  # beat's schedule and its last runs in the database, not one host's file
+    "axes",  # failed sign-ins counted per account and per address; lockout (schools.door)
+    "django_otp",  # the second factor (schools.door): TOTP devices and one-time recovery codes
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "csp",  # Content-Security-Policy without unsafe-inline
     # Ours, in import order: each app may import the ones before it, and none after it (.importlinter).
     # `core` is the kernel floor under them all; `demo` drives every app's services to seed the demo.
     "core",
@@ -77,18 +82,24 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "config.middleware.LanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",  # request.user.is_verified(): the second factor passed
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "axes.middleware.AxesMiddleware",  # answers a locked-out sign-in with the lockout page
     # Last: knows the user (session or API token), sets the tenant and actor for the request and runs
     # the view in one transaction with the tenant set in the database (row-level security).
     "core.tenancy.middleware.TenantMiddleware",
+    # Inside the tenant's transaction (it reads the user's roles): idle and absolute session limits, the
+    # second factor and a due password change before any page of the tenant; Permissions-Policy.
+    "schools.door.middleware.DoorMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -207,13 +218,49 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 # --- Auth -------------------------------------------------------------------------------------------
+AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out account or address before the password is even checked (axes).
+    "schools.door.backends.LockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    # 等保 level 3: at least three of upper case, lower case, digits and symbols.
+    {"NAME": "schools.door.validators.CharacterClassesValidator", "OPTIONS": {"min_classes": 3}},
 ]
-SESSION_COOKIE_AGE = 8 * 3600  # one working day
+# Lockout (django-axes): this many failed sign-ins of one account, or from one address, within the
+# window lock it for the same period (axes counts failures until they are older than the cool-off).
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # counted per account and, apart, per address
+AXES_LOCKOUT_CALLABLE = "schools.door.views.locked_out_response"  # our page, same words for any username
+AXES_RESET_ON_SUCCESS = True
+AXES_DISABLE_ACCESS_LOG = True  # sign-ins are in the audit trail; axes keeps only the failure counts
+AXES_VERBOSE = False
+AXES_ENABLE_ADMIN = False  # unlocking is the tenant administrator's page, audited (schools.door)
+AXES_SENSITIVE_PARAMETERS = ["password", "otp"]
+# The client's address: REMOTE_ADDR, or behind the TLS proxy the one it appended to X-Forwarded-For
+# (else every failure would count against the proxy's address and lock everyone out).
+AXES_CLIENT_IP_CALLABLE = "schools.door.backends.client_address"
+BEHIND_TLS_PROXY = env.bool("BEHIND_TLS_PROXY", default=False)
+# The second factor (django-otp): required for the roles in schools.permissions.TWO_FACTOR_ROLES and
+# the platform operator. Off for the demo districts in DEBUG only, so the README's accounts sign in.
+TWO_FACTOR_ENFORCED = env.bool("TWO_FACTOR_ENFORCED", default=True)
+TWO_FACTOR_OFF_FOR_TENANTS = ["demo-a", "demo-b"] if DEBUG else []
+TWO_FACTOR_OFF_FOR_OPERATORS = ["platform"] if DEBUG else []
+# The README's demo password signs the demo accounts in only in DEBUG; seeded elsewhere, it opens only
+# the password change (demo.seed).
+DEMO_PASSWORDS_ALLOWED = DEBUG
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="学生资助管理平台")
+OTP_TOTP_THROTTLE_FACTOR = 1  # wrong codes slow the next try down (django-otp's own throttle)
+TWO_FACTOR_RECOVERY_CODES = 10
+# Sessions: ended after this long without a request, and this long after sign-in whatever happens.
+SESSION_IDLE_MINUTES = env.int("SESSION_IDLE_MINUTES", default=30)
+SESSION_ABSOLUTE_HOURS = env.int("SESSION_ABSOLUTE_HOURS", default=12)
+SESSION_COOKIE_AGE = SESSION_ABSOLUTE_HOURS * 3600
 # With Redis (production), sessions live there and not in PostgreSQL: a session key is a bearer
 # credential, and the database's global session table would hand every one of them to any SQL the app
 # role runs, or to a dump. Without Redis (the SQLite quick start), the database keeps them.
@@ -283,6 +330,17 @@ IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = True
 
 # --- API --------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
+    # Per user (or, before sign-in, per address) on every endpoint; the token endpoint has its own,
+    # much lower rate against password guessing (schools.api.views.TokenCreateView).
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.AnonRateThrottle",
+        "rest_framework.throttling.UserRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env.str("API_ANON_RATE", default="120/minute"),
+        "user": env.str("API_USER_RATE", default="1200/minute"),
+        "token": env.str("API_TOKEN_RATE", default="10/minute"),
+    },
     # The token scheme first: a call without valid credentials is then answered 401 with
     # `WWW-Authenticate: Token` (a bad or expired token is told so), not 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -336,6 +394,23 @@ CSRF_COOKIE_HTTPONLY = True  # htmx sends the token from the page (hx-headers on
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# No inline script or style: behaviour lives in static/js/app.js, looks in static/css (django-csp).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+# Features no page of the product uses (schools.door.middleware sends it).
+PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
 if not DEBUG:
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
     SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=True)

@@ -37,3 +37,14 @@ if REDIS_URL:  # noqa: F405
 MEDIA_ROOT = Path(tempfile.gettempdir()) / f"student-aid-test-media{_XDIST}"
 # Checkpoints of the audit chains too (tests that read them set their own directory).
 AUDIT_CHECKPOINT_DIR = Path(tempfile.gettempdir()) / f"student-aid-test-audit-checkpoints{_XDIST}"
+# The door (schools.door) is switched on by its own tests (tests/test_door_*.py, through the `door`
+# fixture): the rest of the suite signs in with force_login, which is no second factor, and fuzzes the
+# token endpoint with wrong passwords from one address, which would lock it.
+TWO_FACTOR_ENFORCED = False
+# The browser tests walk the seeded demo with its README password (DEBUG is off here, as in production).
+DEMO_PASSWORDS_ALLOWED = True
+AXES_ENABLED = False
+REST_FRAMEWORK = {
+    **REST_FRAMEWORK,  # noqa: F405
+    "DEFAULT_THROTTLE_RATES": {"anon": "100000/minute", "user": "100000/minute", "token": "100000/minute"},
+}

@@ -10,7 +10,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from core import clock
-from core.audit import trail
+from schools.door import services as door_services
 
 from . import dashboards, health, menu
 from . import home as home_panels
@@ -21,9 +21,7 @@ class AuditedPasswordChangeView(PasswordChangeView):
 
     def form_valid(self, form):
         response = super().form_valid(form)
-        user = self.request.user
-        if user.tenant_id:
-            trail.record(tenant_id=user.tenant_id, action="user.password_change", obj=user)
+        door_services.password_changed(user=self.request.user)
         return response
 
 

@@ -13,6 +13,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.utils.translation import gettext
 
 from core.crypto import blind_index
@@ -311,15 +312,24 @@ def _seed_users(t: DemoTenant, tenant: Tenant, schools: dict[str, School], repor
             user = school_services.user_create(
                 tenant=tenant, username=username, password=DEMO_PASSWORD, full_name=full_name, validate=False
             )
+            _demo_password_only_in_debug(user)
             report.add("users", 1)
         school_services.role_assign(user=user, role=role, unit=units.get(role))
 
 
+def _demo_password_only_in_debug(user: User) -> None:
+    """The README's password serves the demo in DEBUG. Seeded anywhere else (a demo on a real server),
+    it opens only the password change: each account chooses its own at its first sign-in."""
+    if not settings.DEMO_PASSWORDS_ALLOWED:
+        User.objects.filter(pk=user.pk).update(must_change_password=True)
+
+
 def seed_platform_operator(report: SeedReport) -> None:
     if not User.objects.filter(username="platform").exists():
-        school_services.user_create(
+        user = school_services.user_create(
             tenant=None, username="platform", password=DEMO_PASSWORD, full_name="平台运维", validate=False
         )
+        _demo_password_only_in_debug(user)
         report.add("users", 1)
 
 

@@ -11,12 +11,15 @@ from django.contrib.auth.password_validation import validate_password
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from import_export.admin import ImportExportMixin
 from import_export.formats.base_formats import CSV, XLSX
 from knox.models import AuthToken
 
 from core.audit import trail
 from schools import permissions, services
+from schools.door import services as door_services
 from schools.models import CalendarDay, Grade, RoleAssignment, School, SchoolClass, Stage, Tenant, User
 from schools.permissions import Action
 from schools.resources import SchoolClassResource, SchoolResource
@@ -165,6 +168,13 @@ class TenantUserCreationForm(forms.ModelForm):
         return password
 
 
+# django-otp's device admins would show every authenticator's secret key to whoever opens the admin:
+# devices are enrolled by their owner and reset by the tenant administrator on the door's pages.
+for _device in (TOTPDevice, StaticDevice):
+    if admin.site.is_registered(_device):
+        admin.site.unregister(_device)
+
+
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
     """Accounts of the administrator's tenant; roles are edited inline."""
@@ -202,11 +212,21 @@ class UserAdmin(DjangoUserAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
+    def user_change_password(self, request, id, form_url=""):
+        """Django's "set password" page; the person must then change it at their next sign-in (audited)."""
+        response = super().user_change_password(request, id, form_url)
+        if request.method == "POST" and response.status_code == 302:
+            account = self.get_object(request, id)
+            if account is not None:
+                door_services.password_set_by_admin(account=account, actor=request.user)
+        return response
+
     def save_model(self, request, obj, form, change):
         if not change:
             obj.tenant_id = request.user.tenant_id
             obj.is_staff = True
             obj.set_password(form.cleaned_data["password"])
+            obj.must_change_password = True  # an administrator chose it: the person changes it first
         before = {} if not change else {f: form.initial.get(f) for f in form.changed_data if f != "password"}
         super().save_model(request, obj, form, change)
         after = {f: getattr(obj, f) for f in (form.changed_data if change else ["username", "full_name"])}

@@ -27,3 +27,5 @@ class SchoolsConfig(AppConfig):
         authz.install(permissions)
 
         worklist.register(structure_items)
+
+        from .door import signals  # noqa: F401  sign-ins, failures and lockouts into the trail

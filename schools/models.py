@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.db.models import Q
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
 from core.tenancy.context import current_tenant_id_or_none
@@ -212,6 +213,12 @@ class User(AbstractUser):
         _("system account"), default=False, editable=False, help_text=_("What scheduled jobs act as; cannot sign in.")
     )
 
+    # Set when an administrator sets the password: the person chooses their own at the next sign-in.
+    must_change_password = models.BooleanField(_("must change password"), default=False)
+    # Part of every session's check (get_session_auth_hash): raising it ends every session at once
+    # ("sign out everywhere"), the one that asked kept by update_session_auth_hash.
+    session_generation = models.PositiveIntegerField(default=0, editable=False)
+
     objects = AccountManager()
 
     scope: ClassVar[Scope] = Scope()
@@ -238,6 +245,12 @@ class User(AbstractUser):
 
     def get_short_name(self) -> str:
         return self.full_name or self.username
+
+    def _get_session_auth_hash(self, secret: str | None = None) -> str:
+        """Django's session check over the password hash, with the session generation beside it."""
+        key_salt = "schools.User.get_session_auth_hash"
+        value = f"{self.password}:{self.session_generation}"
+        return salted_hmac(key_salt, value, secret=secret, algorithm="sha256").hexdigest()
 
 
 class RoleAssignment(TenantModel):
@@ -494,3 +507,25 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class SignIn(models.Model):
+    """One signed-in session of an account (its browser, address, and when it was last used), for the
+    person's list of their sessions and for "sign out everywhere". Global like the account: found
+    through its owner. The session itself lives in Redis; this row holds no part of its key."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="sign_ins", verbose_name=_("user"))
+    created_at = models.DateTimeField(_("signed in"), auto_now_add=True)
+    last_seen_at = models.DateTimeField(_("last used"))
+    ended_at = models.DateTimeField(_("ended"), null=True, blank=True)
+    ip_address = models.GenericIPAddressField(_("address"), null=True, blank=True)
+    user_agent = models.CharField(_("browser"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("sign-in")
+        verbose_name_plural = _("sign-ins")
+        indexes = [models.Index(fields=["user", "ended_at"], name="schools_signin_user_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.created_at:%Y-%m-%d %H:%M}"

@@ -68,6 +68,7 @@ class Action(StrEnum):
     SCHOOL_MANAGE = "school.manage"
     TENANT_SETTINGS = "tenant.settings"  # the district's settings, calendar days and hardship categories
     USER_MANAGE = "user.manage"
+    ACCOUNT_UNLOCK = "account.unlock"  # 账号解锁: unlock a locked account, reset its second factor (audited)
     # Students
     STUDENT_VIEW = "student.view"
     STUDENT_EDIT = "student.edit"
@@ -136,6 +137,7 @@ POLICY: dict[Action, frozenset[Role]] = {
     Action.SCHOOL_MANAGE: frozenset({Role.TENANT_ADMIN}),
     Action.TENANT_SETTINGS: frozenset({Role.TENANT_ADMIN}),
     Action.USER_MANAGE: frozenset({Role.TENANT_ADMIN}),
+    Action.ACCOUNT_UNLOCK: frozenset({Role.TENANT_ADMIN}),  # the platform operator: tenant administrators
     # The tenant administrator runs accounts and structure, not students: no student data.
     Action.STUDENT_VIEW: frozenset(
         {Role.CLASS_TEACHER, Role.GRADE_LEADER, *_SCHOOL_AND_UP},
@@ -203,7 +205,9 @@ POLICY: dict[Action, frozenset[Role]] = {
     Action.REPORT_GENERATE: frozenset({Role.DISTRICT_STAFF}),
 }
 
-PLATFORM_ACTIONS: frozenset[Action] = frozenset({Action.TENANT_MANAGE, Action.ADMIN_ACCESS, Action.CALENDAR_MANAGE})
+PLATFORM_ACTIONS: frozenset[Action] = frozenset(
+    {Action.TENANT_MANAGE, Action.ADMIN_ACCESS, Action.CALENDAR_MANAGE, Action.ACCOUNT_UNLOCK}
+)
 
 #: What a tenant's system account (the command line and scheduled jobs act as it; it cannot sign in
 #: and holds no role) may do inside its own tenant: the automation the issues name, nothing more.
@@ -303,6 +307,36 @@ def _reaches(assignment: Assignment, units: dict[Level, Any]) -> bool:
 
 def is_platform_operator(user: Any) -> bool:
     return bool(getattr(user, "is_authenticated", False) and user.is_active and user.is_platform_operator)
+
+
+#: 等保 level 3 asks two factors of administrators: the roles that hold the district's money, its audit
+#: and its accounts (with the platform operator). Others may enrol; once they have, they are asked too.
+TWO_FACTOR_ROLES = frozenset({Role.DISTRICT_STAFF, Role.DISTRICT_AUDITOR, Role.TENANT_ADMIN})
+
+
+def two_factor_required(user: Any) -> bool:
+    """Must `user` pass a second factor (TOTP or a recovery code) before any page or API token?"""
+    if is_platform_operator(user):
+        return True
+    return bool(roles_of(user) & TWO_FACTOR_ROLES)
+
+
+def tenant_admin_ids(tenant_id: Any) -> set[Any]:
+    """The accounts holding the administrator role in a tenant (read inside that tenant's context,
+    as the platform operator works in none)."""
+    from core.tenancy.context import tenant_transaction
+
+    role_assignment = apps.get_model("schools", "RoleAssignment")
+    with tenant_transaction(tenant_id):
+        return set(role_assignment.objects.filter(role=Role.TENANT_ADMIN).values_list("user_id", flat=True))
+
+
+def may_unlock(actor: Any, account: Any) -> bool:
+    """The tenant administrator unlocks and resets the accounts of their district; the platform
+    operator those of tenant administrators (who may have locked themselves out)."""
+    if is_platform_operator(actor):
+        return account.tenant_id is not None and account.pk in tenant_admin_ids(account.tenant_id)
+    return account.tenant_id == getattr(actor, "tenant_id", None) and can(actor, Action.ACCOUNT_UNLOCK)
 
 
 #: Rows with an owner (a model's `owner_field`, e.g. the person who started a job) are seen by their

@@ -57,6 +57,8 @@ def tenant_admin_create(*, tenant: Tenant, username: str, password: str, full_na
     """The tenant's first administrator (platform operator's work: an account, no tenant data read)."""
     with tenant_transaction(tenant.pk):
         user = user_create(tenant=tenant, username=username, password=password, full_name=full_name)
+        user.must_change_password = True  # the operator chose it: the administrator changes it first
+        user.save(update_fields=["must_change_password"])
         role_assign(user=user, role=Role.TENANT_ADMIN)
     return user
 

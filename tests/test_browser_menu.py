@@ -72,7 +72,8 @@ def _open_menu(page, width: int) -> None:
     assert button["x"] < 24, "the menu button sits at the start of the bar"
     page.click("[data-testid=menu-button]")
     menu.wait_for(state="visible")
-    page.wait_for_function("document.querySelector('[data-testid=side-menu]').classList.contains('show')")
+    # A function, not an expression: Playwright evaluates an expression with eval, which the CSP refuses.
+    page.wait_for_function("() => document.querySelector('[data-testid=side-menu]').classList.contains('show')")
     box = menu.bounding_box()
     assert box["x"] >= 0, box
     assert box["x"] + box["width"] <= width, box

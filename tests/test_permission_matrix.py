@@ -49,8 +49,10 @@ EXPECTED = {
         A.FUNDING_VIEW, A.REGISTRY_VIEW, A.RECONCILIATION_VIEW, A.CARE_VIEW, A.WEEKLY_RETURN_VIEW,
         A.DASHBOARD_VIEW, A.REPORT_VIEW,
     },
-    Role.TENANT_ADMIN: {A.ADMIN_ACCESS, A.SCHOOL_VIEW, A.SCHOOL_MANAGE, A.USER_MANAGE, A.JOB_VIEW, A.TENANT_SETTINGS},
-    PLATFORM: {A.TENANT_MANAGE, A.ADMIN_ACCESS, A.CALENDAR_MANAGE},
+    Role.TENANT_ADMIN: {
+        A.ADMIN_ACCESS, A.SCHOOL_VIEW, A.SCHOOL_MANAGE, A.USER_MANAGE, A.ACCOUNT_UNLOCK, A.JOB_VIEW, A.TENANT_SETTINGS,
+    },
+    PLATFORM: {A.TENANT_MANAGE, A.ADMIN_ACCESS, A.CALENDAR_MANAGE, A.ACCOUNT_UNLOCK},
 }  # fmt: skip
 
 
@@ -136,7 +138,7 @@ def _target(w, action, role=Role.DISTRICT_STAFF):
         other = w.users[Role.PRINCIPAL if role != Role.PRINCIPAL else Role.CLASS_TEACHER]
         theirs = Job.objects.create(kind="test", actor=other)
         return mine, {Level.CLASS: theirs, Level.GRADE: theirs, Level.SCHOOL: theirs}
-    if action in (A.ADMIN_ACCESS, A.TENANT_MANAGE, A.CALENDAR_MANAGE):
+    if action in (A.ADMIN_ACCESS, A.TENANT_MANAGE, A.CALENDAR_MANAGE, A.ACCOUNT_UNLOCK):
         return None, {}
     raise AssertionError(f"no target for {action}: add it to the matrix test")
 

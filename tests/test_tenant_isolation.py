@@ -51,6 +51,10 @@ NO_TENANT_DATA = {
 
 #: Patterns whose only method is POST.
 POST_ONLY = {
+    "door:unlock",
+    "door:two_factor_reset",
+    "door:sign_out_everywhere",
+    "door:recovery_codes",
     "students:reveal",
     "student-reveal",
     "audits:verify",
@@ -309,6 +313,8 @@ PARAMS = {
     "care-weekly-return-detail": lambda w: {"pk": w.weekly_returns["s1"].pk},
     "oversight:report": lambda w: {"pk": _snapshot_of(w).pk},
     "oversight-report-detail": lambda w: {"pk": _snapshot_of(w).pk},
+    "door:unlock": lambda w: {"pk": w.users[Role.CLASS_TEACHER].pk},
+    "door:two_factor_reset": lambda w: {"pk": w.users[Role.CLASS_TEACHER].pk},
 }
 
 _ADMIN_OBJECT = re.compile(r"^admin:(?P<app>\w+?)_(?P<model>\w+)_(?P<view>change|history|delete)$")

@@ -6,10 +6,12 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, viewsets
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
+from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
 from core.api import HasAction
 from schools import permissions, services
+from schools.door import services as door_services
 from schools.models import Grade, Job, School, SchoolClass
 from schools.permissions import Action
 from schools.selectors import class_list, grade_list, school_list
@@ -92,11 +94,27 @@ class MeView(APIView):
 BAD_CREDENTIALS = _("Unable to log in with provided credentials.")
 
 
+SECOND_FACTOR_NEEDED = _("A valid code of the account's authenticator app (otp) is required.")
+
+
+class TokenEndpointThrottle(AnonRateThrottle):
+    """Per client address, at settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["token"]."""
+
+    scope = "token"
+
+
 class TokenCreateSerializer(serializers.Serializer):
     username = serializers.CharField()
     password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False, write_only=True)
     name = serializers.CharField(
         required=False, allow_blank=True, max_length=60, help_text="The device or program the token is for."
+    )
+    otp = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=20,
+        help_text="The code of the account's authenticator app (or a recovery code): required for the roles "
+        "that sign in with two factors (district center, auditor, administrator).",
     )
 
 
@@ -111,6 +129,7 @@ class TokenCreateView(APIView):
 
     authentication_classes = []  # the credentials are in the body; no session, so no CSRF
     permission_classes = [AllowAny]
+    throttle_classes = [TokenEndpointThrottle]  # password guessing: a few tries a minute per address
 
     @extend_schema(request=TokenCreateSerializer, responses={200: TokenSerializer}, auth=[])
     def post(self, request):
@@ -121,6 +140,11 @@ class TokenCreateView(APIView):
         )
         if user is None:
             raise serializers.ValidationError({"non_field_errors": [BAD_CREDENTIALS]})
+        # A token is a session that never asks again: issued only past the second factor, when it is due.
+        if door_services.second_factor_needed(user) and not door_services.second_factor_verify(
+            request=None, user=user, code=data.validated_data.get("otp", "")
+        ):
+            raise serializers.ValidationError({"otp": [SECOND_FACTOR_NEEDED]})
         token, key = services.api_token_create(user=user, name=data.validated_data.get("name", ""))
         return Response(TokenSerializer({"token": key, "expiry": token.token.expiry}).data)
 

@@ -11,6 +11,14 @@
     }
   });
 
+  // Print buttons (letters, notices): <button data-print>.
+  document.addEventListener("click", function (event) {
+    var el = event.target.closest ? event.target.closest("[data-print]") : null;
+    if (el) {
+      window.print();
+    }
+  });
+
   // A checkbox marked data-select-all="NAME" ticks or clears every checkbox of that name in its form.
   document.addEventListener("change", function (event) {
     var el = event.target;
@@ -38,6 +46,20 @@
     if (el.matches && el.matches("form[data-testid=list-filters] select") && el.form) {
       el.form.requestSubmit();
     }
+  });
+
+  // Progress bars: their width comes from data-percent (set through the CSSOM, which the CSP allows,
+  // not a style attribute), on load and whenever htmx swaps a new bar in.
+  function widths(root) {
+    (root || document).querySelectorAll("[data-percent]").forEach(function (bar) {
+      bar.style.width = bar.getAttribute("data-percent") + "%";
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    widths(document);
+  });
+  document.addEventListener("htmx:afterSettle", function () {
+    widths(document);
   });
 
   // On a wide screen the side menu folds to its icons and back; this browser remembers the choice.

@@ -1,0 +1,31 @@
+"""The lockout check in front of the password check (django-axes)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from axes.backends import AxesStandaloneBackend
+from django.conf import settings
+from django.http import HttpRequest
+
+
+def client_address(request: HttpRequest) -> str | None:
+    """Where a sign-in comes from: the connection's address, or behind our TLS proxy (BEHIND_TLS_PROXY)
+    the right-most X-Forwarded-For entry, which the proxy itself appended (those left of it are
+    whatever the client wrote)."""
+    if settings.BEHIND_TLS_PROXY:
+        forwarded = [a.strip() for a in request.headers.get("X-Forwarded-For", "").split(",") if a.strip()]
+        if forwarded:
+            return forwarded[-1]
+    return request.META.get("REMOTE_ADDR") or None
+
+
+class LockoutBackend(AxesStandaloneBackend):
+    """axes' check, for sign-ins that come with a request (the sign-in page, the token endpoint).
+    Without one (the test client, a shell) nobody is guessing from outside: nothing to count, and the
+    password backend decides alone, where axes would refuse every such call."""
+
+    def authenticate(self, request: Any, username: str | None = None, password: str | None = None, **kwargs: Any):
+        if request is None:
+            return None
+        return super().authenticate(request, username=username, password=password, **kwargs)
