@@ -18,9 +18,11 @@ from tests.door import door_on
 pytestmark = pytest.mark.django_db
 
 #: An inline handler (onclick=, onsubmit=, …), a <script> without src, a <style> element, a style attribute.
+#: A data island (`<script type="application/json">`, Django's json_script) is data, not script: the
+#: browser never runs it and the policy does not refuse it.
 INLINE = {
     "handler": re.compile(r"<[^>]*\son[a-z]+\s*=", re.IGNORECASE),
-    "script": re.compile(r"<script(?![^>]*\ssrc=)[^>]*>", re.IGNORECASE),
+    "script": re.compile(r"<script(?![^>]*\ssrc=)(?![^>]*\stype=\"application/json\")[^>]*>", re.IGNORECASE),
     "style element": re.compile(r"<style[\s>]", re.IGNORECASE),
     "style attribute": re.compile(r"<[^>]*\sstyle\s*=", re.IGNORECASE),
 }
@@ -42,6 +44,8 @@ def test_the_patterns_find_what_the_policy_refuses():
     assert _inline('<div class="a" style="width: 3px">')
     assert _inline("<style>p{}</style>")
     assert not _inline('<script src="/static/js/app.js" defer></script><div data-percent="5" class="onion">')
+    assert not _inline('<script id="oversight-data" type="application/json">{"a": 1}</script>')
+    assert _inline('<script id="x" type="text/javascript">alert(1)</script>')
 
 
 def test_no_template_writes_inline_script_handler_or_style():
