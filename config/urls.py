@@ -3,7 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from students.identification.views import public_notice_view
+from students.identification.views import public_notice_old_link_view, public_notice_view
 
 from . import site
 
@@ -27,7 +27,9 @@ urlpatterns = [
     path("care/", include("care.urls")),
     path("oversight/", include("oversight.urls")),
     path("admin/", admin.site.urls),
-    path("p/<uuid:token>/", public_notice_view, name="public_notice"),
+    # 公示: the public page of a list, by district and token (the district routes it to one shard).
+    path("p/<slug:district>/<uuid:token>/", public_notice_view, name="public_notice"),
+    path("p/<uuid:token>/", public_notice_old_link_view, name="public_notice_old_link"),
     path("api/v1/", include("config.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves Swagger UI's start-up script as a file: no inline script for the CSP.

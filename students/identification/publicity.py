@@ -322,10 +322,16 @@ def publicities_close_due(*, actor: Any, today: dt.date | None = None, publicity
     return closed
 
 
-def notice_for_public(token: Any, *, today: dt.date | None = None) -> PublicNotice | None:
-    """The public page's snapshot, only between its first and last day."""
+def notice_for_public(token: Any, *, district: str | None = None, today: dt.date | None = None) -> PublicNotice | None:
+    """The public page's snapshot, only between its first and last day. `district` (the tenant's code,
+    from the URL) finds it within one district: on a database distributed by district (Citus) that is
+    a lookup on one shard, where the token alone would ask every shard. Without it (the old links
+    printed before the code was in the URL) the token alone finds it."""
     today = today or clock.today()
-    return PublicNotice.objects.filter(token=token, starts_on__lte=today, ends_on__gte=today).first()
+    notices = PublicNotice.objects.filter(token=token, starts_on__lte=today, ends_on__gte=today)
+    if district is not None:
+        notices = notices.filter(tenant__slug=district)
+    return notices.select_related("tenant").first()
 
 
 def notice_window(*, starts_on: dt.date | None, ends_on: dt.date | None, today: dt.date | None = None) -> str:

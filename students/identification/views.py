@@ -500,12 +500,22 @@ def publicity_print_view(request: HttpRequest, pk: str) -> HttpResponse:
     return render(request, "students/identification/notice_print.html", {"notice": notice})
 
 
-def public_notice_view(request: HttpRequest, token: str) -> HttpResponse:
-    """公示: the public page (no login). Only the snapshot, only between its dates."""
-    notice = publicity.notice_for_public(token)
+def public_notice_view(request: HttpRequest, district: str, token: str) -> HttpResponse:
+    """公示: the public page (no login), at /p/<district>/<token>/. Only the snapshot, only between its
+    dates."""
+    notice = publicity.notice_for_public(token, district=district)
     if notice is None:
         raise Http404
     return render(request, "students/identification/notice_public.html", {"notice": notice})
+
+
+def public_notice_old_link_view(request: HttpRequest, token: str) -> HttpResponse:
+    """/p/<token>/, the address printed on notices before it carried the district: sends the reader to
+    the notice's address with its district, while the notice is public."""
+    notice = publicity.notice_for_public(token)
+    if notice is None:
+        raise Http404
+    return redirect("public_notice", district=notice.tenant.slug, token=notice.token, permanent=True)
 
 
 # --- The student's file -------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 from django.core.exceptions import PermissionDenied
 from django.test import Client
+from django.urls import reverse
 
 from core import clock
 from core.audit.models import AuditEvent
@@ -163,7 +164,7 @@ def test_the_public_snapshot_holds_only_what_may_be_published(world, tenant_of, 
     assert {key for row in notice.rows for key in row} == {"name", "grade", "tier"}
     assert sorted(row["name"] for row in notice.rows) == sorted(mask(a.student.name, "name") for a in approved)
     with clock.frozen_at(TODAY):
-        page = Client().get(f"/p/{p.notice_token}/")
+        page = Client().get(f"/p/{world.a.tenant.slug}/{p.notice_token}/")
     body = page.content.decode()
     assert page.status_code == 200
     for app in approved:
@@ -423,3 +424,21 @@ def test_the_officer_records_a_paper_publicity_on_the_lists_page(world, tenant_o
         p.refresh_from_db()
         assert (p.status, p.signed_by_name) == (PublicityStatus.CLOSED, "王校长")
     assert "王校长" in response.content.decode()
+
+
+def test_the_public_address_carries_the_district_and_the_old_one_leads_there(world, tenant_of, approved):
+    """/p/<district>/<token>/ finds the notice within its district (one shard on Citus); the same token
+    under another district's code is not found; the old /p/<token>/ printed on earlier notices
+    redirects to the new address."""
+    p = _published(world, tenant_of, start=TODAY)
+    with clock.frozen_at(TODAY):
+        client = Client()
+        assert client.get(f"/p/{world.a.tenant.slug}/{p.notice_token}/").status_code == 200
+        assert client.get(f"/p/{world.b.tenant.slug}/{p.notice_token}/").status_code == 404
+        old = client.get(f"/p/{p.notice_token}/")
+        assert old.status_code == 301
+        assert old["Location"] == f"/p/{world.a.tenant.slug}/{p.notice_token}/"
+    with tenant_of(world.a.tenant), clock.frozen_at(TODAY):
+        client.force_login(world.a.users[Role.SCHOOL_OFFICER])
+        detail = client.get(reverse("students:publicity", args=[p.pk])).content.decode()
+    assert f'href="/p/{world.a.tenant.slug}/{p.notice_token}/"' in detail
