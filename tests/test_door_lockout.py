@@ -50,6 +50,11 @@ def test_the_fifth_failure_locks_and_the_right_password_is_then_refused(world, d
     fifth = _sign_in(client, teacher.username, "wrong-Password-1")
     assert fifth.status_code == 429
     assert LOCKED in fifth.content.decode()
+    # After five failures the account is locked: a sixth wrong password, then the right one, meet the
+    # lockout message (issue 23's wording), not "wrong password".
+    sixth = _sign_in(client, teacher.username, "wrong-Password-1")
+    assert sixth.status_code == 429
+    assert LOCKED in sixth.content.decode()
     right = _sign_in(client, teacher.username, PASSWORD)
     assert right.status_code == 429
     assert LOCKED in right.content.decode()
