@@ -116,6 +116,27 @@ PHRASES: dict[str, str | Promise] = {
     "user.create": _("created an account"),
     "user.update": _("changed an account"),
     "user.password_change": _("changed their password"),
+    # The door (schools.door): sign-in, lockout, the second factor, sessions.
+    "user.sign_in_failed": _("failed to sign in"),
+    "user.lockout": _("was locked out after repeated failed sign-ins"),
+    "user.unlock": _("unlocked an account"),
+    "user.password_set": _("set an account's password"),
+    "user.two_factor_enrol": _("enrolled an authenticator app"),
+    "user.two_factor_failed": _("entered a wrong verification code"),
+    "user.two_factor_reset": _("reset an account's second factor"),
+    "user.recovery_code_used": _("signed in with a recovery code"),
+    "user.recovery_codes_replace": _("made new recovery codes"),
+    "user.session_timeout": _("was signed out after a period of inactivity"),
+    "user.sign_out_everywhere": _("signed out on every device"),
+    # Care: 1+1 pairing, the watch list, the weekly return.
+    "care.pairing_assign": _("paired a teacher with pupils"),
+    "care.pairing_end": _("ended a pairing"),
+    "care.risk_flag_set": _("put a pupil on the watch list"),
+    "care.risk_flag_clear": _("took a pupil off the watch list"),
+    "care.weekly_return_submit": _("submitted a school's weekly dropout return"),
+    "care.weekly_return_remind": _("reminded a school of its weekly dropout return"),
+    "visit.record_identification": _("recorded the home visit of a nomination"),
+    "visit.record_pairing": _("recorded a paired teacher's home visit"),
 }
 
 #: Codes made at run time, by prefix: the rest of the code is a kind or a transition's name.
@@ -127,6 +148,7 @@ FAMILIES: dict[str, str | Promise] = {
     "care.case_": _("moved a dropout case on"),
     "care.step_": _("recorded a step of a dropout case"),
     "job.start.": _("started a background job"),
+    "visit.record_": _("recorded a home visit"),
 }
 
 VERBS: dict[str, str | Promise] = {

@@ -38,7 +38,8 @@ def written_codes() -> tuple[set[str], set[str]]:
         text = path.read_text()
         if "labelled" not in text and "record(" not in text and "_ACTION" not in text and "action=" not in text:
             continue
-        codes |= {c for c in LITERAL.findall(text) if not c.endswith(".py") and "." in c}
+        loggers = set(re.findall(r'getLogger\("([^"]+)"\)', text))  # a logger's name is no action code
+        codes |= {c for c in LITERAL.findall(text) if not c.endswith(".py") and "." in c and c not in loggers}
         prefixes |= set(FSTRING.findall(text))
     return codes, prefixes
 
