@@ -320,39 +320,8 @@ class TenantKeys(Operation):
         connection = schema_editor.connection
         if connection.vendor != "postgresql":
             return
-        qn = schema_editor.quote_name
-        tables = self._tables(app_label, to_state, connection)
-        with connection.cursor() as cursor:
-            # Single-column keys between tenant tables (those that do not pair tenant_id).
-            cursor.execute(
-                "SELECT k.conrelid::regclass::text, k.conname FROM pg_constraint k "
-                "JOIN pg_attribute s ON s.attrelid = k.conrelid AND s.attname = 'tenant_id' "
-                "JOIN pg_attribute d ON d.attrelid = k.confrelid AND d.attname = 'tenant_id' "
-                "WHERE k.contype = 'f' AND (k.conrelid::regclass::text = ANY (%s) "
-                "OR k.confrelid::regclass::text = ANY (%s)) "
-                "AND NOT k.conrelid::regclass::text = ANY (%s) AND NOT k.confrelid::regclass::text = ANY (%s) "
-                "AND array_position(k.conkey, s.attnum) IS NOT DISTINCT FROM NULL "
-                "ORDER BY 1, 2",
-                [tables, tables, list(REFERENCE_TABLES), list(REFERENCE_TABLES)],
-            )
-            for table, name in cursor.fetchall():
-                schema_editor.execute(f"ALTER TABLE {qn(table)} DROP CONSTRAINT {qn(name)}")
-            # Primary keys without tenant_id.
-            cursor.execute(
-                "SELECT c.relname, k.conname, ARRAY(SELECT a.attname FROM unnest(k.conkey) WITH ORDINALITY u(n, i) "
-                "JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = u.n ORDER BY u.i)::text[] "
-                "FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid "
-                "WHERE k.contype = 'p' AND c.relname = ANY (%s) AND NOT 'tenant_id' = ANY ("
-                "SELECT a.attname FROM pg_attribute a WHERE a.attrelid = k.conrelid AND a.attnum = ANY (k.conkey)) "
-                "ORDER BY 1",
-                [tables],
-            )
-            for table, name, columns in cursor.fetchall():
-                cols = ", ".join(qn(c) for c in ["tenant_id", *columns])
-                schema_editor.execute(
-                    f"ALTER TABLE {qn(table)} DROP CONSTRAINT {qn(name)}, "
-                    f"ADD CONSTRAINT {qn(name)} PRIMARY KEY ({cols})"
-                )
+        for statement in tenant_keys_sql(connection, self._tables(app_label, to_state, connection)):
+            schema_editor.execute(statement)
 
     def database_backwards(self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any) -> None:
         connection = schema_editor.connection
@@ -377,3 +346,67 @@ class TenantKeys(Operation):
 
     def describe(self) -> str:
         return "Primary keys and keys between tenant tables carry tenant_id"
+
+
+def tenant_keys_sql(connection: Any, tables: list[str]) -> list[str]:
+    """The statements that make the keys of these tenant tables carry the tenant (see TenantKeys);
+    [] when they all do already."""
+    qn = connection.ops.quote_name
+    statements: list[str] = []
+    with connection.cursor() as cursor:
+        # Single-column keys between tenant tables (those that do not pair tenant_id).
+        cursor.execute(
+            "SELECT k.conrelid::regclass::text, k.conname FROM pg_constraint k "
+            "JOIN pg_attribute s ON s.attrelid = k.conrelid AND s.attname = 'tenant_id' "
+            "JOIN pg_attribute d ON d.attrelid = k.confrelid AND d.attname = 'tenant_id' "
+            "WHERE k.contype = 'f' AND (k.conrelid::regclass::text = ANY (%s) "
+            "OR k.confrelid::regclass::text = ANY (%s)) "
+            "AND NOT k.conrelid::regclass::text = ANY (%s) AND NOT k.confrelid::regclass::text = ANY (%s) "
+            "AND array_position(k.conkey, s.attnum) IS NOT DISTINCT FROM NULL "
+            "ORDER BY 1, 2",
+            [tables, tables, list(REFERENCE_TABLES), list(REFERENCE_TABLES)],
+        )
+        for table, name in cursor.fetchall():
+            statements.append(f"ALTER TABLE {qn(table)} DROP CONSTRAINT {qn(name)}")
+        # Primary keys without tenant_id.
+        cursor.execute(
+            "SELECT c.relname, k.conname, ARRAY(SELECT a.attname FROM unnest(k.conkey) WITH ORDINALITY u(n, i) "
+            "JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = u.n ORDER BY u.i)::text[] "
+            "FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid "
+            "WHERE k.contype = 'p' AND c.relname = ANY (%s) AND NOT 'tenant_id' = ANY ("
+            "SELECT a.attname FROM pg_attribute a WHERE a.attrelid = k.conrelid AND a.attnum = ANY (k.conkey)) "
+            "ORDER BY 1",
+            [tables],
+        )
+        for table, name, columns in cursor.fetchall():
+            cols = ", ".join(qn(c) for c in ["tenant_id", *columns])
+            statements.append(
+                f"ALTER TABLE {qn(table)} DROP CONSTRAINT {qn(name)}, ADD CONSTRAINT {qn(name)} PRIMARY KEY ({cols})"
+            )
+    return statements
+
+
+def tenant_keys_after_migrate(using: str = "default", plan: Any = None) -> None:
+    """After every forward migrate: the keys of every tenant table carry the tenant, including a table
+    a new migration made without a TenantKeys() operation (so the next model comes out right without
+    a word in its migration). Reads the catalog only when there is nothing to change (a flush as the
+    app role, a migrate with nothing new). Not after a backward migrate: going back to an older state
+    is the point of it."""
+    connection = connections[using]
+    if connection.vendor != "postgresql" or any(backwards for _migration, backwards in plan or []):
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid "
+            "AND a.attname = 'tenant_id' AND NOT a.attisdropped "
+            "WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p') "
+            "AND NOT c.relname = ANY (%s) ORDER BY 1",
+            [list(REFERENCE_TABLES)],
+        )
+        tables = [row[0] for row in cursor.fetchall()]
+    statements = tenant_keys_sql(connection, tables)
+    if statements:
+        with transaction.atomic(using=using), connection.cursor() as cursor:
+            for statement in statements:
+                logger.warning("tenant keys: %s", statement)
+                cursor.execute(statement)
