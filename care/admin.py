@@ -12,8 +12,14 @@ from .models import CareRules
 @admin.register(CareRules)
 class CareRulesAdmin(ScopedAdminMixin, admin.ModelAdmin):
     manage_action = Action.TENANT_SETTINGS
-    list_display = ["__str__", "school_notice_days", "home_visit_days", "suspected_after_days"]
-    fields = ["school_notice_days", "home_visit_days", "suspected_after_days"]
+    list_display = [
+        "__str__", "school_notice_days", "home_visit_days", "suspected_after_days", "pairing_max_pupils",
+        "pairing_visit_days",
+    ]  # fmt: skip
+    fields = [
+        "school_notice_days", "home_visit_days", "suspected_after_days", "pairing_max_pupils", "pairing_visit_days",
+        "weekly_due_days", "weekly_due_time",
+    ]  # fmt: skip
 
     def has_add_permission(self, request, obj=None):
         # One row per district (a unique constraint): add it once, then change it.

@@ -36,6 +36,19 @@ class CareRules(TenantModel):
     suspected_after_days = models.PositiveSmallIntegerField(
         _("suspected dropout after more than (school days)"), default=5
     )
+    # 1+1 结对帮扶: how many pupils one teacher looks after at most, and how often a paired family is visited.
+    pairing_max_pupils = models.PositiveSmallIntegerField(_("pupils per paired teacher at most"), default=5)
+    pairing_visit_days = models.PositiveSmallIntegerField(
+        _("a paired family is visited every (days)"), default=90, help_text=_("when the next visit is not set")
+    )
+    # 每周按时填报: the weekly return is due on the week's last working day (holidays and make-up days
+    # from the calendar), plus these working days, by this time (empty: the end of that day).
+    weekly_due_days = models.PositiveSmallIntegerField(
+        _("weekly return due (working days after the week's last working day)"), default=0
+    )
+    weekly_due_time = models.TimeField(
+        _("weekly return due by (time)"), null=True, blank=True, help_text=_("empty: the end of the day")
+    )
 
     view_action: ClassVar[Action] = Action.CARE_VIEW
 
@@ -282,3 +295,138 @@ class CaseResponsible(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.get_role_display()}: {self.name}"
+
+
+# --- 1+1 结对帮扶: pairing, and the watch list (issue 16, items 4 and 5) ---------------------------------
+
+
+class Pairing(TenantModel):
+    """结对帮扶: one teacher looks after one pupil (registered poor or especially difficult) until the
+    pairing ends. A pupil has at most one current pairing; the history stays."""
+
+    student = models.ForeignKey(Student, on_delete=models.PROTECT, related_name="pairings")
+    # The pupil's school, grade and class when paired: who sees the pairing.
+    school = models.ForeignKey(School, on_delete=models.PROTECT, related_name="+")
+    grade = models.ForeignKey(Grade, on_delete=models.PROTECT, related_name="+")
+    klass = models.ForeignKey(SchoolClass, on_delete=models.PROTECT, related_name="+")
+    teacher = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    started_on = models.DateField(_("paired on"))
+    ended_on = models.DateField(_("ended on"), null=True, blank=True)
+    assigned_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+
+    scope: ClassVar[Scope] = Scope(school="school", grade="grade", klass="klass")
+    view_action: ClassVar[Action] = Action.CARE_VIEW
+
+    class Meta:
+        verbose_name = _("pairing")
+        verbose_name_plural = _("pairings")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "student"], condition=Q(ended_on__isnull=True), name="care_pairing_one_current"
+            ),
+            models.UniqueConstraint(fields=["tenant", "id"], name="care_pairing_tenant_id_uniq"),
+            models.CheckConstraint(
+                condition=Q(ended_on__isnull=True) | Q(ended_on__gte=models.F("started_on")), name="care_pairing_dates"
+            ),
+        ]
+        indexes = [models.Index(fields=["tenant", "teacher", "ended_on"], name="care_pairing_teacher_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.student} ↔ {self.teacher}"
+
+
+class RiskKind(models.TextChoices):
+    """Risk points of dropout control (seed 003) a teacher or the school records. Poverty tier and
+    a disability category also come from the identification; the watch list reads both."""
+
+    LEFT_BEHIND = "LEFT_BEHIND", _("Left-behind child")  # 留守儿童
+    DISTANCE = "DISTANCE", _("Lives far from school")  # 路途遥远
+    LEARNING = "LEARNING", _("Learning difficulty")  # 学习困难
+    DISABILITY = "DISABILITY", _("Disability")  # 残疾
+    POVERTY = "POVERTY", _("Family poverty")  # 家庭贫困
+
+
+class RiskFlag(TenantModel):
+    """A risk point recorded for a pupil: it puts the pupil on the watch list of the teacher and the
+    school until it is cleared."""
+
+    student = models.ForeignKey(Student, on_delete=models.PROTECT, related_name="risk_flags")
+    school = models.ForeignKey(School, on_delete=models.PROTECT, related_name="+")
+    grade = models.ForeignKey(Grade, on_delete=models.PROTECT, related_name="+")
+    klass = models.ForeignKey(SchoolClass, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(_("risk"), max_length=12, choices=RiskKind.choices)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    set_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+
+    scope: ClassVar[Scope] = Scope(school="school", grade="grade", klass="klass")
+    view_action: ClassVar[Action] = Action.CARE_VIEW
+
+    class Meta:
+        verbose_name = _("risk flag")
+        verbose_name_plural = _("risk flags")
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "student", "kind"], name="care_risk_one_per_kind"),
+            models.UniqueConstraint(fields=["tenant", "id"], name="care_risk_tenant_id_uniq"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.student} {self.get_kind_display()}"
+
+
+# --- 每周按时填报: the weekly return (issue 16, item 3) ----------------------------------------------------
+
+
+class WeeklyReturnStatus(models.TextChoices):
+    DUE = "DUE", _("Not submitted")  # 未填报 (a row exists once the school was reminded)
+    SUBMITTED = "SUBMITTED", _("Submitted")  # 已填报
+
+
+class WeeklyReturn(FSMModelMixin, TenantModel):
+    """每周按时填报: one school's weekly return of its dropouts and suspected dropouts (zero returns too).
+
+    The counts are computed from the cases when the school submits (the officer reviews them first);
+    the deadline and whether the return came late are fixed at that moment from the district's rules
+    and working-day calendar. A row in DUE is a reminder the scheduled task left for a late school."""
+
+    school = models.ForeignKey(School, on_delete=models.PROTECT, related_name="+")
+    week_start = models.DateField(_("week of"))  # the Monday
+    status = FSMField(
+        _("status"), max_length=10, choices=WeeklyReturnStatus.choices, default=WeeklyReturnStatus.DUE, protected=True
+    )
+    due_on = models.DateField(_("due on"))
+    dropouts = models.PositiveIntegerField(_("dropouts"), default=0)  # 辍学 (confirmed, being persuaded)
+    suspected = models.PositiveIntegerField(_("suspected dropouts"), default=0)  # 疑似辍学
+    notes = models.CharField(_("notes"), max_length=300, blank=True)
+    is_late = models.BooleanField(_("late"), default=False)
+    submitted_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
+    reminded_at = models.DateTimeField(_("reminded at"), null=True, blank=True)
+
+    scope: ClassVar[Scope] = Scope(school="school")
+    view_action: ClassVar[Action] = Action.WEEKLY_RETURN_VIEW
+
+    class Meta:
+        verbose_name = _("weekly return")
+        verbose_name_plural = _("weekly returns")
+        constraints = [
+            # One return per school and week: a double click cannot file two.
+            models.UniqueConstraint(fields=["tenant", "school", "week_start"], name="care_weekly_one_per_week"),
+            models.UniqueConstraint(fields=["tenant", "id"], name="care_weekly_tenant_id_uniq"),
+            models.CheckConstraint(
+                condition=~Q(status="SUBMITTED") | Q(submitted_by__isnull=False, submitted_at__isnull=False),
+                name="care_weekly_submitted_by_whom",
+            ),
+        ]
+        indexes = [models.Index(fields=["tenant", "week_start", "status"], name="care_weekly_week_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.school} {self.week_start}"
+
+    @transition(
+        field=status,
+        source=WeeklyReturnStatus.DUE,
+        target=WeeklyReturnStatus.SUBMITTED,
+        permission=_may(Action.WEEKLY_RETURN_SUBMIT),
+    )
+    def submit(self) -> None:
+        """The school's officer submits the week's return (once: a return is not edited afterwards)."""

@@ -1,6 +1,7 @@
-from django.urls import path
+from django.urls import include, path
 
 from . import views
+from .weekly import views as weekly_views
 
 app_name = "care"
 urlpatterns = [
@@ -12,4 +13,8 @@ urlpatterns = [
     path("cases/<uuid:pk>/steps/", views.case_step_view, name="case_step"),
     path("cases/<uuid:pk>/responsibles/", views.case_responsible_view, name="case_responsible"),
     path("cases/<uuid:pk>/notice/<int:level>/", views.case_notice_view, name="case_notice"),
+    path("", include("care.pairing.urls")),  # 1+1 结对帮扶, visits, the watch list
+    path("weekly/", weekly_views.weekly_view, name="weekly"),
+    path("weekly/schools/<uuid:school_pk>/", weekly_views.weekly_school_view, name="weekly_school"),
+    path("weekly/summary/", weekly_views.summary_view, name="weekly_summary"),
 ]

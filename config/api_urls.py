@@ -4,7 +4,9 @@ from django.urls import path
 from rest_framework.routers import DefaultRouter
 
 from audits.api.views import AuditEventViewSet
+from care.api.pairing import PairingViewSet, RiskFlagViewSet, VisitViewSet
 from care.api.views import AttendanceRecordView, CaseViewSet
+from care.api.weekly import WeeklyReturnViewSet
 from disbursements.api import AwardCorrectView, BatchViewSet, CorrectionViewSet, RecoveryViewSet
 from funding.api.views import (
     AwardListViewSet,
@@ -39,6 +41,10 @@ router.register("recoveries", RecoveryViewSet, basename="recovery")
 router.register("audit-events", AuditEventViewSet, basename="audit-event")
 router.register("jobs", JobViewSet, basename="job")
 router.register("care/cases", CaseViewSet, basename="care-case")
+router.register("care/pairings", PairingViewSet, basename="care-pairing")
+router.register("care/visits", VisitViewSet, basename="care-visit")
+router.register("care/risk-flags", RiskFlagViewSet, basename="care-risk-flag")
+router.register("care/weekly-returns", WeeklyReturnViewSet, basename="care-weekly-return")
 
 urlpatterns = [
     path("me/", MeView.as_view(), name="me"),

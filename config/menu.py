@@ -105,6 +105,11 @@ MENU: tuple[Group, ...] = (
         (
             Entry("care:attendance", _("Record absences"), Action.ATTENDANCE_RECORD, "calendar-check"),
             Entry("care:cases", _("Absence and dropout cases"), Action.CARE_VIEW, "person-exclamation", counted=True),
+            Entry("care:my_pupils", _("My paired pupils"), Action.VISIT_RECORD, "house-door", counted=True),
+            Entry("care:pairing", _("Pairing coverage"), Action.PAIRING_MANAGE, "people-fill", counted=True),
+            Entry("care:watch", _("Watch list"), Action.CARE_VIEW, "eye"),
+            Entry("care:weekly", _("Weekly returns"), Action.WEEKLY_RETURN_VIEW, "calendar-week", counted=True),
+            Entry("care:weekly_summary", _("Dropout control statistics"), Action.WEEKLY_RETURN_VIEW, "table"),
         ),
     ),
     Group(

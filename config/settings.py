@@ -186,6 +186,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "audits.write_checkpoints_everywhere",
         "schedule": crontab(minute=5),
     },
+    # 每周按时填报: schools late with a week's return get a reminder the school and the district see (and
+    # the audit trail records); after midnight, so a deadline at the end of a day has passed.
+    "remind-weekly-returns": {
+        "task": "care.remind_weekly_returns_everywhere",
+        "schedule": crontab(hour=0, minute=20),
+    },
     # Uploads are deleted when their job ends; what a job that never ended left goes after a day.
     "sweep-uploads": {
         "task": "core.sweep_uploads",

@@ -159,6 +159,8 @@ def seed_tenant(t: DemoTenant, *, scale: float, report: SeedReport, say: Callabl
         _seed_students(t, rng, schools, scale, report)
         _seed_users(t, tenant, schools, report)
         _seed_identification(t, tenant, report)
+        if t.slug == "demo-a":
+            _seed_pairing(t, report)
     say(f"{t.slug}: {tenant.name}")
     return tenant
 
@@ -614,3 +616,50 @@ def _seed_registry(district: User, pupils: list[Student], story: int) -> None:
     registry_import(
         actor=district, source="CIVIL", file=data, file_name="民政低保名单.csv", taken_on=dt.date(ACADEMIC_YEAR, 10, 31)
     )
+
+
+def _seed_pairing(t: DemoTenant, report: SeedReport) -> None:
+    """1+1 结对帮扶 in demo-a, through the services: the district pairs the demo teacher with the class's
+    identified pupils except (at most) two who need a teacher (the coverage page's gaps); the teacher
+    visited four families this autumn, two of them long ago (their next visit is overdue on the
+    teacher's home page); two pupils carry a risk flag (the watch list). Only for a tenant with no
+    pairing yet."""
+    from care.models import Pairing, RiskKind
+    from care.pairing import selectors as pairing_selectors
+    from care.pairing import services as pairing_services
+    from core import clock
+    from students.models import ApplicationStatus, HardshipApplication
+
+    if Pairing.objects.exists():
+        return
+    users = {suffix: User.objects.get(username=f"{t.user_prefix}.{suffix}") for suffix, _role, _name in DEMO_ROLES}
+    district, teacher = users["district"], users["teacher"]
+    klass_id = RoleAssignment.objects.get(user=teacher, role=Role.CLASS_TEACHER).klass_id
+    gaps = {p.pk for p in pairing_selectors.coverage(user=district).uncovered[:2]}
+    identified = HardshipApplication.objects.filter(klass_id=klass_id, status=ApplicationStatus.IDENTIFIED)
+    pupils = list(
+        Student.objects.filter(pk__in=identified.values("student_id"), enrollment_status=EnrollmentStatus.ATTENDING)
+        .exclude(pk__in=gaps)
+        .order_by("name", "pk")
+    )
+    if len(pupils) < 4:
+        return  # a tiny demo (tests' --scale): no story
+    result = pairing_services.pairing_assign(actor=district, teacher=teacher, student_ids=[p.pk for p in pupils])
+    report.add("pairings", result.paired)
+    today = clock.today()
+    for i, pupil in enumerate(pupils[:4]):
+        long_ago = i < 2
+        pairing_services.pairing_visit_record(
+            actor=teacher,
+            student=pupil,
+            visited_on=today - dt.timedelta(days=60 if long_ago else 20),
+            met=("母亲", "祖父母", "父亲", "姑姑")[i],
+            situation=("父母一方长期患病，靠低保和务农维持。", "父母在外务工，祖父母照看，住房老旧。")[i % 2],
+            needs=("冬季衣物，学习用品", "课后辅导")[i % 2],
+            follow_ups=("联系学校发放冬衣", "安排每周一次课后辅导")[i % 2],
+            next_due_on=today - dt.timedelta(days=10) if long_ago else today + dt.timedelta(days=70),
+        )
+        report.add("home visits", 1)
+    flags = ((pupils[0], RiskKind.LEFT_BEHIND, "父母在外省务工"), (pupils[1], RiskKind.DISTANCE, "单程步行一小时"))
+    for pupil, kind, note in flags:
+        pairing_services.risk_flag_set(actor=teacher, student=pupil, kind=kind, note=note)

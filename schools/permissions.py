@@ -112,6 +112,12 @@ class Action(StrEnum):
     ATTENDANCE_RECORD = "care.attendance_record"  # 缺勤登记: the class teacher, for their class
     CASE_STEP = "care.case_step"  # record what was done on a case (家访, 村委会, 告知书)
     CASE_DECIDE = "care.case_decide"  # move a case (confirm, persuade, returned, placed, closed); name its chiefs
+    # 1+1 结对帮扶: who looks after each registered-poor pupil, their visits (走访/家访), the watch list
+    PAIRING_MANAGE = "care.pairing_manage"  # pair a teacher with pupils (one or many at once), end a pairing
+    VISIT_RECORD = "care.visit_record"  # a paired teacher records a home visit (the service checks the pairing)
+    RISK_FLAG_SET = "care.risk_flag_set"  # put a pupil on the watch list for a risk (留守, 路远, 学习困难 …)
+    WEEKLY_RETURN_VIEW = "care.weekly.view"  # 每周按时填报: the returns and the summaries of one's schools
+    WEEKLY_RETURN_SUBMIT = "care.weekly.submit"  # the school's weekly return of dropouts, submitted by the school
 
 
 _ALL_TENANT_ROLES = frozenset(Role)
@@ -177,6 +183,15 @@ POLICY: dict[Action, frozenset[Role]] = {
     Action.ATTENDANCE_RECORD: frozenset({Role.CLASS_TEACHER}),
     Action.CASE_STEP: frozenset({Role.CLASS_TEACHER, Role.SCHOOL_OFFICER, Role.PRINCIPAL, Role.DISTRICT_STAFF}),
     Action.CASE_DECIDE: frozenset({Role.SCHOOL_OFFICER, Role.PRINCIPAL, Role.DISTRICT_STAFF}),
+    Action.PAIRING_MANAGE: frozenset({Role.SCHOOL_OFFICER, Role.PRINCIPAL, Role.DISTRICT_STAFF}),
+    Action.VISIT_RECORD: frozenset({Role.CLASS_TEACHER}),
+    Action.RISK_FLAG_SET: frozenset({Role.CLASS_TEACHER, Role.SCHOOL_OFFICER, Role.DISTRICT_STAFF}),
+    # The weekly return (每周按时填报) is the school's report to the district: the school's officer files
+    # it; the principal, the district and the auditor read returns and summaries (teachers do not).
+    Action.WEEKLY_RETURN_VIEW: frozenset(
+        {Role.SCHOOL_OFFICER, Role.PRINCIPAL, Role.DISTRICT_STAFF, Role.DISTRICT_AUDITOR}
+    ),
+    Action.WEEKLY_RETURN_SUBMIT: frozenset({Role.SCHOOL_OFFICER}),
 }
 
 PLATFORM_ACTIONS: frozenset[Action] = frozenset({Action.TENANT_MANAGE, Action.ADMIN_ACCESS, Action.CALENDAR_MANAGE})

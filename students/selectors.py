@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,6 +13,27 @@ from core.crypto import blind_index
 
 from . import idcard
 from .models import Student
+
+#: Sections a higher floor adds to the student's file (一生一档): (template, provider), the provider taking
+#: (user, student) and returning the template's context, or None when the user sees none of it. Filled in
+#: `apps.ready` (care: cases, visits, pairing, risk flags), since students may not import those apps.
+FileSection = tuple[str, Callable[..., dict[str, Any] | None]]
+_file_sections: list[FileSection] = []
+
+
+def register_file_section(template: str, provider: Callable[..., dict[str, Any] | None]) -> None:
+    if all(t != template for t, _p in _file_sections):
+        _file_sections.append((template, provider))
+
+
+def file_sections(*, user: Any, student: Student) -> list[dict[str, Any]]:
+    """The registered sections of the pupil's file that the user sees: [{"template", "data"}]."""
+    found = []
+    for template, provider in _file_sections:
+        data = provider(user=user, student=student)
+        if data is not None:
+            found.append({"template": template, "data": data})
+    return found
 
 
 @dataclass(frozen=True)

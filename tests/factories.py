@@ -8,8 +8,23 @@ import itertools
 from dataclasses import dataclass, field
 
 from django.core.files.base import ContentFile
+from django.utils import timezone
 
-from care.models import Absence, AbsenceReason, CareRules, CaseResponsible, CaseStep, ChiefRole, DropoutCase, StepKind
+from care.models import (
+    Absence,
+    AbsenceReason,
+    CareRules,
+    CaseResponsible,
+    CaseStep,
+    ChiefRole,
+    DropoutCase,
+    Pairing,
+    RiskFlag,
+    RiskKind,
+    StepKind,
+    StepKind,
+    WeeklyReturn,
+)
 from core.tenancy.context import tenant_transaction
 from disbursements.models import (
     BankLayout,
@@ -49,6 +64,7 @@ from students.models import (
     Guardian,
     GuardianRelation,
     HardshipApplication,
+    HomeVisit,
     Hukou,
     Objection,
     Publicity,
@@ -57,6 +73,7 @@ from students.models import (
     Student,
     Tier,
     TierAdjustment,
+    VisitPurpose,
 )
 
 CHROMIUM = "/usr/bin/chromium"
@@ -94,6 +111,10 @@ class TenantWorld:
     batch: Batch | None = None
     line: PaymentLine | None = None
     cases: dict[str, DropoutCase] = field(default_factory=dict)
+    pairings: dict[str, Pairing] = field(default_factory=dict)
+    flags: dict[str, RiskFlag] = field(default_factory=dict)
+    visit: HomeVisit | None = None
+    weekly_returns: dict[str, WeeklyReturn] = field(default_factory=dict)
 
     @property
     def all_students(self) -> list[Student]:
@@ -372,3 +393,37 @@ def _care_rows(w: TenantWorld) -> None:
     )  # fmt: skip
     CaseStep.objects.create(case=case, kind=StepKind.HOME_VISIT, done_on=case.opened_on, notes="visit", actor=teacher)
     CaseResponsible.objects.create(case=case, role=ChiefRole.VILLAGE_HEAD, name=f"{w.marker}村长", phone="13900000000")
+    # Each school's weekly return of the week of 5 October (每周按时填报), submitted by s1's officer.
+    for key, school in w.schools.items():
+        w.weekly_returns[key] = WeeklyReturn.objects.create(
+            school=school, week_start=dt.date(2026, 10, 5), due_on=dt.date(2026, 10, 10), status="SUBMITTED",
+            submitted_by=w.users[Role.SCHOOL_OFFICER], submitted_at=timezone.now(),
+        )  # fmt: skip
+
+    _pairing_rows(w)
+
+
+def make_pairing(student: Student, *, teacher: User, by: User, started_on: dt.date = dt.date(2026, 9, 1)) -> Pairing:
+    """A pairing straight into the table (not via the service)."""
+    return Pairing.objects.create(
+        student=student, school_id=student.school_id, grade_id=student.grade_id, klass_id=student.klass_id,
+        teacher=teacher, started_on=started_on, assigned_by=by,
+    )  # fmt: skip
+
+
+def _pairing_rows(w: TenantWorld) -> None:
+    """1+1 pairing: each class's second pupil paired with the class teacher (of c1, school s1), a risk
+    flag on each class's first pupil, and one pairing visit to c1's paired pupil."""
+    teacher, officer = w.users[Role.CLASS_TEACHER], w.users[Role.SCHOOL_OFFICER]
+    for key, students in w.students.items():
+        w.pairings[key] = make_pairing(students[1], teacher=teacher, by=officer)
+        w.flags[key] = RiskFlag.objects.create(
+            student=students[0], school_id=students[0].school_id, grade_id=students[0].grade_id,
+            klass_id=students[0].klass_id, kind=RiskKind.DISTANCE, note=f"{w.marker}路远", set_by=teacher,
+        )  # fmt: skip
+    pupil = w.pairings["c1"].student
+    w.visit = HomeVisit.objects.create(
+        student=pupil, school_id=pupil.school_id, grade_id=pupil.grade_id, klass_id=pupil.klass_id,
+        purpose=VisitPurpose.PAIRING, visited_on=dt.date(2026, 10, 9), visitor=teacher, visitor_name="t",
+        met=f"{w.marker}母亲", situation="ok", next_due_on=dt.date(2027, 1, 9), recorded_by=teacher,
+    )  # fmt: skip

@@ -118,6 +118,26 @@ def test_the_demo_tells_the_whole_semester_of_money(db):
     assert "Batches waiting for your enrollment check" in todo["a.officer"]
 
 
+def test_the_demo_pairs_teachers_with_gaps_and_overdue_visits(db):
+    """1+1 pairing in demo-a: pupils who need a teacher and have none (the coverage page's gaps), two of
+    the teacher's visits overdue (the teacher's home page), pupils on the watch list."""
+    from care.pairing import selectors as pairing
+    from core import worklist
+
+    call_command("seed_demo", scale=0.4, stdout=io.StringIO())
+    tenant = Tenant.objects.get(slug="demo-a")
+    with tenant_transaction(tenant.pk):
+        district, teacher = User.objects.get(username="a.district"), User.objects.get(username="a.teacher")
+        assert pairing.uncovered_count(user=district) >= 1
+        rows = pairing.my_pairings(user=teacher)
+        assert len(rows) >= 4
+        assert len([r for r in rows if r.overdue]) == 2
+        assert len(pairing.watch_list(user=teacher)) >= 2
+        with translation.override("en"):
+            labels = {i.label for i in worklist.items_for(teacher)} | {i.label for i in worklist.items_for(district)}
+    assert {"Pairing visits overdue", "Pupils without a paired teacher"} <= labels
+
+
 def test_demo_advance_ends_a_running_publicity_period_and_closes_the_list(db):
     from core import clock
     from core.audit.models import AuditEvent

@@ -116,6 +116,9 @@ POST_ONLY = {
     "care-case-transition",
     "care-case-steps",
     "care-case-responsibles",
+    "care:pairing_assign",
+    "care:risk_flag_set",
+    "care:risk_flag_clear",
 }
 
 
@@ -162,6 +165,20 @@ def _waiver_of(w: TenantWorld):
         if found is None:
             w.budget_waiver = found = budget_waiver_record(
                 actor=w.users[Role.DISTRICT_STAFF], program=w.award.program, semester=w.semester, reason="专项"
+            )
+        return found
+
+
+def _flag_of(w: TenantWorld):
+    """Tenant world `w`'s risk flag on c1's first pupil (the factory's, or set again once the sweep cleared it)."""
+    from care.models import RiskFlag, RiskKind
+    from care.pairing.services import risk_flag_set
+
+    with tenant_transaction(w.tenant.pk):
+        found = RiskFlag.objects.filter(pk=w.flags["c1"].pk).first()
+        if found is None:
+            w.flags["c1"] = found = risk_flag_set(
+                actor=w.users[Role.SCHOOL_OFFICER], student=w.students["c1"][0], kind=RiskKind.DISTANCE, note="again"
             )
         return found
 
@@ -272,6 +289,11 @@ PARAMS = {
     "care-case-transition": lambda w: {"pk": w.cases["c1"].pk},
     "care-case-steps": lambda w: {"pk": w.cases["c1"].pk},
     "care-case-responsibles": lambda w: {"pk": w.cases["c1"].pk},
+    "care:visit_new": lambda w: {"student_pk": w.pairings["c1"].student_id},
+    "care:risk_flag_set": lambda w: {"student_pk": w.students["c1"][0].pk},
+    "care:risk_flag_clear": lambda w: {"pk": _flag_of(w).pk},
+    "care:weekly_school": lambda w: {"school_pk": w.schools["s1"].pk},
+    "care-weekly-return-detail": lambda w: {"pk": w.weekly_returns["s1"].pk},
 }
 
 _ADMIN_OBJECT = re.compile(r"^admin:(?P<app>\w+?)_(?P<model>\w+)_(?P<view>change|history|delete)$")
@@ -329,6 +351,9 @@ def _markers(w: TenantWorld) -> list[str]:
     values += [str(w.award.pk), str(w.batch.pk), str(w.line.pk), str(w.semester.pk), str(w.correction.pk)]
     values.append(str(_run_of(w).pk))
     values += [str(case.pk) for case in w.cases.values()]
+    values += [str(p.pk) for p in w.pairings.values()] + [str(w.visit.pk)]
+    values += [str(f.pk) for f in w.flags.values()]
+    values += [str(weekly.pk) for weekly in w.weekly_returns.values()]
     for group in (w.schools, w.grades, w.classes):
         values += [str(obj.pk) for obj in group.values()]
     for student in w.all_students:

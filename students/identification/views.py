@@ -27,6 +27,7 @@ from schools.selectors import school_list
 
 from ..access import student_get_for_user
 from ..models import ApplicationStatus, Attachment, HardshipApplication, Objection, Publicity, TierAdjustment
+from ..selectors import file_sections as student_file_sections
 from . import adjustments, publicity, selectors, workflow
 from .forms import (
     AdjustmentDecisionForm,
@@ -502,6 +503,7 @@ def student_file_view(request: HttpRequest, pk: str) -> HttpResponse:
         can_reveal=permissions.can(request.user, Action.STUDENT_VIEW_PII, student),
         sees_applications=permissions.can(request.user, Action.APPLICATION_VIEW, student),
         sees_funding=permissions.can(request.user, Action.FUNDING_VIEW, student),  # the 温馨告知书 link
+        file_sections=student_file_sections(user=request.user, student=student),
     )
     return render(request, "students/student_detail.html", context)
 

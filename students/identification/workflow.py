@@ -37,6 +37,7 @@ from ..models import (
     Student,
     Tier,
 )
+from ..services import home_visits_sync_from_applications
 
 S = ApplicationStatus
 
@@ -161,6 +162,7 @@ def application_nominate(*, actor: Any, student: Student, academic_year: int, da
                 tier=proposed,
                 actor=actor,
             )
+            home_visits_sync_from_applications(actor=actor, applications=[application])
     except IntegrityError:
         # The partial unique constraint: one live application per student and year (a double click, or
         # two teachers at once, end here).
@@ -194,6 +196,8 @@ def application_record_details(
                 setattr(app, name, value)
                 changed.append(name)
         app.save(update_fields=[*changed, "updated_at"])
+        if any(name.startswith("visit_") for name in changed):
+            home_visits_sync_from_applications(actor=actor, applications=[app])
     return app
 
 
@@ -481,6 +485,8 @@ def applications_record_details_bulk(*, actor: Any, rows: Sequence[DetailsRow]) 
                 app.updated_at = now
             with trail.labelled("application.record_details"):
                 HardshipApplication.objects.bulk_update(ordered, [*sorted(changed), "updated_at"])
+            if any(name.startswith("visit_") for name in changed):
+                home_visits_sync_from_applications(actor=actor, applications=ordered)
     return ordered
 
 

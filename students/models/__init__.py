@@ -22,6 +22,7 @@ from .register import (
     StatusChange,
     Student,
 )
+from .visits import HomeVisit, VisitPurpose
 
 __all__ = [
     "ApplicationDecision",
@@ -35,6 +36,7 @@ __all__ = [
     "GuardianRelation",
     "HardshipApplication",
     "HardshipCategory",
+    "HomeVisit",
     "Hukou",
     "Objection",
     "ObjectionStatus",
@@ -47,4 +49,5 @@ __all__ = [
     "Tier",
     "TierAdjustment",
     "TierAdjustmentStatus",
+    "VisitPurpose",
 ]
