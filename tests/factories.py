@@ -22,7 +22,6 @@ from care.models import (
     RiskFlag,
     RiskKind,
     StepKind,
-    StepKind,
     WeeklyReturn,
 )
 from core.tenancy.context import tenant_transaction

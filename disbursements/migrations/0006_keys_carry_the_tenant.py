@@ -13,7 +13,7 @@ class Migration(migrations.Migration):
         ('disbursements', '0005_batch_build_job'),
         ('funding', '0005_keys_carry_the_tenant'),
         ('schools', '0011_keys_carry_the_tenant'),
-        ('students', '0013_keys_carry_the_tenant'),
+        ('students', '0014_keys_carry_the_tenant'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

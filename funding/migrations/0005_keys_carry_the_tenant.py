@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('funding', '0004_budget_page_waiver'),
         ('schools', '0011_keys_carry_the_tenant'),
-        ('students', '0013_keys_carry_the_tenant'),
+        ('students', '0014_keys_carry_the_tenant'),
     ]
 
     operations = [

@@ -13,10 +13,10 @@ class Migration(migrations.Migration):
         # After every table made so far, whose single-column keys still point at (id): the primary keys
         # change here, and a key made later to (id) alone would find no unique index to point at.
         ('audits', '0009_reconciliation_funded_dropped_out'),
-        ('care', '0001_dropout_control'),
+        ('care', '0003_weekly_return'),
         ('disbursements', '0005_batch_build_job'),
         ('funding', '0004_budget_page_waiver'),
-        ('students', '0012_publicity_recorded_afterwards'),
+        ('students', '0013_home_visits'),
     ]
 
     operations = [
