@@ -410,3 +410,19 @@ def tenant_keys_after_migrate(using: str = "default", plan: Any = None) -> None:
             for statement in statements:
                 logger.warning("tenant keys: %s", statement)
                 cursor.execute(statement)
+
+
+def group_by_whole_rows(sender: Any, connection: Any, **kwargs: Any) -> None:
+    """Django groups an aggregate query by a table's `id` alone when `id` is its primary key, since
+    PostgreSQL then knows every other column depends on it. A tenant table's primary key is
+    (tenant_id, id) in the database while Django's pk is `id`: PostgreSQL refuses that GROUP BY
+    ("must appear in the GROUP BY clause"). For tenant models Django lists the selected columns in the
+    GROUP BY instead; other models keep the short form."""
+    if connection.vendor != "postgresql":
+        return
+    from .models import TenantModel
+
+    def on_model(model: Any) -> bool:
+        return bool(model._meta.managed) and not issubclass(model, TenantModel)
+
+    connection.features.allows_group_by_selected_pks_on_model = on_model
