@@ -7,4 +7,9 @@ class CoreConfig(AppConfig):
     verbose_name = _("Kernel")
 
     def ready(self):
+        from django.db.backends.signals import connection_created
+
         from . import checks  # noqa: F401  registers the system checks of the kernel's secrets
+        from .tenancy.db import group_by_whole_rows
+
+        connection_created.connect(group_by_whole_rows, dispatch_uid="core.group_by_whole_rows")

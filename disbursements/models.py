@@ -227,7 +227,9 @@ class Correction(FSMModelMixin, TenantModel):
     kind = models.CharField(max_length=8, choices=CorrectionKind.choices)
     award = models.ForeignKey(Award, on_delete=models.PROTECT, related_name="corrections")
     line = models.ForeignKey(PaymentLine, null=True, blank=True, on_delete=models.PROTECT, related_name="corrections")
-    reverses = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversed_by")
+    # At most one reversal per correction, unique per tenant (a distributed database cannot keep a
+    # uniqueness without the tenant): a ForeignKey with the constraint below, not a OneToOneField.
+    reverses = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversed_by")
     school = models.ForeignKey(School, on_delete=models.PROTECT, related_name="+")
     amount = models.DecimalField(**MONEY, default=ZERO)
     reason = models.TextField(_("reason"))
@@ -252,6 +254,7 @@ class Correction(FSMModelMixin, TenantModel):
                 name="disbursements_correction_one_open",
             ),
             models.UniqueConstraint(fields=["tenant", "id"], name="disbursements_correction_tenant_id_uniq"),
+            models.UniqueConstraint(fields=["tenant", "reverses"], name="disbursements_correction_reversed_once"),
         ]
 
     def __str__(self) -> str:
@@ -278,7 +281,8 @@ class RecoveryStatus(models.TextChoices):
 class Recovery(FSMModelMixin, TenantModel):
     """追回: money paid that should not have been, tracked until it is back (or written off)."""
 
-    correction = models.OneToOneField(Correction, on_delete=models.PROTECT, related_name="recovery")
+    # One recovery case per correction, unique per tenant (see Correction.reverses).
+    correction = models.ForeignKey(Correction, on_delete=models.PROTECT, related_name="recoveries")
     line = models.ForeignKey(PaymentLine, on_delete=models.PROTECT, related_name="recoveries")
     school = models.ForeignKey(School, on_delete=models.PROTECT, related_name="+")
     amount = models.DecimalField(**MONEY)
@@ -298,6 +302,7 @@ class Recovery(FSMModelMixin, TenantModel):
                 condition=Q(recovered_amount__gte=0) & Q(recovered_amount__lte=models.F("amount")),
                 name="disbursements_recovery_within_amount",
             ),
+            models.UniqueConstraint(fields=["tenant", "correction"], name="disbursements_recovery_one_per_correction"),
         ]
 
     def __str__(self) -> str:

@@ -11,6 +11,12 @@ def _grant_app_role(sender, using="default", **kwargs):
     grant_app_role(using, role=settings.DATABASE_APP_ROLE)
 
 
+def _tenant_keys(sender, using="default", plan=None, **kwargs):
+    from core.tenancy.db import tenant_keys_after_migrate
+
+    tenant_keys_after_migrate(using, plan)
+
+
 class SchoolsConfig(AppConfig):
     name = "schools"
     verbose_name = _("Schools and people")
@@ -18,6 +24,8 @@ class SchoolsConfig(AppConfig):
     def ready(self):
         # Every migration has run by the time post_migrate is sent, for whichever app: grant once.
         post_migrate.connect(_grant_app_role, sender=self, dispatch_uid="schools.grant_app_role")
+        # A table a migration made since, without its TenantKeys(), gets keys that carry the tenant.
+        post_migrate.connect(_tenant_keys, sender=self, dispatch_uid="schools.tenant_keys")
         from core import authz, worklist
 
         from . import permissions

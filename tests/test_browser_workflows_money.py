@@ -313,11 +313,11 @@ def test_wrong_awards_are_stopped_or_recovered_by_two_people_and_the_recovery_is
     with tenant_transaction(w.tenant.pk):
         assert not Correction.objects.filter(school=w.schools["s2"]).exists()
         # By award: the world's older correction (another semester) is about one of the same pupils.
-        found = {c.award_id: c for c in Correction.objects.select_related("recovery")}
+        found = {c.award_id: c for c in Correction.objects.all()}
         recover, stop = found[paid_line.award_id], found[refused_line.award_id]
         own_proposal = found[other.pk]
         awards_now = dict(AwardList.objects.get(pk=award_list.pk).awards.values_list("student_id", "status"))
-        recovery = recover.recovery
+        recovery = recover.recoveries.get()
     assert (recover.kind, recover.status, recover.decided_by_id) == (
         CorrectionKind.RECOVER,
         CorrectionStatus.APPROVED,

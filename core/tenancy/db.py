@@ -33,6 +33,18 @@ APPEND_ONLY_TABLES = ("audits_auditevent", "oversight_reportsnapshot")
 #: Tables the application updates but never deletes from: a tenant's audit chain head only moves on
 #: (deleting it would let the chain restart unseen).
 NO_DELETE_TABLES = ("audits_auditchainhead",)
+#: Tables with a tenant column that are *not* distributed by it (Citus reference tables, copied whole
+#: to every node), and why. Every other table with a tenant_id column is a tenant table: its primary
+#: key, unique constraints and keys to other tenant tables all carry tenant_id (tests/test_citus_keys.py).
+REFERENCE_TABLES: dict[str, str] = {
+    # Sign-in finds the account by username before any tenant is known, and usernames are unique
+    # across the platform: the lookup must reach one table, not every district's shard.
+    "schools_user": "accounts: read by username before the tenant is known",
+    # The public page /p/<token>/ is opened by anonymous visitors with the token alone. Until the URL
+    # carries the district (issue 22 item 3), a distributed table would send each visit to every
+    # shard. The table is small (one row per publicity) and holds only what is pinned on a notice board.
+    "students_publicnotice": "public notices: read by token alone, without a district",
+}
 
 
 def _table(state: Any, app_label: str, model_name: str) -> Any:
@@ -264,3 +276,154 @@ def grant_app_role(using: str = "default", *, role: str) -> None:
             cursor.execute(f"REVOKE UPDATE, DELETE, TRUNCATE ON {connection.ops.quote_name(table)} FROM {name}")
         for table in NO_DELETE_TABLES:
             cursor.execute(f"REVOKE DELETE, TRUNCATE ON {connection.ops.quote_name(table)} FROM {name}")
+
+
+class TenantKeys(Operation):
+    """The keys of this app's tenant tables carry the tenant, read from and written to the catalog
+    (PostgreSQL only; idempotent: run it twice, or on a table made right already, and nothing changes).
+
+    For every tenant table of the app (a table with tenant_id, not in REFERENCE_TABLES):
+    - drops each foreign key from or to it, between two tenant tables, that does not pair tenant_id
+      with tenant_id (the single-column keys Django made beside the composite ones: the composite key
+      proves the same parent and the tenant; a distributed database refuses the single one). Keys into
+      this table from apps migrated later are dropped here too: they hang on the old primary key.
+    - turns a primary key without tenant_id, e.g. (id), into (tenant_id, id) under the same name.
+      Django keeps `id` as the model's pk (see docs/architecture.md, "Keys that carry the district").
+
+    Backwards: the primary key goes back to the model's pk column; the dropped single-column keys are
+    not made again (the composite keys hold the same rule), so migrating back and forth keeps working
+    whatever the order the apps are unapplied in.
+    """
+
+    reversible = True
+    reduces_to_sql = False
+
+    def state_forwards(self, app_label: str, state: Any) -> None:
+        pass
+
+    def deconstruct(self) -> tuple[str, list[Any], dict[str, Any]]:
+        return self.__class__.__name__, [], {}
+
+    @staticmethod
+    def _tables(app_label: str, state: Any, connection: Any) -> list[str]:
+        tables = [m._meta.db_table for m in state.apps.get_app_config(app_label).get_models()]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT c.relname FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid "
+                "AND a.attname = 'tenant_id' AND NOT a.attisdropped "
+                "WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p') "
+                "AND c.relname = ANY (%s) AND NOT c.relname = ANY (%s) ORDER BY 1",
+                [tables, list(REFERENCE_TABLES)],
+            )
+            return [row[0] for row in cursor.fetchall()]
+
+    def database_forwards(self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any) -> None:
+        connection = schema_editor.connection
+        if connection.vendor != "postgresql":
+            return
+        for statement in tenant_keys_sql(connection, self._tables(app_label, to_state, connection)):
+            schema_editor.execute(statement)
+
+    def database_backwards(self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any) -> None:
+        connection = schema_editor.connection
+        if connection.vendor != "postgresql":
+            return
+        qn = schema_editor.quote_name
+        tables = self._tables(app_label, from_state, connection)
+        columns = {m._meta.db_table: m._meta.pk.column for m in from_state.apps.get_app_config(app_label).get_models()}
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT c.relname, k.conname FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid "
+                "WHERE k.contype = 'p' AND c.relname = ANY (%s) AND cardinality(k.conkey) > 1 ORDER BY 1",
+                [tables],
+            )
+            for table, name in cursor.fetchall():
+                if columns.get(table, "tenant_id") == "tenant_id":
+                    continue
+                schema_editor.execute(
+                    f"ALTER TABLE {qn(table)} DROP CONSTRAINT {qn(name)}, "
+                    f"ADD CONSTRAINT {qn(name)} PRIMARY KEY ({qn(columns[table])})"
+                )
+
+    def describe(self) -> str:
+        return "Primary keys and keys between tenant tables carry tenant_id"
+
+
+def tenant_keys_sql(connection: Any, tables: list[str]) -> list[str]:
+    """The statements that make the keys of these tenant tables carry the tenant (see TenantKeys);
+    [] when they all do already."""
+    qn = connection.ops.quote_name
+    statements: list[str] = []
+    with connection.cursor() as cursor:
+        # Single-column keys between tenant tables (those that do not pair tenant_id).
+        cursor.execute(
+            "SELECT k.conrelid::regclass::text, k.conname FROM pg_constraint k "
+            "JOIN pg_attribute s ON s.attrelid = k.conrelid AND s.attname = 'tenant_id' "
+            "JOIN pg_attribute d ON d.attrelid = k.confrelid AND d.attname = 'tenant_id' "
+            "WHERE k.contype = 'f' AND (k.conrelid::regclass::text = ANY (%s) "
+            "OR k.confrelid::regclass::text = ANY (%s)) "
+            "AND NOT k.conrelid::regclass::text = ANY (%s) AND NOT k.confrelid::regclass::text = ANY (%s) "
+            "AND array_position(k.conkey, s.attnum) IS NOT DISTINCT FROM NULL "
+            "ORDER BY 1, 2",
+            [tables, tables, list(REFERENCE_TABLES), list(REFERENCE_TABLES)],
+        )
+        for table, name in cursor.fetchall():
+            statements.append(f"ALTER TABLE {qn(table)} DROP CONSTRAINT {qn(name)}")
+        # Primary keys without tenant_id.
+        cursor.execute(
+            "SELECT c.relname, k.conname, ARRAY(SELECT a.attname FROM unnest(k.conkey) WITH ORDINALITY u(n, i) "
+            "JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = u.n ORDER BY u.i)::text[] "
+            "FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid "
+            "WHERE k.contype = 'p' AND c.relname = ANY (%s) AND NOT 'tenant_id' = ANY ("
+            "SELECT a.attname FROM pg_attribute a WHERE a.attrelid = k.conrelid AND a.attnum = ANY (k.conkey)) "
+            "ORDER BY 1",
+            [tables],
+        )
+        for table, name, columns in cursor.fetchall():
+            cols = ", ".join(qn(c) for c in ["tenant_id", *columns])
+            statements.append(
+                f"ALTER TABLE {qn(table)} DROP CONSTRAINT {qn(name)}, ADD CONSTRAINT {qn(name)} PRIMARY KEY ({cols})"
+            )
+    return statements
+
+
+def tenant_keys_after_migrate(using: str = "default", plan: Any = None) -> None:
+    """After every forward migrate: the keys of every tenant table carry the tenant, including a table
+    a new migration made without a TenantKeys() operation (so the next model comes out right without
+    a word in its migration). Reads the catalog only when there is nothing to change (a flush as the
+    app role, a migrate with nothing new). Not after a backward migrate: going back to an older state
+    is the point of it."""
+    connection = connections[using]
+    if connection.vendor != "postgresql" or any(backwards for _migration, backwards in plan or []):
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid "
+            "AND a.attname = 'tenant_id' AND NOT a.attisdropped "
+            "WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p') "
+            "AND NOT c.relname = ANY (%s) ORDER BY 1",
+            [list(REFERENCE_TABLES)],
+        )
+        tables = [row[0] for row in cursor.fetchall()]
+    statements = tenant_keys_sql(connection, tables)
+    if statements:
+        with transaction.atomic(using=using), connection.cursor() as cursor:
+            for statement in statements:
+                logger.warning("tenant keys: %s", statement)
+                cursor.execute(statement)
+
+
+def group_by_whole_rows(sender: Any, connection: Any, **kwargs: Any) -> None:
+    """Django groups an aggregate query by a table's `id` alone when `id` is its primary key, since
+    PostgreSQL then knows every other column depends on it. A tenant table's primary key is
+    (tenant_id, id) in the database while Django's pk is `id`: PostgreSQL refuses that GROUP BY
+    ("must appear in the GROUP BY clause"). For tenant models Django lists the selected columns in the
+    GROUP BY instead; other models keep the short form."""
+    if connection.vendor != "postgresql":
+        return
+    from .models import TenantModel
+
+    def on_model(model: Any) -> bool:
+        return bool(model._meta.managed) and not issubclass(model, TenantModel)
+
+    connection.features.allows_group_by_selected_pks_on_model = on_model

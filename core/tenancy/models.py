@@ -16,6 +16,8 @@ from collections.abc import Iterable
 from typing import Any, ClassVar, Self
 
 from django.db import models
+from django.db.models.fields.related import lazy_related_operation  # type: ignore[attr-defined]
+from django.db.models.signals import class_prepared
 
 from core import authz
 from core.audit import trail
@@ -184,3 +186,28 @@ class TenantModel(models.Model):
                 parent = f.get_cached_value(self)
                 if parent is not None and getattr(parent, "tenant_id", tenant_id) != tenant_id:
                     raise TenantContextMissing(f"{f.name} belongs to another tenant")
+
+
+def _tenant_key_only(model: type[models.Model], target: type[models.Model], *, field: Any) -> None:
+    from .db import REFERENCE_TABLES
+
+    if issubclass(target, TenantModel) and target._meta.db_table not in REFERENCE_TABLES:
+        field.db_constraint = False
+
+
+def _keys_between_tenant_tables(sender: type[models.Model], **kwargs: Any) -> None:
+    """A key between two tenant tables is the composite (tenant_id, parent_id) → parent(tenant_id, id)
+    one only (`db.TenantForeignKey`, declared in the migration): a distributed database (Citus) refuses
+    a key that does not carry the distribution column, and the single-column key Django would add
+    beside it proves nothing more. So every such ForeignKey/OneToOneField is made with
+    db_constraint=False here, for the models that exist and every model added later, without a word
+    in the model. Keys to global tables (tenants, accounts) stay as Django makes them."""
+    if not issubclass(sender, TenantModel) or sender._meta.abstract:
+        return
+    fields: list[Any] = list(sender._meta.local_fields)
+    for field in fields:
+        if field.is_relation and field.name != "tenant" and field.db_constraint:
+            lazy_related_operation(_tenant_key_only, sender, field.remote_field.model, field=field)
+
+
+class_prepared.connect(_keys_between_tenant_tables, dispatch_uid="core.tenancy.keys_between_tenant_tables")

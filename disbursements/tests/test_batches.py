@@ -188,7 +188,7 @@ def test_stop_a_pending_award_and_recover_a_paid_one_with_four_eyes(world, tenan
         recover = corrections.correction_propose(actor=officer, award=to_pay.award, reason="重复享受")
         assert recover.kind == CorrectionKind.RECOVER
         corrections.correction_decide(actor=district, correction=recover, approve=True)
-        case = recover.recovery
+        case = recover.recoveries.get()
         assert (case.amount, case.status) == (Decimal("250.00"), RecoveryStatus.OPEN)
         corrections.recovery_record(actor=officer, recovery=case, amount=Decimal("100.00"), note="第一次退回")
         with pytest.raises(ValidationError):
@@ -229,7 +229,7 @@ def test_a_recovery_written_off_needs_a_second_person(world, tenant_of, paid_sem
         with pytest.raises(ValidationError):
             corrections.correction_decide(actor=colleague, correction=recover, approve=False)  # a refusal says why
         corrections.correction_decide(actor=colleague, correction=recover, approve=True)
-        case = recover.recovery
+        case = recover.recoveries.get()
         with pytest.raises(ValidationError):
             corrections.recovery_write_off(actor=district, recovery=case, reason="家庭确无能力退回")
         case = corrections.recovery_write_off(actor=colleague, recovery=case, reason="家庭确无能力退回")

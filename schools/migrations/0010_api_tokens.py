@@ -11,6 +11,9 @@ class Migration(migrations.Migration):
     dependencies = [
         ('schools', '0009_accounts_behind_the_tenant_wall'),
         migrations.swappable_dependency(settings.KNOX_TOKEN_MODEL),
+        # knox's last migration remakes its table on SQLite with a new key column: it must come before
+        # the key to it made here (the swappable dependency above only asks for knox's first migration).
+        ('knox', '0009_extend_authtoken_field'),
     ]
 
     operations = [
