@@ -6,7 +6,7 @@ import uuid
 from django.conf import settings
 from django.db import migrations, models
 
-from core.tenancy.db import AppendOnly, EnableRowLevelSecurity, TenantForeignKey
+from core.tenancy.db import AppendOnly, EnableRowLevelSecurity, TenantForeignKey, TenantKeys
 
 
 class Migration(migrations.Migration):
@@ -14,7 +14,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('funding', '0004_budget_page_waiver'),
+        ('funding', '0005_keys_carry_the_tenant'),  # the semester's keys carry the tenant first
         # Not schools.0010 (API tokens): see care.0001, the same reason.
         ('schools', '0009_accounts_behind_the_tenant_wall'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
@@ -35,7 +35,7 @@ class Migration(migrations.Migration):
                 ('fingerprint', models.CharField(max_length=64, verbose_name='SHA-256 of the figures')),
                 ('scheduled', models.BooleanField(default=False, verbose_name='made on schedule')),
                 ('generated_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('semester', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='funding.semester')),
+                ('semester', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='funding.semester')),
                 ('tenant', models.ForeignKey(default=core.tenancy.context.current_tenant_id_or_none, editable=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='schools.tenant')),
             ],
             options={
@@ -51,4 +51,5 @@ class Migration(migrations.Migration):
         TenantForeignKey("reportsnapshot", ["semester_id"], to="funding.semester", to_columns=["id"]),
         TenantForeignKey("reportsnapshot", ["generated_by_id"], to="schools.user", to_columns=["id"]),
         AppendOnly("reportsnapshot"),
+        TenantKeys(),  # the primary key (tenant_id, id), as every tenant table's
     ]

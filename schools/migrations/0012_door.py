@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('schools', '0010_api_tokens'),
+        ('schools', '0011_keys_carry_the_tenant'),
     ]
 
     operations = [
