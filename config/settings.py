@@ -385,6 +385,10 @@ SPECTACULAR_SETTINGS = {
         "ReviewDecisionEnum": "students.api.identification.DECISIONS",
         # A dropout case's states (its status, and a step's from and to).
         "CaseStatusEnum": "care.models.CaseStatus",
+        # Three choice sets named "kind": a case step's, a risk flag's and a report snapshot's.
+        "StepKindEnum": "care.models.StepKind",
+        "RiskKindEnum": "care.models.RiskKind",
+        "ReportKindEnum": "oversight.models.ReportKind",
     },
 }
 
