@@ -138,7 +138,7 @@ def test_a_semester_paid_end_to_end_to_the_fen(world, tenant_of, fictional_2027)
         wrong = PaymentLine.objects.get(pk=paid[0].pk)
         recover = corrections.correction_propose(actor=officer, award=wrong.award, reason="重复享受其他资助")
         corrections.correction_decide(actor=district, correction=recover, approve=True)
-        case = corrections.recovery_record(actor=officer, recovery=recover.recovery, amount=D("125.00"))
+        case = corrections.recovery_record(actor=officer, recovery=recover.recoveries.get(), amount=D("125.00"))
         assert case.status == RecoveryStatus.OPEN
 
         # The ledger: every total is the sum of its lines, to the fen.

@@ -10,7 +10,6 @@ endpoint escapes the sweep; an endpoint that skips the scoping helper shows B's 
 from __future__ import annotations
 
 import ast
-import datetime as dt
 import re
 import uuid
 from pathlib import Path
@@ -201,13 +200,7 @@ def _token_of(w: TenantWorld):
 
 
 def _snapshot_of(w: TenantWorld):
-    """A report snapshot of tenant world `w` (made once, by its district staff)."""
-    if getattr(w, "snapshot", None) is None:
-        from oversight.services import Period, report_generate
-
-        with tenant_transaction(w.tenant.pk):
-            period = Period("2026-10", dt.date(2026, 10, 1), dt.date(2026, 10, 31))
-            w.snapshot = report_generate(actor=w.users[Role.DISTRICT_STAFF], kind="MONTHLY", period=period)
+    """The report snapshot of tenant world `w` (tests/factories.py makes one per tenant)."""
     return w.snapshot
 
 

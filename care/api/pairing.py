@@ -67,7 +67,7 @@ class PairingViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # the schema is drawn without a signed-in user
-            return Pairing.objects.none()
+            return Pairing.objects.visible_to(self.request.user)
         return selectors.pairing_list(user=self.request.user)
 
     @extend_schema(request=PairingInputSerializer, responses={201: PairingResultSerializer})
@@ -109,7 +109,7 @@ class VisitViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # the schema is drawn without a signed-in user
-            return HomeVisit.objects.none()
+            return HomeVisit.objects.visible_to(self.request.user)
         return selectors.visit_list(user=self.request.user)
 
     @extend_schema(request=VisitInputSerializer, responses={201: VisitSerializer})

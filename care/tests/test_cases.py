@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 
@@ -189,8 +190,11 @@ def test_the_notice_is_a_printable_a4_page(world, level):
     response = client.get(reverse("care:case_notice", kwargs={"pk": w.cases["c1"].pk, "level": level}))
     body = response.content.decode()
     assert response.status_code == 200
-    assert "size: A4" in body
-    assert "@media print" in body
+    # A4 comes from the print style sheet the page links (no inline style: the CSP allows none).
+    assert "css/print.css" in body
+    sheet = (settings.BASE_DIR / "static" / "css" / "print.css").read_text()
+    assert "size: A4" in sheet
+    assert "@media print" in sheet
     assert w.students["c1"][0].name in body
     assert ["劝返复学告知书", "责令限期改正通知书", "行政处罚告知书"][level - 1] in body
     assert client.get(reverse("care:case_notice", kwargs={"pk": w.cases["c1"].pk, "level": 9})).status_code == 404

@@ -36,13 +36,13 @@ def _page(client, award_list, day) -> str:
 def test_the_public_link_is_shown_on_the_last_day_of_the_notice(published):
     client, award_list = published
     html = _page(client, award_list, ENDS)
-    assert f"/p/{award_list.notice_token}/" in html
+    assert f"/p/{award_list.tenant.slug}/{award_list.notice_token}/" in html
 
 
 def test_after_the_period_the_page_says_the_notice_ended_instead_of_linking_to_a_404(published):
     client, award_list = published
     html = _page(client, award_list, ENDS + dt.timedelta(days=1))
-    assert f"/p/{award_list.notice_token}/" not in html
+    assert f"/p/{award_list.tenant.slug}/{award_list.notice_token}/" not in html
     assert 'data-testid="public-ended"' in html
     assert "2026年10月16日" in html
 
@@ -50,5 +50,5 @@ def test_after_the_period_the_page_says_the_notice_ended_instead_of_linking_to_a
 def test_before_the_period_the_page_says_when_the_notice_starts(published):
     client, award_list = published
     html = _page(client, award_list, STARTS - dt.timedelta(days=1))
-    assert f"/p/{award_list.notice_token}/" not in html
+    assert f"/p/{award_list.tenant.slug}/{award_list.notice_token}/" not in html
     assert 'data-testid="public-upcoming"' in html
