@@ -7,6 +7,7 @@ SQLite (nothing set) and on PostgreSQL + Redis (both set, as in CI).
 import os
 import tempfile
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyz")
 # Fixed test-only keys (32 bytes each, base64): the suite runs with DEBUG off, like production.
@@ -14,8 +15,20 @@ os.environ.setdefault("FIELD_ENCRYPTION_KEYS", "t1:dGVzdC1vbmx5LWZpZWxkLWVuY3J5c
 os.environ.setdefault("BLIND_INDEX_KEY", "dGVzdC1vbmx5LWJsaW5kLWluZGV4LWtleS0xMjM0NTY=")
 os.environ.setdefault("AUDIT_HMAC_KEY", "dGVzdC1vbmx5LWF1ZGl0LWhtYWMta2V5LTEyMzQ1Njc=")
 
-from config.settings import *  # noqa: F403
-from config.settings import STORAGES
+# pytest-xdist runs the suite in several processes ("gw0", "gw1", ...), each on its own test database
+# (pytest-django adds the suffix). Each also gets its own Redis database: job progress is cached under
+# the job's id (ids start at 1 in every test database), sessions live in the cache, and a test that
+# empties the cache (the door's throttle counts) must not sign the other process's users out. The
+# Celery workers a test starts inherit the shifted URL (and the marker, so they do not shift it again).
+_XDIST = os.environ.get("PYTEST_XDIST_WORKER", "")
+if _XDIST and os.environ.get("REDIS_URL") and not os.environ.get("TEST_REDIS_PER_PROCESS"):
+    _url = urlsplit(os.environ["REDIS_URL"])
+    _db = (int(_url.path.strip("/") or 0) + 1 + int(_XDIST.removeprefix("gw"))) % 16
+    os.environ["REDIS_URL"] = urlunsplit(_url._replace(path=f"/{_db}"))
+    os.environ["TEST_REDIS_PER_PROCESS"] = "1"
+
+from config.settings import *  # noqa: E402, F403
+from config.settings import STORAGES  # noqa: E402
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
@@ -26,13 +39,7 @@ SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False
 ALLOWED_HOSTS = ["*"]
 LOGGING = {"version": 1, "disable_existing_loggers": False}
-# pytest-xdist runs the suite in several processes ("gw0", "gw1", ...), each on its own test database
-# (pytest-django adds the suffix). What they would otherwise share is kept apart here: the cache (job
-# progress is cached under the job's id, and ids start at 1 in every database), files and checkpoints.
-# Celery workers started by a test inherit the variable, so they read and write the same keys.
-_XDIST = os.environ.get("PYTEST_XDIST_WORKER", "")
-if REDIS_URL:  # noqa: F405
-    CACHES = {"default": {**CACHES["default"], "KEY_PREFIX": f"test{_XDIST}"}}  # noqa: F405
+# Files and checkpoints of parallel processes (above) kept apart too.
 # Uploaded evidence and reports written by tests stay out of the working tree.
 MEDIA_ROOT = Path(tempfile.gettempdir()) / f"student-aid-test-media{_XDIST}"
 # Checkpoints of the audit chains too (tests that read them set their own directory).
