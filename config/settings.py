@@ -177,6 +177,9 @@ CELERY_IMPORTS = ["schools.tasks", "students.identification.tasks"]
 # so a beat restarted on another host carries on where the last one stopped, and no host's disk holds
 # state. The entries below are written into it when beat starts. Run ONE beat process per deployment.
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Write each run to the database as it is sent, not every few minutes: a beat killed (or moved to
+# another host) loses no record of what it ran. One small UPDATE per sent task (two a minute here).
+CELERY_BEAT_SYNC_EVERY = 1
 CELERY_BEAT_SCHEDULE = {
     # Jobs whose worker died (silent heartbeat, or never claimed): their tasks are sent again.
     "sweep-jobs": {

@@ -75,8 +75,9 @@ def _open_menu(page, width: int) -> None:
     # A function, not an expression: Playwright evaluates an expression with eval, which the CSP refuses.
     page.wait_for_function("() => document.querySelector('[data-testid=side-menu]').classList.contains('show')")
     box = menu.bounding_box()
-    assert box["x"] >= 0, box
-    assert box["x"] + box["width"] <= width, box
+    # Within half a pixel: the drawer's slide-in may still be finishing its last sub-pixel step.
+    assert box["x"] >= -0.5, box
+    assert box["x"] + box["width"] <= width + 0.5, box
 
 
 def test_each_role_sees_the_groups_it_may_use_and_not_the_others(demo_site):
