@@ -213,6 +213,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "oversight.reports_due_everywhere",
         "schedule": crontab(hour=1, minute=30),
     },
+    # The money summary the dashboards read is kept in step by every change; each night it is also
+    # recomputed whole (disbursements.summary), so that nothing written behind the services lasts.
+    "money-summary-rebuild": {
+        "task": "disbursements.money_summary_rebuild_everywhere",
+        "schedule": crontab(hour=2, minute=10),
+    },
     # Uploads are deleted when their job ends; what a job that never ended left goes after a day.
     "sweep-uploads": {
         "task": "core.sweep_uploads",

@@ -15,6 +15,10 @@ class DisbursementsConfig(AppConfig):
 
         worklist.register(money_items)
 
+        from .summary import connect
+
+        connect()  # funding's awards_changed keeps the money summary in step
+
         from schools import jobs
 
         from .services.batches import BUILD_JOB_KIND

@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import IO, Any
 
 from django.db import connection
-from django.db.models import Case, F, Q, Sum, Value, When
+from django.db.models import Case, Count, F, Q, QuerySet, Sum, Value, When
 
 from core.money import CENT
 from core.xlsx import ColumnFormat, XlsxWriter
@@ -25,7 +25,7 @@ from funding.models import ZERO, Award, AwardStatus, Budget, Semester
 from schools.permissions import Action
 from students.models import HardshipCategory
 
-from .models import LineStatus, PaymentLine, Recovery
+from .models import LineStatus, PaymentLine, Recovery, RecoveryStatus
 
 
 @dataclass
@@ -87,6 +87,82 @@ def _fen(value: Any) -> Decimal:
     return ZERO if value is None else Decimal(str(value)).quantize(CENT)
 
 
+def money_sql(
+    *,
+    awards: QuerySet[Award],
+    lines: QuerySet[PaymentLine],
+    recoveries: QuerySet[Recovery],
+    by: Sequence[str] = (),
+    students: bool = True,
+    counts: bool = False,
+) -> tuple[str, list[Any]]:
+    """The one statement of money (`money_by`'s, and the maintained summary's): the given awards
+    (approved or stopped are kept), their lines and their recoveries, grouped by the award's paths `by`.
+    Its columns: the groups' values, the pupils (distinct with `students`, else the awards), approved,
+    paid, failed (until a later line pays the award), recovered; with `counts` four more: awards, lines
+    paid, lines failed, recoveries done (for the home page's tiles). The callers scope the querysets."""
+    awards = (
+        awards.filter(status__in=[AwardStatus.APPROVED, AwardStatus.STOPPED])
+        .order_by()
+        .annotate(
+            m_id=F("pk"),
+            m_student=F("student_id"),
+            m_approved=Case(When(status=AwardStatus.APPROVED, then=F("amount")), default=Value(ZERO)),
+            **{f"m_g{i}": F(path) for i, path in enumerate(by)},
+        )
+        .values("m_id", "m_student", "m_approved", *(f"m_g{i}" for i in range(len(by))))
+    )
+    line_sums = {
+        "m_paid": Sum("amount", filter=Q(status=LineStatus.PAID)),
+        "m_failed": Sum("amount", filter=Q(status=LineStatus.FAILED)),
+    }
+    if counts:
+        line_sums |= {
+            "m_npaid": Count("pk", filter=Q(status=LineStatus.PAID)),
+            "m_nfailed": Count("pk", filter=Q(status=LineStatus.FAILED)),
+        }
+    lines = lines.order_by().values("award_id").annotate(**line_sums).values("award_id", *line_sums)
+    recovery_sums: dict[str, Any] = {"m_recovered": Sum("recovered_amount")}
+    if counts:
+        recovery_sums["m_nrec"] = Count("pk", filter=Q(status=RecoveryStatus.RECOVERED))
+    recoveries = (
+        recoveries.order_by()
+        .annotate(m_award=F("line__award_id"))
+        .values("m_award")
+        .annotate(**recovery_sums)
+        .values("m_award", *recovery_sums)
+    )
+    parts, params = [], []
+    for name, qs in (("m_a", awards), ("m_l", lines), ("m_r", recoveries)):
+        sql, p = qs.query.sql_with_params()
+        parts.append(f"{name} AS ({sql})")
+        params.extend(p)
+    groups = [f"m_a.m_g{i}" for i in range(len(by))]
+    paid = "COALESCE(m_l.m_paid, 0)"
+    columns = [
+        *groups,
+        "COUNT(DISTINCT m_a.m_student)" if students else "COUNT(*)",
+        "SUM(m_a.m_approved)",
+        f"SUM({paid})",
+        f"SUM(CASE WHEN {paid} > 0 THEN 0 ELSE COALESCE(m_l.m_failed, 0) END)",
+        "SUM(COALESCE(m_r.m_recovered, 0))",
+    ]
+    if counts:
+        columns += [
+            "COUNT(*)",
+            "SUM(COALESCE(m_l.m_npaid, 0))",
+            "SUM(COALESCE(m_l.m_nfailed, 0))",
+            "SUM(COALESCE(m_r.m_nrec, 0))",
+        ]
+    # Composed only of the querysets' own compiled SQL (values as parameters) and fixed aliases.
+    sql = (
+        f"WITH {', '.join(parts)} SELECT {', '.join(columns)} FROM m_a"  # noqa: S608
+        " LEFT JOIN m_l ON m_l.award_id = m_a.m_id LEFT JOIN m_r ON m_r.m_award = m_a.m_id"
+        + (f" GROUP BY {', '.join(groups)}" if groups else "")
+    )
+    return sql, params
+
+
 def money_by(
     *,
     user: Any,
@@ -104,60 +180,12 @@ def money_by(
 
     Set-based whatever the size: the three scoped querysets (awards, lines per award, recoveries per award)
     become one statement of two hash joins and one GROUP BY (no row reaches Python but the groups)."""
-    awards = (
-        Award.objects.visible_to(user, action)
-        .filter(semester=semester, status__in=[AwardStatus.APPROVED, AwardStatus.STOPPED])
-        .order_by()
-        .annotate(
-            m_id=F("pk"),
-            m_student=F("student_id"),
-            m_approved=Case(When(status=AwardStatus.APPROVED, then=F("amount")), default=Value(ZERO)),
-            **{f"m_g{i}": F(path) for i, path in enumerate(by)},
-        )
-        .values("m_id", "m_student", "m_approved", *(f"m_g{i}" for i in range(len(by))))
-    )
-    lines = (
-        PaymentLine.objects.visible_to(user, action)
-        .filter(semester=semester)
-        .order_by()
-        .values("award_id")
-        .annotate(
-            m_paid=Sum("amount", filter=Q(status=LineStatus.PAID)),
-            m_failed=Sum("amount", filter=Q(status=LineStatus.FAILED)),
-        )
-        .values("award_id", "m_paid", "m_failed")
-    )
-    recoveries = (
-        Recovery.objects.visible_to(user, action)
-        .filter(line__semester=semester)
-        .order_by()
-        .annotate(m_award=F("line__award_id"))
-        .values("m_award")
-        .annotate(m_recovered=Sum("recovered_amount"))
-        .values("m_award", "m_recovered")
-    )
-    parts, params = [], []
-    for name, qs in (("m_a", awards), ("m_l", lines), ("m_r", recoveries)):
-        sql, p = qs.query.sql_with_params()
-        parts.append(f"{name} AS ({sql})")
-        params.extend(p)
-    groups = [f"m_a.m_g{i}" for i in range(len(by))]
-    paid = "COALESCE(m_l.m_paid, 0)"
-    select = ", ".join(
-        [
-            *groups,
-            "COUNT(DISTINCT m_a.m_student)" if students else "COUNT(*)",
-            "SUM(m_a.m_approved)",
-            f"SUM({paid})",
-            f"SUM(CASE WHEN {paid} > 0 THEN 0 ELSE COALESCE(m_l.m_failed, 0) END)",
-            "SUM(COALESCE(m_r.m_recovered, 0))",
-        ]
-    )
-    # Composed only of the querysets' own compiled SQL (values as parameters) and fixed aliases.
-    sql = (
-        f"WITH {', '.join(parts)} SELECT {select} FROM m_a"  # noqa: S608
-        " LEFT JOIN m_l ON m_l.award_id = m_a.m_id LEFT JOIN m_r ON m_r.m_award = m_a.m_id"
-        + (f" GROUP BY {', '.join(groups)}" if groups else "")
+    sql, params = money_sql(
+        awards=Award.objects.visible_to(user, action).filter(semester=semester),
+        lines=PaymentLine.objects.visible_to(user, action).filter(semester=semester),
+        recoveries=Recovery.objects.visible_to(user, action).filter(line__semester=semester),
+        by=by,
+        students=students,
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)

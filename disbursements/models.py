@@ -346,3 +346,44 @@ class BankLayout(TenantModel):
 
     def __str__(self) -> str:
         return self.bank
+
+
+class MoneySummary(TenantModel):
+    """资金汇总: the money of one (semester, program, school), as `disbursements.ledger.money_by` computes
+    it from the awards, lines and recoveries, kept in step by `disbursements.summary` (recomputed for the
+    touched groups in the transaction of every change, and rebuilt whole by a command and a beat task).
+
+    Derived, never edited: the dashboard, the periodic reports and the home page read it (a few rows per
+    school instead of every line); the ledger keeps computing from the lines, and the tests hold the two
+    equal to the fen. Its rows are written by one set-based statement, not through the ORM: the audit
+    rows of the awards, lines and recoveries it sums stand for them (`audited_with`)."""
+
+    semester = models.ForeignKey(Semester, on_delete=models.CASCADE, related_name="+")
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="+")
+    school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="+")
+    awards = models.PositiveIntegerField(_("awards"), default=0)  # approved or stopped
+    students = models.PositiveIntegerField(_("pupils"), default=0)  # distinct
+    approved = models.DecimalField(**MONEY, default=ZERO)
+    paid = models.DecimalField(**MONEY, default=ZERO)
+    failed = models.DecimalField(**MONEY, default=ZERO)  # until a later line pays the award
+    recovered = models.DecimalField(**MONEY, default=ZERO)
+    paid_lines = models.PositiveIntegerField(_("lines paid"), default=0)
+    failed_lines = models.PositiveIntegerField(_("lines failed"), default=0)  # every failed line
+    recoveries_done = models.PositiveIntegerField(_("recoveries done"), default=0)
+
+    scope: ClassVar[Scope] = Scope(school="school")
+    view_action: ClassVar[Action] = Action.FUNDING_VIEW
+    audited_with: ClassVar[str] = "semester"
+
+    class Meta:
+        verbose_name = _("money summary")
+        verbose_name_plural = _("money summaries")
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "id"], name="disbursements_summary_tenant_id_uniq"),
+            models.UniqueConstraint(
+                fields=["tenant", "semester", "program", "school"], name="disbursements_summary_group_uniq"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.semester_id} {self.program_id} {self.school_id}"

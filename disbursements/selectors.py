@@ -12,7 +12,8 @@ from funding.models import Award, AwardStatus, Semester
 from schools.models import School
 from schools.permissions import Action
 
-from .models import BankReturn, Batch, BatchStatus, Correction, LineStatus, PaymentLine, Recovery, RecoveryStatus
+from . import summary
+from .models import BankReturn, Batch, BatchStatus, Correction, LineStatus, PaymentLine, Recovery
 
 _LIVE = ~Q(status=LineStatus.REMOVED)
 
@@ -133,30 +134,8 @@ def letters(*, user: Any, semester: Semester | None, students: Any) -> list[dict
 
 def line_counts_by_program(*, user: Any, semester: Semester) -> dict[Any, dict[str, int]]:
     """{program id: {"paid", "failed", "recovered"}} of the semester in the user's units: payment lines
-    paid and failed (a failed line not yet paid again), recoveries done. Two grouped queries."""
-    counts: dict[Any, dict[str, int]] = {}
-    lines = (
-        PaymentLine.objects.visible_to(user)
-        .filter(semester=semester)
-        .order_by()
-        .values("program_id")
-        .annotate(
-            paid=Count("pk", filter=Q(status=LineStatus.PAID)),
-            failed=Count("pk", filter=Q(status=LineStatus.FAILED)),
-        )
-    )
-    for r in lines:
-        counts[r["program_id"]] = {"paid": r["paid"], "failed": r["failed"], "recovered": 0}
-    recovered = (
-        Recovery.objects.visible_to(user)
-        .filter(line__semester=semester, status=RecoveryStatus.RECOVERED)
-        .order_by()
-        .values("line__program_id")
-        .annotate(n=Count("pk"))
-    )
-    for r in recovered:
-        counts.setdefault(r["line__program_id"], {"paid": 0, "failed": 0, "recovered": 0})["recovered"] = r["n"]
-    return counts
+    paid and failed, recoveries done. Read from the maintained money summary (one small GROUP BY)."""
+    return summary.line_counts_by_program(user=user, semester=semester)
 
 
 def failed_line_count(*, user: Any, semester: Semester | None) -> int:

@@ -1,8 +1,10 @@
 """The dashboard's figures (数据看板): for a chosen semester with the previous one beside it, each chart a
 small table of labelled numbers, read set-based (a GROUP BY per chart and semester, never a query per
 row) through the one scoping helper, so a school's officer and principal see their school's figures and
-the district sees the district's. Every money figure comes from `disbursements.ledger.money_by`, the
-selector the ledger itself reads, so the two never disagree.
+the district sees the district's. Every money figure comes from the maintained money summary
+(`disbursements.summary`), computed by the statement of `disbursements.ledger.money_by` that the ledger
+runs on the lines and kept equal to it in the transaction of every change: the two never disagree (the
+tests compare them to the fen), and the page reads a few rows per school instead of every award and line.
 
 The same figures, frozen, are a periodic report's snapshot (`oversight.services.report_generate`).
 """
@@ -20,7 +22,6 @@ from django.utils.translation import gettext as _
 
 from audits.models.reconciliation import Finding, ReasonCode, ReconciliationRun, RunStatus
 from care.models import CaseStatus, DropoutCase
-from disbursements.ledger import money_by
 from disbursements.models import (
     Batch,
     BatchKind,
@@ -32,6 +33,7 @@ from disbursements.models import (
     Recovery,
     RecoveryStatus,
 )
+from disbursements.summary import summary_by
 from funding.models import ZERO, Budget, Semester
 from schools.models import Area, Stage
 from schools.permissions import Action
@@ -117,9 +119,7 @@ def _identified(*, user: Any, action: Action, semester: Semester | None) -> dict
 def _money_by_program(*, user: Any, action: Action, semester: Semester | None) -> dict[str, Any]:
     if semester is None:
         return {}
-    groups = money_by(
-        user=user, semester=semester, by=("program__sort_order", "program__name"), action=action, students=False
-    )
+    groups = summary_by(user=user, semester=semester, by=("program__sort_order", "program__name"), action=action)
     budgets = {
         (row["program__sort_order"], row["program__name"]): row["quota"]
         for row in Budget.objects.visible_to(user, action)
@@ -291,7 +291,7 @@ def dashboard(*, user: Any, semester: Semester, action: Action = Action.DASHBOAR
         prev_label: dict.fromkeys(MEASURES, ZERO),
     }
     if previous is not None:
-        for g in money_by(user=user, semester=previous, action=action, students=False):
+        for g in summary_by(user=user, semester=previous, action=action):
             totals[prev_label] = {m: getattr(g, m) for m in MEASURES}
     measures = (
         ("approved", _("Approved")),

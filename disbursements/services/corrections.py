@@ -27,6 +27,7 @@ from ..models import (
     Recovery,
     RecoveryStatus,
 )
+from ..summary import refresh_awards
 
 MSG_FOUR_EYES = _("A correction is approved by someone other than the person who proposed it.")
 MSG_IN_FLIGHT = _("The payment is at the bank: wait for its return, then stop or recover.")
@@ -108,6 +109,9 @@ def correction_decide(*, actor: Any, correction: Correction, approve: bool, reas
             c.save(update_fields=["status", "decided_by", "decision_reason", "updated_at"])
             if approve:
                 _take_effect(c)
+                # The award's stop or reinstatement refreshed its group (funding's signal); a recovery
+                # opened or reversed is refreshed here, after it.
+                refresh_awards(awards=[Award.objects.get(pk=c.award_id)])
     return c
 
 
@@ -147,6 +151,7 @@ def recovery_record(*, actor: Any, recovery: Recovery, amount: Decimal, note: st
         r.note = "\n".join(filter(None, [r.note, note]))
         with trail.labelled("recovery.record", note):
             r.save(update_fields=["recovered_amount", "status", "note", "updated_at"])
+        refresh_awards(awards=[Award.objects.get(pk=r.line.award_id)])
     return r
 
 

@@ -42,6 +42,7 @@ from ..models import (
     Semester,
     Standard,
 )
+from ..signals import send_awards_changed
 from .semesters import require_open
 
 MSG_NOT_DRAFT = _("This list is no longer being prepared.")
@@ -289,6 +290,7 @@ def award_list_approve(*, actor: Any, award_list: AwardList, today: dt.date | No
         with trail.labelled("award_list.approve"):
             al.save(update_fields=["status", "approved_by", "updated_at"])
             workflow.bulk_transition(al.awards.all(), "approve")
+        send_awards_changed(semester_id=al.semester_id, school_ids=[al.school_id], program_ids=[al.program_id])
     return al
 
 
@@ -354,6 +356,7 @@ def emergency_approve(*, actor: Any, award: Award) -> Award:
         award.approve()
         with trail.labelled("award.emergency_approve"):
             award.save(update_fields=["status", "updated_at"])
+        _changed(award)
     return award
 
 
@@ -364,6 +367,7 @@ def award_stop(*, award: Award, reason: str) -> Award:
     award.stop()
     award.status_reason = reason[:200]
     award.save(update_fields=["status", "status_reason", "updated_at"])
+    _changed(award)
     return award
 
 
@@ -373,4 +377,9 @@ def award_reinstate(*, award: Award) -> Award:
     award.reinstate()
     award.status_reason = ""
     award.save(update_fields=["status", "status_reason", "updated_at"])
+    _changed(award)
     return award
+
+
+def _changed(award: Award) -> None:
+    send_awards_changed(semester_id=award.semester_id, school_ids=[award.school_id], program_ids=[award.program_id])

@@ -14,6 +14,7 @@ from django.db import DatabaseError, connection, transaction
 from django.test import Client
 
 from disbursements.models import Recovery
+from disbursements.services.corrections import recovery_record
 from oversight.models import ReportKind, ReportSnapshot, SnapshotImmutable
 from oversight.services import (
     REPORT_JOB_KIND,
@@ -55,8 +56,9 @@ def test_a_snapshot_does_not_change_when_the_data_does_and_the_auditor_sees_both
         snapshot = report_generate(actor=district, kind=ReportKind.MONTHLY, period=MARCH)
         assert snapshot.semester == money_semester
         assert _recovered(snapshot.figures) == "100.25"
-        # Later, more money comes back.
-        Recovery.objects.filter(line__semester=money_semester).update(recovered_amount=Decimal("250.00"))
+        # Later, more money comes back (recorded as the school records it, so the live figures move).
+        recovery = Recovery.objects.get(line__semester=money_semester)
+        recovery_record(actor=world.a.users[Role.SCHOOL_OFFICER], recovery=recovery, amount=Decimal("149.75"))
         stored = ReportSnapshot.objects.get(pk=snapshot.pk)
         assert _recovered(stored.figures) == "100.25"
         assert stored.fingerprint == fingerprint(stored.figures) == snapshot.fingerprint

@@ -16,6 +16,7 @@ from core.tenancy.context import current_tenant_id, tenant_transaction
 from funding.models import ZERO
 
 from ...models import BankReturn, Batch, BatchStatus, LineStatus, PaymentLine
+from ...summary import money_summary_refresh
 from ..exports import require_manager
 from .match import Plan, match_rows, row_problem
 from .messages import (
@@ -89,6 +90,9 @@ def bank_return_import(
         if not plan.matched:
             raise ReturnFileError(MSG_MATCHES_NOTHING)
         result = _apply(actor, batch, plan, file_name[:200], parsed.fingerprint)
+        # The money of the batch's schools, recomputed in this transaction (disbursements.summary).
+        schools = PaymentLine.objects.filter(batch=batch).order_by().values_list("school_id", flat=True).distinct()
+        money_summary_refresh(semester_id=batch.semester_id, school_ids=list(schools))
         result.reconciliation = reconciliation = batch_reconcile(batch=batch)
         if reconciliation.problems:
             result.problems.extend(
