@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 
 from audits.models.reconciliation import Finding, ReasonCode, ReconciliationRun, RunStatus
 from care.models import CaseStatus, DropoutCase
+from care.pairing import selectors as pairing_selectors
 from disbursements.models import (
     Batch,
     BatchKind,
@@ -365,6 +366,20 @@ def dashboard(*, user: Any, semester: Semester, action: Action = Action.DASHBOAR
                 _cases(user=user, action=action, semester=previous),
                 {k: str(v) for k, v in CaseStatus.choices},
             ),
+        )
+    )
+    pairing = pairing_selectors.coverage_counts(user=user, action=action)
+    board.charts.append(
+        Chart(
+            key="pairing_coverage",
+            title=_("1+1 pairing: pupils who need a teacher, and those paired (now)"),
+            kind="bar",
+            headers=[_("What"), _("Now")],
+            rows=[
+                [_("Need a paired teacher"), pairing["needing"]],
+                [_("Paired"), pairing["covered"]],
+                [_("Not paired yet"), pairing["needing"] - pairing["covered"]],
+            ],
         )
     )
     board.charts.append(

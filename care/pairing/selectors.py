@@ -113,6 +113,19 @@ def coverage(*, user: Any, school_id: Any = None, limit_rows: int = 300) -> Cove
     return result
 
 
+def coverage_counts(*, user: Any, action: Action = Action.PAIRING_MANAGE) -> dict[str, int]:
+    """{"needing", "covered"}: the attending pupils the user sees (through `action`: the dashboard's, or
+    the pairing's own) who need a teacher this school year, and those of them paired now. One aggregate."""
+    pupils = (
+        Student.objects.visible_to(user, action)
+        .filter(enrollment_status=EnrollmentStatus.ATTENDING)
+        .filter(needs_pairing())
+        .annotate(paired=Exists(_current_pairing()))
+    )
+    counts = pupils.aggregate(needing=Count("pk"), covered=Count("pk", filter=Q(paired=True)))
+    return {"needing": counts["needing"] or 0, "covered": counts["covered"] or 0}
+
+
 def uncovered_count(*, user: Any) -> int:
     """How many pupils the user pairs need a teacher and have none (the worklist's count): one query."""
     return (
