@@ -127,20 +127,17 @@ def summary_by(
     by the summary's paths `by` (e.g. ("program__sort_order", "program__name")). One small GROUP BY.
     `student_count` is the summed distinct pupils of the groups (exact for one program: a pupil has one
     award per program and semester)."""
-    rows = (
-        MoneySummary.objects.visible_to(user, action)
-        .filter(semester=semester)
-        .order_by()
-        .values(*by)
-        .annotate(
-            n=Sum("awards"),
-            s=Sum("students"),
-            approved_sum=Sum("approved"),
-            paid_sum=Sum("paid"),
-            failed_sum=Sum("failed"),
-            recovered_sum=Sum("recovered"),
-        )
-    )
+    sums = {
+        "n": Sum("awards"),
+        "s": Sum("students"),
+        "approved_sum": Sum("approved"),
+        "paid_sum": Sum("paid"),
+        "failed_sum": Sum("failed"),
+        "recovered_sum": Sum("recovered"),
+    }
+    rows = MoneySummary.objects.visible_to(user, action).filter(semester=semester).order_by()
+    # Ungrouped: one total (`.values()` of no field would group by every column, a row per group).
+    rows = [rows.aggregate(**sums)] if not by else rows.values(*by).annotate(**sums)
     result = [
         MoneyGroup(
             key=tuple(row[p] for p in by),

@@ -202,6 +202,10 @@ def test_a_school_reads_its_own_schools_rows_only(world, tenant_of):
     assert [(g.key, g.approved) for g in s1] == [((w.schools["s1"].pk,), Decimal("1500.00"))]
     assert [(g.key, g.approved) for g in s2] == [((w.schools["s2"].pk,), Decimal("625.00"))]
     assert teacher == []
+    # Ungrouped: one total of every group the user sees.
+    with tenant_of(w.tenant):
+        total = summary_by(user=w.users[Role.DISTRICT_STAFF], semester=released.semester)
+    assert [(g.key, g.approved, g.student_count) for g in total] == [((), Decimal("2125.00"), 8)]
     # Tenant B's district sees none of A's rows.
     with tenant_of(world.b.tenant):
         assert summary_by(user=world.b.users[Role.DISTRICT_STAFF], semester=released.semester) == []
