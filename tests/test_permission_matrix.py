@@ -164,7 +164,9 @@ def _other_check_line(w):
         batch = Batch.objects.create(
             semester=w.semester, number=2, kind=BatchKind.REISSUE, status=BatchStatus.RELEASED, created_by=district
         )
-        sample = SpotCheck.objects.create(batch=batch, semester=w.semester, seed=8, size=1, population=1, drawn_by=district)
+        sample = SpotCheck.objects.create(
+            batch=batch, semester=w.semester, seed=8, size=1, population=1, drawn_by=district
+        )
         pupil = w.students["c4"][0]
         w.other_check_line = SpotCheckLine.objects.create(
             sample=sample, line=w.line, student=pupil, school_id=pupil.school_id, grade_id=pupil.grade_id,

@@ -83,9 +83,9 @@ def open_follow_ups(*, user: Any, action: Action = Action.FUNDING_VIEW) -> Query
 
 def pending_count(*, user: Any) -> int:
     """Sampled lines the user's school still has to ask the family about."""
-    return SpotCheckLine.objects.visible_to(user, Action.SPOT_CHECK_RECORD).filter(
-        status=CheckLineStatus.PENDING
-    ).count()
+    return (
+        SpotCheckLine.objects.visible_to(user, Action.SPOT_CHECK_RECORD).filter(status=CheckLineStatus.PENDING).count()
+    )
 
 
 def dashboard_rows(
@@ -96,9 +96,7 @@ def dashboard_rows(
     lines = SpotCheckLine.objects.visible_to(user, action)
     progress = []
     if semester is not None:
-        per_school = _counted(
-            lines.filter(sample__semester=semester).order_by().values("school_id", "school__name")
-        )
+        per_school = _counted(lines.filter(sample__semester=semester).order_by().values("school_id", "school__name"))
         progress = [
             [r["school__name"], r["done"], r["total"]]
             for r in sorted(per_school, key=lambda r: (r["school__name"], str(r["school_id"])))
@@ -114,7 +112,5 @@ def dashboard_rows(
             [str(label), *(by_semester.get(s.pk, {}).get(value.lower(), 0) if s else 0 for s in (semester, previous))]
         )
     pending = [by_semester.get(s.pk, {}) if s else {} for s in (semester, previous)]
-    results.append(
-        [_("Not yet checked"), *((r.get("total", 0) - r.get("done", 0)) if r else 0 for r in pending)]
-    )
+    results.append([_("Not yet checked"), *((r.get("total", 0) - r.get("done", 0)) if r else 0 for r in pending)])
     return progress, results

@@ -100,9 +100,14 @@ def spot_check_draw(
                 )  # fmt: skip
                 SpotCheckLine.objects.bulk_create(
                     SpotCheckLine(
-                        sample=sample, line_id=row["pk"], student_id=row["student_id"], school_id=row["school_id"],
-                        grade_id=row["grade_id"], klass_id=row["klass_id"], rank=rank,
-                    )  # fmt: skip
+                        sample=sample,
+                        line_id=row["pk"],
+                        student_id=row["student_id"],
+                        school_id=row["school_id"],
+                        grade_id=row["grade_id"],
+                        klass_id=row["klass_id"],
+                        rank=rank,
+                    )
                     for rank, row in enumerate(drawn, start=1)
                 )
         except IntegrityError:  # two draws at the same instant: the other one stands
@@ -129,9 +134,7 @@ def spot_check_record(
         row = SpotCheckLine.objects.select_for_update(of=("self",)).select_related("line").get(pk=check_line.pk)
         permissions.require(actor, Action.SPOT_CHECK_RECORD, row)
         if row.status != CheckLineStatus.PENDING:
-            raise ValidationError(
-                MSG_RECORDED % {"who": row.recorded_by or "—", "day": row.checked_on or "—"}
-            )
+            raise ValidationError(MSG_RECORDED % {"who": row.recorded_by or "—", "day": row.checked_on or "—"})
         result = CheckResult(result)
         if result == CheckResult.SHORT:
             if received_amount is None or not (Decimal(0) <= received_amount < row.line.amount):
@@ -142,7 +145,12 @@ def spot_check_record(
             received_amount = row.line.amount
         row.record()
         row.result, row.method, row.checked_on = result, method, checked_on
-        row.contact, row.received_amount, row.note, row.recorded_by = contact.strip()[:100], received_amount, note, actor
+        row.contact, row.received_amount, row.note, row.recorded_by = (
+            contact.strip()[:100],
+            received_amount,
+            note,
+            actor,
+        )
         with trail.labelled("spotcheck.record", f"{result.label}"):
             row.save(
                 update_fields=[
@@ -187,7 +195,9 @@ def follow_up_correct(*, actor: Any, follow_up: CheckFollowUp, reason: str) -> C
         raise ValidationError(MSG_SAY_HOW)
     with transaction.atomic():
         row = (
-            CheckFollowUp.objects.select_for_update(of=("self",)).select_related("check_line__line").get(pk=follow_up.pk)
+            CheckFollowUp.objects.select_for_update(of=("self",))
+            .select_related("check_line__line")
+            .get(pk=follow_up.pk)
         )
         permissions.require(actor, Action.SPOT_CHECK_RESOLVE, row)
         if row.status != FollowUpStatus.OPEN:

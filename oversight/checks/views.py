@@ -69,7 +69,9 @@ def check_draw_view(request: HttpRequest) -> HttpResponse:
             seed=form.cleaned_data["seed"],
         )
         if created:
-            messages.success(request, _("Sample drawn: %(n)s lines, seed %(seed)s.") % {"n": sample.size, "seed": sample.seed})
+            messages.success(
+                request, _("Sample drawn: %(n)s lines, seed %(seed)s.") % {"n": sample.size, "seed": sample.seed}
+            )
         else:
             messages.info(request, _("This batch already has its sample (seed %(seed)s).") % {"seed": sample.seed})
         return redirect("oversight:check", pk=sample.pk)

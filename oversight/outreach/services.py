@@ -46,7 +46,7 @@ def outreach_record(
         raise ValidationError(_("The number of people reached cannot be negative."))
     if upload is not None and upload.size > settings.MAX_UPLOAD_BYTES:
         raise ValidationError(MSG_TOO_BIG)
-    with transaction.atomic(), trail.labelled("outreach.record", OutreachKind(kind).label):
+    with transaction.atomic(), trail.labelled("outreach.record", str(OutreachKind(kind).label)):
         record = OutreachRecord(
             school=school, semester=semester, klass=klass, kind=OutreachKind(kind), held_on=held_on,
             audience=audience, note=note.strip()[:200], recorded_by=actor,

@@ -19,7 +19,14 @@ from core import clock
 from disbursements.models import Batch, BatchKind, BatchStatus, Correction, CorrectionKind, LineStatus, PaymentLine
 from funding.models import Award, AwardList, AwardListStatus, AwardStatus, Program
 from oversight.checks import selectors, services
-from oversight.checks.models import CheckFollowUp, CheckLineStatus, CheckResult, FollowUpStatus, SpotCheck, SpotCheckLine
+from oversight.checks.models import (
+    CheckFollowUp,
+    CheckLineStatus,
+    CheckResult,
+    FollowUpStatus,
+    SpotCheck,
+    SpotCheckLine,
+)
 from oversight.checks.worklist import check_items
 from oversight.selectors import dashboard
 from schools.permissions import Role
@@ -80,7 +87,10 @@ def test_the_sample_is_reproducible_from_its_seed(world, tenant_of, paid_batch):
         sample, created = services.spot_check_draw(
             actor=w.users[Role.DISTRICT_STAFF], batch=paid_batch, size=4, seed=20261207
         )
-        assert created and sample.seed == 20261207 and sample.size == 4 and sample.population == 8
+        assert created
+        assert sample.seed == 20261207
+        assert sample.size == 4
+        assert sample.population == 8
         drawn = list(SpotCheckLine.objects.filter(sample=sample).order_by("rank").values_list("line_id", flat=True))
         # The same seed on the same batch draws the same lines, in the same order, however often asked,
         # and the order is the documented one (an auditor can recompute it).
@@ -101,7 +111,8 @@ def test_a_share_is_rounded_up_and_a_seed_is_chosen_and_recorded(world, tenant_o
             actor=world.a.users[Role.DISTRICT_STAFF], batch=paid_batch, percent=Decimal("30")
         )
         assert sample.size == 3  # 30% of 8 = 2.4 → 3
-        assert sample.percent == Decimal("30") and sample.seed is not None
+        assert sample.percent == Decimal("30")
+        assert sample.seed is not None
         drawn = list(SpotCheckLine.objects.filter(sample=sample).order_by("rank").values_list("line_id", flat=True))
         assert _expected_order(paid_batch, sample.seed)[:3] == drawn
 
@@ -141,7 +152,8 @@ def test_bad_draws_are_refused_with_a_message(world, tenant_of, paid_batch):
     client = Client()
     client.force_login(district)
     response = client.post(reverse("oversight:check_draw"), {"batch": paid_batch.pk, "size": "abc"}, follow=True)
-    assert response.status_code == 200 and response.context["messages"]
+    assert response.status_code == 200
+    assert response.context["messages"]
 
 
 def _draw_all(w, tenant_of, batch):
@@ -198,7 +210,8 @@ def test_a_discrepancy_opens_a_follow_up_that_can_become_a_correction(world, ten
             checked_on=dt.date(2026, 12, 2), contact="父亲 / 李老师", note="卡上没有到账",
         )  # fmt: skip
         follow_up = CheckFollowUp.objects.get(check_line=line)
-        assert follow_up.status == FollowUpStatus.OPEN and follow_up.school_id == line.school_id
+        assert follow_up.status == FollowUpStatus.OPEN
+        assert follow_up.school_id == line.school_id
         assert [i.count for i in check_items(district)] == [2]  # with the world's own follow-up
         with pytest.raises(PermissionDenied):
             services.follow_up_correct(actor=officer, follow_up=follow_up, reason="x")
@@ -206,7 +219,8 @@ def test_a_discrepancy_opens_a_follow_up_that_can_become_a_correction(world, ten
         follow_up.refresh_from_db()
         correction = Correction.objects.get(pk=follow_up.correction_id)
         assert follow_up.status == FollowUpStatus.CORRECTED
-        assert correction.kind == CorrectionKind.RECOVER and correction.award_id == line.line.award_id
+        assert correction.kind == CorrectionKind.RECOVER
+        assert correction.award_id == line.line.award_id
         assert correction.evidence == services.evidence_of(follow_up)
         assert AuditEvent.objects.filter(action="spotcheck.correct").exists()
         with pytest.raises(ValidationError):  # settled once
@@ -233,7 +247,8 @@ def test_a_follow_up_can_be_settled_without_a_correction_from_the_page(world, te
     client.post(url, {"decision": "resolve", "text": "银行系统延迟，已到账"})
     with tenant_of(w.tenant):
         follow_up.refresh_from_db()
-        assert follow_up.status == FollowUpStatus.RESOLVED and follow_up.correction_id is None
+        assert follow_up.status == FollowUpStatus.RESOLVED
+        assert follow_up.correction_id is None
 
 
 def test_records_are_checked_and_the_sample_completes_with_its_last_line(world, tenant_of, paid_batch):
@@ -275,10 +290,12 @@ def test_the_dashboard_shows_progress_per_school_and_results(world, tenant_of, p
         progress = board.chart("checks_progress").rows
         assert sorted(progress) == sorted([[w.schools["s1"].name, 1, 6], [w.schools["s2"].name, 0, 2]])
         results = dict((r[0], r[1]) for r in board.chart("checks_results").rows)
-        assert results[str(CheckResult.IN_FULL.label)] == 1 and sum(results.values()) == 8
+        assert results[str(CheckResult.IN_FULL.label)] == 1
+        assert sum(results.values()) == 8
         school_board = dashboard(user=w.users[Role.SCHOOL_OFFICER], semester=paid_batch.semester)
         assert school_board.chart("checks_progress").rows == [[w.schools["s1"].name, 1, 6]]
     client = Client()
     client.force_login(w.users[Role.DISTRICT_STAFF])
     page = client.get(reverse("oversight:checks"), {"semester": paid_batch.semester.pk}).content.decode()
-    assert "1/6" in page and "0/2" in page
+    assert "1/6" in page
+    assert "0/2" in page
