@@ -92,25 +92,27 @@ def dashboard_rows(
     *, user: Any, semester: Semester | None, previous: Semester | None, action: Action
 ) -> tuple[list[list[Any]], list[list[Any]]]:
     """The dashboard's two tables: progress per school this semester ([school, checked, sampled]) and
-    results ([result, this semester, previous]). Two grouped statements."""
-    lines = SpotCheckLine.objects.visible_to(user, action)
-    progress = []
-    if semester is not None:
-        per_school = _counted(lines.filter(sample__semester=semester).order_by().values("school_id", "school__name"))
-        progress = [
-            [r["school__name"], r["done"], r["total"]]
-            for r in sorted(per_school, key=lambda r: (r["school__name"], str(r["school_id"])))
-        ]
+    results ([result, this semester, previous]). One grouped statement (semester × school)."""
     semesters = [s for s in (semester, previous) if s is not None]
-    by_semester = {
-        r["sample__semester_id"]: r
-        for r in _counted(lines.filter(sample__semester__in=semesters).order_by().values("sample__semester_id"))
-    }
-    results = []
-    for value, label in CheckResult.choices:
-        results.append(
-            [str(label), *(by_semester.get(s.pk, {}).get(value.lower(), 0) if s else 0 for s in (semester, previous))]
+    rows = list(
+        _counted(
+            SpotCheckLine.objects.visible_to(user, action)
+            .filter(sample__semester__in=semesters)
+            .order_by()
+            .values("sample__semester_id", "school_id", "school__name")
         )
-    pending = [by_semester.get(s.pk, {}) if s else {} for s in (semester, previous)]
-    results.append([_("Not yet checked"), *((r.get("total", 0) - r.get("done", 0)) if r else 0 for r in pending)])
+    )
+    current = [r for r in rows if semester is not None and r["sample__semester_id"] == semester.pk]
+    progress = [
+        [r["school__name"], r["done"], r["total"]]
+        for r in sorted(current, key=lambda r: (r["school__name"], str(r["school_id"])))
+    ]
+
+    def total(s: Semester | None, measure: str) -> int:
+        return sum(r[measure] for r in rows if s is not None and r["sample__semester_id"] == s.pk)
+
+    results = [
+        [str(label), *(total(s, value.lower()) for s in (semester, previous))] for value, label in CheckResult.choices
+    ]
+    results.append([_("Not yet checked"), *(total(s, "total") - total(s, "done") for s in (semester, previous))])
     return progress, results
