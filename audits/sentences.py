@@ -137,6 +137,13 @@ PHRASES: dict[str, str | Promise] = {
     "care.weekly_return_remind": _("reminded a school of its weekly dropout return"),
     "visit.record_identification": _("recorded the home visit of a nomination"),
     "visit.record_pairing": _("recorded a paired teacher's home visit"),
+    # Oversight: post-payment checks (回访) and policy outreach (宣传).
+    "spotcheck.draw": _("drew a sample of a paid batch for post-payment checks"),
+    "spotcheck.record": _("recorded a post-payment check with a family"),
+    "spotcheck.complete": _("finished a post-payment check sample"),
+    "spotcheck.resolve": _("settled a post-payment discrepancy"),
+    "spotcheck.correct": _("proposed a correction for a post-payment discrepancy"),
+    "outreach.record": _("recorded policy outreach"),
 }
 
 #: Codes made at run time, by prefix: the rest of the code is a kind or a transition's name.

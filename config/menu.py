@@ -87,6 +87,9 @@ MENU: tuple[Group, ...] = (
                 "arrow-counterclockwise",
                 counted=True,
             ),
+            Entry("funding:emergency_index", _("Temporary emergency aid"), Action.FUNDING_VIEW, "life-preserver"),
+            Entry("disbursements:letters", _("Letters to families"), Action.FUNDING_VIEW, "envelope-paper"),
+            Entry("oversight:checks", _("Post-payment checks"), Action.FUNDING_VIEW, "telephone", counted=True),
         ),
     ),
     Group(
@@ -120,6 +123,7 @@ MENU: tuple[Group, ...] = (
             Entry("oversight:dashboard", _("Dashboard"), Action.DASHBOARD_VIEW, "graph-up"),  # 数据看板
             Entry("disbursements:ledger", _("Ledger"), Action.FUNDING_VIEW, "journal-bookmark"),
             Entry("oversight:reports", _("Periodic reports"), Action.REPORT_VIEW, "file-earmark-bar-graph"),
+            Entry("oversight:outreach", _("Policy outreach"), Action.OUTREACH_VIEW, "megaphone-fill"),
         ),
     ),
     Group(

@@ -19,6 +19,13 @@ class DisbursementsConfig(AppConfig):
 
         connect()  # funding's awards_changed keeps the money summary in step
 
+        from students.selectors import register_file_section
+
+        from .selectors import student_file_section
+
+        # The pupil's payment history on their file (一生一档); students may not import disbursements.
+        register_file_section("disbursements/_student_file.html", student_file_section)
+
         from schools import jobs
 
         from .services.batches import BUILD_JOB_KIND

@@ -154,3 +154,49 @@ def batches_waiting(*, user: Any, semester: Semester | None) -> QuerySet[Batch] 
         .filter(semester=semester, status__in=[BatchStatus.FROZEN, BatchStatus.RELEASED])
         .order_by("number", "pk")
     )
+
+
+def student_file_section(*, user: Any, student: Any) -> dict[str, Any] | None:
+    """What the money adds to the pupil's file (一生一档): every payment line (semester, batch, program,
+    amount, the bank's answer), and each correction and recovery of the pupil's awards. None for a user
+    who does not see the pupil's money. Three queries."""
+    from schools import permissions
+
+    if not permissions.can(user, Action.FUNDING_VIEW, student):
+        return None
+    lines = list(
+        PaymentLine.objects.visible_to(user)
+        .filter(student=student)
+        .select_related("batch__semester", "program")
+        .order_by("-semester__academic_year", "-semester__term", "batch__number", "created_at", "pk")
+    )
+    corrections = list(
+        Correction.objects.visible_to(user)
+        .filter(award__student=student)
+        .select_related("award__program", "award__semester", "proposed_by", "decided_by")
+        .order_by("-created_at", "pk")
+    )
+    recoveries = list(
+        Recovery.objects.visible_to(user)
+        .filter(line__student=student)
+        .select_related("line__program")
+        .order_by("-created_at", "pk")
+    )
+    return {
+        "lines": lines,
+        "corrections": corrections,
+        "recoveries": recoveries,
+        "student_pk": student.pk,
+        "proposes_emergency": permissions.can(user, Action.AWARD_PREPARE, student),
+    }
+
+
+def letter_classes(*, user: Any) -> QuerySet[Any]:
+    """The classes of the user's units (those who see money), by school, grade and number."""
+    from schools.models import SchoolClass
+
+    return (
+        SchoolClass.objects.visible_to(user, Action.FUNDING_VIEW)
+        .select_related("school", "grade")
+        .order_by("school__code", "grade__entry_year", "number", "pk")
+    )

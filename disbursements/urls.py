@@ -19,6 +19,7 @@ urlpatterns = [
     path("recoveries/<uuid:pk>/record/", views.recovery_record_view, name="recovery_record"),
     path("recoveries/<uuid:pk>/write-off/", views.recovery_write_off_view, name="recovery_write_off"),
     path("ledger/", views.ledger_view, name="ledger"),
+    path("letters/", views.letters_view, name="letters"),
     path("letters/student/<uuid:student_pk>/", views.letter_student_view, name="letter_student"),
     path("letters/class/<uuid:class_pk>/", views.letter_class_view, name="letter_class"),
 ]

@@ -336,6 +336,22 @@ def ledger_view(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+def letters_view(request: HttpRequest) -> HttpResponse:
+    """温馨告知书 from the menu: the classes of the user's units, each a link to its printable letters."""
+    permissions.require(request.user, Action.FUNDING_VIEW)
+    semester = funding_selectors.semester_from_request(request)
+    return render(
+        request,
+        "disbursements/letters_index.html",
+        {
+            "semester": semester,
+            "semesters": funding_selectors.semester_list(user=request.user),
+            "classes": selectors.letter_classes(user=request.user),
+        },
+    )
+
+
+@login_required
 def letter_student_view(request: HttpRequest, student_pk: str) -> HttpResponse:
     """温馨告知书 for one funded student (printable)."""
     student = student_get_for_user(user=request.user, pk=student_pk, action=Action.FUNDING_VIEW)

@@ -12,6 +12,7 @@ urlpatterns = [
     ),
     path("award/<uuid:pk>/remove/", views.award_remove_view, name="award_remove"),
     path("award/<uuid:pk>/approve-emergency/", views.emergency_approve_view, name="emergency_approve"),
+    path("emergency/", views.emergency_index_view, name="emergency_index"),
     path("emergency/<uuid:student_pk>/", views.emergency_view, name="emergency"),
     path("budgets/", views.budgets_view, name="budgets"),
     path("budgets/compute/", views.budgets_compute_view, name="budgets_compute"),

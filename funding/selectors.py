@@ -176,3 +176,27 @@ def award_counts_by_program(*, user: Any, semester: Semester) -> dict[Any, dict[
         )
     )
     return {r["program_id"]: {"listed": r["listed"], "approved": r["approved"]} for r in rows}
+
+
+def emergency_awards(*, user: Any, semester: Semester | None) -> QuerySet[Award]:
+    """临时救助 of the semester in the user's units, newest first (proposed ones waiting for the district)."""
+    if semester is None:
+        return Award.objects.none()
+    return (
+        Award.objects.visible_to(user)
+        .filter(semester=semester, program__is_emergency=True)
+        .select_related("student", "school", "klass__grade", "award_list")
+        .order_by("-created_at", "pk")
+    )
+
+
+def emergency_candidates(*, user: Any, q: str) -> Any:
+    """Pupils the user may propose emergency aid for, found by a name fragment or a whole ID number (at
+    most 20); none without a search."""
+    from students.filters import pupil_search
+    from students.models import Student
+
+    if not q.strip():
+        return Student.objects.none()
+    qs = Student.objects.visible_to(user, Action.AWARD_PREPARE).select_related("school", "klass__grade")
+    return pupil_search(qs, q.strip()[:50]).order_by("name", "pk")[:20]

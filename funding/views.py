@@ -159,6 +159,28 @@ def emergency_view(request: HttpRequest, student_pk: str) -> HttpResponse:
 
 
 @login_required
+def emergency_index_view(request: HttpRequest) -> HttpResponse:
+    """临时救助 from the menu: the semester's emergency aid in the user's units and, for the school, a
+    pupil search leading to the proposal form."""
+    permissions.require(request.user, Action.FUNDING_VIEW)
+    semester = selectors.semester_from_request(request)
+    proposes = permissions.can(request.user, Action.AWARD_PREPARE)
+    q = request.GET.get("q", "")[:50]
+    return render(
+        request,
+        "funding/emergency_index.html",
+        {
+            "semester": semester,
+            "semesters": selectors.semester_list(user=request.user),
+            "awards": selectors.emergency_awards(user=request.user, semester=semester)[:300],
+            "proposes": proposes,
+            "q": q,
+            "candidates": selectors.emergency_candidates(user=request.user, q=q) if proposes else [],
+        },
+    )
+
+
+@login_required
 @require_POST
 def emergency_approve_view(request: HttpRequest, pk: str) -> HttpResponse:
     award = get_visible(Award, user=request.user, pk=pk, action=Action.AWARD_APPROVE)

@@ -9,9 +9,12 @@ class OversightConfig(AppConfig):
     verbose_name = _("Oversight")
 
     def ready(self):
+        from core import worklist
         from schools.jobs import register_job_kind
 
+        from .checks.worklist import check_items
         from .services import REPORT_JOB_KIND
         from .tasks import report_generate_task
 
         register_job_kind(REPORT_JOB_KIND, report_generate_task)
+        worklist.register(check_items)

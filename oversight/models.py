@@ -76,3 +76,10 @@ class ReportSnapshot(TenantModel):
 
     def delete(self, *args: Any, **kwargs: Any) -> Any:
         raise SnapshotImmutable(self.pk)
+
+
+# The post-payment checks (回访) and the outreach records (宣传) live in sub-packages of their own.
+from .checks.models import CheckFollowUp, SpotCheck, SpotCheckLine  # noqa: E402
+from .outreach.models import OutreachRecord  # noqa: E402
+
+__all__ = ["CheckFollowUp", "OutreachRecord", "ReportKind", "ReportSnapshot", "SpotCheck", "SpotCheckLine"]

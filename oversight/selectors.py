@@ -395,7 +395,46 @@ def dashboard(*, user: Any, semester: Semester, action: Action = Action.DASHBOAR
             ),
         )
     )
+    board.charts.extend(_checks_and_outreach(user=user, action=action, semester=semester, previous=previous))
     return board
+
+
+def _checks_and_outreach(*, user: Any, action: Action, semester: Semester, previous: Semester | None) -> list[Chart]:
+    """The post-payment checks (回访: progress per school, results) and the outreach coverage (宣传: schools
+    that did each kind). Three grouped statements."""
+    from .checks.selectors import dashboard_rows
+    from .outreach.models import OutreachKind
+    from .outreach.selectors import schools_covered
+
+    side = [str(semester), str(previous) if previous else "—"]
+    progress, results = dashboard_rows(user=user, semester=semester, previous=previous, action=action)
+    covered = schools_covered(user=user, semesters=[s for s in (semester, previous) if s], action=action)
+    return [
+        Chart(
+            key="checks_progress",
+            title=_("Post-payment checks: lines checked per school (%(s)s)") % {"s": side[0]},
+            kind="bar",
+            headers=[_("School"), _("Checked"), _("Sampled")],
+            rows=progress,
+        ),
+        Chart(
+            key="checks_results",
+            title=_("Post-payment checks: results"),
+            kind="bar",
+            headers=[_("Result"), *side],
+            rows=results if any(any(r[1:]) for r in results) else [],
+        ),
+        Chart(
+            key="outreach_coverage",
+            title=_("Policy outreach: schools that did each kind"),
+            kind="bar",
+            headers=[_("Kind"), *side],
+            rows=[
+                [str(label), *(covered.get(s.pk, {}).get(kind, 0) if s else 0 for s in (semester, previous))]
+                for kind, label in OutreachKind.choices
+            ],
+        ),
+    ]
 
 
 def _findings_action(action: Action) -> Action:

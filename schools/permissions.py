@@ -123,6 +123,13 @@ class Action(StrEnum):
     DASHBOARD_VIEW = "dashboard.view"  # the district's dashboard, or one's school's
     REPORT_VIEW = "report.view"  # the district's report snapshots (district-wide figures)
     REPORT_GENERATE = "report.generate"  # make a snapshot now (the beat task makes them on schedule)
+    # 回访: after a batch is paid, a sample of its lines is checked with the families
+    SPOT_CHECK_DRAW = "spotcheck.draw"  # the district draws the sample (size or share, and a seed)
+    SPOT_CHECK_RECORD = "spotcheck.record"  # the school records what the family said (phone or visit)
+    SPOT_CHECK_RESOLVE = "spotcheck.resolve"  # the district settles a discrepancy (or proposes a correction)
+    # 宣传: the policy outreach of each school and semester (letters, meetings, 32211-style work)
+    OUTREACH_VIEW = "outreach.view"  # the records and the coverage of one's schools
+    OUTREACH_RECORD = "outreach.record"  # the school records what it did
 
 
 _ALL_TENANT_ROLES = frozenset(Role)
@@ -203,6 +210,13 @@ POLICY: dict[Action, frozenset[Role]] = {
     Action.DASHBOARD_VIEW: frozenset({Role.SCHOOL_OFFICER, Role.PRINCIPAL, Role.DISTRICT_STAFF, Role.DISTRICT_AUDITOR}),
     Action.REPORT_VIEW: frozenset({Role.DISTRICT_STAFF, Role.DISTRICT_AUDITOR}),
     Action.REPORT_GENERATE: frozenset({Role.DISTRICT_STAFF}),
+    # Post-payment checks: the district draws and settles, the school's officer asks the families; the
+    # sample itself is read with FUNDING_VIEW (officer and principal: their school's lines).
+    Action.SPOT_CHECK_DRAW: frozenset({Role.DISTRICT_STAFF}),
+    Action.SPOT_CHECK_RECORD: frozenset({Role.SCHOOL_OFFICER}),
+    Action.SPOT_CHECK_RESOLVE: frozenset({Role.DISTRICT_STAFF}),
+    Action.OUTREACH_VIEW: frozenset({Role.SCHOOL_OFFICER, Role.PRINCIPAL, Role.DISTRICT_STAFF, Role.DISTRICT_AUDITOR}),
+    Action.OUTREACH_RECORD: frozenset({Role.SCHOOL_OFFICER}),
 }
 
 PLATFORM_ACTIONS: frozenset[Action] = frozenset(

@@ -51,7 +51,7 @@ from funding.models import (
     Term,
 )
 from funding.services.catalogue import standards_for_new_semester
-from oversight.models import ReportSnapshot
+from oversight.models import CheckFollowUp, OutreachRecord, ReportSnapshot, SpotCheck, SpotCheckLine
 from schools import services
 from schools.models import Area, CalendarDay, Grade, Job, Role, School, SchoolClass, Stage, Tenant, User
 from students import idcard
@@ -116,6 +116,10 @@ class TenantWorld:
     visit: HomeVisit | None = None
     weekly_returns: dict[str, WeeklyReturn] = field(default_factory=dict)
     snapshot: ReportSnapshot | None = None
+    spot_check: SpotCheck | None = None
+    check_line: SpotCheckLine | None = None
+    follow_up: CheckFollowUp | None = None
+    outreach: dict[str, OutreachRecord] = field(default_factory=dict)
 
     @property
     def all_students(self) -> list[Student]:
@@ -219,7 +223,33 @@ def build_tenant(slug: str, marker: str, region: str) -> TenantWorld:
             semester=w.semester, figures={"marker": marker}, fingerprint="0" * 64,
             generated_by=w.users[Role.DISTRICT_STAFF],
         )  # fmt: skip
+        _oversight_rows(w)
     return w
+
+
+def _oversight_rows(w: TenantWorld) -> None:
+    """回访: the paid batch's sample (its one line, c1's first pupil, at school s1) with a follow-up of a
+    discrepancy; 宣传: one outreach record per school (s1's with evidence)."""
+    district, officer = w.users[Role.DISTRICT_STAFF], w.users[Role.SCHOOL_OFFICER]
+    line = w.line
+    w.spot_check = SpotCheck.objects.create(
+        batch=w.batch, semester=w.semester, seed=7, size=1, population=1, drawn_by=district
+    )
+    w.check_line = SpotCheckLine.objects.create(
+        sample=w.spot_check, line=line, student_id=line.student_id, school_id=line.school_id,
+        grade_id=line.grade_id, klass_id=line.klass_id, rank=1,
+    )  # fmt: skip
+    w.follow_up = CheckFollowUp.objects.create(check_line=w.check_line, school_id=line.school_id)
+    for key, school in w.schools.items():
+        record = OutreachRecord(
+            school=school, semester=w.semester, kind="LETTER", held_on=dt.date(2026, 10, 9), audience=30,
+            note=f"{w.marker}宣传", recorded_by=officer,
+        )  # fmt: skip
+        if key == "s1":
+            record.evidence_name, record.evidence_type = "photo.txt", "text/plain"
+            record.evidence.save("evidence", ContentFile(b"photo"), save=False)
+        record.save()
+        w.outreach[key] = record
 
 
 def build_world() -> World:

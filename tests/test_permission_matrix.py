@@ -29,11 +29,12 @@ EXPECTED = {
         A.APPLICATION_VIEW, A.APPLICATION_SCHOOL_REVIEW, A.PUBLICITY_MANAGE, A.TIER_ADJUST_PROPOSE,
         A.FUNDING_VIEW, A.AWARD_PREPARE, A.ENROLLMENT_CONFIRM, A.CORRECTION_PROPOSE,
         A.CARE_VIEW, A.CASE_STEP, A.CASE_DECIDE, A.PAIRING_MANAGE, A.RISK_FLAG_SET, A.WEEKLY_RETURN_VIEW,
-        A.WEEKLY_RETURN_SUBMIT, A.DASHBOARD_VIEW,
+        A.WEEKLY_RETURN_SUBMIT, A.DASHBOARD_VIEW, A.SPOT_CHECK_RECORD, A.OUTREACH_VIEW, A.OUTREACH_RECORD,
     },
     Role.PRINCIPAL: {
         A.SCHOOL_VIEW, A.STUDENT_VIEW, A.JOB_VIEW, A.APPLICATION_VIEW, A.PUBLICITY_SIGN, A.FUNDING_VIEW,
         A.CARE_VIEW, A.CASE_STEP, A.CASE_DECIDE, A.PAIRING_MANAGE, A.WEEKLY_RETURN_VIEW, A.DASHBOARD_VIEW,
+        A.OUTREACH_VIEW,
     },
     Role.DISTRICT_STAFF: {
         A.SCHOOL_VIEW, A.STUDENT_VIEW, A.STUDENT_EDIT, A.STUDENT_VIEW_PII, A.ROSTER_IMPORT, A.AUDIT_VIEW, A.JOB_VIEW,
@@ -42,12 +43,13 @@ EXPECTED = {
         A.CORRECTION_APPROVE, A.SEMESTER_REOPEN, A.BUDGET_WAIVE, A.ADMIN_ACCESS,
         A.REGISTRY_VIEW, A.REGISTRY_IMPORT, A.RECONCILIATION_VIEW, A.RECONCILIATION_RUN, A.RECONCILIATION_ACT,
         A.CARE_VIEW, A.CASE_STEP, A.CASE_DECIDE, A.PAIRING_MANAGE, A.RISK_FLAG_SET, A.WEEKLY_RETURN_VIEW,
-        A.DASHBOARD_VIEW, A.REPORT_VIEW, A.REPORT_GENERATE,
+        A.DASHBOARD_VIEW, A.REPORT_VIEW, A.REPORT_GENERATE, A.SPOT_CHECK_DRAW, A.SPOT_CHECK_RESOLVE,
+        A.OUTREACH_VIEW,
     },
     Role.DISTRICT_AUDITOR: {
         A.SCHOOL_VIEW, A.STUDENT_VIEW, A.STUDENT_VIEW_PII, A.AUDIT_VIEW, A.JOB_VIEW, A.APPLICATION_VIEW,
         A.FUNDING_VIEW, A.REGISTRY_VIEW, A.RECONCILIATION_VIEW, A.CARE_VIEW, A.WEEKLY_RETURN_VIEW,
-        A.DASHBOARD_VIEW, A.REPORT_VIEW,
+        A.DASHBOARD_VIEW, A.REPORT_VIEW, A.OUTREACH_VIEW,
     },
     Role.TENANT_ADMIN: {
         A.ADMIN_ACCESS, A.SCHOOL_VIEW, A.SCHOOL_MANAGE, A.USER_MANAGE, A.ACCOUNT_UNLOCK, A.JOB_VIEW, A.TENANT_SETTINGS,
@@ -95,6 +97,13 @@ def _target(w, action, role=Role.DISTRICT_STAFF):
         # A school's weekly return: the sibling is the other school's, whatever the role's level.
         other = w.weekly_returns["s2"]
         return w.weekly_returns["s1"], {Level.CLASS: other, Level.GRADE: other, Level.SCHOOL: other}
+    if action.value.startswith("spotcheck."):
+        # A sampled line of s1; the sibling is a line of s2's pupil in a second batch's sample.
+        other = _other_check_line(w)
+        return w.check_line, {Level.CLASS: other, Level.GRADE: other, Level.SCHOOL: other}
+    if action.value.startswith("outreach."):
+        other = w.outreach["s2"]
+        return w.outreach["s1"], {Level.CLASS: other, Level.GRADE: other, Level.SCHOOL: other}
     if action.value.startswith("care."):
         return w.cases["c1"], {
             Level.CLASS: w.cases["c2"],
@@ -141,6 +150,29 @@ def _target(w, action, role=Role.DISTRICT_STAFF):
     if action in (A.ADMIN_ACCESS, A.TENANT_MANAGE, A.CALENDAR_MANAGE, A.ACCOUNT_UNLOCK):
         return None, {}
     raise AssertionError(f"no target for {action}: add it to the matrix test")
+
+
+def _other_check_line(w):
+    """A sampled line at school s2 (c4's first pupil), in a sample of a second batch; made once per world."""
+    import datetime as dt
+
+    from disbursements.models import Batch, BatchKind, BatchStatus
+    from oversight.models import SpotCheck, SpotCheckLine
+
+    if getattr(w, "other_check_line", None) is None:
+        district = w.users[Role.DISTRICT_STAFF]
+        batch = Batch.objects.create(
+            semester=w.semester, number=2, kind=BatchKind.REISSUE, status=BatchStatus.RELEASED, created_by=district
+        )
+        sample = SpotCheck.objects.create(
+            batch=batch, semester=w.semester, seed=8, size=1, population=1, drawn_by=district
+        )
+        pupil = w.students["c4"][0]
+        w.other_check_line = SpotCheckLine.objects.create(
+            sample=sample, line=w.line, student=pupil, school_id=pupil.school_id, grade_id=pupil.grade_id,
+            klass_id=pupil.klass_id, rank=1, checked_on=dt.date(2026, 10, 1),
+        )  # fmt: skip
+    return w.other_check_line
 
 
 def test_the_matrix_covers_every_role_and_every_action_has_a_rule():

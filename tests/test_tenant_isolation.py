@@ -124,6 +124,10 @@ POST_ONLY = {
     "care:risk_flag_set",
     "care:risk_flag_clear",
     "oversight:report_generate",
+    "oversight:check_draw",
+    "oversight:check_record",
+    "oversight:follow_up_decide",
+    "oversight:outreach_record",
 }
 
 
@@ -307,6 +311,11 @@ PARAMS = {
     "care-weekly-return-detail": lambda w: {"pk": w.weekly_returns["s1"].pk},
     "oversight:report": lambda w: {"pk": _snapshot_of(w).pk},
     "oversight-report-detail": lambda w: {"pk": _snapshot_of(w).pk},
+    "oversight:check": lambda w: {"pk": w.spot_check.pk},
+    "oversight:check_record": lambda w: {"pk": w.check_line.pk},
+    "oversight:follow_up_decide": lambda w: {"pk": w.follow_up.pk},
+    "oversight:outreach_evidence": lambda w: {"pk": w.outreach["s1"].pk},
+    "oversight:outreach_letter": lambda w: {"class_pk": w.classes["c1"].pk},
     "door:unlock": lambda w: {"pk": w.users[Role.CLASS_TEACHER].pk},
     "door:two_factor_reset": lambda w: {"pk": w.users[Role.CLASS_TEACHER].pk},
 }
@@ -366,6 +375,8 @@ def _markers(w: TenantWorld) -> list[str]:
     values += [str(w.award.pk), str(w.batch.pk), str(w.line.pk), str(w.semester.pk), str(w.correction.pk)]
     values.append(str(_run_of(w).pk))
     values.append(str(_snapshot_of(w).pk))
+    values += [str(w.spot_check.pk), str(w.check_line.pk), str(w.follow_up.pk)]
+    values += [str(r.pk) for r in w.outreach.values()]
     values += [str(case.pk) for case in w.cases.values()]
     values += [str(p.pk) for p in w.pairings.values()] + [str(w.visit.pk)]
     values += [str(f.pk) for f in w.flags.values()]
