@@ -7,6 +7,7 @@ rows; a school's officer reads their school's rows only."""
 
 from __future__ import annotations
 
+import io
 from decimal import Decimal
 
 from django.core.management import call_command
@@ -209,3 +210,21 @@ def test_a_school_reads_its_own_schools_rows_only(world, tenant_of):
     # Tenant B's district sees none of A's rows.
     with tenant_of(world.b.tenant):
         assert summary_by(user=world.b.users[Role.DISTRICT_STAFF], semester=released.semester) == []
+
+
+def test_after_the_demo_world_every_summary_row_equals_money_by(db):
+    """The demo's semester (lists approved, a batch paid with failures, a reissue batch, an emergency
+    grant, a recovery and a stop proposed), made through the services: every group agrees."""
+    from core.tenancy.context import tenant_transaction
+    from funding.models import Semester
+    from schools.models import Tenant, User
+
+    call_command("seed_demo", scale=0.4, stdout=io.StringIO())
+    tenant = Tenant.objects.get(slug="demo-a")
+    with tenant_transaction(tenant.pk):
+        district = User.objects.get(username="a.district")
+        semesters = list(Semester.objects.all())
+        checked = [_agrees(semester, district) for semester in semesters]
+    moving = [s for s in checked if s]
+    assert moving, "the demo has money"
+    assert any(_total(s, "paid") > 0 and _total(s, "failed_lines") > 0 for s in moving)
