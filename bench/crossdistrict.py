@@ -213,7 +213,7 @@ def _python() -> dict:
     for tenant_id in Tenant.objects.filter(is_active=True).values_list("pk", flat=True):
         with tenant_transaction(tenant_id):
             pupils, _awards = _district_rows(tenant_id, [SEMESTER])
-        for _pk, (token, _attending) in pupils.items():
+        for token, _attending in pupils.values():
             seen.setdefault(decrypt(token, context="id_number"), set()).add(tenant_id)
     in_two = sum(1 for districts in seen.values() if len(districts) > 1)
     return {"seconds": round(time.perf_counter() - started, 2), "pupils_in_two": in_two, "rss_mb": _rss()}
