@@ -218,6 +218,8 @@ def _replace_facts(facts: list[tuple[Any, ...]]) -> None:
     table = qn(PlatformFact._meta.db_table)
     cols = ", ".join(qn(c) for c in _FACT_COLUMNS)
     with connection.cursor() as cursor:
+        # Dropped at commit; and before, should two passes share one transaction (the tests do).
+        cursor.execute("DROP TABLE IF EXISTS platform_fact_stage")
         cursor.execute(
             f"CREATE TEMP TABLE platform_fact_stage ON COMMIT DROP AS SELECT {cols} FROM {table} WHERE false"  # noqa: S608
         )
