@@ -96,6 +96,7 @@ PHRASES: dict[str, str | Promise] = {
     "publicity.publish": _("published a publicity list"),
     "publicity.record_held": _("recorded a publicity held on paper"),
     "publicity.sign": _("signed a publicity list"),
+    "crossdistrict.pass": _("recorded the platform's matching across districts"),
     "reconciliation.run": _("ran a reconciliation"),
     "recovery.record": _("recorded a recovered amount"),
     "recovery.write_off": _("wrote off a recovery"),

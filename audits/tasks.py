@@ -8,12 +8,14 @@ from core.tenancy.tasks import TenantTask
 from schools import jobs
 
 from .checkpoints import checkpoint_verify, checkpoints_write_everywhere
+from .crossdistrict.tasks import crossdistrict_match_task
 from .reconciliation.tasks import reconciliation_act_task, reconciliation_task
 from .registry.tasks import registry_import_task
 from .verify import verify_tenant_chain
 
 # Celery's autodiscovery imports this module only: the tasks of the packages are named here.
 __all__ = [
+    "crossdistrict_match_task",
     "reconciliation_act_task",
     "reconciliation_task",
     "registry_import_task",

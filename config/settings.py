@@ -40,6 +40,10 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
 BLIND_INDEX_KEY = env.str("BLIND_INDEX_KEY", default="")
 AUDIT_HMAC_KEY = env.str("AUDIT_HMAC_KEY", default="")
+# The platform's own key for finding one pupil in two districts (audits/crossdistrict): a keyed hash
+# of the ID number kept only in a platform table no district's session reads. Separate from the
+# blind-index key, so that nothing a district holds (its rows, its blind indexes) gives these values.
+PLATFORM_MATCH_KEY = env.str("PLATFORM_MATCH_KEY", default="")
 # Where the signed checkpoints of the audit chains go (audits/checkpoints.py): the anchor outside the
 # database that finds rows deleted from a chain's end. The default suits development only; in
 # production it must be storage the database server and its superuser cannot write or delete in
@@ -218,6 +222,12 @@ CELERY_BEAT_SCHEDULE = {
     "money-summary-rebuild": {
         "task": "disbursements.money_summary_rebuild_everywhere",
         "schedule": crontab(hour=2, minute=10),
+    },
+    # 跨区县重复资助: the platform's matching of pupils across districts (audits/crossdistrict), nightly;
+    # the platform operator runs it at any time too (`manage.py crossdistrict_match`).
+    "crossdistrict-match": {
+        "task": "audits.crossdistrict_match",
+        "schedule": crontab(hour=2, minute=40),
     },
     # Uploads are deleted when their job ends; what a job that never ended left goes after a day.
     "sweep-uploads": {

@@ -14,6 +14,7 @@ os.environ.setdefault("SECRET_KEY", "test-only-secret-key-0123456789abcdefghijkl
 os.environ.setdefault("FIELD_ENCRYPTION_KEYS", "t1:dGVzdC1vbmx5LWZpZWxkLWVuY3J5cHRpb24ta2V5ISE=")
 os.environ.setdefault("BLIND_INDEX_KEY", "dGVzdC1vbmx5LWJsaW5kLWluZGV4LWtleS0xMjM0NTY=")
 os.environ.setdefault("AUDIT_HMAC_KEY", "dGVzdC1vbmx5LWF1ZGl0LWhtYWMta2V5LTEyMzQ1Njc=")
+os.environ.setdefault("PLATFORM_MATCH_KEY", "dGVzdC1vbmx5LXBsYXRmb3JtLW1hdGNoLWtleS0xMjM=")
 
 # pytest-xdist runs the suite in several processes ("gw0", "gw1", ...), each on its own test database
 # (pytest-django adds the suffix). Each also gets its own Redis database: job progress is cached under

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.checks import Error, register
 from django.core.exceptions import ImproperlyConfigured
 
-KEYS = ("FIELD_ENCRYPTION_KEYS", "BLIND_INDEX_KEY", "AUDIT_HMAC_KEY")
+KEYS = ("FIELD_ENCRYPTION_KEYS", "BLIND_INDEX_KEY", "AUDIT_HMAC_KEY", "PLATFORM_MATCH_KEY")
 SETUP_HINT = "Set SECRET_KEY (production) or DEBUG=1 (local development)."
 
 
@@ -27,7 +27,7 @@ def missing_secrets() -> list[str]:
 
 @register(deploy=True)
 def production_secrets(app_configs, **kwargs):
-    """Outside DEBUG the SECRET_KEY and the encryption, blind-index and audit keys are set
+    """Outside DEBUG the SECRET_KEY and the encryption, blind-index, audit and platform-match keys are set
     explicitly (the keys never derived from SECRET_KEY, whose rotation would otherwise make the
     register unreadable)."""
     errors = []

@@ -164,6 +164,31 @@ def _blind_prefix(kind: str) -> hmac.HMAC:
     return hmac.new(keyring().blind_key, f"{kind}\x1f".encode(), hashlib.sha256)
 
 
+def platform_hasher() -> Callable[[str], str]:
+    """`hash(id_number)`: the PLATFORM's keyed hash of a normalised ID number (HMAC-SHA-256 under
+    PLATFORM_MATCH_KEY, 64 hex digits), for finding one pupil in two districts
+    (`audits.crossdistrict`). A key of its own, not the blind-index key: its values are kept only in the
+    platform's table, which no district's session can read, so a district's database holds neither
+    another district's values nor its own (docs/architecture.md, "Duplicates across districts")."""
+    prefix = hmac.new(_platform_key(), b"id_number\x1f", hashlib.sha256)
+
+    def platform_hash(id_number: str) -> str:
+        digest = prefix.copy()
+        digest.update(id_number.encode())
+        return digest.hexdigest()
+
+    return platform_hash
+
+
+@cache
+def _platform_key() -> bytes:
+    if settings.PLATFORM_MATCH_KEY:
+        return _decode_key(settings.PLATFORM_MATCH_KEY, "PLATFORM_MATCH_KEY")
+    if not settings.DEBUG:
+        raise ImproperlyConfigured("PLATFORM_MATCH_KEY must be set outside DEBUG")
+    return _derived("platform-match")
+
+
 def normalise(value: str, kind: str) -> str:
     """The canonical text form: no spaces; ID numbers in upper case (the check character X)."""
     text = "".join(value.split())

@@ -98,6 +98,13 @@ def full_world(world, tenant_of):
             )
             run, _created = reconciliation_run(actor=district, semester=w.semester)
             assert run.findings.exists()
+    # The platform's matching across districts tells each district of a pupil funded in both.
+    from audits.crossdistrict.services import crossdistrict_match
+    from audits.tests.test_crossdistrict import fund, twin
+
+    with tenant_of(world.b.tenant):
+        fund(world.b, twin(world.b, world.a.students["c1"][0], name="乙双一"))
+    assert crossdistrict_match(semesters=["2026-AUTUMN"]).told == 2
     return world
 
 

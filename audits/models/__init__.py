@@ -3,6 +3,7 @@ reconciliation of the funding rosters against them."""
 
 from core.audit.models import AppendOnlyError, AuditChainHead, AuditEvent, AuditEventManager, AuditEventQuerySet
 
+from .crossdistrict import CrossDistrictMatch, CrossDistrictPass, FactKind, MatchCase, PlatformFact
 from .reconciliation import Finding, FindingKind, FindingStatus, ReasonCode, ReconciliationRun, RunStatus
 from .registry import ColumnMapping, RegistryEntry, RegistrySnapshot, RegistrySource
 
@@ -13,9 +14,14 @@ __all__ = [
     "AuditEventManager",
     "AuditEventQuerySet",
     "ColumnMapping",
+    "CrossDistrictMatch",
+    "CrossDistrictPass",
+    "FactKind",
     "Finding",
     "FindingKind",
     "FindingStatus",
+    "MatchCase",
+    "PlatformFact",
     "ReasonCode",
     "ReconciliationRun",
     "RegistryEntry",

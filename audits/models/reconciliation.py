@@ -62,6 +62,9 @@ class FindingKind(models.TextChoices):
     STOP = "STOP", _("To stop (停发)")
     RECOVER = "RECOVER", _("To recover (追回)")
     TIER = "TIER", _("Tier too low (档次偏低)")
+    # Found by the platform's matching across districts: neither district can tell alone which funding
+    # stands, so the two settle it (a stop, if this one's award is wrong, is an ordinary correction).
+    ELSEWHERE = "ELSEWHERE", _("Also in another district (跨区县)")
 
 
 class ReasonCode(models.TextChoices):
@@ -77,6 +80,9 @@ class ReasonCode(models.TextChoices):
     DOUBLE_FUNDED = "DOUBLE_FUNDED", _("Funded twice (across schools or programs)")  # 重复资助
     SHARED_CARD = "SHARED_CARD", _("Funding card shared with an unrelated student")  # 一卡多人
     TIER_TOO_LOW = "TIER_TOO_LOW", _("Registry category demands a higher tier")  # 档次偏低
+    # 跨区县重复资助: the platform's matching (audits.crossdistrict) found the pupil funded, or at school
+    # and funded, in another district too.
+    FUNDED_ELSEWHERE = "FUNDED_ELSEWHERE", _("Also funded in another district")
 
 
 class FindingStatus(models.TextChoices):

@@ -382,9 +382,36 @@ def reconcile(*, semester: Semester, progress: Progress | None = None) -> Outcom
                           "registry": [m.evidence() for m in matches.get(student_id, [])]},
             )
         )  # fmt: skip
+    findings.extend(_elsewhere(semester, pupils, awards))
     findings.sort(key=FindingRow.key)
     tick(6, 6, "done")
     return Outcome(inputs=inputs, fingerprint=fingerprint, findings=findings)
+
+
+def _elsewhere(semester: Semester, pupils: dict[str, _Pupil], awards: list[tuple]) -> list[FindingRow]:
+    """跨区县: what the platform's latest matching told this district about the semester, one finding per
+    match (audits.crossdistrict). The evidence names the other district, the program and the semester,
+    nothing more: that is all the district was told. Listed, not stopped: neither district can tell
+    alone whose funding stands, so the two settle it (a stop is then an ordinary correction)."""
+    from ..crossdistrict.services import latest_matches
+
+    amounts = {a[0]: (a[2], a[8]) for a in awards}
+    out = []
+    for m in latest_matches(semester_code=semester.code):
+        pupil = pupils.get(db_uuid(m.student_id))
+        if pupil is None:
+            continue
+        award = db_uuid(m.award_id) if m.award_id else None
+        program_id, amount = amounts.get(award, (None, None)) if award else (None, None)
+        out.append(
+            FindingRow(
+                FindingKind.ELSEWHERE, ReasonCode.FUNDED_ELSEWHERE, **pupil.place(), program_id=program_id,
+                award_id=award if program_id is not None else None, amount=amount,
+                evidence={"elsewhere": {"case": m.case, "district": m.other_district, "program": m.program_code,
+                                        "program_name": m.program_name, "semester": m.semester_code}},
+            )
+        )  # fmt: skip
+    return out
 
 
 def _dropout_cases(tenant_key: Any, semester: Semester) -> dict[Any, dict[str, str]]:

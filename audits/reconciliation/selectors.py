@@ -9,6 +9,7 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from core.crypto import mask
+from funding.models import Semester, Term
 from schools.access import get_visible
 from students.models import EnrollmentStatus, HardshipCategory, Tier
 
@@ -92,11 +93,39 @@ def evidence_summary(finding: Finding, categories: dict[str, str]) -> str:
     if e.get("claimed"):
         claimed = "、".join(categories.get(c, c) for c in e["claimed"])
         parts.append(_("claimed: %(claimed)s") % {"claimed": claimed})
+    elsewhere = e.get("elsewhere")
+    if elsewhere:
+        parts.append(elsewhere_sentence(elsewhere))
     lines = e.get("lines") or []
     if lines:
         paid = sum(1 for line in lines if line.get("status") == "PAID")
         parts.append(_("%(paid)s of %(lines)s payment lines paid") % {"paid": paid, "lines": len(lines)})
     return "；".join(str(p) for p in parts)
+
+
+def elsewhere_sentence(e: dict[str, Any]) -> str:
+    """What the platform's matching told the district, in its words: the other district, the program
+    and the semester (the only things it is told)."""
+    wording = {
+        "FUNDED_TWICE": _("also funded in %(district)s: %(program)s, %(semester)s"),
+        "FUNDED_THERE": _("attends school here; funded in %(district)s: %(program)s, %(semester)s"),
+        "ENROLLED_THERE": _("funded here; attends school in %(district)s (%(program)s, %(semester)s)"),
+    }
+    text = wording.get(e.get("case", ""), wording["FUNDED_TWICE"])
+    return str(text) % {
+        "district": e.get("district", ""),
+        "program": e.get("program_name") or e.get("program", ""),
+        "semester": semester_label(e.get("semester", "")),
+    }
+
+
+def semester_label(code: str) -> str:
+    """ "2026-AUTUMN" as the pages name a semester (2026年秋季学期): the code is all the other district's
+    semester is known by."""
+    year, _sep, term = code.partition("-")
+    if not year.isdigit() or term not in Term.values:
+        return code
+    return str(Semester(academic_year=int(year), term=term))
 
 
 def _label(choices: Any, code: str) -> str:

@@ -74,6 +74,7 @@ RUN_COLUMNS = [
     Column(gettext_lazy("To stop"), lambda r: (r.counts or {}).get("STOP", 0)),
     Column(gettext_lazy("To recover"), lambda r: (r.counts or {}).get("RECOVER", 0)),
     Column(gettext_lazy("Tier too low"), lambda r: (r.counts or {}).get("TIER", 0)),
+    Column(gettext_lazy("In another district"), lambda r: (r.counts or {}).get("ELSEWHERE", 0)),
 ]
 
 

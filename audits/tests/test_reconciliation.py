@@ -50,7 +50,9 @@ def test_every_reason_code_is_found_once_and_nothing_else(world, tenant_of):
         assert created
         assert scenario.found(run) == sc.expected()
         assert run.findings.count() == len(sc.expected())  # no duplicates hidden by the set
-        assert {f.reason for f in run.findings.all()} == set(ReasonCode.values)
+        # Every reason of one district's own data (FUNDED_ELSEWHERE needs a second district and the
+        # platform's matching: audits/tests/test_crossdistrict.py).
+        assert {f.reason for f in run.findings.all()} == set(ReasonCode.values) - {ReasonCode.FUNDED_ELSEWHERE}
         assert run.counts["OMISSION"] == 2
         assert run.counts["TIER"] == 1
         assert run.counts["STOP"] == 5

@@ -25,6 +25,8 @@ from django.db.migrations.operations.base import Operation
 logger = logging.getLogger(__name__)
 
 POLICY = "tenant_isolation"
+#: The policy of a platform table: rows only for a transaction that names no tenant (PlatformOnly).
+PLATFORM_POLICY = "platform_only"
 TENANT_EXPR = "NULLIF(current_setting('app.tenant_id', true), '')::uuid"
 
 #: Tables whose rows are never updated or deleted by the application (the audit trail first: the
@@ -104,6 +106,46 @@ class EnableRowLevelSecurity(Operation):
 
     def describe(self) -> str:
         return f"Enable row-level security on {self.model_name}"
+
+
+class PlatformOnly(Operation):
+    """Row-level security, enabled and forced, on a PLATFORM table (no tenant's rows: the matching of
+    pupils across districts, `audits.PlatformFact`): a row is visible and writable only while the
+    transaction names NO tenant. Inside any district's transaction the table is empty to the app role,
+    raw SQL included; the platform's own work sets no tenant."""
+
+    reversible = True
+    reduces_to_sql = True
+
+    def __init__(self, model_name: str) -> None:
+        self.model_name = model_name
+
+    def state_forwards(self, app_label: str, state: Any) -> None:
+        pass
+
+    def deconstruct(self) -> tuple[str, list[Any], dict[str, Any]]:
+        return self.__class__.__name__, [], {"model_name": self.model_name}
+
+    def database_forwards(self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any) -> None:
+        if schema_editor.connection.vendor != "postgresql":
+            return
+        table = _qn(schema_editor, _table(to_state, app_label, self.model_name).db_table)
+        schema_editor.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
+        schema_editor.execute(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")
+        schema_editor.execute(f"DROP POLICY IF EXISTS {PLATFORM_POLICY} ON {table}")
+        rule = f"{TENANT_EXPR} IS NULL"
+        schema_editor.execute(f"CREATE POLICY {PLATFORM_POLICY} ON {table} USING ({rule}) WITH CHECK ({rule})")
+
+    def database_backwards(self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any) -> None:
+        if schema_editor.connection.vendor != "postgresql":
+            return
+        table = _qn(schema_editor, _table(from_state, app_label, self.model_name).db_table)
+        schema_editor.execute(f"DROP POLICY IF EXISTS {PLATFORM_POLICY} ON {table}")
+        schema_editor.execute(f"ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY")
+        schema_editor.execute(f"ALTER TABLE {table} DISABLE ROW LEVEL SECURITY")
+
+    def describe(self) -> str:
+        return f"Platform-only row-level security on {self.model_name}"
 
 
 class TenantForeignKey(Operation):
