@@ -8,6 +8,7 @@ rows; a school's officer reads their school's rows only."""
 from __future__ import annotations
 
 import io
+import uuid
 from decimal import Decimal
 
 from django.core.management import call_command
@@ -71,19 +72,14 @@ def _live(semester, district) -> dict[tuple, tuple]:
         .values("program_id", "school_id")
         .annotate(n=Count("pk"))
     }
-    return {
-        tuple(g.key): (
-            g.student_count,
-            g.approved,
-            g.paid,
-            g.failed,
-            g.recovered,
-            awards[tuple(g.key)],
-            *lines.get(tuple(g.key), (0, 0)),
-            done.get(tuple(g.key), 0),
-        )
-        for g in money_by(user=district, semester=semester, by=("program_id", "school_id"))
-    }
+    out = {}
+    for g in money_by(user=district, semester=semester, by=("program_id", "school_id")):
+        key = tuple(uuid.UUID(str(v)) for v in g.key)  # raw SQL answers 32 hex digits on SQLite
+        out[key] = (
+            g.student_count, g.approved, g.paid, g.failed, g.recovered, awards[key],
+            *lines.get(key, (0, 0)), done.get(key, 0),
+        )  # fmt: skip
+    return out
 
 
 def _agrees(semester, district) -> dict[tuple, tuple]:
