@@ -34,7 +34,12 @@ class PlatformFact(models.Model):
     outside every tenant's transaction (row-level security refuses it inside one)."""
 
     id = models.BigAutoField(primary_key=True)
-    district = models.ForeignKey("schools.Tenant", on_delete=models.CASCADE, related_name="+")
+    # No key and no index beyond the primary key: the table is written whole by one statement a pass
+    # (the districts are the ones the pass just read) and read whole by one hash join; a key checked
+    # row by row and two indexes cost most of the write at 1.5 million facts (docs/benchmarks.md).
+    district = models.ForeignKey(
+        "schools.Tenant", on_delete=models.DO_NOTHING, related_name="+", db_constraint=False, db_index=False
+    )
     student_id = models.UUIDField()  # the district's pupil: only the district's own side is ever told
     id_hash = CodeField(max_length=64)  # HMAC-SHA-256 under PLATFORM_MATCH_KEY (core.crypto.platform_hasher)
     fact = models.CharField(max_length=8, choices=FactKind.choices)
@@ -46,10 +51,6 @@ class PlatformFact(models.Model):
     class Meta:
         verbose_name = _("platform fact")
         verbose_name_plural = _("platform facts")
-        indexes = [
-            models.Index(fields=["id_hash"], name="audits_platformfact_hash_idx"),
-            models.Index(fields=["district"], name="audits_platformfact_dist_idx"),
-        ]
 
     def __str__(self) -> str:
         return f"{self.fact} {self.semester_code} {self.program_code}".strip()
