@@ -91,17 +91,19 @@ class TenantManager(models.Manager.from_queryset(TenantQuerySet)):  # type: igno
 
 
 class TenantRowsManager(models.Manager):
-    """Django's base manager for tenant models (`Meta.base_manager_name`, set for every tenant model
-    when its class is prepared): what a related object (`award.student`), a prefetch, `save()`'s
-    UPDATE, `refresh_from_db()` and the deletion collector read through. It names the current tenant
-    when one is set, so each of those statements is routable to one district (issue 22 item 3);
-    without a tenant it adds nothing (the default manager raises there; this one must not, since the
+    """Django's base manager for tenant models (`TenantModelBase._base_manager`): what a related
+    object (`award.student`), a prefetch, `save()`'s UPDATE, `refresh_from_db()` and the deletion
+    collector read through. It names the current tenant when one is set, so each of those statements
+    is routable to one district (issue 22 item 3); without a tenant it adds nothing (the default manager raises there; this one must not, since the
     ORM's own machinery uses it, and PostgreSQL's row-level security still applies)."""
 
     def get_queryset(self) -> models.QuerySet:
         queryset = super().get_queryset()
         tenant_id = current_tenant_id_or_none()
         return queryset if tenant_id is None else queryset.filter(tenant_id=tenant_id)
+
+
+_BASE_MANAGERS: dict[type, TenantRowsManager] = {}
 
 
 def tenant_key_proved_elsewhere() -> models.ForeignKey:
@@ -119,7 +121,24 @@ def tenant_key_proved_elsewhere() -> models.ForeignKey:
     )
 
 
-class TenantModel(models.Model):
+class TenantModelBase(models.base.ModelBase):
+    """The metaclass of tenant models: Django's base manager (a property of the metaclass) is a
+    TenantRowsManager, not declared among the model's managers, so the migrations' model state does
+    not change."""
+
+    @property
+    def _base_manager(cls) -> models.Manager:
+        manager = _BASE_MANAGERS.get(cls)
+        if manager is None:
+            manager = TenantRowsManager()
+            manager.name = "_base_manager"
+            manager.model = cls
+            manager.auto_created = True
+            _BASE_MANAGERS[cls] = manager
+        return manager
+
+
+class TenantModel(models.Model, metaclass=TenantModelBase):
     """A row that belongs to one tenant. Subclasses declare `scope` (the org-unit fields that place a
     row in a school, grade or class) and `view_action` (the permission needed to see it)."""
 
@@ -138,8 +157,6 @@ class TenantModel(models.Model):
     # The default manager. Django's base manager (related lookups like `row.school`, the deletion
     # collector) stays a plain one; PostgreSQL's row-level security still applies to it.
     objects = TenantManager()
-    # The base manager (see TenantRowsManager): named by every tenant model's Meta.base_manager_name.
-    tenant_rows = TenantRowsManager()
 
     # Read by the permission policy (schools.permissions.Scope; None: tenant-wide reference data).
     scope: ClassVar[Any] = None
@@ -257,8 +274,6 @@ def _keys_between_tenant_tables(sender: type[models.Model], **kwargs: Any) -> No
     in the model. Keys to global tables (tenants, accounts) stay as Django makes them."""
     if not issubclass(sender, TenantModel) or sender._meta.abstract:
         return
-    if not sender._meta.base_manager_name:
-        sender._meta.base_manager_name = "tenant_rows"
     fields: list[Any] = list(sender._meta.local_fields)
     for field in fields:
         if field.is_relation and field.name != "tenant" and not field.many_to_many:
