@@ -64,8 +64,8 @@ EXEMPT: dict[str, str] = {
     # and the reader is redirected to /p/<district>/<token>/, whose read names the district. Only
     # notices printed before the address carried the district come this way.
     r'FROM "students_publicnotice" INNER JOIN "schools_tenant" ON \("students_publicnotice"\."tenant_id" = '
-    r'"schools_tenant"\."id"\) WHERE \("students_publicnotice"\."token" = %s AND '
-    r'"students_publicnotice"\."starts_on" <= %s AND "students_publicnotice"\."ends_on" >= %s\) '
+    r'"schools_tenant"\."id"\) WHERE \((?:"students_publicnotice"\."(?:token|starts_on|ends_on)" (?:=|<=|>=) %s'
+    r"(?: AND )?){3}\) "
     r"ORDER BY [^;]* LIMIT 1$": "the old /p/<token>/ link: a notice found by its token alone, then redirected",
 }
 
