@@ -94,8 +94,9 @@ class TenantRowsManager(models.Manager):
     """Django's base manager for tenant models (`TenantModelBase._base_manager`): what a related
     object (`award.student`), a prefetch, `save()`'s UPDATE, `refresh_from_db()` and the deletion
     collector read through. It names the current tenant when one is set, so each of those statements
-    is routable to one district (issue 22 item 3); without a tenant it adds nothing (the default manager raises there; this one must not, since the
-    ORM's own machinery uses it, and PostgreSQL's row-level security still applies)."""
+    is routable to one district (issue 22 item 3); without a tenant it adds nothing (the default
+    manager raises there; this one must not, since the ORM's own machinery uses it, and PostgreSQL's
+    row-level security still applies)."""
 
     def get_queryset(self) -> models.QuerySet:
         queryset = super().get_queryset()
