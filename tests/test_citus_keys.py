@@ -257,6 +257,51 @@ def test_migrating_an_existing_database_keeps_every_row(world):
             admin.execute(f'DROP DATABASE IF EXISTS "{scratch}"')
 
 
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_public_notices_become_distributed_and_keep_every_row(world):
+    """students_publicnotice, a reference table before, is keyed (tenant_id, token) after its migration
+    (issue 22 item 3), on a copy of the test database with notices of both districts written in the old
+    schema: every notice is there, and the old link's token alone still finds one."""
+    source = connection.settings_dict["NAME"]
+    scratch = f"{source}_notice"[:63]
+    connection.close()
+    with _connect("postgres") as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{scratch}"')
+        admin.execute(f'CREATE DATABASE "{scratch}" TEMPLATE "{source}"')
+    try:
+        _migrate(scratch, "students", "0014")
+        with _connect(scratch) as conn:
+            assert _primary_key(conn, "students_publicnotice") == ["token"]
+            tokens = {}
+            for w in (world.a, world.b):
+                tokens[w.tenant.pk] = uuid.uuid4()
+                conn.execute(
+                    "INSERT INTO students_publicnotice (token, tenant_id, title, school_name, starts_on, ends_on, rows,"
+                    " created_at) VALUES (%s, %s, '公示', '学校', '2026-09-01', '2026-09-07', '[]', now())",
+                    [tokens[w.tenant.pk], w.tenant.pk],
+                )
+            before = conn.execute("SELECT tenant_id, token FROM students_publicnotice ORDER BY 1, 2").fetchall()
+            assert len(before) >= 2
+        _migrate(scratch)
+        with _connect(scratch) as conn:
+            assert _primary_key(conn, "students_publicnotice") == ["tenant_id", "token"]
+            after = conn.execute("SELECT tenant_id, token FROM students_publicnotice ORDER BY 1, 2").fetchall()
+            assert after == before
+            plan = "\n".join(
+                row[0]
+                for row in conn.execute(
+                    "EXPLAIN SELECT * FROM students_publicnotice WHERE token = %s", [tokens[world.b.tenant.pk]]
+                ).fetchall()
+            )
+            assert "students_publicnotice_token_scale" in plan or "Seq Scan" in plan  # a tiny table may be scanned
+            with conn.cursor() as cursor:
+                assert key_violations(cursor) == []
+    finally:
+        with _connect("postgres") as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{scratch}"')
+
+
 def _migrate(dbname: str, *target: str) -> None:
     """`manage.py migrate` as the owner, in a process of its own (as a deployment runs it; the test's
     own process may only reach the test database)."""

@@ -233,7 +233,8 @@ def reconcile(*, semester: Semester, progress: Progress | None = None) -> Outcom
         for row in _fetch(
             "SELECT s.id, s.school_id, s.grade_id, s.klass_id, g.stage, s.is_boarding, s.enrollment_status, "  # noqa: S608
             "sc.area, s.student_no_hash, s.card_account_hash "
-            f"FROM {t[Student]} s JOIN {t[Grade]} g ON g.id = s.grade_id JOIN {t[School]} sc ON sc.id = s.school_id "
+            f"FROM {t[Student]} s JOIN {t[Grade]} g ON g.tenant_id = s.tenant_id AND g.id = s.grade_id "
+            f"JOIN {t[School]} sc ON sc.tenant_id = s.tenant_id AND sc.id = s.school_id "
             "WHERE s.tenant_id = %s",
             [tenant_key],
         )

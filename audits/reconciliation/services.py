@@ -138,14 +138,14 @@ def _write_findings(run: ReconciliationRun, findings: list[FindingRow]) -> None:
         cursor.execute(
             f"INSERT INTO {table} (id, tenant_id, run_id, created_at, updated_at, status, acted_ref, {cols}) "  # noqa: S608
             f"SELECT gen_random_uuid(), %s, r.id, %s, %s, %s, '', {picked} FROM finding_stage f "
-            f"JOIN {refs[ReconciliationRun]} r ON r.id = %s "
-            f"JOIN {refs[Student]} st ON st.id = f.student_id "
-            f"JOIN {refs[SchoolClass]} c "
-            "ON c.id = f.klass_id AND c.school_id = f.school_id AND c.grade_id = f.grade_id "
-            f"LEFT JOIN {refs[Program]} p ON p.id = f.program_id "
-            f"LEFT JOIN {refs[Award]} a ON a.id = f.award_id "
+            f"JOIN {refs[ReconciliationRun]} r ON r.tenant_id = %s AND r.id = %s "
+            f"JOIN {refs[Student]} st ON st.tenant_id = r.tenant_id AND st.id = f.student_id "
+            f"JOIN {refs[SchoolClass]} c ON c.tenant_id = r.tenant_id "
+            "AND c.id = f.klass_id AND c.school_id = f.school_id AND c.grade_id = f.grade_id "
+            f"LEFT JOIN {refs[Program]} p ON p.tenant_id = r.tenant_id AND p.id = f.program_id "
+            f"LEFT JOIN {refs[Award]} a ON a.tenant_id = r.tenant_id AND a.id = f.award_id "
             "WHERE (f.program_id IS NULL) = (p.id IS NULL) AND (f.award_id IS NULL) = (a.id IS NULL)",
-            [tenant_id, now, now, FindingStatus.OPEN, run.pk],
+            [tenant_id, now, now, FindingStatus.OPEN, tenant_id, run.pk],
         )
         if cursor.rowcount != len(findings):
             # A bug, not bad input (the engine read every id under the same tenant): nothing is kept.

@@ -42,10 +42,6 @@ REFERENCE_TABLES: dict[str, str] = {
     # Sign-in finds the account by username before any tenant is known, and usernames are unique
     # across the platform: the lookup must reach one table, not every district's shard.
     "schools_user": "accounts: read by username before the tenant is known",
-    # The public page /p/<token>/ is opened by anonymous visitors with the token alone. Until the URL
-    # carries the district (issue 22 item 3), a distributed table would send each visit to every
-    # shard. The table is small (one row per publicity) and holds only what is pinned on a notice board.
-    "students_publicnotice": "public notices: read by token alone, without a district",
 }
 
 

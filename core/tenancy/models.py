@@ -90,6 +90,23 @@ class TenantManager(models.Manager.from_queryset(TenantQuerySet)):  # type: igno
         return super().get_queryset().filter(tenant_id=CurrentTenantId())
 
 
+class TenantRowsManager(models.Manager):
+    """Django's base manager for tenant models (`TenantModelBase._base_manager`): what a related
+    object (`award.student`), a prefetch, `save()`'s UPDATE, `refresh_from_db()` and the deletion
+    collector read through. It names the current tenant when one is set, so each of those statements
+    is routable to one district (issue 22 item 3); without a tenant it adds nothing (the default
+    manager raises there; this one must not, since the ORM's own machinery uses it, and PostgreSQL's
+    row-level security still applies)."""
+
+    def get_queryset(self) -> models.QuerySet:
+        queryset = super().get_queryset()
+        tenant_id = current_tenant_id_or_none()
+        return queryset if tenant_id is None else queryset.filter(tenant_id=tenant_id)
+
+
+_BASE_MANAGERS: dict[type, TenantRowsManager] = {}
+
+
 def tenant_key_proved_elsewhere() -> models.ForeignKey:
     """A tenant model's `tenant` field without its own key and index, for tables written in bulk whose
     composite keys (or whose writing statements) prove the tenant already, and whose indexes start with
@@ -105,7 +122,24 @@ def tenant_key_proved_elsewhere() -> models.ForeignKey:
     )
 
 
-class TenantModel(models.Model):
+class TenantModelBase(models.base.ModelBase):
+    """The metaclass of tenant models: Django's base manager (a property of the metaclass) is a
+    TenantRowsManager, not declared among the model's managers, so the migrations' model state does
+    not change."""
+
+    @property
+    def _base_manager(cls) -> models.Manager:
+        manager = _BASE_MANAGERS.get(cls)
+        if manager is None:
+            manager = TenantRowsManager()
+            manager.name = "_base_manager"
+            manager.model = cls
+            manager.auto_created = True
+            _BASE_MANAGERS[cls] = manager
+        return manager
+
+
+class TenantModel(models.Model, metaclass=TenantModelBase):
     """A row that belongs to one tenant. Subclasses declare `scope` (the org-unit fields that place a
     row in a school, grade or class) and `view_action` (the permission needed to see it)."""
 
@@ -188,11 +222,48 @@ class TenantModel(models.Model):
                     raise TenantContextMissing(f"{f.name} belongs to another tenant")
 
 
+class _SameTenant:
+    """`parent.tenant_id = child.tenant_id`, added to the ON of every join along a key between two
+    tenant tables (Django's `get_extra_restriction` hook, as GenericRelation adds its content type):
+    `select_related`, filters across relations and subqueries then pin every joined table to the
+    district of the first, which a database distributed by tenant needs to keep the join on one node.
+    The composite key already makes it true; saying it costs nothing (both columns lead an index)."""
+
+    def __init__(self, field: Any) -> None:
+        self.field = field
+
+    def __call__(self, alias: str, related_alias: str) -> Any:
+        from django.db.models.sql.where import AND, WhereNode
+
+        parent_tenant = self.field.related_model._meta.get_field("tenant")
+        own_tenant = self.field.model._meta.get_field("tenant")
+        if alias is None or related_alias is None:
+            # Django trimmed one side out of a subquery (an exclude() across the relation): the side
+            # left is pinned to the current district itself, when there is one.
+            tenant_id = current_tenant_id_or_none()
+            if tenant_id is None:
+                return None
+            field, kept = (own_tenant, related_alias) if alias is None else (parent_tenant, alias)
+            return WhereNode([field.get_lookup("exact")(field.get_col(kept), tenant_id)], connector=AND)
+        lookup = parent_tenant.get_lookup("exact")(parent_tenant.get_col(alias), own_tenant.get_col(related_alias))
+        return WhereNode([lookup], connector=AND)
+
+
+class _SameTenantFilter:
+    """The extra filter of `child.parent` (Django's `get_extra_descriptor_filter` hook): the parent is
+    looked up by its id *and* the child's tenant."""
+
+    def __call__(self, instance: Any) -> dict[str, Any]:
+        return {"tenant_id": instance.tenant_id}
+
+
 def _tenant_key_only(model: type[models.Model], target: type[models.Model], *, field: Any) -> None:
     from .db import REFERENCE_TABLES
 
     if issubclass(target, TenantModel) and target._meta.db_table not in REFERENCE_TABLES:
         field.db_constraint = False
+        field.get_extra_restriction = _SameTenant(field)
+        field.get_extra_descriptor_filter = _SameTenantFilter()
 
 
 def _keys_between_tenant_tables(sender: type[models.Model], **kwargs: Any) -> None:
@@ -206,7 +277,7 @@ def _keys_between_tenant_tables(sender: type[models.Model], **kwargs: Any) -> No
         return
     fields: list[Any] = list(sender._meta.local_fields)
     for field in fields:
-        if field.is_relation and field.name != "tenant" and field.db_constraint:
+        if field.is_relation and field.name != "tenant" and not field.many_to_many:
             lazy_related_operation(_tenant_key_only, sender, field.remote_field.model, field=field)
 
 

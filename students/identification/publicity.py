@@ -330,7 +330,12 @@ def notice_for_public(token: Any, *, district: str | None = None, today: dt.date
     today = today or clock.today()
     notices = PublicNotice.objects.filter(token=token, starts_on__lte=today, ends_on__gte=today)
     if district is not None:
-        notices = notices.filter(tenant__slug=district)
+        # The district's id first (a global table), then the notice by (tenant_id, token): a lookup
+        # on one shard. Filtering through a join on the district's code would not name the shard.
+        tenant_id = Tenant.objects.filter(slug=district).values_list("pk", flat=True).first()
+        if tenant_id is None:
+            return None
+        notices = notices.filter(tenant_id=tenant_id)
     return notices.select_related("tenant").first()
 
 

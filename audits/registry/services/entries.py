@@ -135,8 +135,9 @@ class EntryWriter:
                 f"INSERT INTO {qn(self.table)} (id, {constants}, {cols}) "  # noqa: S608
                 f"SELECT (%s || lpad(to_hex(e.row_number), 12, '0'))::uuid, %s, %s, %s, s.id, "
                 f"{', '.join('e.' + qn(c) for c in self.ROW_COLUMNS)} "
-                f"FROM registry_entry_stage e JOIN {qn(RegistrySnapshot._meta.db_table)} s ON s.id = %s",
-                [self.id_prefix, self.tenant_id, self.now, self.now, self.snapshot.pk],
+                f"FROM registry_entry_stage e JOIN {qn(RegistrySnapshot._meta.db_table)} s "
+                "ON s.tenant_id = %s AND s.id = %s",
+                [self.id_prefix, self.tenant_id, self.now, self.now, self.tenant_id, self.snapshot.pk],
             )
             if cursor.rowcount != len(rows):
                 raise RuntimeError("registry rows must belong to a snapshot of the importing tenant")
