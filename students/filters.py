@@ -76,11 +76,19 @@ class StudentListFilter(ListFilterSet):
 
 
 class ApplicationListFilter(ListFilterSet):
-    """认定申请 (the review queue): search, school, year, proposed tier; tabs "waiting for me" and by step."""
+    """认定申请 (the review queue): search, school, year, proposed tier; tabs "waiting for me" and by step;
+    `status=review` (the district's "in review" by school) is the three steps inside the school."""
 
     search_label = PUPIL_SEARCH_LABEL
     status_field = "status"
     status_choices = ApplicationStatus.choices
+    status_groups = (
+        (
+            "review",
+            _("In review"),
+            (ApplicationStatus.CLASS_EVALUATION, ApplicationStatus.GRADE_REVIEW, ApplicationStatus.SCHOOL_REVIEW),
+        ),
+    )
 
     q = PupilSearch(prefix="student__")
     school = django_filters.ModelChoiceFilter(label=_("School"), queryset=visible_schools, empty_label=_("All schools"))
@@ -89,6 +97,8 @@ class ApplicationListFilter(ListFilterSet):
     )
     proposed_tier = django_filters.ChoiceFilter(label=_("Proposed tier"), choices=Tier.choices)
     klass = django_filters.UUIDFilter(field_name="klass_id", widget=forms.HiddenInput)
+    #: `returned=1`: nominations sent back to the class (the teacher's home page links here).
+    returned = django_filters.BooleanFilter(widget=forms.HiddenInput, method="returned_to_class")
     status = StatusFilter()
     sort = SortFilter(
         fields=(
@@ -107,6 +117,11 @@ class ApplicationListFilter(ListFilterSet):
         from .identification.selectors import waiting_q
 
         return [("mine", _("Waiting for me"), waiting_q(user=self.user))]
+
+    def returned_to_class(self, qs: Any, _name: str, value: bool | None) -> Any:
+        from .identification.selectors import returned_to_class
+
+        return returned_to_class(qs) if value else qs
 
 
 class PublicityListFilter(ListFilterSet):
