@@ -55,6 +55,8 @@ class ListFilterSet(django_filters.FilterSet):
     #: Values of `status` that stand for several statuses (the home page's "in review", "open"): accepted
     #: in the URL so that a count links to exactly its rows, but not shown as tabs of their own.
     status_groups: Sequence[tuple[str, Any, Sequence[str]]] = ()
+    #: Why the search box found nothing on purpose (a search this person may not make), if it did.
+    search_refusal: Any = None
 
     def __init__(self, data: Any = None, queryset: Any = None, *, user: Any, request: Any = None) -> None:
         self.user = user
