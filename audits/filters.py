@@ -5,13 +5,23 @@ from __future__ import annotations
 from typing import Any
 
 import django_filters
+from django import forms
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from core.listing import ListFilterSet, SortFilter, StatusFilter
 from funding.models import Semester
 
-from .models import Finding, FindingKind, ReasonCode, ReconciliationRun, RegistrySnapshot, RegistrySource, RunStatus
+from .models import (
+    AuditEvent,
+    Finding,
+    FindingKind,
+    ReasonCode,
+    ReconciliationRun,
+    RegistrySnapshot,
+    RegistrySource,
+    RunStatus,
+)
 
 
 def visible_semesters(user: Any) -> QuerySet[Semester]:
@@ -61,4 +71,20 @@ class FindingListFilter(ListFilterSet):
 
     class Meta:
         model = Finding
+        fields: list[str] = []
+
+
+class EventFilter(ListFilterSet):
+    """The audit trail page: one kind of event (`action`), one item's history (`object`), and the events
+    from a moment on (`since`, an ISO time, included: the auditor's "since your last visit" and the
+    worklist's "today" link here). Codes are matched exactly, as they are stored."""
+
+    action = django_filters.CharFilter(max_length=64)
+    object = django_filters.CharFilter(field_name="object_id", max_length=64, widget=forms.HiddenInput)
+    since = django_filters.IsoDateTimeFilter(
+        field_name="occurred_at", lookup_expr="gte", label=_("Since"), widget=forms.HiddenInput
+    )
+
+    class Meta:
+        model = AuditEvent
         fields: list[str] = []

@@ -26,11 +26,11 @@ def action_names(*, user: Any) -> list[str]:
 
 
 def changes_since(*, user: Any, since: Any, limit: int = 8) -> list[dict[str, Any]]:
-    """What changed since a moment: [{"action", "n"}] of the visible events after it, the most frequent
-    actions first. One grouped query."""
+    """What changed since a moment: [{"action", "n"}] of the visible events from it on (as the trail's
+    `since` filter reads it), the most frequent actions first. One grouped query."""
     return list(
         AuditEvent.objects.visible_to(user)
-        .filter(occurred_at__gt=since)
+        .filter(occurred_at__gte=since)
         .order_by()
         .values("action")
         .annotate(n=Count("pk"))

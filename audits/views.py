@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 from schools import jobs, permissions
 from schools.permissions import Action
 
+from .filters import EventFilter
 from .selectors import action_names, event_list
 from .sentences import action_phrase, sentence
 from .tasks import VERIFY_JOB_KIND, verify_chain
@@ -19,19 +20,19 @@ from .tasks import VERIFY_JOB_KIND, verify_chain
 @login_required
 def event_list_view(request: HttpRequest) -> HttpResponse:
     permissions.require(request.user, Action.AUDIT_VIEW)
-    action = request.GET.get("action", "")[:64]
-    object_id = request.GET.get("object", "")[:64]
-    events = event_list(user=request.user, action=action, object_id=object_id)
-    page = Paginator(events, 50).get_page(request.GET.get("page"))
+    filterset = EventFilter(request.GET or None, event_list(user=request.user), user=request.user)
+    values = filterset.values()
+    page = Paginator(filterset.qs, 50).get_page(request.GET.get("page"))
     return render(
         request,
         "audits/event_list.html",
         {
+            "filter": filterset,
             "page": page,
             "rows": [(e, sentence(e)) for e in page],
             "actions": sorted(((a, action_phrase(a)) for a in action_names(user=request.user)), key=lambda x: x[1]),
-            "action": action,
-            "object_id": object_id,
+            "action": values.get("action") or "",
+            "since": values.get("since"),
         },
     )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from django.urls import reverse
 from django.utils import timezone
@@ -21,13 +22,14 @@ def audit_items(user: Any) -> list[WorkItem]:
     since = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
     today = AuditEvent.objects.visible_to(user).filter(occurred_at__gte=since).count()
     views = AuditEvent.objects.visible_to(user).filter(occurred_at__gte=since, action="pii.view").count()
-    items = [WorkItem(label=_("Changes recorded today"), count=today, url=reverse("audits:list"), kind="info")]
+    today_url = reverse("audits:list") + "?" + urlencode({"since": since.isoformat()})
+    items = [WorkItem(label=_("Changes recorded today"), count=today, url=today_url, kind="info")]
     if views:
         items.append(
             WorkItem(
                 label=_("Full ID numbers viewed today"),
                 count=views,
-                url=reverse("audits:list") + "?action=pii.view",
+                url=reverse("audits:list") + "?" + urlencode({"action": "pii.view", "since": since.isoformat()}),
                 kind="info",
             )
         )

@@ -12,7 +12,7 @@ from core.listing import ListFilterSet, SortFilter, StatusFilter
 from students.filters import PUPIL_SEARCH_LABEL, PupilSearch, visible_schools
 
 from . import selectors
-from .models import CaseStatus, DropoutCase
+from .models import OPEN_STATES, CaseStatus, DropoutCase
 
 
 class CaseFilter(ListFilterSet):
@@ -21,6 +21,7 @@ class CaseFilter(ListFilterSet):
     search_label = PUPIL_SEARCH_LABEL
     status_field = "status"
     status_choices = CaseStatus.choices
+    status_groups = (("open", _("Open cases"), tuple(OPEN_STATES)),)  # the district's open cases by school
 
     q = PupilSearch(prefix="student__")
     school = django_filters.ModelChoiceFilter(label=_("School"), queryset=visible_schools, empty_label=_("All schools"))

@@ -3,8 +3,7 @@ like, each number a link to the list of exactly those rows.
 
 Counts come from each app's selectors, one grouped query per block (never a count per entry or per
 row), and from the worklist the page computes anyway. A person with several roles sees each role's
-blocks once. Where a list has no filter for a count yet, the link goes to the nearest list (noted in
-`docs/architecture.md`, "Home pages").
+blocks once. Every link carries the filters of its count (tests/test_count_links.py follows them).
 """
 
 from __future__ import annotations
@@ -26,6 +25,7 @@ from care import selectors as care_selectors
 from care.models import CaseStatus
 from core.clock import current_school_year
 from disbursements import selectors as money_selectors
+from disbursements.models import RecoveryStatus
 from funding import selectors as funding_selectors
 from schools import permissions
 from schools.permissions import Action, Role
@@ -227,7 +227,12 @@ def _district(board: Dashboard, user: Any) -> None:
                         Tile(
                             _("Recovered"),
                             m.get("recovered", 0),
-                            _url("disbursements:corrections", program=program.pk, status="RECOVERED"),
+                            _url(
+                                "disbursements:corrections",
+                                program=program.pk,
+                                semester=semester.pk,
+                                recovery=RecoveryStatus.RECOVERED,
+                            ),
                             f"recovered-{program.pk}",
                         ),
                     ],
@@ -242,14 +247,21 @@ def _district(board: Dashboard, user: Any) -> None:
             "review": Tile(
                 _("In review"),
                 sum(steps_of.get(s, 0) for s in REVIEW_STEPS),
-                _url("students:applications", status="review", school=school.pk),
+                _url("students:applications", status="review", school=school.pk, academic_year=year),
             ),
             "district": Tile(
                 _("District re-check"),
                 steps_of.get(ApplicationStatus.DISTRICT_REVIEW, 0),
-                _url("students:applications", status=ApplicationStatus.DISTRICT_REVIEW, school=school.pk),
+                _url(
+                    "students:applications",
+                    status=ApplicationStatus.DISTRICT_REVIEW,
+                    school=school.pk,
+                    academic_year=year,
+                ),
             ),
-            "cases": Tile(_("Open cases"), cases.get(school.pk, 0), _url("care:cases", school=school.pk)),
+            "cases": Tile(
+                _("Open cases"), cases.get(school.pk, 0), _url("care:cases", school=school.pk, status="open")
+            ),
         }
         if row["review"].count or row["district"].count or row["cases"].count:
             board.by_school.append(row)
@@ -266,7 +278,12 @@ def _auditor(board: Dashboard, user: Any, today: dt.date, previous_visit: str | 
         since = timezone.make_aware(dt.datetime.combine(today - dt.timedelta(days=1), dt.time()))  # local midnight
     board.changes_since = since
     board.changes = [
-        Tile(action_phrase(r["action"]), r["n"], _url("audits:list", action=r["action"]), f"change-{r['action']}")
+        Tile(
+            action_phrase(r["action"]),
+            r["n"],
+            _url("audits:list", action=r["action"], since=since.isoformat()),
+            f"change-{r['action']}",
+        )
         for r in audit_selectors.changes_since(user=user, since=since)
     ]
     board.chain = audit_selectors.chain_state(user=user)

@@ -151,6 +151,16 @@ def blind_index(value: str, *, kind: str) -> str:
     return keyed_hash(normalise(value, kind), kind=kind)
 
 
+#: How many last characters of an ID number its tail index keeps: the four the masked form shows.
+ID_TAIL = 4
+
+
+def tail_index(value: str, *, kind: str, length: int = ID_TAIL) -> str:
+    """Keyed hash of the last `length` characters of a normalised value (an ID number's last digits,
+    for the search box): its own key space (`<kind>_tail<length>`), never equal to a whole-value index."""
+    return keyed_hash(normalise(value, kind)[-length:], kind=f"{kind}_tail{length}")
+
+
 def keyed_hash(text: str, *, kind: str) -> str:
     """HMAC-SHA-256 under the blind-index key of `kind ␟ text`, 32 hex digits (the keyed state of the
     prefix is computed once per kind: imports hash hundreds of thousands of values)."""

@@ -7,7 +7,7 @@ from typing import Any
 from django.core.exceptions import FieldError
 from django.db import models
 
-from .crypto import Sensitive, blind_index, decrypt, encrypt, normalise
+from .crypto import Sensitive, blind_index, decrypt, encrypt, normalise, tail_index
 
 
 class _EncryptedDescriptor:
@@ -52,8 +52,9 @@ class BlindIndexField(CodeField):
     value it indexes. Compute a lookup key with `core.crypto.blind_index(text, kind=...)`.
     """
 
-    def __init__(self, *args: Any, source: str, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, source: str, tail: int | None = None, **kwargs: Any) -> None:
         self.source = source
+        self.tail = tail  # index only the last `tail` characters (core.crypto.tail_index)
         kwargs.setdefault("max_length", 32)
         kwargs.setdefault("editable", False)
         super().__init__(*args, **kwargs)
@@ -61,6 +62,8 @@ class BlindIndexField(CodeField):
     def deconstruct(self) -> Any:
         name, path, args, kwargs = super().deconstruct()
         kwargs["source"] = self.source
+        if self.tail:
+            kwargs["tail"] = self.tail
         kwargs.pop("editable", None)
         if kwargs.get("max_length") == 32:
             kwargs.pop("max_length")
@@ -69,7 +72,12 @@ class BlindIndexField(CodeField):
     def pre_save(self, model_instance: models.Model, add: bool) -> str | None:
         source: Any = model_instance._meta.get_field(self.source)  # an EncryptedField
         value = getattr(model_instance, source.attname)
-        digest = blind_index(value.reveal(), kind=source.kind) if value else None
+        if not value:
+            digest = None
+        elif self.tail:
+            digest = tail_index(value.reveal(), kind=source.kind, length=self.tail)
+        else:
+            digest = blind_index(value.reveal(), kind=source.kind)
         setattr(model_instance, self.attname, digest)
         return digest
 

@@ -52,6 +52,11 @@ class ListFilterSet(django_filters.FilterSet):
     search_label: Any = _("Search")
     status_field: str | None = None  # the model field the status tabs count, if the list has tabs
     status_choices: Sequence[tuple[str, Any]] = ()
+    #: Values of `status` that stand for several statuses (the home page's "in review", "open"): accepted
+    #: in the URL so that a count links to exactly its rows, but not shown as tabs of their own.
+    status_groups: Sequence[tuple[str, Any, Sequence[str]]] = ()
+    #: Why the search box found nothing on purpose (a search this person may not make), if it did.
+    search_refusal: Any = None
 
     def __init__(self, data: Any = None, queryset: Any = None, *, user: Any, request: Any = None) -> None:
         self.user = user
@@ -166,7 +171,9 @@ class StatusFilter(django_filters.ChoiceFilter):
         super().__init__(**kwargs)
 
     def _choices(self) -> list[tuple[str, Any]]:
-        return [(v, label) for v, label, _q in self.parent.extra_tabs()] + list(self.parent.status_choices)
+        parent = self.parent
+        groups = [(v, label) for v, label, _s in parent.status_groups]
+        return [(v, label) for v, label, _q in parent.extra_tabs()] + list(parent.status_choices) + groups
 
     def filter(self, qs: Any, value: Any) -> Any:
         if not value:
@@ -174,6 +181,9 @@ class StatusFilter(django_filters.ChoiceFilter):
         for v, _label, q in self.parent.extra_tabs():
             if v == value:
                 return qs.filter(q)
+        for v, _label, statuses in self.parent.status_groups:
+            if v == value:
+                return qs.filter(**{f"{self.parent.status_field}__in": list(statuses)})
         return qs.filter(**{self.parent.status_field: value})
 
 

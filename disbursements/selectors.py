@@ -31,12 +31,13 @@ def batch_rows(*, user: Any, semester: Semester | None) -> QuerySet[Batch]:
     return qs if semester is not None else qs.none()
 
 
-def batch_counted(qs: QuerySet[Batch]) -> QuerySet[Batch]:
-    """`qs` with each batch's live lines' count and total."""
-    return qs.annotate(
-        line_count=Count("lines", filter=~Q(lines__status=LineStatus.REMOVED)),
-        total=Sum("lines__amount", filter=~Q(lines__status=LineStatus.REMOVED)),
-    )
+def batch_counted(qs: QuerySet[Batch], **lines: Any) -> QuerySet[Batch]:
+    """`qs` with each batch's live lines' count and total; with `lines` (program=…, status=…), of
+    those lines only (the list filtered by a program or a bank's answer)."""
+    live = ~Q(lines__status=LineStatus.REMOVED)
+    for name, value in lines.items():
+        live &= Q(**{f"lines__{name}": value})
+    return qs.annotate(line_count=Count("lines", filter=live), total=Sum("lines__amount", filter=live))
 
 
 def line_rows(*, user: Any, batch: Batch) -> QuerySet[PaymentLine]:

@@ -5,6 +5,7 @@ families. Thin: access helper → one service call → redirect with a message."
 from __future__ import annotations
 
 import io
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -46,15 +47,19 @@ def batch_list_view(request: HttpRequest) -> HttpResponse:
     filterset = BatchFilter(
         request.GET or None, selectors.batch_rows(user=request.user, semester=semester), user=request.user
     )
+
+    def counted(qs: Any) -> Any:
+        return selectors.batch_counted(qs, **filterset.line_filters())
+
     if wants_export(request):
-        return export_xlsx(selectors.batch_counted(filterset.qs), BATCH_COLUMNS, filename="发放批次.xlsx")
+        return export_xlsx(counted(filterset.qs), BATCH_COLUMNS, filename="发放批次.xlsx")
     job_pk = request.GET.get("job")
     job = job_get_for_user(user=request.user, pk=job_pk, kind=batches.BUILD_JOB_KIND) if job_pk else None
     return render(
         request,
         "disbursements/batch_list.html",
         {
-            **list_page(request, filterset, rows=selectors.batch_counted, export=True),
+            **list_page(request, filterset, rows=counted, export=True),
             "semester": semester,
             "semesters": funding_selectors.semester_list(user=request.user),
             "manages": permissions.can(request.user, Action.BATCH_MANAGE),

@@ -28,7 +28,13 @@ def money_items(user: Any) -> list[WorkItem]:
             status=AwardListStatus.PUBLICITY, ends_on__lt=timezone.localdate()
         )
         if n := ready.count():
-            items.append(WorkItem(label=_("Award lists to approve"), count=n, url=reverse("funding:award_lists")))
+            items.append(
+                WorkItem(
+                    label=_("Award lists to approve"),
+                    count=n,
+                    url=reverse("funding:award_lists") + f"?status={AwardListStatus.PUBLICITY}&ended=1",
+                )
+            )
     if permissions.can(user, Action.ENROLLMENT_CONFIRM):
         schools = School.objects.visible_to(user, Action.ENROLLMENT_CONFIRM).values("pk")
         waiting = (
@@ -44,7 +50,7 @@ def money_items(user: Any) -> list[WorkItem]:
                 WorkItem(
                     label=_("Batches waiting for your enrollment check"),
                     count=waiting,
-                    url=reverse("disbursements:batches"),
+                    url=reverse("disbursements:batches") + f"?status={BatchStatus.FROZEN}",
                     hint=_("confirm your pupils on them still attend"),
                 )
             )
@@ -55,7 +61,7 @@ def money_items(user: Any) -> list[WorkItem]:
                 WorkItem(
                     label=_("Batches waiting for the bank's return"),
                     count=released,
-                    url=reverse("disbursements:batches"),
+                    url=reverse("disbursements:batches") + f"?status={BatchStatus.RELEASED}",
                 )
             )
     if permissions.can(user, Action.CORRECTION_APPROVE):
@@ -63,7 +69,13 @@ def money_items(user: Any) -> list[WorkItem]:
             Correction.objects.visible_to(user).filter(status=CorrectionStatus.PROPOSED).exclude(proposed_by=user)
         )
         if n := proposed.count():
-            items.append(WorkItem(label=_("Corrections to approve"), count=n, url=reverse("disbursements:corrections")))
+            items.append(
+                WorkItem(
+                    label=_("Corrections to approve"),
+                    count=n,
+                    url=reverse("disbursements:corrections") + f"?status={CorrectionStatus.PROPOSED}&others=1",
+                )
+            )
     if permissions.can(user, Action.CORRECTION_PROPOSE):
         open_cases = Recovery.objects.visible_to(user).filter(status=RecoveryStatus.OPEN).count()
         if open_cases:
@@ -71,7 +83,7 @@ def money_items(user: Any) -> list[WorkItem]:
                 WorkItem(
                     label=_("Open recovery cases"),
                     count=open_cases,
-                    url=reverse("disbursements:corrections"),
+                    url=reverse("disbursements:corrections") + f"?recovery={RecoveryStatus.OPEN}",
                     kind="info",
                 )
             )

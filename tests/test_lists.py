@@ -114,6 +114,11 @@ CASES = [
          lambda w: "never-there", role=Role.CLASS_TEACHER),
     Case(A, "applications", lambda w: {}, lambda w: None,  # the district re-checks none of them yet
          lambda w: _row("students:application", w.applications["c1"].pk)),
+    # the home page's parameters (issue 25: every count leads to exactly its rows)
+    Case(A, "applications", lambda w: {"status": "review"}, lambda w: _row("students:application", w.applications["c1"].pk),
+         lambda w: "never-there"),
+    Case(A, "applications", lambda w: ALL | {"returned": "1"}, lambda w: None,  # nominated, never sent back
+         lambda w: _row("students:application", w.applications["c1"].pk)),
     # 公示
     Case("students:publicities", "publicities", lambda w: {"q": "other"}, lambda w: _row("students:publicity", w.other_publicity.pk),
          lambda w: _row("students:publicity", w.publicity.pk)),
@@ -128,7 +133,13 @@ CASES = [
          lambda w: _row("funding:award_list", w.award_list.pk), lambda w: "never-there"),
     Case("funding:award_lists", "award-lists", lambda w: {"status": "DRAFT"}, lambda w: None,
          lambda w: _row("funding:award_list", w.award_list.pk)),
+    Case("funding:award_lists", "award-lists", lambda w: {"ended": "1"}, lambda w: None,
+         lambda w: _row("funding:award_list", w.award_list.pk)),
     # 发放批次
+    Case("disbursements:batches", "batches", lambda w: {"line_status": "FAILED"}, lambda w: None,
+         lambda w: _row("disbursements:batch", w.batch.pk)),
+    Case("disbursements:batches", "batches", lambda w: {"line_status": "PAID", "program": w.award.program.pk},
+         lambda w: _row("disbursements:batch", w.batch.pk), lambda w: "never-there"),
     Case("disbursements:batches", "batches", lambda w: {"kind": "REISSUE"}, lambda w: None,
          lambda w: _row("disbursements:batch", w.batch.pk)),
     Case("disbursements:batches", "batches", lambda w: {"status": "RELEASED"}, lambda w: _row("disbursements:batch", w.batch.pk),
@@ -141,6 +152,12 @@ CASES = [
     Case("disbursements:corrections", "corrections", lambda w: {"kind": "RECOVER"}, lambda w: _pupil(w, "c1").name,
          lambda w: "never-there"),
     Case("disbursements:corrections", "recoveries", lambda w: {"school": w.schools["s2"].pk}, lambda w: None,
+         lambda w: _pupil(w, "c1").name),
+    Case("disbursements:corrections", "recoveries", lambda w: {"recovery": "RECOVERED"}, lambda w: None,
+         lambda w: _pupil(w, "c1").name),
+    Case("disbursements:corrections", "recoveries", lambda w: {"recovery": "OPEN", "program": w.award.program.pk,
+         "semester": w.semester.pk}, lambda w: _pupil(w, "c1").name, lambda w: "never-there"),
+    Case("disbursements:corrections", "corrections", lambda w: {"others": "1"}, lambda w: None,  # the district's own
          lambda w: _pupil(w, "c1").name),
     # 学校
     Case("schools:list", "schools", lambda w: {"q": "primary"}, lambda w: _row("schools:detail", w.schools["s1"].pk),
@@ -160,6 +177,8 @@ CASES = [
          lambda w: _row("care:case", w.cases["c1"].pk)),  # c1's home visit is recorded
     Case("care:cases", "cases", lambda w: {"status": "RETURNED"}, lambda w: None,
          lambda w: _row("care:case", w.cases["c1"].pk)),
+    Case("care:cases", "cases", lambda w: {"status": "open", "school": w.schools["s1"].pk},
+         lambda w: _row("care:case", w.cases["c1"].pk), lambda w: _row("care:case", w.cases["c4"].pk)),
     # 发放明细 (a batch's payment lines)
     Case("disbursements:batch", "lines", lambda w: {"status": "FAILED"}, lambda w: None,
          lambda w: _row("students:detail", _pupil(w, "c1").pk), kwargs=lambda w: {"pk": w.batch.pk}),

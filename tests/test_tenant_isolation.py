@@ -490,15 +490,21 @@ LIST_FILTERS = {
         "grade": w.grades["g1"].pk, "klass": w.classes["c1"].pk, "status": "ATTENDING",
     },
     "students:applications": lambda w: {
-        "q": w.students["c1"][1].name, "school": w.schools["s1"].pk, "klass": w.classes["c1"].pk, "status": "",
+        "q": w.students["c1"][1].name, "school": w.schools["s1"].pk, "klass": w.classes["c1"].pk, "status": "review",
+        "returned": "1", "academic_year": w.applications["c1"].academic_year,
     },
     "students:publicities": lambda w: {"q": "list", "school": w.schools["s1"].pk},
-    "funding:award_lists": lambda w: {"school": w.schools["s1"].pk, "program": w.award.program.pk},
-    "disbursements:batches": lambda w: {"kind": "FIRST", "status": "RELEASED"},
+    "funding:award_lists": lambda w: {"school": w.schools["s1"].pk, "program": w.award.program.pk, "ended": "1"},
+    "disbursements:batches": lambda w: {"kind": "FIRST", "status": "RELEASED", "program": w.award.program.pk,
+                                        "line_status": "PAID", "semester": w.semester.pk},
     "disbursements:corrections": lambda w: {"q": w.students["c1"][0].name, "school": w.schools["s1"].pk,
-                                            "program": w.award.program.pk},
+                                            "program": w.award.program.pk, "recovery": "OPEN",
+                                            "semester": w.semester.pk, "others": "1"},
     "schools:list": lambda w: {"q": w.marker, "township": "T1"},
-    "care:cases": lambda w: {"q": w.students["c1"][0].name, "school": w.schools["s1"].pk, "klass": w.classes["c1"].pk},
+    "care:cases": lambda w: {"q": w.students["c1"][0].name, "school": w.schools["s1"].pk, "klass": w.classes["c1"].pk,
+                             "status": "open"},
+    "audits:list": lambda w: {"action": "care.dropoutcase.create", "object": w.cases["c1"].pk,
+                              "since": "2026-01-01T00:00:00+08:00"},
     "registry:index": lambda w: {"q": "csv", "status": "CIVIL"},
     "reconciliation:runs": lambda w: {"semester": w.semester.pk},
 }  # fmt: skip
@@ -569,6 +575,6 @@ def test_every_list_page_is_in_the_filter_sweep():
     swept = {
         "StudentListFilter", "ApplicationListFilter", "PublicityListFilter", "AwardListFilter", "BatchFilter",
         "CorrectionFilter", "RecoveryFilter", "SchoolFilter", "CaseFilter", "SnapshotFilter", "RunFilter",
-        "FindingListFilter", "LineFilter",
+        "FindingListFilter", "LineFilter", "EventFilter",
     }  # fmt: skip
     assert found == swept, f"add the new list's page and filters to LIST_FILTERS: {found - swept}"

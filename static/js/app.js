@@ -92,3 +92,20 @@
     });
   });
 })();
+
+// A table that scrolls sideways inside its card (.table-responsive) must be reachable by keyboard, or
+// someone without a mouse cannot read its hidden columns (axe: scrollable-region-focusable). One rule
+// here rather than an attribute copied into every template.
+(function () {
+  function focusable(root) {
+    root.querySelectorAll(".table-responsive:not([tabindex])").forEach(function (region) {
+      region.tabIndex = 0;
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    focusable(document);
+  });
+  document.addEventListener("htmx:load", function (event) {
+    focusable(event.target);
+  });
+})();

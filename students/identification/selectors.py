@@ -195,16 +195,16 @@ def step_counts(*, user: Any, academic_year: int | None = None) -> dict[str, int
     return dict(qs.order_by().values_list("status").annotate(n=Count("pk")))
 
 
-def returned_to_class_count(*, user: Any) -> int:
-    """Nominations a reviewer sent back to the class (退回): at class evaluation again, with a return
-    among their decisions. One query."""
+def returned_to_class(qs: QuerySet[HardshipApplication]) -> QuerySet[HardshipApplication]:
+    """The applications of `qs` a reviewer sent back to the class (退回): at class evaluation again, with
+    a return among their decisions (the list's `returned=1` and the teacher's home page count both)."""
     returned = ApplicationDecision.objects.filter(application_id=OuterRef("pk"), decision=Decision.RETURN)
-    return (
-        HardshipApplication.objects.visible_to(user, Action.APPLICATION_CLASS_REVIEW)
-        .filter(status=S.CLASS_EVALUATION)
-        .filter(Exists(returned))
-        .count()
-    )
+    return qs.filter(status=S.CLASS_EVALUATION).filter(Exists(returned))
+
+
+def returned_to_class_count(*, user: Any) -> int:
+    """Nominations returned to the class in the user's units. One query."""
+    return returned_to_class(HardshipApplication.objects.visible_to(user, Action.APPLICATION_CLASS_REVIEW)).count()
 
 
 def publicities_in_progress(*, user: Any) -> QuerySet[Publicity]:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.audit import trail
-from core.crypto import blind_index, encrypter, mask
+from core.crypto import blind_index, encrypter, mask, tail_index
 from core.pgcopy import NULL, copy_text
 
 from ..validate import CleanRow, GuardianRow
@@ -126,7 +126,8 @@ def prepare_new_pupil(clean: CleanRow, ctx: ApplyContext, *, for_copy: bool = Fa
 #: The columns _new_pupil_copy spells out, in order: the tables' own (checked below, when this module
 #: is loaded, so that a changed model cannot meet an outdated list).
 _STUDENT_COPY_COLUMNS = (
-    "id", "school_id", "grade_id", "klass_id", "name", "id_number", "id_number_hash", "student_no", "student_no_hash",
+    "id", "school_id", "grade_id", "klass_id", "name", "id_number", "id_number_hash", "id_tail_hash", "student_no",
+    "student_no_hash",
     "gender", "birth_date", "enrollment_status", "is_boarding", "hukou", "township", "village", "phone", "card_bank",
     "card_account", "card_account_hash", "card_holder", "roster_fingerprint",
 )  # fmt: skip
@@ -158,9 +159,11 @@ def _new_pupil_copy(clean: CleanRow, ctx: ApplyContext) -> NewPupil:
     township, village = clean.township or "", clean.village or ""
     bank, holder = clean.card_bank or "", clean.card_holder or ""
     birth, boarding = clean.birth_date.isoformat(), bool(clean.is_boarding)
+    id_tail = tail_index(clean.id_number, kind="id_number")
     row = "\t".join((
         student_id, school, grade, klass, copy_text(clean.name), encrypt_(clean.id_number, "id_number"),
-        clean.id_hash, encrypt_(student_no, "student_no") if student_no else NULL, no_hash or NULL, clean.gender,
+        clean.id_hash, id_tail,
+        encrypt_(student_no, "student_no") if student_no else NULL, no_hash or NULL, clean.gender,
         birth, clean.status, "t" if boarding else "f", clean.hukou, copy_text(township), copy_text(village),
         encrypt_(phone, "phone") if phone else NULL, copy_text(bank),
         encrypt_(account, "account") if account else NULL, account_hash or NULL, copy_text(holder),
@@ -184,7 +187,8 @@ def _new_pupil_copy(clean: CleanRow, ctx: ApplyContext) -> NewPupil:
     after = {
         "tenant": tenant, "school": school, "grade": grade, "klass": klass, "name": clean.name,
         "id_number": mask(clean.id_number, "id_number"), "id_number_hash": clean.id_hash,
-        "student_no": mask(student_no, "student_no") if student_no else None, "student_no_hash": no_hash,
+        "id_tail_hash": id_tail, "student_no": mask(student_no, "student_no") if student_no else None,
+        "student_no_hash": no_hash,
         "gender": clean.gender, "birth_date": birth, "enrollment_status": clean.status, "is_boarding": boarding,
         "hukou": clean.hukou, "township": township, "village": village,
         "phone": mask(phone, "phone") if phone else None, "card_bank": bank,

@@ -13,7 +13,7 @@ from django.db import connection
 from django.db.models import CharField, Model, TextField
 
 from core.audit import trail
-from core.crypto import Sensitive, blind_index, encrypt, mask
+from core.crypto import Sensitive, blind_index, encrypt, mask, tail_index
 from core.fields import BlindIndexField, CodeField, EncryptedField
 
 from ...models import Guardian, StatusChange, Student
@@ -48,7 +48,10 @@ class Table:
         for f in self.fields:
             audit_name = None if f.name in exclude or f.primary_key else f.name
             in_row = f.column not in self.shared
-            if isinstance(f, BlindIndexField):
+            if isinstance(f, BlindIndexField) and f.tail:
+                # The index of the last characters only (core.crypto.tail_index): extra is its length.
+                self._plan.append(("tail", f.source, audit_name, self.by_attname[f.source].kind, f.tail, in_row))
+            elif isinstance(f, BlindIndexField):
                 # A blind index computed already (during validation) may be passed under its own name.
                 self._plan.append(("blind", f.source, audit_name, self.by_attname[f.source].kind, f.attname, in_row))
             elif isinstance(f, EncryptedField):
@@ -74,6 +77,10 @@ class Table:
                 plain = values.get(attname)
                 if kind == "blind":
                     value = values.get(extra) or (blind_index(plain, kind=crypto_kind) if plain else None)
+                    if audit_name:
+                        audit[audit_name] = value
+                elif kind == "tail":
+                    value = tail_index(plain, kind=crypto_kind, length=extra) if plain else None
                     if audit_name:
                         audit[audit_name] = value
                 else:
