@@ -150,12 +150,6 @@ class TenantModel(models.Model):
     class Meta:
         abstract = True
 
-    def _get_FIELD_display(self, field: Any) -> Any:  # noqa: N802  (Django's name: get_<field>_display)
-        """Django's choice label, looked up in a table made once per field and language (Django builds
-        the field's choices into a dict and translates the label on every call: a list page of 50 rows
-        with three labels each paid for 150 dicts)."""
-        return choice_label(field, getattr(self, field.attname))
-
     def save(self, *args: Any, **kwargs: Any) -> None:
         self.check_tenant()
         adding = self._state.adding
@@ -174,6 +168,12 @@ class TenantModel(models.Model):
         result = super().delete(*args, **kwargs)
         trail.record_rows_deleted(type(self), [{"pk": pk, "tenant_id": self.tenant_id}])
         return result
+
+    def _get_FIELD_display(self, field: Any) -> Any:
+        """Django's choice label, looked up in a table made once per field and language (Django builds
+        the field's choices into a dict and translates the label on every call: a list page of 50 rows
+        with three labels each paid for 150 dicts)."""
+        return choice_label(field, getattr(self, field.attname))
 
     @classmethod
     def from_db(cls, db: str | None, field_names: Any, values: Any) -> Self:
