@@ -91,6 +91,12 @@ def main() -> None:
     parser.add_argument("--max-requests", type=int, default=20_000, help="per URL and server, a hard bound")
     parser.add_argument("--compare", default="", help="a git revision served side by side (e.g. main)")
     parser.add_argument("--urls", nargs="+", default=URLS)
+    parser.add_argument(
+        "--redis-url",
+        default="",
+        help="serve with this Redis (sessions and cache there, as production runs); default: none, sessions in "
+        "PostgreSQL and a per-process cache",
+    )
     parser.add_argument("--keep-database", action="store_true", help="for profiling; drop it by hand after")
     args = parser.parse_args()
     if not 1 <= args.clients <= 64 or not 0 < args.seconds <= 120:
@@ -115,7 +121,10 @@ def main() -> None:
         ports = {}
         for label, tree in trees:
             port = _free_port()
-            servers.append((label, _gunicorn(tree, port, {**env, "STATIC_ROOT": str(work / f"static-{label}")})))
+            server_env = {**env, "STATIC_ROOT": str(work / f"static-{label}")}
+            if args.redis_url:
+                server_env["REDIS_URL"] = args.redis_url
+            servers.append((label, _gunicorn(tree, port, server_env)))
             ports[label] = port
         for port in ports.values():
             _wait_ready(port)
@@ -359,6 +368,7 @@ def _line(url: str, label: str, r: dict) -> str:
 def _table(rows: list, args: argparse.Namespace) -> None:
     healthz = {label: r["rps"] for url, label, r in rows if url == "/healthz"}
     print(f"\n{args.clients} clients, {args.seconds:g} s per URL and server, {args.students:,} pupils")
+    print(f"sessions and cache: {'Redis' if args.redis_url else 'PostgreSQL sessions, per-process cache'}")
     print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}\n")
     print(
         "| URL | code | req/s | p50 | p95 | p99 | errors | CPU s (app + db) | CPU ms / request "
