@@ -98,6 +98,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "axes.middleware.AxesMiddleware",  # answers a locked-out sign-in with the lockout page
+    "config.middleware.MenuCountsMiddleware",  # a POST forgets the side menu's counts kept for its user
     # Last: knows the user (session or API token), sets the tenant and actor for the request and runs
     # the view in one transaction with the tenant set in the database (row-level security).
     "core.tenancy.middleware.TenantMiddleware",

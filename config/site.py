@@ -47,6 +47,7 @@ def home(request: HttpRequest) -> HttpResponse:
     """Each person's start page: what waits for them, their role's blocks (each count a link to its
     rows), and the units they are responsible for."""
     work = menu.work_for_request(request)
+    menu.remember_counts(request.user, work)
     today = clock.today()
     return render(
         request,
@@ -64,8 +65,8 @@ def home(request: HttpRequest) -> HttpResponse:
 @require_GET
 def menu_counts(request: HttpRequest) -> HttpResponse:
     """The side menu's counts of waiting work, swapped into the menu out of band after the page loaded
-    (one request per page view, computing the worklist once)."""
-    groups = menu.menu_for(request.user, work=menu.work_for_request(request))
+    (one request per page view; the counts are kept briefly per user: config/menu.py)."""
+    groups = menu.menu_for(request.user, counts=menu.counts_for_request(request))
     entries = [e for group in groups for e in group.entries if e.counted]
     return render(request, "includes/menu_counts.html", {"entries": entries})
 

@@ -126,3 +126,33 @@ def test_the_teacher_has_no_api_reference_and_the_district_has_it_in_the_account
         assert ">English</option>" in page
         assert ">简体中文</option>" in page
         assert "英语" not in page
+
+
+def test_the_menu_counts_are_kept_briefly_per_user_and_a_post_of_theirs_forgets_them(
+    world, tenant_of, calls, monkeypatch
+):
+    """The counts request follows every page view: computed once per MENU_COUNTS_TTL for a user, not on
+    every page; their own POST (work done) and a visit to the home page (computed afresh) refresh it."""
+    # An hour: a machine stalled by other work must not let 30 s pass between two requests of the test.
+    monkeypatch.setattr(menu, "MENU_COUNTS_TTL", 3600)
+    district = world.a.users[Role.DISTRICT_STAFF]
+    client = _client(district)
+    assert _badge(client.get("/menu/counts/").content.decode(), "students-list")[1] == ""
+    assert len(calls) == 1
+    with tenant_of(world.a.tenant):
+        Student.objects.filter(pk=world.a.students["c1"][0].pk).update(enrollment_status=EnrollmentStatus.DROPPED_OUT)
+    # Within the TTL: the kept counts, the worklist is not computed again.
+    assert _badge(client.get("/menu/counts/").content.decode(), "students-list")[1] == ""
+    assert len(calls) == 1
+    # Another user's counts are their own.
+    _client(world.a.users[Role.DISTRICT_AUDITOR]).get("/menu/counts/")
+    assert len(calls) == 2
+    # The home page computes the worklist afresh and the menu agrees with it afterwards.
+    client.get("/")
+    assert len(calls) == 3
+    assert _badge(client.get("/menu/counts/").content.decode(), "students-list")[1] == "1"
+    assert len(calls) == 3
+    # A POST of the user's (here: the language switch) forgets them: the next counts are computed.
+    client.post("/i18n/setlang/", {"language": "zh-hans", "next": "/"})
+    client.get("/menu/counts/")
+    assert len(calls) == 4

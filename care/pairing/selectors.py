@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet, Subquery
 
 from core import clock
@@ -36,11 +37,17 @@ LEFT_BEHIND_CATEGORIES = ("LEFT_BEHIND",)
 
 
 def _has_category(codes: tuple[str, ...]) -> Q:
-    # The categories are a JSON list of codes; a quoted code matches exactly one element (PostgreSQL and
-    # SQLite alike, where JSON containment is not available).
+    # The categories are a JSON list of codes. PostgreSQL: JSON containment (`@>`), which reads the
+    # stored jsonb as it is (the text match upper-cased each row's JSON as text: 0.4 s over a district's
+    # 33,000 identifications, for the worklist of every district page). SQLite, where containment is
+    # not available: a quoted code matches exactly one element of the text.
     q = Q(pk__in=[])
     for code in codes:
-        q |= Q(categories__icontains=f'"{code}"')
+        q |= (
+            Q(categories__contains=[code])
+            if connection.vendor == "postgresql"
+            else Q(categories__icontains=f'"{code}"')
+        )
     return q
 
 

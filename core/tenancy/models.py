@@ -18,6 +18,9 @@ from typing import Any, ClassVar, Self
 from django.db import models
 from django.db.models.fields.related import lazy_related_operation  # type: ignore[attr-defined]
 from django.db.models.signals import class_prepared
+from django.utils import translation
+from django.utils.encoding import force_str
+from django.utils.hashable import make_hashable
 
 from core import authz
 from core.audit import trail
@@ -122,6 +125,19 @@ def tenant_key_proved_elsewhere() -> models.ForeignKey:
     )
 
 
+def choice_label(field: Any, value: Any) -> Any:
+    """The label of `value` among the choices of `field` in the active language (the value itself if it
+    is not a choice), as Django's get_<field>_display gives it. The choices are fixed in the code, so
+    each field's table of labels is built once per language and process."""
+    language = translation.get_language()
+    tables = field.__dict__.setdefault("_choice_labels", {})
+    labels = tables.get(language)
+    if labels is None:
+        labels = {make_hashable(k): force_str(v, strings_only=True) for k, v in field.flatchoices}
+        tables[language] = labels
+    return labels.get(make_hashable(value), force_str(value, strings_only=True))
+
+
 class TenantModelBase(models.base.ModelBase):
     """The metaclass of tenant models: Django's base manager (a property of the metaclass) is a
     TenantRowsManager, not declared among the model's managers, so the migrations' model state does
@@ -186,6 +202,12 @@ class TenantModel(models.Model, metaclass=TenantModelBase):
         result = super().delete(*args, **kwargs)
         trail.record_rows_deleted(type(self), [{"pk": pk, "tenant_id": self.tenant_id}])
         return result
+
+    def _get_FIELD_display(self, field: Any) -> Any:
+        """Django's choice label, looked up in a table made once per field and language (Django builds
+        the field's choices into a dict and translates the label on every call: a list page of 50 rows
+        with three labels each paid for 150 dicts)."""
+        return choice_label(field, getattr(self, field.attname))
 
     @classmethod
     def from_db(cls, db: str | None, field_names: Any, values: Any) -> Self:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from core.fields import BlindIndexField, CodeField, EncryptedField
@@ -114,6 +115,15 @@ class Student(TenantModel):
             models.Index(fields=["tenant", "card_account_hash"], name="students_student_card_idx"),
             # The search box's last digits of an ID number (about one pupil in 10,000 shares them).
             models.Index(fields=["tenant", "id_tail_hash"], name="students_student_id_tail_idx"),
+            # The pupils who dropped out (控辍保学), counted in the worklist of everyone who follows them up
+            # (the side menu and home page of every school and district role): a few rows instead of a scan
+            # of the register (0.1 s at 100,000 pupils). Partial: a roster import of attending pupils pays
+            # nothing for it.
+            models.Index(
+                fields=["tenant", "school", "klass"],
+                condition=Q(enrollment_status="DROPPED_OUT"),
+                name="students_student_dropped_idx",
+            ),
         ]
 
     def __str__(self) -> str:
