@@ -119,3 +119,20 @@ def test_who_opens_the_dashboard(world):
         (Role.PRINCIPAL, 200), (Role.CLASS_TEACHER, 403), (Role.TENANT_ADMIN, 403),
     ):  # fmt: skip
         assert _client(world.a.users[role]).get("/oversight/dashboard/").status_code == status, role
+
+
+def test_the_pairing_coverage_counts_the_pupils_who_need_a_teacher(world, tenant_of):
+    """特别困难 this school year: the pupil needs a paired teacher; none yet. A school sees its own."""
+    from core.clock import current_school_year
+    from funding.models import Semester
+    from students.models import Tier
+
+    w = world.a
+    with tenant_of(w.tenant):
+        identify(w, w.students["c2"][0], tier=Tier.SPECIAL, year=current_school_year())
+        identify(w, w.students["c4"][0], tier=Tier.SPECIAL, year=current_school_year())  # s2's
+        semester = Semester.objects.order_by("pk").first()
+        district = dashboard(user=w.users[Role.DISTRICT_STAFF], semester=semester)
+        school = dashboard(user=w.users[Role.SCHOOL_OFFICER], semester=semester)
+    assert [row[1] for row in district.chart("pairing_coverage").rows] == [2, 0, 2]
+    assert [row[1] for row in school.chart("pairing_coverage").rows] == [1, 0, 1]
