@@ -5,9 +5,11 @@
    of the semesters matched (pupil, award, program code and name, semester). Each ID number is
    decrypted once and hashed with the PLATFORM's key (`core.crypto.platform_hasher`), in memory.
 2. **The platform table** (outside every tenant's transaction: its row-level security admits no
-   tenant session): the facts of every district replace the last pass's, written with COPY into a
-   TEMP table and one INSERT … SELECT, and ONE self-join on the hash finds the pupils of two districts:
-   the same program and semester funded in both, or at school in one and funded in the other.
+   tenant session): every district's facts go with COPY into a TEMP table (gone at commit), ONE
+   self-join on the hash finds the pupils of two districts (the same program and semester funded in
+   both, or at school in one and funded in the other), and the platform table keeps, replacing the
+   last pass's, only the facts of pupils in two districts or more: what the districts are told stands
+   on them, and no other pupil's hash is kept at rest.
 3. **Each district is told** (its transaction again): a `CrossDistrictPass` and its matches, naming of
    the other district only its name, the program and the semester, or nothing if what it would be
    told has not changed since the last pass. The reconciliation then lists each match with the reason
@@ -21,7 +23,6 @@ Programs are matched by their code: every district's catalogue is seeded with th
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import time
 from collections import defaultdict
@@ -57,6 +58,7 @@ class PassResult:
     districts: int = 0
     pupils: int = 0
     facts: int = 0
+    kept: int = 0  # facts the platform table keeps (of pupils in two districts or more)
     matches: int = 0
     told: int = 0  # districts whose matches changed (a new CrossDistrictPass)
     seconds: dict[str, float] = field(default_factory=dict)
@@ -125,11 +127,14 @@ def crossdistrict_match(*, semesters: list[str] | None = None, progress: Progres
     began = time.perf_counter()
     with transaction.atomic():
         _platform_session()
-        _replace_facts(facts)
-        result.seconds["write_platform_table"] = round(time.perf_counter() - began, 2)
+        staged = _stage(facts)
+        result.seconds["stage"] = round(time.perf_counter() - began, 2)
         began = time.perf_counter()
-        found = _match()
+        found = _match(staged)
         result.seconds["match"] = round(time.perf_counter() - began, 2)
+        began = time.perf_counter()
+        result.kept = _keep_matched(staged)
+        result.seconds["write_platform_table"] = round(time.perf_counter() - began, 2)
     del facts
     tick("matched")
 
@@ -205,17 +210,18 @@ def _platform_session() -> None:
             cursor.execute("SET LOCAL app.tenant_id = ''")
 
 
-def _replace_facts(facts: list[tuple[Any, ...]]) -> None:
-    """Every district's facts replace the last pass's: COPY into a TEMP table, one INSERT … SELECT (COPY
-    cannot write through row-level security); elsewhere bulk INSERTs."""
-    PlatformFact.objects.all().delete()
+def _stage(facts: list[tuple[Any, ...]]) -> str:
+    """Every district's facts of this pass, in the table the match reads: on PostgreSQL a TEMP table
+    (COPY, gone at commit: 1.5 million facts are never written to a table at rest); elsewhere the
+    platform table itself, emptied first."""
+    qn = connection.ops.quote_name
+    table = qn(PlatformFact._meta.db_table)
     if connection.vendor != "postgresql":
+        PlatformFact.objects.all().delete()
         PlatformFact.objects.bulk_create(
             [PlatformFact(**dict(zip(_FACT_COLUMNS, row, strict=True))) for row in facts], batch_size=5000
         )
-        return
-    qn = connection.ops.quote_name
-    table = qn(PlatformFact._meta.db_table)
+        return table
     cols = ", ".join(qn(c) for c in _FACT_COLUMNS)
     with connection.cursor() as cursor:
         # Dropped at commit; and before, should two passes share one transaction (the tests do).
@@ -223,20 +229,36 @@ def _replace_facts(facts: list[tuple[Any, ...]]) -> None:
         cursor.execute(
             f"CREATE TEMP TABLE platform_fact_stage ON COMMIT DROP AS SELECT {cols} FROM {table} WHERE false"  # noqa: S608
         )
-        buffer = io.StringIO()
-        for row in facts:
-            buffer.write(copy_line(row))
         with cursor.cursor.copy(f"COPY platform_fact_stage ({cols}) FROM STDIN") as copy:
-            copy.write(buffer.getvalue())
-        cursor.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM platform_fact_stage")  # noqa: S608
-        cursor.execute("ANALYZE " + table)
+            copy.write("".join([copy_line(row) for row in facts]))
+        cursor.execute("ANALYZE platform_fact_stage")
+    return "platform_fact_stage"
 
 
-def _match() -> list[tuple[Any, ...]]:
+def _keep_matched(staged: str) -> int:
+    """The platform table keeps only the facts of pupils found in two districts or more (what the
+    districts were told stands on them), replacing the last pass's: a few thousand rows, not every
+    pupil's hash. Returns how many."""
+    qn = connection.ops.quote_name
+    table = qn(PlatformFact._meta.db_table)
+    cols = ", ".join(qn(c) for c in _FACT_COLUMNS)
+    shared = f"SELECT id_hash FROM {staged} GROUP BY id_hash HAVING COUNT(DISTINCT district_id) > 1"  # noqa: S608
+    with connection.cursor() as cursor:
+        if staged == table:
+            cursor.execute(f"DELETE FROM {table} WHERE id_hash NOT IN ({shared})")  # noqa: S608
+        else:
+            cursor.execute(f"DELETE FROM {table}")  # noqa: S608
+            cursor.execute(
+                f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {staged} WHERE id_hash IN ({shared})"  # noqa: S608
+            )
+        cursor.execute(f"SELECT COUNT(*) FROM {table}")  # noqa: S608
+        return cursor.fetchone()[0]
+
+
+def _match(table: str) -> list[tuple[Any, ...]]:
     """The pairs of facts of one pupil (equal hashes) in two districts, from each side: (district,
     pupil, own fact, own award, semester, program code, program name, other district, other fact). One
     statement; the same program and semester funded in both, or at school in one and funded in the other."""
-    table = connection.ops.quote_name(PlatformFact._meta.db_table)
     f, e = FactKind.FUNDED, FactKind.ENROLLED
     return _fetch(
         "SELECT a.district_id, a.student_id, a.fact, a.award_id, "  # noqa: S608
