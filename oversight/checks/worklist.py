@@ -23,12 +23,12 @@ def check_items(user: Any) -> list[WorkItem]:
             WorkItem(
                 label=_("Post-payment checks to record"),
                 count=n,
-                url=url,
+                url=f"{url}#samples",  # each sample's lines still to check, per school
                 hint=_("ask the sampled families whether the money arrived in full and on time"),
             )
         )
     if permissions.can(user, Action.SPOT_CHECK_RESOLVE) and (
         n := selectors.open_follow_ups(user=user, action=Action.SPOT_CHECK_RESOLVE).count()
     ):
-        items.append(WorkItem(label=_("Post-payment discrepancies to settle"), count=n, url=url))
+        items.append(WorkItem(label=_("Post-payment discrepancies to settle"), count=n, url=f"{url}#follow-ups"))
     return items

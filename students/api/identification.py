@@ -49,7 +49,12 @@ class ApplicationSerializer(serializers.ModelSerializer):
 
 
 class ApplicationDetailSerializer(ApplicationSerializer):
-    decisions = DecisionSerializer(many=True, read_only=True)
+    decisions = serializers.SerializerMethodField()
+
+    @extend_schema_field(DecisionSerializer(many=True))
+    def get_decisions(self, application: HardshipApplication) -> list[dict]:
+        # The story in the order it happened: a related manager has no order of its own.
+        return DecisionSerializer(application.decisions.order_by("created_at", "pk"), many=True).data
 
     class Meta(ApplicationSerializer.Meta):
         fields = [*ApplicationSerializer.Meta.fields, "decisions"]
