@@ -104,11 +104,8 @@ class EnableRowLevelSecurity(Operation):
         return f"Enable row-level security on {self.model_name}"
 
 
-class PlatformOnly(Operation):
-    """Row-level security, enabled and forced, on a PLATFORM table (no tenant's rows: the matching of
-    pupils across districts, `audits.PlatformFact`): a row is visible and writable only while the
-    transaction names NO tenant. Inside any district's transaction the table is empty to the app role,
-    raw SQL included; the platform's own work sets no tenant."""
+class _OnOneTable(Operation):
+    """A database-only operation on one model's table (no change to the migration state)."""
 
     reversible = True
     reduces_to_sql = True
@@ -121,6 +118,13 @@ class PlatformOnly(Operation):
 
     def deconstruct(self) -> tuple[str, list[Any], dict[str, Any]]:
         return self.__class__.__name__, [], {"model_name": self.model_name}
+
+
+class PlatformOnly(_OnOneTable):
+    """Row-level security, enabled and forced, on a PLATFORM table (no tenant's rows: the matching of
+    pupils across districts, `audits.PlatformFact`): a row is visible and writable only while the
+    transaction names NO tenant. Inside any district's transaction the table is empty to the app role,
+    raw SQL included; the platform's own work sets no tenant."""
 
     def database_forwards(self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any) -> None:
         if schema_editor.connection.vendor != "postgresql":
@@ -214,20 +218,8 @@ class DropTenantForeignKey(TenantForeignKey):
         return f"Drop the tenant-consistent foreign key {self.model_name}({', '.join(self.columns)}) → {self.to}"
 
 
-class AppendOnly(Operation):
+class AppendOnly(_OnOneTable):
     """A trigger refusing UPDATE and DELETE on the table (PostgreSQL and SQLite)."""
-
-    reversible = True
-    reduces_to_sql = True
-
-    def __init__(self, model_name: str) -> None:
-        self.model_name = model_name
-
-    def state_forwards(self, app_label: str, state: Any) -> None:
-        pass
-
-    def deconstruct(self) -> tuple[str, list[Any], dict[str, Any]]:
-        return self.__class__.__name__, [], {"model_name": self.model_name}
 
     def database_forwards(self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any) -> None:
         table = _table(to_state, app_label, self.model_name).db_table
