@@ -53,6 +53,21 @@ def _qn(schema_editor: Any, name: str) -> str:
     return schema_editor.quote_name(name)
 
 
+def _policy_on(schema_editor: Any, table: str, policy: str, rule: str) -> None:
+    """Row-level security enabled and forced on `table` (the owner too), with one policy `rule` for
+    reading and writing."""
+    schema_editor.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
+    schema_editor.execute(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")
+    schema_editor.execute(f"DROP POLICY IF EXISTS {policy} ON {table}")
+    schema_editor.execute(f"CREATE POLICY {policy} ON {table} USING ({rule}) WITH CHECK ({rule})")
+
+
+def _policy_off(schema_editor: Any, table: str, policy: str) -> None:
+    schema_editor.execute(f"DROP POLICY IF EXISTS {policy} ON {table}")
+    schema_editor.execute(f"ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY")
+    schema_editor.execute(f"ALTER TABLE {table} DISABLE ROW LEVEL SECURITY")
+
+
 class EnableRowLevelSecurity(Operation):
     """Enable and force row-level security on a tenant table, with the tenant isolation policy."""
 
@@ -85,20 +100,16 @@ class EnableRowLevelSecurity(Operation):
             return
         table = _qn(schema_editor, _table(to_state, app_label, self.model_name).db_table)
         column = _qn(schema_editor, self.tenant_column)
-        schema_editor.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
-        schema_editor.execute(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")
-        schema_editor.execute(f"DROP POLICY IF EXISTS {POLICY} ON {table}")
         rule = f"{column} = {TENANT_EXPR}"
-        seen = f"({rule} OR {TENANT_EXPR} IS NULL)" if self.readable_without_tenant else rule
-        schema_editor.execute(f"CREATE POLICY {POLICY} ON {table} USING ({seen}) WITH CHECK ({seen})")
+        _policy_on(
+            schema_editor, table, POLICY, f"({rule} OR {TENANT_EXPR} IS NULL)" if self.readable_without_tenant else rule
+        )
 
     def database_backwards(self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any) -> None:
         if schema_editor.connection.vendor != "postgresql":
             return
         table = _qn(schema_editor, _table(from_state, app_label, self.model_name).db_table)
-        schema_editor.execute(f"DROP POLICY IF EXISTS {POLICY} ON {table}")
-        schema_editor.execute(f"ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY")
-        schema_editor.execute(f"ALTER TABLE {table} DISABLE ROW LEVEL SECURITY")
+        _policy_off(schema_editor, table, POLICY)
 
     def describe(self) -> str:
         return f"Enable row-level security on {self.model_name}"
@@ -130,19 +141,13 @@ class PlatformOnly(_OnOneTable):
         if schema_editor.connection.vendor != "postgresql":
             return
         table = _qn(schema_editor, _table(to_state, app_label, self.model_name).db_table)
-        schema_editor.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
-        schema_editor.execute(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")
-        schema_editor.execute(f"DROP POLICY IF EXISTS {PLATFORM_POLICY} ON {table}")
-        rule = f"{TENANT_EXPR} IS NULL"
-        schema_editor.execute(f"CREATE POLICY {PLATFORM_POLICY} ON {table} USING ({rule}) WITH CHECK ({rule})")
+        _policy_on(schema_editor, table, PLATFORM_POLICY, f"{TENANT_EXPR} IS NULL")
 
     def database_backwards(self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any) -> None:
         if schema_editor.connection.vendor != "postgresql":
             return
         table = _qn(schema_editor, _table(from_state, app_label, self.model_name).db_table)
-        schema_editor.execute(f"DROP POLICY IF EXISTS {PLATFORM_POLICY} ON {table}")
-        schema_editor.execute(f"ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY")
-        schema_editor.execute(f"ALTER TABLE {table} DISABLE ROW LEVEL SECURITY")
+        _policy_off(schema_editor, table, PLATFORM_POLICY)
 
     def describe(self) -> str:
         return f"Platform-only row-level security on {self.model_name}"
