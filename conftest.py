@@ -32,6 +32,22 @@ def _switch_user(user: str) -> None:
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
     """After pytest-django created and migrated the test database as the owner, connect as the app role."""
+    if connection.settings_dict["NAME"] != connection.creation._get_test_db_name():
+        # pytest-django creates the test database only when a collected test carries a database mark;
+        # the browser modules that share one seeded demo (tests.browser.demo_site_for_module) carry
+        # none, so a run of those modules alone creates it here.
+        from django.test.utils import setup_databases, teardown_databases
+
+        with django_db_blocker.unblock():
+            created = setup_databases(verbosity=0, interactive=False, aliases={"default"})
+        yield from _as_app_role(django_db_blocker)
+        with django_db_blocker.unblock():
+            teardown_databases(created, verbosity=0)
+        return
+    yield from _as_app_role(django_db_blocker)
+
+
+def _as_app_role(django_db_blocker):
     if connection.vendor != "postgresql":
         yield
         return

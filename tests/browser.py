@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -22,6 +23,34 @@ def chromium() -> Iterator[Browser]:
             yield browser
         finally:
             browser.close()
+
+
+@contextmanager
+def demo_site_for_module(django_db_blocker, *, scale: float) -> Iterator[str]:
+    """The demo seeded once and served by a live server for a whole test module, emptied after it.
+
+    pytest-django's `live_server` makes every test transactional: the tables are emptied after each
+    test, so each test seeded the demo again (a quarter-scale demo takes most of a read-only browser
+    test's time). The modules that only read (layout, axe, menus, lists) share one seed instead: a
+    module-scoped fixture holds the database open for them (their tests carry no `django_db` mark) and
+    empties it with Django's own flush when the module ends, as a transactional test would.
+    """
+    from django.core.management import call_command
+    from pytest_django.live_server_helper import LiveServer
+
+    with django_db_blocker.unblock(), pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's loop shares this thread with the ORM
+        server = None
+        try:
+            call_command("seed_demo", scale=scale, stdout=io.StringIO())
+            server = LiveServer("localhost")
+            server._live_server_modified_settings.enable()  # ALLOWED_HOSTS, as pytest-django does per test
+            yield server.url
+        finally:
+            if server is not None:
+                server._live_server_modified_settings.disable()
+                server.stop()
+            call_command("flush", interactive=False, verbosity=0, reset_sequences=False)
 
 
 def log_in(page, base_url: str, username: str, password: str) -> None:

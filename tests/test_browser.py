@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import io
-
 import pytest
-from django.core.management import call_command
 
 from demo import seed as demo
-from tests.browser import chromium, log_in
+from tests.browser import chromium, demo_site_for_module, log_in
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser]  # no database mark: the module's seeded demo is shared (demo_site)
 
 #: What each demo account's home page shows: its role (as the page names it) and a section only it has.
 HOME = {
@@ -26,13 +23,11 @@ HOME = {
 }
 
 
-@pytest.fixture
-def demo_site(live_server, monkeypatch):
-    # Playwright's sync API runs an event loop in this thread; the ORM calls of the test itself are
-    # all made before and after it, never concurrently.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    call_command("seed_demo", scale=0.02, stdout=io.StringIO())
-    return live_server.url
+@pytest.fixture(scope="module")
+def demo_site(django_db_setup, django_db_blocker):
+    # The tests only read (and sign in): one small demo for the whole module.
+    with demo_site_for_module(django_db_blocker, scale=0.02) as url:
+        yield url
 
 
 def test_every_demo_role_logs_in_and_sees_its_home_page(demo_site):

@@ -4,25 +4,23 @@ sends the bar at once and the filter lives in the URL, so the back button return
 
 from __future__ import annotations
 
-import io
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from django.core.management import call_command
 
 from demo import seed as demo
-from tests.browser import chromium, log_in
+from tests.browser import chromium, demo_site_for_module, log_in
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser]  # no database mark: the module's seeded demo is shared (demo_site)
 
 FITS = "() => ({scroll: document.documentElement.scrollWidth, width: window.innerWidth})"
 
 
-@pytest.fixture
-def demo_site(live_server, monkeypatch):
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    call_command("seed_demo", scale=0.02, stdout=io.StringIO())
-    return live_server.url
+@pytest.fixture(scope="module")
+def demo_site(django_db_setup, django_db_blocker):
+    # The tests only read (and sign in): one small demo for the whole module.
+    with demo_site_for_module(django_db_blocker, scale=0.02) as url:
+        yield url
 
 
 @pytest.mark.parametrize("path", ["/students/", "/care/cases/"])
