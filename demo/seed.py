@@ -164,6 +164,7 @@ def seed_tenant(t: DemoTenant, *, scale: float, report: SeedReport, say: Callabl
         _seed_identification(t, tenant, report)
         if t.slug == "demo-a":
             _seed_pairing(t, report)
+            _seed_absences(t, report)
     say(f"{t.slug}: {tenant.name}")
     return tenant
 
@@ -367,8 +368,13 @@ def _seed_identification(t: DemoTenant, tenant: Tenant, report: SeedReport) -> N
     users = {suffix: User.objects.get(username=f"{t.user_prefix}.{suffix}") for suffix, _role, _name in DEMO_ROLES}
     teacher = users["teacher"]
     klass = SchoolClass.objects.get(pk=RoleAssignment.objects.get(user=teacher, role=Role.CLASS_TEACHER).klass_id)
+    # The first pupil of the class list (the file a teacher opens first) is left for the teacher to
+    # nominate: its file shows the nomination, whatever the scale.
+    first = Student.objects.filter(klass=klass).order_by("name", "pk").first()
     pupils = list(
-        Student.objects.filter(klass=klass, enrollment_status=EnrollmentStatus.ATTENDING).order_by("name", "pk")
+        Student.objects.filter(klass=klass, enrollment_status=EnrollmentStatus.ATTENDING)
+        .exclude(pk=getattr(first, "pk", None))
+        .order_by("name", "pk")
     )
     wanted = sum(n for _step, n in IDENTIFICATION_STORY)
     if len(pupils) < wanted:
@@ -633,9 +639,9 @@ def _seed_registry(district: User, pupils: list[Student], story: int) -> None:
 def _seed_pairing(t: DemoTenant, report: SeedReport) -> None:
     """1+1 结对帮扶 in demo-a, through the services: the district pairs the demo teacher with the class's
     identified pupils except (at most) two who need a teacher (the coverage page's gaps); the teacher
-    visited four families this autumn, two of them long ago (their next visit is overdue on the
-    teacher's home page); two pupils carry a risk flag (the watch list). Only for a tenant with no
-    pairing yet."""
+    visited four families this autumn (fewer in a small demo), the first two long ago (their next visit
+    is overdue on the teacher's home page); two pupils carry a risk flag (the watch list). Only for a
+    tenant with no pairing yet."""
     from care.models import Pairing, RiskKind
     from care.pairing import selectors as pairing_selectors
     from care.pairing import services as pairing_services
@@ -654,7 +660,7 @@ def _seed_pairing(t: DemoTenant, report: SeedReport) -> None:
         .exclude(pk__in=gaps)
         .order_by("name", "pk")
     )
-    if len(pupils) < 4:
+    if not pupils:
         return  # a tiny demo (tests' --scale): no story
     result = pairing_services.pairing_assign(actor=district, teacher=teacher, student_ids=[p.pk for p in pupils])
     report.add("pairings", result.paired)
@@ -672,6 +678,52 @@ def _seed_pairing(t: DemoTenant, report: SeedReport) -> None:
             next_due_on=today - dt.timedelta(days=10) if long_ago else today + dt.timedelta(days=70),
         )
         report.add("home visits", 1)
-    flags = ((pupils[0], RiskKind.LEFT_BEHIND, "父母在外省务工"), (pupils[1], RiskKind.DISTANCE, "单程步行一小时"))
-    for pupil, kind, note in flags:
+    flags = ((RiskKind.LEFT_BEHIND, "父母在外省务工"), (RiskKind.DISTANCE, "单程步行一小时"))
+    for pupil, (kind, note) in zip(pupils, flags, strict=False):  # a small demo pairs fewer than two
         pairing_services.risk_flag_set(actor=teacher, student=pupil, kind=kind, note=note)
+
+
+#: School days the demo class's absent pupil has missed without a word, up to the seeding day: fewer
+#: than the rules' five, so the case is open (缺勤) and its home visit due, not yet a suspected dropout.
+ABSENT_DAYS = 3
+
+
+def _seed_absences(t: DemoTenant, report: SeedReport) -> None:
+    """控辍保学 in demo-a, through the attendance service: the demo class's last pupil on its list has
+    been absent without explanation on ABSENT_DAYS school days in a row, so the teacher has an open
+    case whose home visit is due (the teacher's home page and the case list). The latest such days the
+    official calendar can count from (the service looks a month ahead, so late in a year whose next
+    year is not loaded it takes earlier days). Only for a tenant with no case yet."""
+    from django.db import transaction
+
+    from care.models import AbsenceReason, DropoutCase
+    from care.services import attendance_record
+    from core import clock
+    from schools.workdays import CalendarYearNotLoaded, working_days_between
+
+    if DropoutCase.objects.exists():
+        return
+    teacher = User.objects.get(username=f"{t.user_prefix}.teacher")
+    klass = SchoolClass.objects.get(pk=RoleAssignment.objects.get(user=teacher, role=Role.CLASS_TEACHER).klass_id)
+    pupil = (
+        Student.objects.filter(klass=klass, enrollment_status=EnrollmentStatus.ATTENDING)
+        .order_by("-name", "-pk")
+        .first()
+    )
+    today = clock.today()
+    try:
+        days = working_days_between(today - dt.timedelta(days=60), today)
+    except CalendarYearNotLoaded:
+        return  # a date the official calendar does not cover: no absence can be counted, none is made up
+    while pupil is not None and len(days) >= ABSENT_DAYS:
+        try:
+            with transaction.atomic():
+                for day in days[-ABSENT_DAYS:]:
+                    attendance_record(
+                        actor=teacher, klass=klass, day=day, absences={pupil.pk: AbsenceReason.UNEXPLAINED}
+                    )
+        except CalendarYearNotLoaded:
+            days = days[:-1]  # counting from that day reaches a year not loaded: a day earlier
+        else:
+            report.add("absence cases", 1)
+            return

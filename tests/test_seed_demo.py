@@ -176,3 +176,45 @@ def test_demo_advance_refuses_a_district_that_is_not_a_demo(world):
 
     with pytest.raises(CommandError, match="never a real district"):
         call_command("demo_advance", tenant=["tenant-a"], stdout=io.StringIO())
+
+
+def _main_links(body: str, pattern: str) -> list[str]:
+    """The links of the page's <main> whose path matches `pattern`, in page order (as a person reads it)."""
+    import re
+
+    main = re.search(r"<main\b.*?</main>", body, re.S)
+    hrefs = re.findall(r'<a\b[^>]*\bhref="(/[^"]*)"', main.group(0) if main else "")
+    return [h for h in hrefs if re.match(pattern, h.split("?")[0])]
+
+
+def test_the_demo_teacher_finds_a_pupil_to_nominate_an_open_case_and_a_visit_due(db):
+    """a.teacher's class, as the browser walk of every role's pages reads it (tests/test_browser_pages.py):
+    the first pupil's file offers the nomination, the case list links an open case, the paired pupils'
+    page links a visit, and that visit is due."""
+    from django.test import Client
+
+    from care.models import DropoutCase
+    from care.pairing import selectors as pairing
+    from core import clock
+
+    uuid = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+    call_command("seed_demo", scale=0.25, stdout=io.StringIO())
+    teacher = User.objects.get(username="a.teacher")
+    client = Client()
+    client.force_login(teacher)
+
+    files = _main_links(client.get("/students/").content.decode(), rf"^/students/{uuid}/$")
+    assert files, "the teacher's pupil list links no pupil's file"
+    assert _main_links(client.get(files[0]).content.decode(), rf"^/students/{uuid}/nominate/$")
+
+    cases = _main_links(client.get("/care/cases/").content.decode(), rf"^/care/cases/{uuid}/$")
+    assert cases, "the teacher's case list links no case"
+    visits = _main_links(client.get("/care/my-pupils/").content.decode(), rf"^/care/my-pupils/{uuid}/visit/$")
+    assert visits, "the teacher's paired pupils' page links no visit"
+
+    with tenant_transaction(teacher.tenant_id):
+        case = DropoutCase.objects.get(pk=cases[0].split("/")[3])
+        assert case.status in ("ABSENT", "SUSPECTED")  # open: the school still has to bring the pupil back
+        assert case.klass_id == RoleAssignment.objects.get(user=teacher).klass_id
+        rows = pairing.my_pairings(user=teacher)
+        assert any(r.due_on <= clock.today() for r in rows), "no paired pupil's visit is due"

@@ -23,8 +23,10 @@ from .models import (
 
 
 def sample_list(*, user: Any, semester: Semester | None) -> QuerySet[SpotCheck]:
-    """The semester's samples, by batch number."""
-    qs = SpotCheck.objects.visible_to(user).select_related("batch", "drawn_by").order_by("batch__number", "pk")
+    """The semester's samples, by batch number (a batch names itself by its semester: joined, not a query a row)."""
+    qs = (
+        SpotCheck.objects.visible_to(user).select_related("batch__semester", "drawn_by").order_by("batch__number", "pk")
+    )
     return qs.filter(semester=semester) if semester is not None else qs.none()
 
 
@@ -37,6 +39,7 @@ def batches_to_sample(*, user: Any, semester: Semester | None) -> QuerySet[Batch
         Batch.objects.visible_to(user, Action.SPOT_CHECK_DRAW)
         .filter(semester=semester, status__in=[BatchStatus.RELEASED, BatchStatus.CLOSED])
         .exclude(Exists(sampled))
+        .select_related("semester")  # the choice's label names it
         .order_by("number", "pk")
     )
 
@@ -76,7 +79,9 @@ def open_follow_ups(*, user: Any, action: Action = Action.FUNDING_VIEW) -> Query
     return (
         CheckFollowUp.objects.visible_to(user, action)
         .filter(status=FollowUpStatus.OPEN)
-        .select_related("check_line__student", "check_line__line__program", "school", "check_line__sample__batch")
+        .select_related(
+            "check_line__student", "check_line__line__program", "school", "check_line__sample__batch__semester"
+        )
         .order_by("created_at", "pk")
     )
 
