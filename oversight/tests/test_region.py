@@ -15,7 +15,6 @@ from django.db import IntegrityError, connection, transaction
 from django.test import Client
 
 from audits.models import AuditEvent
-from config.menu import menu_for
 from core.tenancy.context import tenant_transaction
 from disbursements.summary import summary_by
 from oversight.region.models import DistrictFigure
@@ -182,7 +181,8 @@ def test_the_region_account_may_only_read_its_region(world, tenant_of, regions):
     operator = school_services.user_create(tenant=None, username="operator", password="x", validate=False)
     assert permissions.can(operator, Action.REGION_VIEW) is False
     # Its menu is the region's entry alone; its home page is the region's page.
-    assert [e.key for g in menu_for(account) for e in g.entries] == ["oversight-region"]
+    page = _client(account).get("/oversight/region/")
+    assert [e.key for g in page.context["menu"] for e in g.entries] == ["oversight-region"]
     response = _client(account).get("/")
     assert response.status_code == 302
     assert response.url == "/oversight/region/"
