@@ -40,7 +40,7 @@ def test_the_region_page_draws_its_charts_and_the_table_view_matches(city):
         page.wait_for_selector("[data-chart-canvas='region_district_programs'][data-drawn='1'] canvas")
         data = json.loads(page.text_content("#oversight-data"))
         drawn = page.locator("[data-chart-canvas][data-drawn='1'] canvas").count()
-        assert drawn == sum(1 for c in data["charts"] if c["rows"]) == 4
+        assert drawn == sum(1 for c in data["charts"] if c["rows"]) == 5
         assert not errors, errors
         # The side menu holds the region's entry and nothing else (beside the home page, which leads here).
         entries = page.locator("[data-testid='side-menu'] a.nav-link").evaluate_all(

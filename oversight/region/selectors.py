@@ -24,6 +24,7 @@ from ..selectors import Chart, Dashboard, _money
 from .models import DistrictFigure
 
 MEASURES = ("approved", "paid", "failed", "recovered")
+COUNTS = ("pupils", "awards", "paid_lines", "failed_lines", "recoveries_done")
 
 
 def region_of(*, user: Any) -> Region:
@@ -73,6 +74,12 @@ def region_semesters(*, user: Any) -> list[str]:
     return sorted(set(codes), key=_order, reverse=True)
 
 
+def region_refreshed_at(*, user: Any) -> Any:
+    """When the region's figures were last rebuilt (the latest of its districts'), or None."""
+    latest = DistrictFigure.objects.filter(district__in=region_districts(user=user)).order_by("-refreshed_at").first()
+    return latest.refreshed_at if latest else None
+
+
 def region_board(*, user: Any, semester_code: str) -> Dashboard:
     """The region's figures of `semester_code` per district and program, with the previous semester's
     pupils beside them: two small reads of the aggregate table, never a tenant row."""
@@ -82,7 +89,7 @@ def region_board(*, user: Any, semester_code: str) -> Dashboard:
     rows = list(
         DistrictFigure.objects.filter(district__in=districts, semester_code__in=[semester_code, previous])
         .order_by("program_sort_order", "program_code", "pk")
-        .values("district_id", "semester_code", "program_code", "program_name", "pupils", "awards", *MEASURES)
+        .values("district_id", "semester_code", "program_code", "program_name", *COUNTS, *MEASURES)
     )
     current = [r for r in rows if r["semester_code"] == semester_code]
     before = {(r["district_id"], r["program_code"]): r for r in rows if r["semester_code"] == previous}
@@ -98,10 +105,13 @@ def region_board(*, user: Any, semester_code: str) -> Dashboard:
 
     by_district: dict[Any, dict[str, Decimal]] = defaultdict(lambda: dict.fromkeys(MEASURES, ZERO))
     by_program: dict[str, dict[str, Decimal]] = defaultdict(lambda: dict.fromkeys(MEASURES, ZERO))
+    counts: dict[Any, dict[str, int]] = defaultdict(lambda: dict.fromkeys(COUNTS, 0))
     for r in current:
         for m in MEASURES:
             by_district[r["district_id"]][m] += r[m]
             by_program[r["program_code"]][m] += r[m]
+        for c in COUNTS:
+            counts[r["district_id"]][c] += r[c]
     board.charts.append(
         Chart(
             key="region_districts",
@@ -137,6 +147,16 @@ def region_board(*, user: Any, semester_code: str) -> Dashboard:
             money=True,
         )
     )
+    board.charts.append(
+        Chart(
+            key="region_counts",
+            title=_("Pupils, awards, payments and recoveries by district (%(s)s)") % {"s": cur_label},
+            kind="bar",
+            headers=[_("District"), _("Pupils funded"), _("Awards"), _("Lines paid"), _("Lines failed"),
+                     _("Recoveries done")],
+            rows=[[names[pk], *(counts[pk][c] for c in COUNTS)] for pk in names if pk in counts],
+        )
+    )  # fmt: skip
     # Pupils funded per district and program, this semester and the previous one (a group that has
     # figures only the semester before shows too, with 0 now).
     keys = [(r["district_id"], r["program_code"]) for r in current]

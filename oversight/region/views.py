@@ -51,5 +51,6 @@ def region_view(request: HttpRequest) -> HttpResponse:
             "semesters": [(c, selectors.semester_label(c)) for c in codes],
             "board": board,
             "data": board.as_json() if board else None,
+            "refreshed_at": selectors.region_refreshed_at(user=request.user),
         },
     )

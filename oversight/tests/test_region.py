@@ -12,10 +12,12 @@ import openpyxl
 import pytest
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Sum
 from django.test import Client
 
 from audits.models import AuditEvent
 from core.tenancy.context import tenant_transaction
+from disbursements.models import MoneySummary
 from disbursements.summary import summary_by
 from oversight.region.models import DistrictFigure
 from oversight.region.selectors import previous_code, region_board, semester_label
@@ -28,6 +30,8 @@ from students.models import Student
 from tests.factories import PASSWORD
 
 MEASURES = ("approved", "paid", "failed", "recovered")
+#: The money summary's counts, in the order of the region's counts chart.
+SUMMARY_COUNTS = ("students", "awards", "paid_lines", "failed_lines", "recoveries_done")
 
 
 @pytest.fixture
@@ -82,6 +86,17 @@ def test_region_figures_equal_each_districts_money_summary_to_the_fen(world, ten
                     expected[f"{w.tenant.name} · {g.key[0]}"] = {m: getattr(g, m) for m in MEASURES}
         assert figures == expected, code
         checked += len(expected)
+        # The counts per district are the summary's counts, summed over its schools and programs.
+        counted = {}
+        for w in (world.a, world.b):
+            with tenant_of(w.tenant):
+                sums = MoneySummary.objects.filter(semester__academic_year=int(code[:4]), semester__term=code[5:])
+                sums = sums.aggregate(
+                    *(Sum(c) for c in ("students", "awards", "paid_lines", "failed_lines", "recoveries_done"))
+                )
+                if sums["awards__sum"]:
+                    counted[w.tenant.name] = list(sums.values())
+        assert {row[0]: row[1:] for row in board.chart("region_counts").rows} == counted, code
     assert checked >= 3  # A and B in the world's semester, A in the fixture's
     # The fixture's amounts, with fen, so that equal-but-empty could not pass.
     spring = _district_programs(region_board(user=account, semester_code=money_semester.code))
