@@ -246,3 +246,26 @@ def test_the_region_table_admits_no_district_and_the_region_sees_no_tenant_row(w
         assert cursor.fetchone()[0] == 2
         cursor.execute(f"SELECT COUNT(*) FROM {Student._meta.db_table}")  # noqa: S608
         assert cursor.fetchone()[0] == 0
+
+
+def test_the_operators_command_makes_a_city_places_districts_and_gives_it_an_account(world):
+    from django.core.management import call_command
+
+    out = io.StringIO()
+    call_command("create_region", "410600", "甲市", district=[world.a.tenant.slug], account="jia", stdout=out)
+    account = User.objects.get(username="jia")
+    assert account.region.name == "甲市"
+    assert account.must_change_password
+    assert "甲市" in out.getvalue()
+    assert "jia / " in out.getvalue()  # the generated password, shown once
+    district_figures_rebuild()
+    labels = {
+        row[0] for row in region_board(user=account, semester_code=world.a.semester.code).chart("region_districts").rows
+    }
+    assert labels == {world.a.tenant.name}
+    # Again, with the other district: the city is reused, both districts are its.
+    call_command("create_region", "410600", "甲市", district=[world.b.tenant.slug], stdout=io.StringIO())
+    labels = {
+        row[0] for row in region_board(user=account, semester_code=world.a.semester.code).chart("region_districts").rows
+    }
+    assert labels == {world.a.tenant.name, world.b.tenant.name}
