@@ -269,3 +269,14 @@ def test_the_operators_command_makes_a_city_places_districts_and_gives_it_an_acc
         row[0] for row in region_board(user=account, semester_code=world.a.semester.code).chart("region_districts").rows
     }
     assert labels == {world.a.tenant.name, world.b.tenant.name}
+
+
+def test_a_region_account_is_asked_a_second_factor_like_the_operator(regions, settings):
+    from schools.door.services import second_factor_needed
+
+    _city, account = regions["a"]
+    settings.TWO_FACTOR_ENFORCED = True
+    settings.TWO_FACTOR_OFF_FOR_OPERATORS = []
+    assert second_factor_needed(account)
+    settings.TWO_FACTOR_OFF_FOR_OPERATORS = [account.username]  # what DEBUG sets for the demo's `region`
+    assert not second_factor_needed(account)
