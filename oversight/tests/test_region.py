@@ -280,3 +280,16 @@ def test_a_region_account_is_asked_a_second_factor_like_the_operator(regions, se
     assert second_factor_needed(account)
     settings.TWO_FACTOR_OFF_FOR_OPERATORS = [account.username]  # what DEBUG sets for the demo's `region`
     assert not second_factor_needed(account)
+
+
+def test_a_region_without_figures_says_so(world):
+    empty = school_services.region_create(code="420100", name="丙市")
+    account = _account(empty, "empty-city")
+    client = _client(account)
+    response = client.get("/oversight/region/")
+    assert response.status_code == 200
+    assert response.context["board"] is None
+    api = client.get("/api/v1/oversight/region/").json()
+    assert api["charts"] == []
+    assert api["districts"] == []
+    assert client.get("/oversight/region/", {"semester": world.a.semester.code}).status_code == 404
