@@ -16,7 +16,7 @@ from funding.api.views import (
     ProgramViewSet,
     SemesterViewSet,
 )
-from oversight.api.views import DashboardView, SnapshotViewSet
+from oversight.api.views import DashboardView, RegionView, SnapshotViewSet
 from schools.api.views import GradeViewSet, JobViewSet, MeView, SchoolClassViewSet, SchoolViewSet, TokenCreateView
 from students.api.identification import ApplicationViewSet, ObjectionViewSet, PublicityViewSet
 from students.api.views import StudentViewSet
@@ -54,5 +54,6 @@ urlpatterns = [
     path("awards/<uuid:pk>/correct/", AwardCorrectView.as_view(), name="award-correct"),
     path("care/attendance/", AttendanceRecordView.as_view(), name="care-attendance"),
     path("oversight/dashboard/", DashboardView.as_view(), name="oversight-dashboard"),
+    path("oversight/region/", RegionView.as_view(), name="oversight-region"),
     *router.urls,
 ]

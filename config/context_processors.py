@@ -35,7 +35,8 @@ def navigation(request: HttpRequest) -> dict:
         "api_docs": can(user, Action.ADMIN_ACCESS),
         "roles": [str(permissions.Role(r).label) for r in sorted(permissions.roles_of(user))],
         "platform": permissions.is_platform_operator(user),
-        "tenant_name": user.tenant.name if user.tenant_id else "",
+        # A region's oversight account (市/省) works for its city or province, named where a district is.
+        "tenant_name": user.tenant.name if user.tenant_id else (user.region.name if user.region_id else ""),
     }
     # The home page has computed the worklist already (same request): its counts cost nothing more.
     # Elsewhere the menu fetches them after the page (menu.py explains why).

@@ -129,6 +129,8 @@ MENU: tuple[Group, ...] = (
         "bar-chart",
         (
             Entry("oversight:dashboard", _("Dashboard"), Action.DASHBOARD_VIEW, "graph-up"),  # 数据看板
+            # 市/省: a region's oversight account sees this entry and no other (REGION_ACTIONS).
+            Entry("oversight:region", _("Region overview"), Action.REGION_VIEW, "map"),
             Entry("disbursements:ledger", _("Ledger"), Action.FUNDING_VIEW, "journal-bookmark"),
             Entry("oversight:reports", _("Periodic reports"), Action.REPORT_VIEW, "file-earmark-bar-graph"),
             Entry("oversight:outreach", _("Policy outreach"), Action.OUTREACH_VIEW, "megaphone-fill"),

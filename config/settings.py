@@ -224,6 +224,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "disbursements.money_summary_rebuild_everywhere",
         "schedule": crontab(hour=2, minute=10),
     },
+    # 市/省: the figures per district, semester and program that region accounts read (oversight.region),
+    # from the money summaries rebuilt just before; `manage.py district_figures_rebuild` at any time.
+    "district-figures-rebuild": {
+        "task": "oversight.district_figures_rebuild",
+        "schedule": crontab(hour=2, minute=30),
+    },
     # 跨区县重复资助: the platform's matching of pupils across districts (audits/crossdistrict), nightly;
     # the platform operator runs it at any time too (`manage.py crossdistrict_match`).
     "crossdistrict-match": {
@@ -270,7 +276,8 @@ BEHIND_TLS_PROXY = env.bool("BEHIND_TLS_PROXY", default=False)
 # the platform operator. Off for the demo districts in DEBUG only, so the README's accounts sign in.
 TWO_FACTOR_ENFORCED = env.bool("TWO_FACTOR_ENFORCED", default=True)
 TWO_FACTOR_OFF_FOR_TENANTS = ["demo-a", "demo-b"] if DEBUG else []
-TWO_FACTOR_OFF_FOR_OPERATORS = ["platform"] if DEBUG else []
+# … and the demo's accounts outside every tenant: the platform operator and the region's (示例市).
+TWO_FACTOR_OFF_FOR_OPERATORS = ["platform", "region"] if DEBUG else []
 # The README's demo password signs the demo accounts in only in DEBUG; seeded elsewhere, it opens only
 # the password change (demo.seed).
 DEMO_PASSWORDS_ALLOWED = DEBUG

@@ -5,11 +5,12 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import LoginView, PasswordChangeView
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from core import clock
+from schools import permissions
 from schools.door import services as door_services
 
 from . import dashboards, health, menu
@@ -45,7 +46,10 @@ PREVIOUS_VISIT = "previous_login_at"
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     """Each person's start page: what waits for them, their role's blocks (each count a link to its
-    rows), and the units they are responsible for."""
+    rows), and the units they are responsible for. A region's oversight account (市/省) has one page:
+    its region's figures."""
+    if permissions.is_region_account(request.user):
+        return redirect("oversight:region")
     work = menu.work_for_request(request)
     menu.remember_counts(request.user, work)
     today = clock.today()

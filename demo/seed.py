@@ -24,6 +24,8 @@ from schools.models import (
     STAGE_YEARS,
     Area,
     Grade,
+    Region,
+    RegionLevel,
     Role,
     RoleAssignment,
     School,
@@ -291,7 +293,8 @@ DEMO_ROLES = (
 def demo_usernames() -> list[tuple[str, str, str]]:
     """(username, tenant slug or '', role label) of every demo account."""
     rows = [(f"{t.user_prefix}.{suffix}", t.slug, str(role.label)) for t in TENANTS for suffix, role, _ in DEMO_ROLES]
-    return [*rows, ("platform", "", gettext("Platform operator"))]  # in the labels' language, like the roles
+    # in the labels' language, like the roles
+    return [*rows, ("platform", "", gettext("Platform operator")), ("region", "", gettext("Region oversight (示例市)"))]
 
 
 def _seed_users(t: DemoTenant, tenant: Tenant, schools: dict[str, School], report: SeedReport) -> None:
@@ -334,12 +337,36 @@ def seed_platform_operator(report: SeedReport) -> None:
         report.add("users", 1)
 
 
+#: The demo's city above both demo districts (a made-up code: no province is numbered 99).
+DEMO_REGION = ("990100", "示例市")
+
+
+def seed_region(report: SeedReport) -> None:
+    """示例市 holding both demo districts, its oversight account `region`, and the figures it reads."""
+    from oversight.region.services import district_figures_rebuild
+
+    code, name = DEMO_REGION
+    region = Region.objects.filter(code=code).first()
+    if region is None:
+        region = school_services.region_create(code=code, name=name, level=RegionLevel.CITY)
+    for tenant in Tenant.objects.filter(slug__in=[t.slug for t in TENANTS]).exclude(region=region).order_by("slug"):
+        school_services.tenant_region_set(tenant=tenant, region=region)
+    if not User.objects.filter(username="region").exists():
+        user = school_services.region_account_create(
+            region=region, username="region", password=DEMO_PASSWORD, full_name="示例市资助中心", validate=False
+        )
+        _demo_password_only_in_debug(user)
+        report.add("users", 1)
+    district_figures_rebuild()
+
+
 def seed(*, scale: float = 1.0, say: Callable[[str], None] = print) -> SeedReport:
-    """Seed both demo tenants and the platform operator; safe to run again."""
+    """Seed both demo tenants, the platform operator and the city above them; safe to run again."""
     report = SeedReport()
     for t in TENANTS:
         seed_tenant(t, scale=scale, report=report, say=say)
     seed_platform_operator(report)
+    seed_region(report)
     return report
 
 

@@ -81,5 +81,14 @@ class ReportSnapshot(TenantModel):
 # The post-payment checks (回访) and the outreach records (宣传) live in sub-packages of their own.
 from .checks.models import CheckFollowUp, SpotCheck, SpotCheckLine  # noqa: E402
 from .outreach.models import OutreachRecord  # noqa: E402
+from .region.models import DistrictFigure  # noqa: E402
 
-__all__ = ["CheckFollowUp", "OutreachRecord", "ReportKind", "ReportSnapshot", "SpotCheck", "SpotCheckLine"]
+__all__ = [
+    "CheckFollowUp",
+    "DistrictFigure",
+    "OutreachRecord",
+    "ReportKind",
+    "ReportSnapshot",
+    "SpotCheck",
+    "SpotCheckLine",
+]

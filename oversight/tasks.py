@@ -35,3 +35,15 @@ def reports_due_everywhere() -> int:
         actor = tenant_system_user(tenant)
         reports_due_task.delay(tenant_id=str(tenant.pk), actor_id=str(actor.pk))
     return len(tenants)
+
+
+@shared_task(name="oversight.district_figures_rebuild")
+def district_figures_rebuild_task() -> dict:
+    """The region accounts' aggregate table rebuilt from every district's money summary (Celery beat,
+    nightly after the summaries' own rebuild). A platform task, not a TenantTask: it works outside every
+    tenant's context, entering each district's in turn to read. Idempotent: it replaces the rows."""
+    from dataclasses import asdict
+
+    from .region.services import district_figures_rebuild
+
+    return asdict(district_figures_rebuild())

@@ -3,10 +3,13 @@ from django.urls import path
 from . import views
 from .checks import views as checks
 from .outreach import views as outreach
+from .region import views as region
 
 app_name = "oversight"
 urlpatterns = [
     path("dashboard/", views.dashboard_view, name="dashboard"),
+    # 市/省: a region's oversight account reads its districts' aggregates
+    path("region/", region.region_view, name="region"),
     path("reports/", views.report_list_view, name="reports"),
     path("reports/generate/", views.report_generate_view, name="report_generate"),
     path("reports/<uuid:pk>/", views.report_view, name="report"),

@@ -53,6 +53,41 @@ class TenantAuthorityQuerySet(models.QuerySet):
         return self.filter(pk=getattr(user, "tenant_id", None)) if getattr(user, "tenant_id", None) else self.none()
 
 
+class RegionLevel(models.TextChoices):
+    CITY = "CITY", _("City")  # 市 (地级市, 州, 盟)
+    PROVINCE = "PROVINCE", _("Province")  # 省 (自治区, 直辖市)
+
+
+class Region(models.Model):
+    """市/省: a city or province above districts, whose oversight accounts read the aggregates of the
+    districts it holds (oversight.region). A platform table: no tenant owns it, and it holds no tenant
+    data, only its name and place in the hierarchy (a city may sit in a province)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    code = models.CharField(
+        _("region code"), max_length=6, unique=True, help_text=_("行政区划代码, six digits (e.g. 411600).")
+    )
+    name = models.CharField(_("name"), max_length=100)
+    level = models.CharField(_("level"), max_length=10, choices=RegionLevel.choices)
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children", verbose_name=_("part of")
+    )
+
+    class Meta:
+        verbose_name = _("region (city or province)")
+        verbose_name_plural = _("regions (cities and provinces)")
+        constraints = [
+            models.CheckConstraint(condition=Q(code__regex=r"^[1-9][0-9]{5}$"), name="schools_region_code_6d"),
+            # A city may sit in a province; a province sits in nothing (no deeper tree to walk).
+            models.CheckConstraint(
+                condition=Q(level="CITY") | Q(parent__isnull=True), name="schools_region_province_top"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class Tenant(models.Model):
     """资助管理中心: one district's (county's) student-aid authority, with all its schools.
 
@@ -67,6 +102,10 @@ class Tenant(models.Model):
     )
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # The city or province above the district (its oversight accounts read the district's aggregates).
+    region = models.ForeignKey(
+        Region, null=True, blank=True, on_delete=models.PROTECT, related_name="districts", verbose_name=_("region")
+    )
     # Settings of the district (tenant administrators edit them).
     publicity_working_days = models.PositiveSmallIntegerField(
         _("publicity period (working days)"), default=5, help_text=_("公示期: at least 5 working days")
@@ -209,6 +248,16 @@ class User(AbstractUser):
     is_platform_operator = models.BooleanField(
         _("platform operator"), default=False, help_text=_("Creates tenants; never reads their data.")
     )
+    # 市/省 oversight account: no tenant, no role; reads only the aggregates of the region's districts.
+    region = models.ForeignKey(
+        Region,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="accounts",
+        verbose_name=_("region"),
+        help_text=_("An oversight account of a city or province: reads its districts' aggregates only."),
+    )
     is_system = models.BooleanField(
         _("system account"), default=False, editable=False, help_text=_("What scheduled jobs act as; cannot sign in.")
     )
@@ -228,10 +277,13 @@ class User(AbstractUser):
         verbose_name = _("user")
         verbose_name_plural = _("users")
         constraints = [
+            # Exactly one kind of account: a tenant's staff, a platform operator, a region's oversight
+            # account (neither of the others), or a superuser outside every tenant.
             models.CheckConstraint(
-                condition=Q(tenant__isnull=True, is_platform_operator=True)
-                | Q(tenant__isnull=False, is_platform_operator=False)
-                | Q(tenant__isnull=True, is_superuser=True),
+                condition=Q(tenant__isnull=True, is_platform_operator=True, region__isnull=True)
+                | Q(tenant__isnull=False, is_platform_operator=False, region__isnull=True)
+                | Q(tenant__isnull=True, is_platform_operator=False, region__isnull=False, is_superuser=False)
+                | Q(tenant__isnull=True, is_superuser=True, region__isnull=True),
                 name="schools_user_tenant_or_operator",
             ),
             models.UniqueConstraint(fields=["tenant", "id"], name="schools_user_tenant_id_uniq"),

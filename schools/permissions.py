@@ -4,7 +4,8 @@ A user holds role assignments, each scoped to an org unit of their tenant: a cla
 (年级组长), a school (学校资助专干, 校长) or the whole district (区县资助中心, 审计, 管理员). An action is
 allowed when one of the user's roles may perform it (POLICY) and that role's unit contains the target.
 The platform operator (平台运维) creates tenants and loads the national calendar (法定节假日安排), and never
-reads a tenant's data.
+reads a tenant's data. A region's oversight account (市/省) has no tenant and no role: it may only read
+the aggregates of its region's districts (REGION_ACTIONS), never a row of a tenant.
 
 Two questions, answered from the same rules:
 - `can(user, action, obj)`: may this user do this to this object (or anywhere, with obj=None)?
@@ -130,6 +131,8 @@ class Action(StrEnum):
     # 宣传: the policy outreach of each school and semester (letters, meetings, 32211-style work)
     OUTREACH_VIEW = "outreach.view"  # the records and the coverage of one's schools
     OUTREACH_RECORD = "outreach.record"  # the school records what it did
+    # 市/省: a region's oversight account reads its districts' aggregates (oversight.region), nothing else
+    REGION_VIEW = "region.view"
 
 
 _ALL_TENANT_ROLES = frozenset(Role)
@@ -222,6 +225,10 @@ POLICY: dict[Action, frozenset[Role]] = {
 PLATFORM_ACTIONS: frozenset[Action] = frozenset(
     {Action.TENANT_MANAGE, Action.ADMIN_ACCESS, Action.CALENDAR_MANAGE, Action.ACCOUNT_UNLOCK}
 )
+
+#: What a region's oversight account (User.region) may do: read the aggregate table of its districts.
+#: No tenant role holds these, and a region account holds nothing else.
+REGION_ACTIONS: frozenset[Action] = frozenset({Action.REGION_VIEW})
 
 #: What a tenant's system account (the command line and scheduled jobs act as it; it cannot sign in
 #: and holds no role) may do inside its own tenant: the automation the issues name, nothing more.
@@ -323,6 +330,16 @@ def is_platform_operator(user: Any) -> bool:
     return bool(getattr(user, "is_authenticated", False) and user.is_active and user.is_platform_operator)
 
 
+def is_region_account(user: Any) -> bool:
+    """A city's or province's oversight account (市/省): no tenant, reads its districts' aggregates only."""
+    return bool(
+        getattr(user, "is_authenticated", False)
+        and user.is_active
+        and getattr(user, "region_id", None) is not None
+        and user.tenant_id is None
+    )
+
+
 #: 等保 level 3 asks two factors of administrators: the roles that hold the district's money, its audit
 #: and its accounts (with the platform operator). Others may enrol; once they have, they are asked too.
 TWO_FACTOR_ROLES = frozenset({Role.DISTRICT_STAFF, Role.DISTRICT_AUDITOR, Role.TENANT_ADMIN})
@@ -330,7 +347,7 @@ TWO_FACTOR_ROLES = frozenset({Role.DISTRICT_STAFF, Role.DISTRICT_AUDITOR, Role.T
 
 def two_factor_required(user: Any) -> bool:
     """Must `user` pass a second factor (TOTP or a recovery code) before any page or API token?"""
-    if is_platform_operator(user):
+    if is_platform_operator(user) or is_region_account(user):
         return True
     return bool(roles_of(user) & TWO_FACTOR_ROLES)
 
@@ -369,6 +386,9 @@ def can(user: Any, action: Action, obj: Any = None) -> bool:
     """May `user` perform `action`, on `obj` if given (else: anywhere in their scope)?"""
     if action in PLATFORM_ACTIONS and is_platform_operator(user):
         return True
+    if action in REGION_ACTIONS:
+        # Only a region account, and never on a tenant's row (it reads aggregates, not objects).
+        return obj is None and is_region_account(user)
     if obj is not None and getattr(obj, "tenant_id", None) != getattr(user, "tenant_id", None):
         return False
     if obj is not None and not _owner_allows(user, obj):

@@ -17,7 +17,20 @@ from core import tokens
 from core.audit import trail
 from core.tenancy.context import tenant_transaction
 
-from .models import STAGE_YEARS, ApiToken, Grade, Role, RoleAssignment, School, SchoolClass, Stage, Tenant, User
+from .models import (
+    STAGE_YEARS,
+    ApiToken,
+    Grade,
+    Region,
+    RegionLevel,
+    Role,
+    RoleAssignment,
+    School,
+    SchoolClass,
+    Stage,
+    Tenant,
+    User,
+)
 from .permissions import ROLE_LEVEL, Level
 from .signals import tenant_created
 
@@ -50,6 +63,54 @@ def tenant_system_user(tenant: Tenant) -> User:
         user.set_unusable_password()
         user.save()
         trail.record(tenant_id=tenant.pk, action="user.create", obj=user, after={"username": user.username})
+    return user
+
+
+def region_create(*, code: str, name: str, level: str = RegionLevel.CITY, parent: Region | None = None) -> Region:
+    """A city or province above districts (platform operator's work). It holds no tenant data: nothing
+    to audit in any district until a district is placed in it (`tenant_region_set`)."""
+    region = Region(code=code, name=name, level=level, parent=parent)
+    region.full_clean()
+    region.save()
+    return region
+
+
+def tenant_region_set(*, tenant: Tenant, region: Region | None) -> Tenant:
+    """Place a district in a city or province (or take it out): from now on that region's oversight
+    accounts read the district's aggregates. Recorded in the district's trail."""
+    with transaction.atomic():
+        before = {"region": str(tenant.region) if tenant.region_id else ""}
+        tenant.region = region
+        tenant.save(update_fields=["region"])
+        with tenant_transaction(tenant.pk):
+            trail.record(
+                tenant_id=tenant.pk, action="tenant.region_set", obj=tenant, before=before,
+                after={"region": region.name if region else "", "region_code": region.code if region else ""},
+            )  # fmt: skip
+    return tenant
+
+
+def region_account_create(
+    *, region: Region, username: str, password: str, full_name: str = "", validate: bool = True
+) -> User:
+    """A city's or province's oversight account (市/省): no tenant, no role, not staff; it reads only the
+    aggregates of the region's districts. Recorded in the trail of each of those districts, which learn
+    who may read their figures."""
+    user = User(username=username, full_name=full_name, region=region)
+    if validate:
+        validate_password(password, user)
+    user.set_password(password)
+    with transaction.atomic():
+        user.full_clean(exclude=["password"])
+        user.save()
+        for tenant_id in Tenant.objects.filter(region__in=[region, *region.children.all()]).values_list(
+            "pk", flat=True
+        ):
+            with tenant_transaction(tenant_id):
+                trail.record(
+                    tenant_id=tenant_id, action="region.account_create", object_type_="schools.region",
+                    object_id=str(region.pk), after={"username": username, "region": region.name},
+                )  # fmt: skip
     return user
 
 

@@ -15,6 +15,7 @@ from schools.permissions import Action, Level, Role
 
 A = Action
 PLATFORM = "PLATFORM_OPERATOR"
+REGION = "REGION_ACCOUNT"  # 市/省: a city's or province's oversight account (no tenant, no role)
 
 #: What each role may do inside its own unit. Everything else is refused.
 EXPECTED = {
@@ -55,6 +56,7 @@ EXPECTED = {
         A.ADMIN_ACCESS, A.SCHOOL_VIEW, A.SCHOOL_MANAGE, A.USER_MANAGE, A.ACCOUNT_UNLOCK, A.JOB_VIEW, A.TENANT_SETTINGS,
     },
     PLATFORM: {A.TENANT_MANAGE, A.ADMIN_ACCESS, A.CALENDAR_MANAGE, A.ACCOUNT_UNLOCK},
+    REGION: {A.REGION_VIEW},
 }  # fmt: skip
 
 
@@ -147,7 +149,7 @@ def _target(w, action, role=Role.DISTRICT_STAFF):
         other = w.users[Role.PRINCIPAL if role != Role.PRINCIPAL else Role.CLASS_TEACHER]
         theirs = Job.objects.create(kind="test", actor=other)
         return mine, {Level.CLASS: theirs, Level.GRADE: theirs, Level.SCHOOL: theirs}
-    if action in (A.ADMIN_ACCESS, A.TENANT_MANAGE, A.CALENDAR_MANAGE, A.ACCOUNT_UNLOCK):
+    if action in (A.ADMIN_ACCESS, A.TENANT_MANAGE, A.CALENDAR_MANAGE, A.ACCOUNT_UNLOCK, A.REGION_VIEW):
         return None, {}
     raise AssertionError(f"no target for {action}: add it to the matrix test")
 
@@ -177,9 +179,10 @@ def _other_check_line(w):
 
 def test_the_matrix_covers_every_role_and_every_action_has_a_rule():
     # Every action is tried by the parametrized test below (and _target refuses unknown ones).
-    assert set(Role) | {PLATFORM} == set(EXPECTED)
+    assert set(Role) | {PLATFORM, REGION} == set(EXPECTED)
+    ruled = {*permissions.POLICY, *permissions.PLATFORM_ACTIONS, *permissions.REGION_ACTIONS}
     for action in Action:
-        assert action in permissions.POLICY or action in permissions.PLATFORM_ACTIONS, action
+        assert action in ruled, action
 
 
 @pytest.mark.parametrize("role", list(Role))
@@ -225,6 +228,23 @@ def test_platform_operator_creates_tenants_and_reads_no_tenant_data(world, tenan
             if own is not None:
                 assert permissions.can(operator, action, own) is False, action
                 assert not type(own).objects.visible_to(operator, action).exists(), action
+
+
+def test_a_region_account_reads_its_region_and_nothing_of_a_tenant(world, tenant_of):
+    from schools import services
+
+    city = services.region_create(code="410600", name="甲市")
+    services.tenant_region_set(tenant=world.a.tenant, region=city)
+    account = services.region_account_create(region=city, username="city", password="x", validate=False)
+    for action in Action:
+        assert permissions.can(account, action) is (action in EXPECTED[REGION]), action
+        for w in (world.a, world.b):  # its own city's district, and another
+            with tenant_of(w.tenant):
+                own, _ = _target(w, action)
+                if own is not None:
+                    assert permissions.can(account, action, own) is False, action
+                    assert not type(own).objects.visible_to(account, action).exists(), action
+    assert permissions.two_factor_required(account)  # asked a second factor, as the operator is
 
 
 def test_the_auditor_is_read_only():

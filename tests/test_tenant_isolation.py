@@ -578,3 +578,53 @@ def test_every_list_page_is_in_the_filter_sweep():
         "FindingListFilter", "LineFilter", "EventFilter",
     }  # fmt: skip
     assert found == swept, f"add the new list's page and filters to LIST_FILTERS: {found - swept}"
+
+
+#: What a region's oversight account (市/省) may open: pages with no tenant data, its own account's pages
+#: (second factor, sessions; API tokens, which it is refused: they serve tenants), and its region's page.
+REGION_OPEN = NO_TENANT_DATA | {
+    "door:enrol", "door:security", "schools:tokens", "menu_counts", "oversight:region", "oversight-region",
+}  # fmt: skip
+
+
+def test_a_region_account_receives_no_tenant_row_anywhere(world):
+    """The sweep, as a city's oversight account whose city holds district A (B is another city's): every
+    page and endpoint of a tenant answers it 302, 403, 404 or 405; nowhere a row of A or B (a pupil, a
+    school, an award, a user …), and B not even by name. Only its region's page answers, with A's
+    aggregates."""
+    from oversight.region.services import district_figures_rebuild
+    from schools import services as school_services
+
+    city = school_services.region_create(code="410600", name="甲市")
+    school_services.tenant_region_set(tenant=world.a.tenant, region=city)
+    account = school_services.region_account_create(region=city, username="city", password=PASSWORD, validate=False)
+    district_figures_rebuild()
+    client = Client()
+    client.force_login(account)
+    forbidden = [m for w in (world.a, world.b) for m in _markers(w) if m not in (world.a.marker, world.a.tenant.name)]
+    requested = ""
+    answered = set()
+    swept = 0
+    for _route, name in all_patterns():
+        if not name:
+            continue
+        for w in (world.a, world.b):
+            url = url_for(name, w)
+            if url is None:
+                continue
+            response = _request(client, name, url)
+            requested += url
+            swept += 1
+            assert response.status_code < 500, (name, url, response.status_code)
+            body = _body(response)
+            leaked = [m for m in forbidden if m in body and m not in requested]
+            assert not leaked, f"the region account at {url} ({name}) received {leaked[:3]}"
+            if response.status_code == 200:
+                answered.add(name)
+    assert answered <= REGION_OPEN, answered - REGION_OPEN
+    assert {"oversight:region", "oversight-region"} <= answered
+    assert swept > 40
+    # Its page names its district (the aggregates are there), never the other city's.
+    body = client.get(reverse("oversight:region")).content.decode()
+    assert world.a.tenant.name in body
+    assert world.b.tenant.name not in body
