@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('oversight', '0002_checks_spot_checks_and_outreach'),
-        ('schools', '0013_region_accounts_region'),
+        ('schools', '0013_region_accounts'),
     ]
 
     operations = [
