@@ -14,8 +14,8 @@ funded there). So each pair has 200 + 200 pupils in two districts, and 800 match
 
 Measured, each in its own process on the same data:
 - ours: `crossdistrict_match` (read and decrypt each district's pupils, hash with the platform key,
-  stage every fact in a TEMP table, one self-join, keep the matched facts in the platform table, tell
-  every district), with its phases;
+  pick the hashes of two districts in memory, write their facts to the platform table with one COPY,
+  one self-join over it, tell every district), with its phases;
 - per pupil: for a sample of one district's funded pupils, ask every other district (its transaction)
   for a pupil with the same blind index and that pupil's awards: queries per pupil, extrapolated to
   every funded pupil of every district (what a loop over the ORM does; it needs a blind-index key

@@ -34,9 +34,8 @@ class PlatformFact(models.Model):
     outside every tenant's transaction (row-level security refuses it inside one)."""
 
     id = models.BigAutoField(primary_key=True)
-    # No key and no index beyond the primary key: the table is written whole by one statement a pass
-    # (the districts are the ones the pass just read) and read whole by one hash join; a key checked
-    # row by row and two indexes cost most of the write at 1.5 million facts (docs/benchmarks.md).
+    # No key and no index beyond the primary key: the table is written whole by one COPY a pass (only
+    # the facts of pupils in two districts, a few thousand) and read whole by one hash join.
     district = models.ForeignKey(
         "schools.Tenant", on_delete=models.DO_NOTHING, related_name="+", db_constraint=False, db_index=False
     )
