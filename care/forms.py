@@ -7,6 +7,8 @@ import uuid
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from core.web import StyledForm
+
 from .models import AbsenceReason, ChiefRole, NoticeLevel, Placement, StepKind
 
 #: A pupil's row in the class form is the field `r_<pupil id>`: empty = present.
@@ -36,14 +38,14 @@ class AttendanceForm(forms.Form):
         return data
 
 
-class TransitionForm(forms.Form):
+class TransitionForm(StyledForm):
     name = forms.CharField(max_length=30)
     expected_status = forms.CharField(max_length=12, required=False)
     reason = forms.CharField(label=_("Reason"), max_length=300, required=False)
     placement = forms.ChoiceField(label=_("Placement"), choices=[("", "—"), *Placement.choices], required=False)
 
 
-class StepForm(forms.Form):
+class StepForm(StyledForm):
     kind = forms.ChoiceField(
         label=_("What was done"), choices=[(k, v) for k, v in StepKind.choices if k != StepKind.STATUS]
     )
@@ -57,7 +59,7 @@ class StepForm(forms.Form):
     )
 
 
-class ResponsibleForm(forms.Form):
+class ResponsibleForm(StyledForm):
     role = forms.ChoiceField(label=_("Responsibility"), choices=ChiefRole.choices)
     name = forms.CharField(label=_("Name"), max_length=50)
     phone = forms.CharField(label=_("Phone"), max_length=20, required=False)

@@ -5,10 +5,27 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.forms import BaseForm
 from django.http import HttpRequest
+
+#: The browser's date picker wants ISO dates whatever the language of the page.
+DATE_INPUT_FORMAT = "%Y-%m-%d"
+
+
+class StyledForm(forms.Form):
+    """Bootstrap's classes on the widgets, so templates can render fields plainly (and a field never
+    comes out at the browser's default width, which on a phone is wider than the column it sits in)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            widget = field.widget
+            if isinstance(widget, forms.CheckboxSelectMultiple | forms.HiddenInput | forms.MultipleHiddenInput):
+                continue
+            widget.attrs.setdefault("class", "form-select" if isinstance(widget, forms.Select) else "form-control")
 
 
 def refusal_to_messages(request: HttpRequest, error: ValidationError) -> None:

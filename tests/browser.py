@@ -6,6 +6,7 @@ import datetime as dt
 import io
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
@@ -13,6 +14,18 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from tests.factories import CHROMIUM
 
 LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+#: axe-core, from its npm package (tests/vendor/axe-core, no CDN): put into a page by a test.
+AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
+
+#: axe's rules for WCAG 2.x A and AA; only serious and critical findings fail the test.
+RUN_AXE = """async () => {
+  const tags = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"];
+  const result = await axe.run(document, {runOnly: {type: "tag", values: tags}});
+  return result.violations
+    .filter((v) => v.impact === "serious" || v.impact === "critical")
+    .map((v) => `${v.impact} ${v.id}: ${v.help} (${v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join(", ")})`);
+}"""
 
 
 @contextmanager

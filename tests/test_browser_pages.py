@@ -2,8 +2,9 @@
 means"), on one demo seeded for the whole module:
 
 - for the teacher, the school officer, the principal, the district center and the auditor, in Chinese
-  at 1280, 1440 and 390 px: axe-core (vendored, tests/vendor/axe-core) finds no serious or critical
-  violation on those pages (the lists) and on the main forms (nomination, review decision, batch build,
+  at 1280, 1440 and 390 px: the home page shows the work and each of its counts opens a page that
+  answers; axe-core (vendored, tests/vendor/axe-core) finds no serious or critical violation on the home
+  page, the menu's pages (the lists) and the main forms (nomination, review decision, batch build,
   correction, roster upload, care absence and case, home visit);
 - for every demo role, in Chinese and in English, on its menu's pages and the first detail page each
   list links to: the page fits the window (wide tables scroll inside their wrapper), the top bar's labels
@@ -18,12 +19,11 @@ import warnings
 import pytest
 
 from demo import seed as demo
-from tests.browser import chromium, demo_site_for_module, log_in
-from tests.test_browser_home import AXE, RUN_AXE
+from tests.browser import AXE, RUN_AXE, chromium, demo_site_for_module, log_in
 
 pytestmark = [pytest.mark.browser]  # no database mark: the module's seeded demo is shared (demo_site)
 
-#: The roles whose pages and forms axe checks (in Chinese, the product's language).
+#: The roles whose home page, menu pages and forms axe checks (in Chinese, the product's language).
 ROLES = ("a.teacher", "a.officer", "a.principal", "a.district", "a.auditor")
 #: Every demo role, for the layout in both languages.
 ALL_ROLES = ("a.district", "a.officer", "a.teacher", "a.grade", "a.principal", "a.auditor", "a.admin", "platform")
@@ -158,8 +158,13 @@ def test_every_menu_page_and_main_form_fits_and_passes_axe(demo_site, username):
         context.set_default_timeout(15_000)
         page = context.new_page()
         log_in(page, demo_site, username, demo.DEMO_PASSWORD)
-        pages = _menu_links(page)
-        assert pages, username
+        assert page.locator("[data-testid^=board-]").count() >= 1, username  # the home page shows the work
+        # Every count on the home page opens a page that answers (tests/test_count_links.py counts its rows).
+        counts = page.eval_on_selector_all(
+            "[data-testid^=board-] a[href^='/']", "els => [...new Set(els.map(a => a.getAttribute('href')))]"
+        )
+        assert counts, username
+        pages = list(dict.fromkeys(["/", *_menu_links(page)]))
         details = _details(page, demo_site, pages)
         forms: list[str] = []
         missing: list[str] = []
@@ -170,6 +175,10 @@ def test_every_menu_page_and_main_form_fits_and_passes_axe(demo_site, username):
             else:
                 forms.append(href)
         checked_by_axe = set(pages + forms)
+        for href in counts:
+            response = page.goto(demo_site + href)
+            if response.status != 200:
+                problems.append(f"{username}: the home page's {href} answers {response.status}")
         for width in WIDTHS:
             page.set_viewport_size({"width": width, "height": 900})
             for href in dict.fromkeys(pages + forms + details):

@@ -721,9 +721,10 @@ def test_every_list_of_the_menu_is_grown_here():
     """A list added to the side menu is added here too (or named as no list)."""
     from config.menu import MENU
 
-    # Not lists of the tenant's rows: charts, a redirect to one's class (grown as care:attendance_class),
-    # Django's admin, the national calendar (platform data, not a tenant's).
-    not_lists = {"oversight:dashboard", "care:attendance", "admin:index", "schools:calendar"}
+    # Not lists of the tenant's rows: charts (a district's, a region's figures of its districts), a
+    # redirect to one's class (grown as care:attendance_class), Django's admin, the national calendar
+    # (platform data, not a tenant's).
+    not_lists = {"oversight:dashboard", "oversight:region", "care:attendance", "admin:index", "schools:calendar"}
     menu = {entry.url_name for group in MENU for entry in group.entries}
     assert menu - not_lists <= {g.page for g in GROWING}
 

@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from core import clock
+from core.web import StyledForm
 
 from ..models import AttachmentKind, HardshipCategory, Tier
 
@@ -20,18 +21,6 @@ DECISION_CHOICES = [
 
 #: The browser's date picker wants ISO dates whatever the language of the page.
 DATE = forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"})
-
-
-class StyledForm(forms.Form):
-    """Bootstrap's classes on the widgets, so templates can render fields plainly."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        for field in self.fields.values():
-            widget = field.widget
-            if isinstance(widget, forms.CheckboxSelectMultiple | forms.HiddenInput | forms.MultipleHiddenInput):
-                continue
-            widget.attrs.setdefault("class", "form-select" if isinstance(widget, forms.Select) else "form-control")
 
 
 class NominationForm(StyledForm):
