@@ -5,6 +5,7 @@ page, its xlsx, and beside it the live figures). Thin: access helper → one sel
 from __future__ import annotations
 
 import io
+from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
@@ -31,6 +32,18 @@ def _xlsx(charts: list[dict], filename: str) -> FileResponse:
     return FileResponse(buffer, as_attachment=True, filename=filename)
 
 
+def board_xlsx(request: HttpRequest, board: Any, stem: str) -> FileResponse:
+    """A board's charts as xlsx, each chart's numbers as a sheet: every chart, or `?chart=<key>` alone
+    (named in the file's name). Shared by the district's dashboard and the region's page."""
+    charts = board.as_json()["charts"]
+    key = request.GET.get("chart")
+    if key:
+        charts = [c for c in charts if c["key"] == key]
+        if not charts:
+            raise Http404
+    return _xlsx(charts, f"{stem}{'-' + key if key else ''}.xlsx")
+
+
 @login_required
 def dashboard_view(request: HttpRequest) -> HttpResponse:
     """数据看板 of a semester (the district's, or one's school's); `?format=xlsx` downloads every chart,
@@ -39,13 +52,7 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
     semester = funding_selectors.semester_from_request(request)
     board = selectors.dashboard(user=request.user, semester=semester) if semester else None
     if board is not None and request.GET.get("format") == "xlsx":
-        charts = board.as_json()["charts"]
-        key = request.GET.get("chart")
-        if key:
-            charts = [c for c in charts if c["key"] == key]
-            if not charts:
-                raise Http404
-        return _xlsx(charts, f"数据看板-{semester.code}{'-' + key if key else ''}.xlsx")
+        return board_xlsx(request, board, f"数据看板-{semester.code}")
     return render(
         request,
         "oversight/dashboard.html",

@@ -10,7 +10,7 @@ from django.shortcuts import render
 from schools import permissions
 from schools.permissions import Action
 
-from ..views import _xlsx
+from ..views import board_xlsx
 from . import selectors, services
 
 
@@ -33,13 +33,7 @@ def region_view(request: HttpRequest) -> HttpResponse:
             form="xlsx" if wants_xlsx else "page",
         )  # fmt: skip
     if wants_xlsx:
-        charts = board.as_json()["charts"]
-        key = request.GET.get("chart")
-        if key:
-            charts = [c for c in charts if c["key"] == key]
-            if not charts:
-                raise Http404
-        return _xlsx(charts, f"{region.name}-{code}{'-' + key if key else ''}.xlsx")
+        return board_xlsx(request, board, f"{region.name}-{code}")
     return render(
         request,
         "oversight/region.html",
