@@ -3,7 +3,8 @@ and amount, after each service that adds lines to a batch or moves their status,
 goes through: a batch built, a school's confirmation removing a pupil who left, lines excluded, the
 release, the bank's return with a failure, a reissue batch and a stop taking effect on its pending line.
 Each step also shows the summary moved with it (a service that forgot to refresh fails here). The safety
-net rebuilds the same rows; a school's officer reads their school's rows only; the dashboard reads it."""
+net rebuilds the same rows; a school's officer reads their school's rows only (the dashboard reading it:
+oversight/tests/test_dashboard.py)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,6 @@ from disbursements.services import batches
 from disbursements.services.corrections import correction_decide, correction_propose
 from disbursements.tests.test_exports import POST, Released, _approve_s2
 from disbursements.tests.test_returns import answer, csv_file, do_import, roster
-from oversight.selectors import _batches
 from schools.permissions import Action, Role
 from students.models import EnrollmentStatus, Student
 from tests.factories import make_semester
@@ -119,17 +119,17 @@ def test_the_summary_moves_with_every_line_service_and_equals_the_lines(world, t
         call_command("money_summary_rebuild", tenant=w.tenant.slug, stdout=None)
         assert _summary(semester) == kept
 
-        # The dashboard's chart: first batch 6 lines (removed ones aside), 5 paid, 1 failed.
-        chart = _batches(user=district, action=Action.DASHBOARD_VIEW, semester=semester)
-        assert chart[0][1:4] == [6, 5, 1]
-        assert Decimal(chart[0][4]) == sum(
+        # What the dashboard's chart shows: first batch 6 lines (removed ones aside), 5 paid, 1 failed.
+        row = batch_rows(user=district, semester=semester, action=Action.DASHBOARD_VIEW)[first.pk]
+        assert (row["lines"], row["paid"], row["failed"]) == (6, 5, 1)
+        assert row["paid_amount"] == sum(
             (x.amount for x in PaymentLine.objects.filter(batch=first, status=L.PAID)), Decimal("0.00")
         )
 
 
 def test_written_behind_the_services_the_summary_waits_for_the_rebuild(world, tenant_of):
-    """The limit, shown: a line changed with a bare UPDATE is not counted until the rebuild; and the
-    dashboard's chart is the summary's figure, not the lines'."""
+    """The limit, shown: a line changed with a bare UPDATE is not counted until the rebuild (the
+    dashboard's figure is the summary's, not the lines')."""
     w = world.a
     district = w.users[Role.DISTRICT_STAFF]
     with tenant_of(w.tenant):
@@ -141,11 +141,11 @@ def test_written_behind_the_services_the_summary_waits_for_the_rebuild(world, te
         before = _summary(semester)
         PaymentLine.objects.filter(batch=batch).update(status=L.PAID)
         assert _summary(semester) == before != _live(semester)
-        assert _batches(user=district, action=Action.DASHBOARD_VIEW, semester=semester)[0][2] == 0  # paid
+        assert batch_rows(user=district, semester=semester, action=Action.DASHBOARD_VIEW)[batch.pk]["paid"] == 0
         batch_summary_rebuild()
         _agrees(district, semester)
         paid = PaymentLine.objects.filter(batch=batch).count()
-        assert _batches(user=district, action=Action.DASHBOARD_VIEW, semester=semester)[0][2] == paid > 0
+        assert batch_rows(user=district, semester=semester, action=Action.DASHBOARD_VIEW)[batch.pk]["paid"] == paid > 0
 
 
 def test_a_school_reads_its_own_schools_rows_only(world, tenant_of):
