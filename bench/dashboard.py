@@ -40,6 +40,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -55,6 +56,9 @@ def main() -> None:
     parser.add_argument("--students", type=int, default=200_000)
     parser.add_argument("--baseline-awards", type=int, default=2_000, help="awards per program of the naive loop")
     parser.add_argument("--database", help="a database seeded before (BENCH_KEEP=1): migrate it and measure again")
+    parser.add_argument(
+        "--before", help="a commit whose oversight/selectors.py to time beside this one's, on the same data"
+    )
     parser.add_argument("--inner", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.inner:
@@ -94,6 +98,16 @@ def main() -> None:
                 indexed = json.loads(run_script("bench.dashboard", ["--inner", "indexed"], env))
             finally:
                 subprocess.run(["psql", owner, "-qc", INDEXES_OFF], check=True)
+            before = {}
+            if args.before:
+                old = subprocess.run(
+                    ["git", "show", f"{args.before}:oversight/selectors.py"], check=True, capture_output=True, text=True
+                ).stdout
+                with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as f:
+                    f.write(old)
+                before = json.loads(run_script("bench.dashboard", ["--inner", "before", f.name], env))
+                before["commit"] = args.before
+                Path(f.name).unlink()
             base = json.loads(run_script("bench.dashboard", ["--inner", "baseline", str(args.baseline_awards)], env))
         except subprocess.CalledProcessError as exc:
             print(exc.stderr, file=sys.stderr)
@@ -101,8 +115,13 @@ def main() -> None:
     finally:
         if not os.environ.get("BENCH_KEEP") and not args.database:
             drop_database(env)
-    print(json.dumps({"seeded": seeded, "rebuilt": rebuilt, "ours": ours, "indexed": indexed, "baseline": base},
-                     indent=2))  # fmt: skip
+    print(json.dumps({"seeded": seeded, "rebuilt": rebuilt, "ours": ours, "indexed": indexed, "before": before,
+                      "baseline": base}, indent=2))  # fmt: skip
+    if before:
+        print(
+            f"the selector of {before['commit']} on the same data: {before['before_ms']:.0f} ms "
+            f"{before['before_all_ms']}; this one: {before['now_ms']:.0f} ms {before['now_all_ms']} (same figures)"
+        )
     naive = base["seconds"] * base["all_awards"] / base["awards"]
     print()
     print("| pupils / awards / lines | dashboard selector (median of 5) | whole page (median of 5) | "
@@ -144,9 +163,9 @@ def main() -> None:
 #: Covering indexes that could let the live GROUP BYs read no heap (measured, then dropped: not shipped).
 INDEXES_ON = (
     "CREATE INDEX bench_lines_cover ON disbursements_paymentline (tenant_id, semester_id, batch_id, status) "
-    "INCLUDE (amount, school_id); "
+    "INCLUDE (amount, school_id, id); "
     "CREATE INDEX bench_apps_cover ON students_hardshipapplication (tenant_id, academic_year, status) "
-    "INCLUDE (tier, categories, grade_id, school_id)"
+    "INCLUDE (tier, categories, grade_id, school_id, id)"
 )
 INDEXES_OFF = "DROP INDEX IF EXISTS bench_lines_cover; DROP INDEX IF EXISTS bench_apps_cover"
 
@@ -368,7 +387,8 @@ def inner(step: str, *args: str) -> None:
     import django
 
     django.setup()
-    steps = {"ours": _ours, "baseline": _baseline, "rebuild": _rebuild, "counts": _counts, "indexed": _indexed}
+    steps = {"ours": _ours, "baseline": _baseline, "rebuild": _rebuild, "counts": _counts, "indexed": _indexed,
+             "before": _before}  # fmt: skip
     print(json.dumps(steps[step](*args)))
 
 
@@ -593,6 +613,26 @@ def _parts(user, semester) -> dict:
         ),
     }
     return {name: round(_timed(read)[0], 1) for name, read in reads.items()}
+
+
+def _before(path: str) -> dict:
+    """An earlier commit's dashboard selector (its oversight/selectors.py, loaded as a module of this code)
+    beside this one's, alternately, on the same data; their charts checked equal."""
+    import importlib.util
+
+    from oversight.selectors import dashboard
+
+    spec = importlib.util.spec_from_file_location("oversight._selectors_before", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    _tenant, user, semester = _context()
+    out: dict = {}
+    out["before_ms"], out["before_all_ms"], old = _timed(lambda: module.dashboard(user=user, semester=semester))
+    out["now_ms"], out["now_all_ms"], new = _timed(lambda: dashboard(user=user, semester=semester))
+    if old.as_json() != new.as_json():
+        raise RuntimeError(f"the two selectors disagree: {old.as_json()} / {new.as_json()}")
+    return out
 
 
 def _identified_live(user, action, semester, previous):
