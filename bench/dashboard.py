@@ -617,7 +617,7 @@ def _parts(user, semester) -> dict:
 
 def _before(path: str) -> dict:
     """An earlier commit's dashboard selector (its oversight/selectors.py, loaded as a module of this code)
-    beside this one's, alternately, on the same data; their charts checked equal."""
+    beside this one's, one after the other on the same data; their charts checked equal."""
     import importlib.util
 
     from oversight.selectors import dashboard
