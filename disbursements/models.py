@@ -387,3 +387,36 @@ class MoneySummary(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.semester_id} {self.program_id} {self.school_id}"
+
+
+class BatchLineSummary(TenantModel):
+    """批次汇总: one batch's lines at one school in one status, counted and summed, as the dashboard's
+    batches chart computes them from the lines (`disbursements.batch_summary`). Kept in step in the
+    transaction of every service that adds lines to a batch or moves their status (build, a school's
+    confirmation, release, exclusion, the bank's return, a correction taking effect), rebuilt with the
+    money summary. Derived, never edited; the batch's audit rows stand for it (`audited_with`)."""
+
+    semester = models.ForeignKey(Semester, on_delete=models.CASCADE, related_name="+")
+    batch = models.ForeignKey("Batch", on_delete=models.CASCADE, related_name="+")
+    school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="+")
+    status = models.CharField(_("status"), max_length=20, choices=LineStatus.choices)
+    lines = models.PositiveIntegerField(_("lines"), default=0)
+    amount = models.DecimalField(**MONEY, default=ZERO)
+
+    scope: ClassVar[Scope] = Scope(school="school")
+    view_action: ClassVar[Action] = Action.FUNDING_VIEW
+    audited_with: ClassVar[str] = "batch"
+
+    class Meta:
+        verbose_name = _("batch line summary")
+        verbose_name_plural = _("batch line summaries")
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "id"], name="disbursements_batchsum_tenant_id_uniq"),
+            models.UniqueConstraint(
+                fields=["tenant", "batch", "school", "status"], name="disbursements_batchsum_group_uniq"
+            ),
+        ]
+        indexes = [models.Index(fields=["tenant", "semester"], name="disbursements_batchsum_sem_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.batch_id} {self.school_id} {self.status}"

@@ -16,7 +16,8 @@ How it stays right:
   On PostgreSQL a transaction-scoped advisory lock per tenant and semester makes concurrent refreshes
   of one semester take turns: the second recomputes after the first committed (read committed takes a
   new snapshot per statement), so neither writes figures that miss the other's change.
-- **A safety net**: `money_summary_rebuild` recomputes every semester of a tenant (the command
+- **A safety net**: `money_summary_rebuild` recomputes every semester of a tenant, and with it the
+  batches' line counts and the identified pupils the dashboard reads (the command
   `manage.py money_summary_rebuild`, and the nightly beat task `disbursements.money_summary_rebuild_everywhere`);
   data written behind the services' back (the demo's and the benchmark's bulk seeding) is summed then.
 """
@@ -33,7 +34,9 @@ from django.utils import timezone
 from core.rawsql import db_uuid, tenant_param
 from funding.models import Award, Semester
 from schools.permissions import Action
+from students.identification.summary import identified_summary_rebuild
 
+from .batch_summary import batch_summary_rebuild
 from .ledger import MoneyGroup, _fen, money_sql
 from .models import MoneySummary, PaymentLine, Recovery
 
@@ -88,12 +91,17 @@ def money_summary_refresh(
 
 
 def money_summary_rebuild(*, semester_ids: Iterable[Any] | None = None) -> int:
-    """The current tenant's summary recomputed whole (every semester, or these): the safety net.
-    Returns the number of semesters."""
+    """The current tenant's summary recomputed whole (every semester, or these): the safety net. The
+    dashboard's two other maintained figures, the batches' lines (`batch_summary`) and the identified
+    pupils (`students.identification.summary`), are rebuilt whole with it (they are small, and every
+    caller of this net, the nightly task, the command, data written behind the services, needs them
+    too). Returns the number of semesters."""
     ids = list(semester_ids) if semester_ids is not None else list(Semester.objects.values_list("pk", flat=True))
     with transaction.atomic():
         for pk in ids:
             money_summary_refresh(semester_id=pk)
+        batch_summary_rebuild()
+        identified_summary_rebuild()
     return len(ids)
 
 

@@ -11,7 +11,6 @@ The same figures, frozen, are a periodic report's snapshot (`oversight.services.
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
@@ -23,14 +22,13 @@ from django.utils.translation import gettext as _
 from audits.models.reconciliation import Finding, ReasonCode, ReconciliationRun, RunStatus
 from care.models import CaseStatus, DropoutCase
 from care.pairing import selectors as pairing_selectors
+from disbursements.batch_summary import batch_rows
 from disbursements.models import (
     Batch,
     BatchKind,
     Correction,
     CorrectionKind,
     CorrectionStatus,
-    LineStatus,
-    PaymentLine,
     Recovery,
     RecoveryStatus,
 )
@@ -38,7 +36,8 @@ from disbursements.summary import summary_by
 from funding.models import ZERO, Budget, Semester
 from schools.models import Area, Stage
 from schools.permissions import Action
-from students.models import ApplicationStatus, HardshipApplication, HardshipCategory, Tier
+from students.identification.summary import identified_counts
+from students.models import HardshipCategory, Tier
 
 from .models import ReportSnapshot
 
@@ -93,28 +92,11 @@ def _side_by_side(current: dict[Any, Any], previous: dict[Any, Any], labels: dic
 
 def _identified(*, user: Any, action: Action, semester: Semester | None) -> dict[str, dict[Any, int]]:
     """Pupils identified (认定通过) for the semester's academic year, counted by tier, category, stage,
-    area and township: one GROUP BY over the combinations, rolled up here."""
-    out: dict[str, dict[Any, int]] = {k: defaultdict(int) for k in ("tier", "category", "stage", "area", "township")}
+    area and township: from the maintained summary (`students.identification.summary`), kept equal to
+    the count over the applications."""
     if semester is None:
-        return out
-    rows = (
-        HardshipApplication.objects.visible_to(user, action)
-        .filter(academic_year=semester.academic_year, status=ApplicationStatus.IDENTIFIED)
-        .order_by()
-        .values("tier", "categories", "grade__stage", "school__area", "school__township")
-        .annotate(n=Count("pk"))
-    )
-    for row in rows:
-        n = row["n"]
-        out["tier"][row["tier"]] += n
-        out["stage"][row["grade__stage"]] += n
-        out["area"][row["school__area"]] += n
-        out["township"][row["school__township"] or ""] += n
-        raw = row["categories"]
-        codes = json.loads(raw) if isinstance(raw, str) else (raw or [])
-        for code in codes or [""]:
-            out["category"][code] += n  # a pupil counts under each of their categories
-    return out
+        return {k: defaultdict(int) for k in ("tier", "category", "stage", "area", "township")}
+    return identified_counts(user=user, academic_year=semester.academic_year, action=action)
 
 
 def _money_by_program(*, user: Any, action: Action, semester: Semester | None) -> dict[str, Any]:
@@ -141,6 +123,8 @@ def _money_by_program(*, user: Any, action: Action, semester: Semester | None) -
 
 
 def _batches(*, user: Any, action: Action, semester: Semester | None) -> list[list[Any]]:
+    """Each batch of the semester: lines, lines paid and failed and their amounts, from the maintained
+    batch summary (`disbursements.batch_summary`), kept equal to the GROUP BY over the lines."""
     if semester is None:
         return []
     kinds = dict(BatchKind.choices)
@@ -148,26 +132,7 @@ def _batches(*, user: Any, action: Action, semester: Semester | None) -> list[li
         b["pk"]: (b["number"], b["kind"])
         for b in Batch.objects.visible_to(user, action).filter(semester=semester).values("pk", "number", "kind")
     }
-    per: dict[Any, dict[str, Any]] = {}
-    for row in (
-        PaymentLine.objects.visible_to(user, action)
-        .filter(semester=semester)
-        .order_by()
-        .values("batch_id", "status")
-        .annotate(n=Count("pk"), amount=Sum("amount"))
-    ):
-        entry = per.setdefault(
-            row["batch_id"], {"lines": 0, "paid": 0, "failed": 0, "paid_amount": ZERO, "failed_amount": ZERO}
-        )
-        if row["status"] == LineStatus.REMOVED:
-            continue
-        entry["lines"] += row["n"]
-        if row["status"] == LineStatus.PAID:
-            entry["paid"] += row["n"]
-            entry["paid_amount"] += row["amount"] or ZERO
-        elif row["status"] == LineStatus.FAILED:
-            entry["failed"] += row["n"]
-            entry["failed_amount"] += row["amount"] or ZERO
+    per = batch_rows(user=user, semester=semester, action=action)
     rows = []
     for pk, (number, kind) in sorted(numbers.items(), key=lambda item: item[1][0]):
         e = per.get(pk, {"lines": 0, "paid": 0, "failed": 0, "paid_amount": ZERO, "failed_amount": ZERO})

@@ -7,6 +7,7 @@ import datetime as dt
 from funding.models import Budget, Program, Semester
 from funding.services import awards, budgets
 from schools.permissions import Role
+from students.identification.summary import identified_summary_touch
 from students.models import ApplicationStatus, HardshipApplication, Tier
 from tests.factories import TenantWorld, make_application
 
@@ -16,10 +17,14 @@ def identify(w: TenantWorld, student, *, tier: str = Tier.DIFFICULT, year: int =
     existing = HardshipApplication.objects.filter(student=student, academic_year=year).first()
     if existing is not None:
         HardshipApplication.objects.filter(pk=existing.pk).update(status=ApplicationStatus.IDENTIFIED, tier=tier)
-        return HardshipApplication.objects.get(pk=existing.pk)
-    return make_application(
-        student, by=w.users[Role.CLASS_TEACHER], status=ApplicationStatus.IDENTIFIED, tier=tier, academic_year=year
-    )
+        app = HardshipApplication.objects.get(pk=existing.pk)
+    else:
+        app = make_application(
+            student, by=w.users[Role.CLASS_TEACHER], status=ApplicationStatus.IDENTIFIED, tier=tier, academic_year=year
+        )
+    # Written behind the services: the dashboard's identified summary is refreshed as a service would.
+    identified_summary_touch(applications=[app])
+    return app
 
 
 def approved_list(w: TenantWorld, *, program_code: str, semester: Semester, school_key: str = "s1"):

@@ -28,6 +28,7 @@ from schools.models import Job, JobStatus, School, User
 from schools.permissions import Action
 from students.models import EnrollmentStatus
 
+from ..batch_summary import batch_summary_refresh
 from ..models import (
     LIVE_LINE_STATES,
     Batch,
@@ -153,6 +154,7 @@ def batch_build(
                 PaymentLine.objects.bulk_create(lines, batch_size=2000)
                 batch.freeze()
                 batch.save(update_fields=["status", "updated_at"])
+            batch_summary_refresh(batch_ids=[batch.pk])
             result.lines = len(lines)
             return result
     except IntegrityError:
@@ -247,7 +249,8 @@ def batch_confirm_school(*, actor: Any, batch: Batch, school: Any, note: str = "
             student__enrollment_status=EnrollmentStatus.ATTENDING
         )
         with trail.labelled("line.remove", "no longer attending"):
-            workflow.bulk_transition(gone, "remove", removed_reason=str(_("no longer attending")))
+            if workflow.bulk_transition(gone, "remove", removed_reason=str(_("no longer attending"))):
+                batch_summary_refresh(batch_ids=[batch.pk], school_ids=[school.pk])
         confirmation, _created = EnrollmentConfirmation.objects.get_or_create(
             batch=batch, school=school, defaults={"confirmed_by": actor, "note": note}
         )
@@ -273,6 +276,7 @@ def batch_release(*, actor: Any, batch: Batch) -> Batch:
             batch.release()
             batch.released_by, batch.released_at = actor, timezone.now()
             batch.save(update_fields=["status", "released_by", "released_at", "updated_at"])
+        batch_summary_refresh(batch_ids=[batch.pk])
     return batch
 
 
@@ -287,4 +291,8 @@ def batch_exclude_lines(*, actor: Any, batch: Batch, line_ids: list[Any], reason
         if batch.status not in (BatchStatus.FROZEN, BatchStatus.RELEASED):
             raise ValidationError(MSG_NOT_FROZEN)
         with trail.labelled("line.exclude", reason):
-            return workflow.bulk_transition(batch.lines.filter(pk__in=line_ids), "remove", removed_reason=reason[:200])
+            removed = workflow.bulk_transition(
+                batch.lines.filter(pk__in=line_ids), "remove", removed_reason=reason[:200]
+            )
+        batch_summary_refresh(batch_ids=[batch.pk])
+        return removed

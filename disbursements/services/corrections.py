@@ -18,6 +18,7 @@ from funding.services.awards import award_reinstate, award_stop
 from schools import permissions
 from schools.permissions import Action
 
+from ..batch_summary import batch_summary_refresh
 from ..models import (
     Correction,
     CorrectionKind,
@@ -121,9 +122,10 @@ def _take_effect(c: Correction) -> None:
     if c.kind == CorrectionKind.STOP:
         award_stop(award=award, reason=c.reason)
         # Leaves the pending batch, with the reason.
-        workflow.bulk_transition(
-            PaymentLine.objects.filter(award=award, status=LineStatus.PENDING), "remove", removed_reason=c.reason[:200]
-        )
+        pending = PaymentLine.objects.filter(award=award, status=LineStatus.PENDING)
+        batches = list(pending.order_by().values_list("batch_id", flat=True).distinct())
+        if workflow.bulk_transition(pending, "remove", removed_reason=c.reason[:200]):
+            batch_summary_refresh(batch_ids=batches, school_ids=[award.school_id])
     elif c.kind == CorrectionKind.RECOVER:
         award_stop(award=award, reason=c.reason)
         Recovery.objects.create(correction=c, line_id=c.line_id, school_id=c.school_id, amount=c.amount)

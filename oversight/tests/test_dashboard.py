@@ -1,5 +1,6 @@
 """The dashboard's figures: every money figure is the ledger's to the fen (one selector for both), each
-role sees its own unit's, and the page draws from a JSON data island with each chart's table and xlsx."""
+role sees its own unit's, the identified and batches charts are their maintained summaries (equal to the
+live counts), and the page draws from a JSON data island with each chart's table and xlsx."""
 
 from __future__ import annotations
 
@@ -11,9 +12,13 @@ import openpyxl
 import pytest
 from django.test import Client
 
+from disbursements.batch_summary import batch_rows_live
 from disbursements.ledger import semester_ledger
+from disbursements.models import BatchLineSummary
 from oversight.selectors import dashboard
-from schools.permissions import Role
+from schools.permissions import Action, Role
+from students.identification.summary import identified_live
+from students.models import IdentifiedSummary, Tier
 from tests.factories import PASSWORD
 from tests.money import identify
 
@@ -136,3 +141,31 @@ def test_the_pairing_coverage_counts_the_pupils_who_need_a_teacher(world, tenant
         school = dashboard(user=w.users[Role.SCHOOL_OFFICER], semester=semester)
     assert [row[1] for row in district.chart("pairing_coverage").rows] == [2, 0, 2]
     assert [row[1] for row in school.chart("pairing_coverage").rows] == [1, 0, 1]
+
+
+def test_the_identified_and_batches_charts_are_the_maintained_summaries_equal_to_the_live_counts(
+    world, tenant_of, money_semester
+):
+    """The charts read the summaries (a row changed in a summary alone shows on the page), and after the
+    services the summaries equal the live GROUP BYs the page used to run (issue 17)."""
+    district = world.a.users[Role.DISTRICT_STAFF]
+    action = Action.DASHBOARD_VIEW
+    with tenant_of(world.a.tenant):
+        board = dashboard(user=district, semester=money_semester)
+        live = identified_live(user=district, academic_year=money_semester.academic_year, action=action)
+        tiers = {str(label): n for label, n in Tier.choices}
+        assert {r[0]: r[1] for r in board.chart("identified_tier").rows} == {
+            tiers[k]: n for k, n in live["tier"].items()
+        }
+        lines = batch_rows_live(user=district, semester=money_semester, action=action)
+        assert (
+            [r[1:4] for r in board.chart("batches").rows]
+            == [[e["lines"], e["paid"], e["failed"]] for e in lines.values()]
+            == [[2, 1, 1]]
+        )
+        IdentifiedSummary.objects.update(pupils=10)
+        BatchLineSummary.objects.filter(semester=money_semester).update(lines=7)
+        changed = dashboard(user=district, semester=money_semester)
+        groups = IdentifiedSummary.objects.filter(academic_year=money_semester.academic_year).count()
+    assert sum(r[1] for r in changed.chart("identified_tier").rows) == 10 * groups != sum(live["tier"].values())
+    assert [r[1:4] for r in changed.chart("batches").rows] == [[14, 7, 7]]

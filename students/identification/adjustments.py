@@ -24,6 +24,7 @@ from ..models import (
     TierAdjustment,
     TierAdjustmentStatus,
 )
+from .summary import identified_summary_touch
 from .workflow import WorkflowError
 
 
@@ -75,4 +76,5 @@ def tier_adjust_decide(*, actor: Any, adjustment: TierAdjustment, approve: bool,
                     reason=adj.reason,
                     actor=actor,
                 )
+            identified_summary_touch(applications=[app])
     return adj

@@ -38,6 +38,7 @@ from ..models import (
     Tier,
 )
 from ..services import home_visits_sync_from_applications
+from .summary import identified_summary_touch
 
 S = ApplicationStatus
 
@@ -297,6 +298,7 @@ def _apply(
     """Fire the checked decision on locked applications; one decision row and one audit row each."""
     records = []
     by_action: dict[str, list[HardshipApplication]] = {}
+    identified: list[HardshipApplication] = []  # entering or leaving the dashboard's identified pupils
     for app in apps:
         before = app.status
         method_name = STEPS[before][decision]
@@ -308,6 +310,8 @@ def _apply(
             app.tier = tier or app.tier or app.proposed_tier
         if app.status == S.IDENTIFIED:
             app.identified_on = timezone.localdate()
+        if S.IDENTIFIED in (before, app.status):
+            identified.append(app)
         records.append(
             ApplicationDecision(
                 application=app,
@@ -326,6 +330,7 @@ def _apply(
     # The decision rows are the story shown on the student's file; the audit rows above are the record.
     with trail.labelled("application.decision"):
         ApplicationDecision.objects.bulk_create(records)
+    identified_summary_touch(applications=identified)
     return records
 
 

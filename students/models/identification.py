@@ -392,3 +392,35 @@ class TierAdjustment(FSMModelMixin, TenantModel):
     @transition(field=status, source=TierAdjustmentStatus.PROPOSED, target=TierAdjustmentStatus.REJECTED)
     def reject(self) -> None:
         """Refused, with the reason."""
+
+
+class IdentifiedSummary(TenantModel):
+    """认定汇总: how many applications of an academic year are identified at one (school, grade), by
+    tier and special categories: the dashboard's identified pupils, as it computes them from the
+    applications (`students.identification.summary`). Stage comes from the grade, rural or urban and
+    the township from the school, at reading time, so editing a school moves its pupils. Kept in step
+    in the transaction of every service that identifies an application or changes an identified one's
+    tier (the district's approval, a tier adjustment, a migrated list), rebuilt with the money summary.
+    Derived, never edited; the school's audit rows stand for it (`audited_with`)."""
+
+    academic_year = models.PositiveSmallIntegerField(_("academic year"))
+    school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="+")
+    grade = models.ForeignKey(Grade, on_delete=models.CASCADE, related_name="+")
+    tier = models.CharField(_("identified tier"), max_length=10, choices=Tier.choices, blank=True)
+    categories = models.JSONField(_("special categories"), default=list, blank=True)
+    pupils = models.PositiveIntegerField(_("pupils"), default=0)
+
+    scope: ClassVar[Scope] = Scope(school="school", grade="grade")
+    view_action: ClassVar[Action] = Action.APPLICATION_VIEW
+    audited_with: ClassVar[str] = "school"
+
+    class Meta:
+        verbose_name = _("identified summary")
+        verbose_name_plural = _("identified summaries")
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "id"], name="students_identsum_tenant_id_uniq"),
+        ]
+        indexes = [models.Index(fields=["tenant", "academic_year", "school"], name="students_identsum_year_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.academic_year} {self.school_id} {self.grade_id} {self.tier}"

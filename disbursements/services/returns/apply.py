@@ -15,6 +15,7 @@ from core.audit import trail
 from core.tenancy.context import current_tenant_id, tenant_transaction
 from funding.models import ZERO
 
+from ...batch_summary import batch_summary_refresh
 from ...models import BankReturn, Batch, BatchStatus, LineStatus, PaymentLine
 from ...summary import money_summary_refresh
 from ..exports import require_manager
@@ -93,6 +94,7 @@ def bank_return_import(
         # The money of the batch's schools, recomputed in this transaction (disbursements.summary).
         schools = PaymentLine.objects.filter(batch=batch).order_by().values_list("school_id", flat=True).distinct()
         money_summary_refresh(semester_id=batch.semester_id, school_ids=list(schools))
+        batch_summary_refresh(batch_ids=[batch.pk])
         result.reconciliation = reconciliation = batch_reconcile(batch=batch)
         if reconciliation.problems:
             result.problems.extend(

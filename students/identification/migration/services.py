@@ -33,6 +33,7 @@ from schools.models import Job, User
 from schools.permissions import Action
 
 from ...models import ApplicationDecision, ApplicationStatus, Decision, HardshipApplication
+from ..summary import identified_summary_touch
 from .report import write_report
 from .validate import (
     EXISTING,
@@ -215,6 +216,7 @@ def _write(rows: list[Row], *, actor: User, academic_year: int, file_name: str) 
         )
     with trail.labelled("application.migrate", reason[:500]):
         ApplicationDecision.objects.bulk_create(decisions)
+    identified_summary_touch(applications=applications)
 
 
 # --- The browser's way in: upload, background job, report ----------------------------------------------
