@@ -148,10 +148,12 @@ def test_a_reconciliation_whose_pool_child_was_killed_does_not_stay_running():
     w, sc = _reconciliation_world()
     with running_worker(include=("tests.hooks.pause_reconciliation_write",)) as worker:
         queue = app.conf.task_default_queue
-        child = _until(lambda: _children(worker.pid), "the pool's child")[0]
         job = _start_reconciliation(w, sc)()
         wait_for_job(w.tenant.pk, job.pk, lambda j: j.status == JobStatus.RUNNING and j.done == 6, seconds=60)
         time.sleep(2)  # inside the paused write
+        # The child running the task, looked up now: one seen before the task started may have been
+        # replaced since (the CI run that killed a child already gone: ProcessLookupError).
+        child = _until(lambda: _children(worker.pid), "the pool's child")[0]
         os.kill(child, signal.SIGKILL)
         _until(lambda: [c for c in _children(worker.pid) if c != child], "a new child")
         _until(lambda: _queue_settled(queue), "the requeued message to be delivered and acked")

@@ -83,6 +83,7 @@ def full_world(world, tenant_of):
     from audits.reconciliation.services import reconciliation_run
     from audits.registry.services import mapping_save, registry_import
     from schools.permissions import Role
+    from tests.money import identify
 
     for w in (world.a, world.b):
         with tenant_of(w.tenant):
@@ -98,6 +99,8 @@ def full_world(world, tenant_of):
             )
             run, _created = reconciliation_run(actor=district, semester=w.semester)
             assert run.findings.exists()
+            # An identified pupil: a row of the dashboard's identified summary (the world identifies none).
+            identify(w, w.students["c3"][0])
     # The platform's matching across districts tells each district of a pupil funded in both.
     from audits.crossdistrict.services import crossdistrict_match
     from audits.tests.test_crossdistrict import fund, twin
