@@ -1,6 +1,7 @@
 """What the menu shows: the sections a user may open, decided by the permission module."""
 
 from django.http import HttpRequest
+from django.utils.functional import SimpleLazyObject
 
 from schools import permissions
 from schools.permissions import Action
@@ -43,7 +44,23 @@ def navigation(request: HttpRequest) -> dict:
     work = getattr(request, "_worklist_items", None)
     return {
         "nav": nav,
-        "menu": menu.menu_for(user, work=work),
+        # Built only when the template renders it: elsewhere than the home page, the rendered menu
+        # usually comes from the cache (base.html), under `menu_key`.
+        "menu": SimpleLazyObject(lambda: menu.menu_for(user, work=work)),
+        "menu_key": _menu_key(user, request.path),
         "menu_counts_known": work is not None,
         "menu_here": menu.where(getattr(request, "resolver_match", None)),
     }
+
+
+def _menu_key(user: object, path: str) -> str:
+    """What the rendered side menu depends on, but for the language (the cache tag adds it): which
+    entries show (decided by the permission module from the user's roles and kind of account alone, for
+    an entry asks `can` without an object) and which one is the current page."""
+    kind = ""
+    if permissions.is_platform_operator(user):
+        kind = "platform"
+    elif permissions.is_region_account(user):
+        kind = "region"
+    current = menu.current_entry(path)
+    return f"{menu.MENU_VERSION}:{kind}:{'+'.join(sorted(permissions.roles_of(user)))}:{current}"

@@ -113,10 +113,11 @@ def for_user(user: Any, *, today: dt.date, previous_visit: str | None = None) ->
     board = Dashboard()
     if roles & TEACHERS:
         _teacher(board, user, today)
+    steps = _Steps(user)
     if roles & (SCHOOL | DISTRICT) and permissions.can(user, Action.APPLICATION_VIEW):
-        _school(board, user)
+        _school(board, user, steps)
     if roles & DISTRICT:
-        _district(board, user)
+        _district(board, user, steps)
     if roles & AUDITORS:
         _auditor(board, user, today, previous_visit)
     return board
@@ -158,10 +159,33 @@ def _teacher(board: Dashboard, user: Any, today: dt.date) -> None:
         )
 
 
-def _school(board: Dashboard, user: Any) -> None:
+class _Steps:
+    """This school year's applications of the user's units by school and step, read once for the whole
+    board: the school's queue, the district's identified count and its tasks by school all come from
+    the same grouped query (it was run three times, a scan of the year's applications each)."""
+
+    def __init__(self, user: Any) -> None:
+        self.user = user
+        self.year = current_school_year()
+        self._by_school: dict[Any, dict[str, int]] | None = None
+
+    def by_school(self) -> dict[Any, dict[str, int]]:
+        if self._by_school is None:
+            self._by_school = application_selectors.open_steps_by_school(user=self.user, academic_year=self.year)
+        return self._by_school
+
+    def totals(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for counts in self.by_school().values():
+            for status, n in counts.items():
+                out[status] = out.get(status, 0) + n
+        return out
+
+
+def _school(board: Dashboard, user: Any, by_step: _Steps) -> None:
     """The school's desk: the review queue by step, publicity under way, batches waiting, failed lines."""
-    year = current_school_year()
-    steps = application_selectors.step_counts(user=user, academic_year=year)
+    year = by_step.year
+    steps = by_step.totals()
     board.queue = [
         Tile(
             ApplicationStatus(s).label,
@@ -195,11 +219,11 @@ def _school(board: Dashboard, user: Any) -> None:
     )
 
 
-def _district(board: Dashboard, user: Any) -> None:
+def _district(board: Dashboard, user: Any, by_step: _Steps) -> None:
     """The district's semester: progress by program, tasks by school, jobs in progress."""
     semester = board.semester = board.semester or funding_selectors.current_semester(user=user)
-    year = current_school_year()
-    steps = application_selectors.step_counts(user=user, academic_year=year)
+    year = by_step.year
+    steps = by_step.totals()
     board.identified = Tile(
         _("Identified this school year"),
         steps.get(ApplicationStatus.IDENTIFIED, 0),
@@ -238,7 +262,7 @@ def _district(board: Dashboard, user: Any) -> None:
                     ],
                 )
             )
-    by_school = application_selectors.open_steps_by_school(user=user, academic_year=year)
+    by_school = by_step.by_school()
     cases = care_selectors.open_cases_by_school(user=user) if permissions.can(user, Action.CARE_VIEW) else {}
     for school in school_list(user=user):
         steps_of = by_school.get(school.pk, {})

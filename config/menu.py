@@ -22,10 +22,13 @@ most that many seconds late; the home page itself is never late.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.core.cache import cache
 from django.urls import Resolver404, resolve, reverse
 from django.utils.functional import Promise
@@ -207,6 +210,30 @@ def _urls() -> dict[str, str]:
     if not _reversed:
         _reversed.update({e.url_name: reverse(e.url_name) for group in MENU for e in group.entries})
     return _reversed
+
+
+def current_entry(path: str) -> str:
+    """The URL name of the menu entry whose page `path` is ("home" for the home page), else ""."""
+    if path == "/":
+        return "home"
+    return next((name for name, url in _urls().items() if url == path), "")
+
+
+def _menu_version() -> str:
+    """Changes when the rendered menu may: its structure, its templates or its translations. Part of the
+    rendered menu's cache key, so that a deploy that changes any of them does not serve the old menu
+    from a shared cache."""
+    shape = [(g.key, [(e.key, e.url_name, e.icon, str(e.action), e.counted) for e in g.entries]) for g in MENU]
+    digest = hashlib.sha256(repr(shape).encode())
+    base = Path(settings.BASE_DIR)
+    for part in ("templates/includes/side_menu.html", "templates/includes/menu_count.html"):
+        digest.update((base / part).read_bytes())
+    for catalog in sorted(base.glob("locale/*/LC_MESSAGES/django.mo")):
+        digest.update(catalog.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+MENU_VERSION = _menu_version()
 
 
 def _counts_key(user: Any) -> str:

@@ -156,3 +156,36 @@ def test_the_menu_counts_are_kept_briefly_per_user_and_a_post_of_theirs_forgets_
     client.post("/i18n/setlang/", {"language": "zh-hans", "next": "/"})
     client.get("/menu/counts/")
     assert len(calls) == 4
+
+
+def _menu_entries(page: str) -> list[str]:
+    return re.findall(r'data-testid="menu-([a-z0-9_-]+)" title=', page)
+
+
+def _current(page: str) -> list[str]:
+    return re.findall(r'data-testid="menu-([a-z0-9_-]+)" title="[^"]*" aria-current="page"', page)
+
+
+def test_the_rendered_menu_is_shared_by_roles_and_page_but_never_across_them(world):
+    """The side menu is kept rendered in the cache by the roles, the language and the current entry
+    (base.html, menu_key): a teacher opening a page right after the district never gets the district's
+    menu, the current entry follows the page, and the language follows the user's choice."""
+    district = _client(world.a.users[Role.DISTRICT_STAFF])
+    teacher = _client(world.a.users[Role.CLASS_TEACHER])
+    wide = district.get("/students/").content.decode()
+    narrow = teacher.get("/students/").content.decode()
+    # Each has entries the other has not (the teacher's own pupils; the district's checks and reports).
+    assert set(_menu_entries(narrow)) - set(_menu_entries(wide))
+    assert set(_menu_entries(wide)) - set(_menu_entries(narrow))
+    # The teacher's menu is exactly the entries the teacher may open, as the uncached home page shows.
+    assert _menu_entries(narrow) == _menu_entries(teacher.get("/").content.decode())
+    assert _current(wide) == _current(narrow) == ["students-list"]
+    assert _current(district.get("/schools/").content.decode()) == ["schools-list"]
+    # Same roles, another district's user: the same rendered menu, their own page around it.
+    other = _client(world.b.users[Role.DISTRICT_STAFF]).get("/students/").content.decode()
+    assert _menu_entries(other) == _menu_entries(wide)
+    # The language is part of the key: English labels after switching.
+    district.post(reverse("set_language"), {"language": "en"})
+    english = district.get("/students/").content.decode()
+    assert ">Students<" in english
+    assert ">Students<" not in wide

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
+from django.utils.functional import LazyObject, empty
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.request import Request
 
@@ -27,12 +28,24 @@ def _api_token_user(request: HttpRequest) -> Any:
     return found[0] if found else None
 
 
+def _concrete(user: Any) -> Any:
+    """The user object itself, out of the lazy wrappers that auth and django-otp put around it (the
+    user was read by then: the session middleware and OTP's have run). Every attribute read through a
+    wrapper is a function call, and a page reads the user's attributes hundreds of times, once per
+    permission check."""
+    while isinstance(user, LazyObject):
+        if user._wrapped is empty:
+            user._setup()
+        user = user._wrapped
+    return user
+
+
 class TenantMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        user = request.user
+        user = request.user = _concrete(request.user)
         if not user.is_authenticated and request.headers.get("Authorization", "").startswith("Token "):
             user = _api_token_user(request) or user
         tenant_id = user.tenant_id if user.is_authenticated and user.is_active else None

@@ -186,15 +186,6 @@ def applications_at_step(*, user: Any, step: str, klass_id: Any = None) -> Query
     return qs.order_by("school__code", "grade__stage", "-grade__entry_year", "klass__number", "student__name", "pk")
 
 
-def step_counts(*, user: Any, academic_year: int | None = None) -> dict[str, int]:
-    """{status: applications} of the user's units, for the home page's review queue by step: one
-    grouped query whatever the number of steps."""
-    qs = HardshipApplication.objects.visible_to(user)
-    if academic_year:
-        qs = qs.filter(academic_year=academic_year)
-    return dict(qs.order_by().values_list("status").annotate(n=Count("pk")))
-
-
 def returned_to_class(qs: QuerySet[HardshipApplication]) -> QuerySet[HardshipApplication]:
     """The applications of `qs` a reviewer sent back to the class (退回): at class evaluation again, with
     a return among their decisions (the list's `returned=1` and the teacher's home page count both)."""
@@ -218,8 +209,8 @@ def publicities_in_progress(*, user: Any) -> QuerySet[Publicity]:
 
 
 def open_steps_by_school(*, user: Any, academic_year: int | None = None) -> dict[Any, dict[str, int]]:
-    """{school id: {status: applications}} of the user's units (the district's tasks by school): one
-    grouped query."""
+    """{school id: {status: applications}} of the user's units (the home page's queue by step and the
+    district's tasks by school): one grouped query."""
     qs = HardshipApplication.objects.visible_to(user)
     if academic_year:
         qs = qs.filter(academic_year=academic_year)
