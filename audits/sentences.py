@@ -10,6 +10,7 @@ value is shown to the reader: the details are the changed fields by their verbos
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +18,7 @@ from django.apps import apps
 from django.core.exceptions import FieldDoesNotExist
 from django.utils.formats import number_format
 from django.utils.functional import Promise
-from django.utils.translation import gettext
+from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
 #: action code → what the actor did (a verb phrase: "imported a department's list").
@@ -187,6 +188,13 @@ def _model_phrase(code: str) -> str | None:
 
 def action_phrase(code: str) -> str:
     """What an action code means, in the active language; never the code itself."""
+    return _action_phrase(code, get_language())
+
+
+@functools.lru_cache(maxsize=2048)
+def _action_phrase(code: str, language: str | None) -> str:
+    # Kept per code and language: a page of the trail names the same few actions fifty times over, and
+    # its filter lists every action the district has; the words change only with a new release.
     if code in PHRASES:
         return str(PHRASES[code])
     if (phrase := _model_phrase(code)) is not None:
@@ -232,6 +240,11 @@ def _value(value: Any) -> str:
 
 
 def _field_label(object_type: str, name: str) -> str:
+    return _field_label_in(object_type, name, get_language())
+
+
+@functools.lru_cache(maxsize=4096)
+def _field_label_in(object_type: str, name: str, language: str | None) -> str:
     try:
         field = apps.get_model(object_type)._meta.get_field(name)
         return str(getattr(field, "verbose_name", None) or name.replace("_", " "))

@@ -247,7 +247,9 @@ CELERY_BEAT_SCHEDULE = {
 AUTHENTICATION_BACKENDS = [
     # First: refuses a locked-out account or address before the password is even checked (axes).
     "schools.door.backends.LockoutBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's password check, reading the signed-in user with their district. (A session signed in
+    # before it replaced ModelBackend names that one, and signs in again once.)
+    "schools.door.backends.PasswordBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

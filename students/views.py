@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -28,10 +30,16 @@ def student_list_view(request: HttpRequest) -> HttpResponse:
     # The register is the one list whose rows are a district's 100,000 pupils: the total is counted
     # only ten pages ahead, and the status tabs' one GROUP BY is kept half a minute per user and filter.
     tabs = status_tabs(filterset, cache_for=STUDENT_COUNTS_TTL)
-    context = list_page(request, filterset, paginator=LookaheadPaginator, tabs=tabs, export=True)
+    context = list_page(request, filterset, paginator=LookaheadPaginator, tabs=tabs, export=True, rows=_shown_columns)
     context["can_import"] = permissions.can(request.user, Action.ROSTER_IMPORT)
     template = "students/_student_table.html" if request.htmx else "students/student_list.html"
     return render(request, template, context)
+
+
+def _shown_columns(qs: Any) -> Any:
+    """The page shows one encrypted number (the masked ID): the others are not read, so not decrypted
+    (three decryptions a row were a twentieth of the page's time)."""
+    return qs.defer("student_no", "phone", "card_account")
 
 
 EXPORT_COLUMNS = [
