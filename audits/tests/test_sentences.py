@@ -92,3 +92,27 @@ def test_the_audit_page_shows_sentences_and_no_internal_values(world, tenant_of)
         assert f">{e.object_type}<" not in page
     assert "{'" not in page
     assert "&#x27;:" not in page
+
+
+def test_a_long_value_is_cut_to_two_hundred_characters_and_says_so():
+    """A detail shows at most DETAIL_CHARS characters of a value (an imported row, a long reason), the
+    cut marked with an ellipsis; a short value is shown whole."""
+    from types import SimpleNamespace
+
+    from audits.sentences import DETAIL_CHARS, sentence
+
+    long_reason = "家庭经济困难" * 100
+    event = SimpleNamespace(
+        object_type="students.student",
+        actor_label="陈主任",
+        action="students.student.update",
+        before={"name": "张三"},
+        after={"name": "李四", "reason": long_reason},
+    )
+    details = {d.label: d for d in sentence(event).details}
+    shown = [d for d in details.values() if d.after.startswith("家庭经济困难")][0]
+    assert len(shown.after) == DETAIL_CHARS
+    assert shown.after.endswith("…")
+    assert long_reason.startswith(shown.after[:-1])
+    named = [d for d in details.values() if d.after == "李四"][0]
+    assert named.before == "张三"
