@@ -110,9 +110,9 @@ def test_a_long_value_is_cut_to_two_hundred_characters_and_says_so():
         after={"name": "李四", "reason": long_reason},
     )
     details = {d.label: d for d in sentence(event).details}
-    shown = [d for d in details.values() if d.after.startswith("家庭经济困难")][0]
+    shown = next(d for d in details.values() if d.after.startswith("家庭经济困难"))
     assert len(shown.after) == DETAIL_CHARS
     assert shown.after.endswith("…")
     assert long_reason.startswith(shown.after[:-1])
-    named = [d for d in details.values() if d.after == "李四"][0]
+    named = next(d for d in details.values() if d.after == "李四")
     assert named.before == "张三"
