@@ -133,15 +133,20 @@ def coverage_counts(*, user: Any, action: Action = Action.PAIRING_MANAGE) -> dic
     return {"needing": counts["needing"] or 0, "covered": counts["covered"] or 0}
 
 
-def uncovered_count(*, user: Any) -> int:
-    """How many pupils the user pairs need a teacher and have none (the worklist's count): one query."""
+def uncovered(*, user: Any) -> QuerySet[Student]:
+    """The pupils the user pairs who need a teacher and have none. On PostgreSQL `needs_pairing` reads
+    the partial index of care's migration 0005 (only the identifications that need a teacher)."""
     return (
         Student.objects.visible_to(user, Action.PAIRING_MANAGE)
         .filter(enrollment_status=EnrollmentStatus.ATTENDING)
         .filter(needs_pairing())
         .exclude(Exists(_current_pairing()))
-        .count()
     )
+
+
+def uncovered_count(*, user: Any) -> int:
+    """How many pupils the user pairs need a teacher and have none (the worklist's count): one query."""
+    return uncovered(user=user).count()
 
 
 def teachers_for(*, user: Any, school_id: Any = None) -> QuerySet[User]:
