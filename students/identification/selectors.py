@@ -218,6 +218,8 @@ def open_steps_by_school(*, user: Any, academic_year: int | None = None) -> dict
     if academic_year:
         qs = qs.filter(academic_year=academic_year)
     out: dict[Any, dict[str, int]] = {}
-    for school_id, status, n in qs.order_by().values_list("school_id", "status").annotate(n=Count("pk")):
+    # COUNT(*), not COUNT(id): the id is not in the (tenant, year, school, status) index, which then
+    # answers alone.
+    for school_id, status, n in qs.order_by().values_list("school_id", "status").annotate(n=Count("*")):
         out.setdefault(school_id, {})[status] = n
     return out
