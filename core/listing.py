@@ -41,6 +41,12 @@ class SortFilter(django_filters.OrderingFilter):
         return qs.order_by(*(self.get_ordering_value(v) for v in value), "pk")
 
 
+#: Django's select and its option template; a select drawn with them is drawn with `INLINE_SELECT`
+#: instead, the same markup without a template include per option.
+_STOCK_SELECT = ("django/forms/widgets/select.html", "django/forms/widgets/select_option.html")
+INLINE_SELECT = "core/forms/select.html"
+
+
 class ListFilterSet(django_filters.FilterSet):
     """The base of every list's FilterSet.
 
@@ -70,6 +76,8 @@ class ListFilterSet(django_filters.FilterSet):
             if isinstance(widget, forms.HiddenInput):
                 continue
             css = "form-select form-select-sm" if isinstance(widget, forms.Select) else "form-control form-control-sm"
+            if (widget.template_name, getattr(widget, "option_template_name", None)) == _STOCK_SELECT:
+                widget.template_name = INLINE_SELECT
             widget.attrs.setdefault("class", css)
             widget.attrs.setdefault("aria-label", str(field.label or name))
             if str(getattr(field, "empty_label", "") or "").startswith("---"):

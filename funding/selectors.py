@@ -170,6 +170,36 @@ def budget_overview(*, user: Any, program: Program, semester: Semester) -> Query
     )
 
 
+def budget_rows(*, user: Any, program: Program, semester: Semester) -> list[Budget]:
+    """The budgets `budget_overview` answers, with the same `approved` and `left`, for a page: the
+    budgets in one query and the program's approved money by school in one grouped query over the
+    awards' index (not a correlated sum per budget, each reading the program's every approved award)."""
+    budgets = list(
+        Budget.objects.visible_to(user, Action.FUNDING_VIEW)
+        .filter(program=program, semester=semester)
+        .select_related("school", "program", "semester")
+        .order_by("school__code", "pk")
+    )
+    if not budgets:
+        return budgets
+    approved = dict(
+        Award.objects.filter(
+            program=program,
+            semester=semester,
+            school__in=[b.school_id for b in budgets],
+            status=AwardStatus.APPROVED,
+        )
+        .order_by()
+        .values("school")
+        .annotate(t=Sum("amount"))
+        .values_list("school", "t")
+    )
+    for b in budgets:
+        b.approved = approved.get(b.school_id) or ZERO
+        b.left = b.planned_amount + b.adjustment - b.approved
+    return budgets
+
+
 def budget_waiver_for(*, user: Any, program: Program, semester: Semester) -> BudgetWaiver | None:
     """The district's decision that the program's lists of the semester may be approved without a
     budget, if it is recorded and the user may see it."""

@@ -221,7 +221,7 @@ def budgets_view(request: HttpRequest) -> HttpResponse:
     semester = selectors.semester_from_request(request)
     program = _budget_program(request)
     ready = semester is not None and program is not None
-    rows = list(selectors.budget_overview(user=request.user, program=program, semester=semester)) if ready else []
+    rows = selectors.budget_rows(user=request.user, program=program, semester=semester) if ready else []
     return render(
         request,
         "funding/budgets.html",
