@@ -6,6 +6,11 @@ read it too): awards, their lines and recoveries in one grouped statement, every
 lines, to the fen. An award whose pupil has several
 categories (低保 and 残疾 at once) counts under each of them in the category table, so that table's
 rows may add up to more than the ledger: its own "distinct" line counts every award once.
+
+The page computes it, in one statement (`ledger_groups`), rather than reading a summary kept at its
+grain: that grain holds the pupil's village, which the roster import changes outside every money
+service, so a maintained copy would need a refresh there too (and its distinct total of pupils is not
+a sum of groups). At 100,000 pupils the statement's cost is mostly reading the pupils' villages.
 """
 
 from __future__ import annotations
