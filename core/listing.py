@@ -41,6 +41,12 @@ class SortFilter(django_filters.OrderingFilter):
         return qs.order_by(*(self.get_ordering_value(v) for v in value), "pk")
 
 
+#: Django's select and its option template; a select drawn with them is drawn with `INLINE_SELECT`
+#: instead, the same markup without a template include per option.
+_STOCK_SELECT = ("django/forms/widgets/select.html", "django/forms/widgets/select_option.html")
+INLINE_SELECT = "core/forms/select.html"
+
+
 class ListFilterSet(django_filters.FilterSet):
     """The base of every list's FilterSet.
 
@@ -70,6 +76,8 @@ class ListFilterSet(django_filters.FilterSet):
             if isinstance(widget, forms.HiddenInput):
                 continue
             css = "form-select form-select-sm" if isinstance(widget, forms.Select) else "form-control form-control-sm"
+            if (widget.template_name, getattr(widget, "option_template_name", None)) == _STOCK_SELECT:
+                widget.template_name = INLINE_SELECT
             widget.attrs.setdefault("class", css)
             widget.attrs.setdefault("aria-label", str(field.label or name))
             if str(getattr(field, "empty_label", "") or "").startswith("---"):
@@ -196,15 +204,20 @@ def list_page(
     tabs: list[Tab] | None = None,
     export: bool = False,
     rows: Callable[[Any], Any] | None = None,
+    page_rows: Callable[[list[Any]], list[Any]] | None = None,
 ) -> dict[str, Any]:
     """The context of a list page: the filter set, the page of rows, the tabs and whether it exports.
 
     `rows` adds what only the shown rows need (per-row counts as annotations) after the filters, so
-    the tabs' aggregate and the count do not carry it."""
+    the tabs' aggregate and the count do not carry it. `page_rows` does the same once the page is cut:
+    it takes the page's rows and adds their figures with one grouped query over them all (where a
+    correlated subquery per row and figure would read each row's children once per figure)."""
     pages = paginator(rows(filterset.qs) if rows else filterset.qs, per_page)
     if rows and type(pages) is Paginator:
         pages.count = filterset.qs.count()  # counted without the rows' own counts (no GROUP BY)
     page: Page = pages.get_page(request.GET.get("page"))
+    if page_rows is not None:
+        page.object_list = page_rows(list(page.object_list))
     return {
         "filter": filterset,
         "page": page,

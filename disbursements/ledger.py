@@ -6,6 +6,11 @@ read it too): awards, their lines and recoveries in one grouped statement, every
 lines, to the fen. An award whose pupil has several
 categories (低保 and 残疾 at once) counts under each of them in the category table, so that table's
 rows may add up to more than the ledger: its own "distinct" line counts every award once.
+
+The page computes it, in one statement (`ledger_groups`), rather than reading a summary kept at its
+grain: that grain holds the pupil's village, which the roster import changes outside every money
+service, so a maintained copy would need a refresh there too (and its distinct total of pupils is not
+a sum of groups). At 100,000 pupils the statement's cost is mostly reading the pupils' villages.
 """
 
 from __future__ import annotations
@@ -95,6 +100,7 @@ def money_sql(
     by: Sequence[str] = (),
     students: bool = True,
     counts: bool = False,
+    total_students: bool = False,
 ) -> tuple[str, list[Any]]:
     """The one statement of money (`money_by`'s, and the maintained summary's): the given awards
     (approved or stopped are kept), their lines and their recoveries, grouped by the award's paths `by`.
@@ -154,6 +160,9 @@ def money_sql(
             "SUM(COALESCE(m_l.m_nfailed, 0))",
             "SUM(COALESCE(m_r.m_nrec, 0))",
         ]
+    if total_students:
+        # Over the awards once more (PostgreSQL materializes a CTE read twice): no sort of the groups.
+        columns.append("(SELECT COUNT(DISTINCT m_student) FROM m_a)")
     # Composed only of the querysets' own compiled SQL (values as parameters) and fixed aliases.
     sql = (
         f"WITH {', '.join(parts)} SELECT {', '.join(columns)} FROM m_a"  # noqa: S608
@@ -211,37 +220,72 @@ def _categories(raw: Any, names: dict[str, str]) -> list[str]:
     return [names.get(code, code) for code in codes] or ["—"]
 
 
+#: The ledger's finest grain: its rows' paths, then the application's categories (the category table's).
+LEDGER_GRAIN = (
+    "school__code", "program__sort_order", "school__name", "program__name", "tier", "student__village",
+    "application__categories",
+)  # fmt: skip
+
+
+def ledger_groups(*, user: Any, semester: Semester) -> tuple[list[MoneyGroup], int]:
+    """The semester's money the user may see at the ledger's finest grain (`LEDGER_GRAIN`), and the
+    distinct pupils of them all: `money_by`'s statement, run once for the ledger's two tables and its
+    total. Every group lies inside one program, where a pupil has one award (the database's
+    `funding_award_one_per_student`), so a group's awards are its pupils: counted without the distinct
+    count's sort, and any rollup of groups inside a program adds up exactly."""
+    action = Action.FUNDING_VIEW
+    sql, params = money_sql(
+        awards=Award.objects.visible_to(user, action).filter(semester=semester),
+        lines=PaymentLine.objects.visible_to(user, action).filter(semester=semester),
+        recoveries=Recovery.objects.visible_to(user, action).filter(line__semester=semester),
+        by=LEDGER_GRAIN,
+        students=False,
+        total_students=True,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    n = len(LEDGER_GRAIN)
+    groups = [
+        MoneyGroup(
+            key=tuple(row[:n]),
+            student_count=row[n],
+            approved=_fen(row[n + 1]),
+            paid=_fen(row[n + 2]),
+            failed=_fen(row[n + 3]),
+            recovered=_fen(row[n + 4]),
+        )
+        for row in rows
+    ]
+    return groups, (rows[0][n + 5] if rows else 0)
+
+
 def semester_ledger(*, user: Any, semester: Semester) -> Ledger:
-    """The ledger rows the user may see, and their totals, all from `money_by`."""
+    """The ledger rows the user may see, and their totals, from one statement of `money_by`'s money
+    (`ledger_groups`); equal to what `money_by` answers for each table's grouping, to the fen."""
     tiers = dict(Award._meta.get_field("tier").choices)
     names = dict(HardshipCategory.objects.values_list("code", "name"))
+    groups, students = ledger_groups(user=user, semester=semester)
     rows: dict[tuple, LedgerRow] = {}
-    for g in money_by(
-        user=user,
-        semester=semester,
-        by=("school__code", "program__sort_order", "school__name", "program__name", "tier", "student__village"),
-    ):
-        code, order, school, program, tier, village = g.key
+    # Per category: grouped by the application's list of categories, then counted under each of them. A
+    # pupil has one award per program and semester, so a pupil is in one group per program and the
+    # groups' pupil counts add up exactly.
+    by_category: dict[tuple, CategoryRow] = {}
+    total = Money()
+    for g in groups:
+        code, order, school, program, tier, village, raw = g.key
         key = (code, order, school, program, str(tiers.get(tier, "—")) if tier else "—", village or "—")
         row = rows.get(key)
         if row is None:
             row = rows[key] = LedgerRow(school=school, program=program, tier=key[4], village=key[5])
         row.add(g)  # an empty village and a missing one are one row: their pupils differ
-    # Per category: grouped by the application's list of categories, then counted under each of them. A
-    # pupil has one award per program and semester, so a pupil is in one group per program and the
-    # groups' pupil counts add up exactly.
-    by_category: dict[tuple, CategoryRow] = {}
-    for g in money_by(
-        user=user, semester=semester, by=("program__sort_order", "program__name", "application__categories")
-    ):
-        order, program, raw = g.key
         for category in _categories(raw, names):
             ckey = (order, program, category)
             crow = by_category.get(ckey)
             if crow is None:
                 crow = by_category[ckey] = CategoryRow(program=program, category=category)
             crow.add(g)
-    total = next(iter(money_by(user=user, semester=semester)), MoneyGroup())
+        total.add(g)
     ordered = [rows[k] for k in sorted(rows)]
     planned = sum(
         (b.quota for b in Budget.objects.visible_to(user, Action.FUNDING_VIEW).filter(semester=semester)), ZERO
@@ -253,7 +297,7 @@ def semester_ledger(*, user: Any, semester: Semester) -> Ledger:
         paid=total.paid,
         failed=total.failed,
         recovered=total.recovered,
-        students=total.student_count,
+        students=students,
         by_category=[by_category[k] for k in sorted(by_category)],
     )
 

@@ -59,7 +59,12 @@ def batch_list_view(request: HttpRequest) -> HttpResponse:
         request,
         "disbursements/batch_list.html",
         {
-            **list_page(request, filterset, rows=counted, export=True),
+            **list_page(
+                request,
+                filterset,
+                page_rows=lambda batches: selectors.batch_figures(batches, **filterset.line_filters()),
+                export=True,
+            ),
             "semester": semester,
             "semesters": funding_selectors.semester_list(user=request.user),
             "manages": permissions.can(request.user, Action.BATCH_MANAGE),

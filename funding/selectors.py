@@ -9,6 +9,7 @@ from django.db.models import Count, DecimalField, F, OuterRef, Q, QuerySet, Subq
 from django.db.models.functions import Coalesce
 from django.http import Http404
 
+from schools.models import School
 from schools.permissions import Action
 
 from .models import ZERO, Award, AwardList, AwardListStatus, AwardStatus, Budget, BudgetWaiver, Program, Semester, Term
@@ -58,6 +59,12 @@ def semester_by_code(*, code: str, user: Any = None, tenant: Any = None) -> Seme
     return semesters.filter(pk=pk).first()
 
 
+def schools_preparing(*, user: Any) -> QuerySet[School]:
+    """The schools whose award lists the user prepares (a school's officer: theirs), by code: the
+    role's scope in the query, not a permission check per visible school."""
+    return School.objects.visible_to(user, Action.AWARD_PREPARE).order_by("code", "pk")
+
+
 def program_list(*, user: Any) -> QuerySet[Program]:
     return Program.objects.visible_to(user).filter(is_active=True).order_by("sort_order", "code")
 
@@ -93,6 +100,30 @@ def award_list_counted(qs: QuerySet[AwardList]) -> QuerySet[AwardList]:
         approved=Coalesce(count_of(AwardStatus.APPROVED), 0),
         total=Subquery(awards.filter(status__in=live).annotate(t=Sum("amount")).values("t")),
     )
+
+
+def award_list_figures(lists: list[AwardList]) -> list[AwardList]:
+    """The lists of a page, each given `proposed`, `approved` (its awards in those statuses) and `total`
+    (their amount), as `award_list_counted` computes them: one grouped query over the page's lists,
+    each award read once (three correlated subqueries per list read a list's awards three times)."""
+    live = [AwardStatus.PROPOSED, AwardStatus.APPROVED]
+    figures = {
+        row["award_list_id"]: row
+        for row in Award.objects.filter(award_list__in=[a.pk for a in lists], status__in=live)
+        .order_by()
+        .values("award_list_id")
+        .annotate(
+            proposed=Count("pk", filter=Q(status=AwardStatus.PROPOSED)),
+            approved=Count("pk", filter=Q(status=AwardStatus.APPROVED)),
+            total=Sum("amount"),
+        )
+    }
+    for award_list in lists:
+        row = figures.get(award_list.pk, {})
+        award_list.proposed = row.get("proposed", 0)
+        award_list.approved = row.get("approved", 0)
+        award_list.total = row.get("total")
+    return lists
 
 
 def award_list_detail(*, award_list: AwardList) -> QuerySet[Award]:
@@ -137,6 +168,36 @@ def budget_overview(*, user: Any, program: Program, semester: Semester) -> Query
         .annotate(left=F("planned_amount") + F("adjustment") - F("approved"))
         .order_by("school__code", "pk")
     )
+
+
+def budget_rows(*, user: Any, program: Program, semester: Semester) -> list[Budget]:
+    """The budgets `budget_overview` answers, with the same `approved` and `left`, for a page: the
+    budgets in one query and the program's approved money by school in one grouped query over the
+    awards' index (not a correlated sum per budget, each reading the program's every approved award)."""
+    budgets = list(
+        Budget.objects.visible_to(user, Action.FUNDING_VIEW)
+        .filter(program=program, semester=semester)
+        .select_related("school", "program", "semester")
+        .order_by("school__code", "pk")
+    )
+    if not budgets:
+        return budgets
+    approved = dict(
+        Award.objects.filter(
+            program=program,
+            semester=semester,
+            school__in=[b.school_id for b in budgets],
+            status=AwardStatus.APPROVED,
+        )
+        .order_by()
+        .values("school")
+        .annotate(t=Sum("amount"))
+        .values_list("school", "t")
+    )
+    for b in budgets:
+        b.approved = approved.get(b.school_id) or ZERO
+        b.left = b.planned_amount + b.adjustment - b.approved
+    return budgets
 
 
 def budget_waiver_for(*, user: Any, program: Program, semester: Semester) -> BudgetWaiver | None:

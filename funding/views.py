@@ -25,7 +25,6 @@ from core.web import refusal_to_messages, service_messages
 from schools import permissions
 from schools.access import get_visible, school_get_for_user
 from schools.permissions import Action
-from schools.selectors import school_list
 from students.access import student_get_for_user
 from students.identification.publicity import notice_window
 
@@ -41,7 +40,7 @@ def award_lists_view(request: HttpRequest) -> HttpResponse:
     """The semester's award lists the user may see; officers build theirs from here."""
     permissions.require(request.user, Action.FUNDING_VIEW)
     semester = selectors.semester_from_request(request)
-    builds_for = [s for s in school_list(user=request.user) if permissions.can(request.user, Action.AWARD_PREPARE, s)]
+    builds_for = selectors.schools_preparing(user=request.user)
     rows = selectors.award_list_rows(user=request.user, semester=semester)
     rows = rows if semester else rows.none()
     filterset = AwardListFilter(request.GET or None, rows, user=request.user)
@@ -51,7 +50,7 @@ def award_lists_view(request: HttpRequest) -> HttpResponse:
         request,
         "funding/award_lists.html",
         {
-            **list_page(request, filterset, rows=selectors.award_list_counted, export=True),
+            **list_page(request, filterset, page_rows=selectors.award_list_figures, export=True),
             "semester": semester,
             "semesters": selectors.semester_list(user=request.user),
             "programs": selectors.program_list(user=request.user),
@@ -222,7 +221,7 @@ def budgets_view(request: HttpRequest) -> HttpResponse:
     semester = selectors.semester_from_request(request)
     program = _budget_program(request)
     ready = semester is not None and program is not None
-    rows = list(selectors.budget_overview(user=request.user, program=program, semester=semester)) if ready else []
+    rows = selectors.budget_rows(user=request.user, program=program, semester=semester) if ready else []
     return render(
         request,
         "funding/budgets.html",
