@@ -282,6 +282,16 @@ def _on_watch_list() -> Any:
     return Exists(RiskFlag.objects.filter(student_id=OuterRef("pk"))) | Exists(_identified().filter(reasons))
 
 
+def _watch_candidates() -> QuerySet[Any]:
+    """The ids of the pupils with any risk of `_on_watch_list`, from the flags and this year's
+    identifications (a union: for a district, 16,000 of 100,000 pupils are looked up, not all tested)."""
+    reasons = Q(tier__in=[Tier.DIFFICULT, Tier.SPECIAL]) | _has_category(DISABILITY_CATEGORIES + LEFT_BEHIND_CATEGORIES)
+    identified = HardshipApplication.objects.filter(
+        status=ApplicationStatus.IDENTIFIED, academic_year=clock.current_school_year()
+    ).filter(reasons)
+    return RiskFlag.objects.values("student_id").union(identified.values("student_id"), all=True)
+
+
 def _may_be_paired(user: Any) -> bool:
     """Whether the user teaches a class (only class teachers are paired with pupils: `teachers_for`)."""
     return any(a.role == Role.CLASS_TEACHER for a in permissions.assignments(user))
@@ -299,7 +309,7 @@ def _pk_among(ids: QuerySet[Any]) -> Q:
     return Q(equals_any)
 
 
-def watch_pupils(*, user: Any) -> QuerySet[Student]:
+def watch_pupils(*, user: Any, counting: bool = False) -> QuerySet[Student]:
     """重点关注名单: the attending pupils at risk of dropping out (seed 003's risk points) the user looks
     after: their units' pupils and, for a teacher, their paired pupils. A pupil is on it for a recorded
     risk flag, a difficulty tier identified this school year (困难 or 特别困难), or a disability or
@@ -309,15 +319,22 @@ def watch_pupils(*, user: Any) -> QuerySet[Student]:
     pk) as the student list is: the (tenant, school, class) index serves the order, so a page tests
     the pupils of a class or two and stops, instead of every pupil of the district (or the school)
     before sorting them by school code and class number. The scope is a plain condition on the pupil,
-    and a teacher's paired pupils (in other classes) join it through `_pk_among`."""
+    and a teacher's paired pupils (in other classes) join it through `_pk_among`.
+
+    `counting`: the same pupils to be counted; for a district's, found from the candidates' ids
+    (`_watch_candidates`) instead. Testing each of a district's pupils is planned at a cost high enough
+    for PostgreSQL to compile the query first (JIT: 0.7 s of 0.9 s); the union is planned at a
+    fiftieth of it. A school's or a class's pupils are fewer than the candidates: tested one by one."""
     scope = permissions.scope_q(user, Action.CARE_VIEW, Student)
-    if _may_be_paired(user):
+    whole_district = scope == Q(tenant_id=user.tenant_id)
+    if _may_be_paired(user) and not whole_district:
         paired = Pairing.objects.filter(teacher_id=user.pk, tenant_id=user.tenant_id, ended_on__isnull=True)
         scope |= _pk_among(paired.values("student_id"))
+    pupils = Student.objects.filter(scope).filter(enrollment_status=EnrollmentStatus.ATTENDING)
+    if counting and whole_district:
+        return pupils.filter(pk__in=_watch_candidates())
     return (
-        Student.objects.filter(scope)
-        .filter(enrollment_status=EnrollmentStatus.ATTENDING)
-        .filter(_on_watch_list())
+        pupils.filter(_on_watch_list())
         .select_related("school", "klass__grade")
         .order_by("school_id", "klass_id", "name", "pk")
     )

@@ -105,9 +105,13 @@ def watch_list_view(request: HttpRequest) -> HttpResponse:
     The page's pupils are found by walking the user's pupils in the list's order; their total (which
     tests all of them) is kept half a minute per user and filter, as the register's tab counts are.
     Two queries for the rows: the page, then the page's pupils' risks."""
-    permissions.require(request.user, Action.CARE_VIEW)
-    filterset = WatchFilter(request.GET or None, selectors.watch_pupils(user=request.user), user=request.user)
-    paginator = partial(CachedCountPaginator, key=state_key(filterset, "watch-total"), ttl=STUDENT_COUNTS_TTL)
+    user = request.user
+    permissions.require(user, Action.CARE_VIEW)
+    filterset = WatchFilter(request.GET or None, selectors.watch_pupils(user=user), user=user)
+    counted = WatchFilter(request.GET or None, selectors.watch_pupils(user=user, counting=True), user=user)
+    paginator = partial(
+        CachedCountPaginator, key=state_key(filterset, "watch-total"), ttl=STUDENT_COUNTS_TTL, count=counted.qs.count
+    )
     context = list_page(request, filterset, paginator=paginator, tabs=[])
     context["page"].object_list = selectors.watch_page_rows(context["page"].object_list)
     return render(request, "care/watch_list.html", context)
