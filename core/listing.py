@@ -156,9 +156,7 @@ def status_tabs(filterset: ListFilterSet, *, cache_for: int | None = None) -> li
         return filterset.queryset_without(STATUS).order_by().aggregate(**counts)
 
     if cache_for:
-        state = sorted((k, str(v)) for k, v in filterset.values().items() if k not in (STATUS, SORT))
-        digest = hashlib.sha256(repr(state).encode()).hexdigest()[:16]
-        key = f"list-tabs:{filterset.user.tenant_id}:{filterset.user.pk}:{type(filterset).__name__}:{digest}"
+        key = state_key(filterset, "list-tabs", without=(STATUS, SORT))
         counts = cache.get(key)
         if counts is None:
             counts = count()
@@ -169,6 +167,14 @@ def status_tabs(filterset: ListFilterSet, *, cache_for: int | None = None) -> li
     tabs.append(Tab("", _("All"), counts["all"], active == ""))
     tabs += [Tab(v, label, counts[f"s{i}"], active == v) for i, (v, label) in enumerate(filterset.status_choices)]
     return tabs
+
+
+def state_key(filterset: ListFilterSet, prefix: str, *, without: Sequence[str] = (SORT,)) -> str:
+    """A cache key for what the list's user sees under its filters (but `without`): their tenant, the
+    user (whose scope decides the rows), the list and a digest of the filters' values."""
+    state = sorted((k, str(v)) for k, v in filterset.values().items() if k not in without)
+    digest = hashlib.sha256(repr(state).encode()).hexdigest()[:16]
+    return f"{prefix}:{filterset.user.tenant_id}:{filterset.user.pk}:{type(filterset).__name__}:{digest}"
 
 
 class StatusFilter(django_filters.ChoiceFilter):

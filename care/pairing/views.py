@@ -4,6 +4,8 @@ Thin: access helper → form → one service call."""
 
 from __future__ import annotations
 
+from functools import partial
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -14,13 +16,17 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from core import clock
+from core.listing import list_page, state_key
+from core.paging import CachedCountPaginator
 from core.web import form_errors_to_messages, service_messages
 from schools import permissions
 from schools.access import get_visible
 from schools.permissions import Action
 from schools.selectors import school_list
 from students.access import student_get_for_user
+from students.selectors import STUDENT_COUNTS_TTL
 
+from ..filters import WatchFilter
 from ..models import RiskFlag
 from . import forms, selectors, services
 
@@ -94,9 +100,21 @@ def visit_new_view(request: HttpRequest, student_pk: str) -> HttpResponse:
 
 @login_required
 def watch_list_view(request: HttpRequest) -> HttpResponse:
-    """重点关注: the pupils at risk the user looks after (one query)."""
-    permissions.require(request.user, Action.CARE_VIEW)
-    return render(request, "care/watch_list.html", {"pupils": selectors.watch_list(user=request.user)})
+    """重点关注: the pupils at risk the user looks after, 50 a page, with their risks.
+
+    The page's pupils are found by walking the user's pupils in the list's order; their total (which
+    tests all of them) is kept half a minute per user and filter, as the register's tab counts are.
+    Two queries for the rows: the page, then the page's pupils' risks."""
+    user = request.user
+    permissions.require(user, Action.CARE_VIEW)
+    filterset = WatchFilter(request.GET or None, selectors.watch_pupils(user=user), user=user)
+    counted = WatchFilter(request.GET or None, selectors.watch_pupils(user=user, counting=True), user=user)
+    paginator = partial(
+        CachedCountPaginator, key=state_key(filterset, "watch-total"), ttl=STUDENT_COUNTS_TTL, count=counted.qs.count
+    )
+    context = list_page(request, filterset, paginator=paginator, tabs=[])
+    context["page"].object_list = selectors.watch_page_rows(context["page"].object_list)
+    return render(request, "care/watch_list.html", context)
 
 
 @login_required

@@ -6,6 +6,7 @@ file, the API."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from django.db import connection
@@ -206,6 +207,57 @@ def test_the_watch_list_is_one_query_of_recorded_and_identified_risks(world, ten
         flag = RiskFlag.objects.get(student=w.students["c1"][0], kind=RiskKind.LEARNING)
         services.risk_flag_clear(actor=teacher, flag=flag)
         assert not RiskFlag.objects.filter(pk=flag.pk).exists()
+
+
+def _watch_rows(body: str) -> list[str]:
+    return re.findall(r'data-testid="watch-row">\s*<div[^>]*>\s*<a class="fw-semibold" href="([^"]+)"', body)
+
+
+def test_the_watch_page_pages_and_filters_by_search_school_and_risk(world, tenant_of):
+    """The watch list as the other lists: 50 a page with the total, the search box, the school and a
+    risk; a teacher's paired pupil of another school is on the teacher's list, not on that school's."""
+    w = world.a
+    first = {key: w.students[key][0] for key in ("c1", "c2", "c3", "c4")}  # the factory's distance flags
+    link = {key: reverse("students:detail", kwargs={"pk": p.pk}) for key, p in first.items()}
+    with tenant_of(w.tenant), clock.frozen_at(TODAY):
+        _identify(w, first["c4"], categories=["DISABLED_STUDENT"])
+    district = Client()
+    district.force_login(w.users[Role.DISTRICT_STAFF])
+    with clock.frozen_at(TODAY):
+        body = district.get(reverse("care:watch")).content.decode()
+        assert sorted(_watch_rows(body)) == sorted(link.values())
+        assert re.search(r'data-testid="list-total">[^<]*\b4\b', body)
+        by_school = district.get(reverse("care:watch"), {"school": w.schools["s2"].pk}).content.decode()
+        assert _watch_rows(by_school) == [link["c4"]]
+        by_risk = district.get(reverse("care:watch"), {"risk": RiskKind.DISABILITY}).content.decode()
+        assert _watch_rows(by_risk) == [link["c4"]]
+        assert by_risk.count('data-testid="risk"') == 3  # poverty (特别困难), disability, distance
+        by_name = district.get(reverse("care:watch"), {"q": first["c2"].name}).content.decode()
+        assert _watch_rows(by_name) == [link["c2"]]
+        # A total kept from an earlier view never cuts a page short.
+        with tenant_of(w.tenant):
+            late = w.students["c2"][1]
+            RiskFlag.objects.create(
+                student=late, school_id=late.school_id, grade_id=late.grade_id, klass_id=late.klass_id,
+                kind=RiskKind.LEARNING, set_by=w.users[Role.CLASS_TEACHER],
+            )  # fmt: skip
+        again = district.get(reverse("care:watch")).content.decode()
+        assert reverse("students:detail", kwargs={"pk": late.pk}) in _watch_rows(again)
+    # c4's second pupil (school s2) is paired with c1's teacher: on the teacher's list once flagged.
+    paired = w.pairings["c4"].student
+    with tenant_of(w.tenant):
+        RiskFlag.objects.create(
+            student=paired, school_id=paired.school_id, grade_id=paired.grade_id, klass_id=paired.klass_id,
+            kind=RiskKind.LEARNING, set_by=w.users[Role.CLASS_TEACHER],
+        )  # fmt: skip
+    paired_link = reverse("students:detail", kwargs={"pk": paired.pk})
+    teacher, officer = Client(), Client()
+    teacher.force_login(w.users[Role.CLASS_TEACHER])
+    officer.force_login(w.users[Role.SCHOOL_OFFICER])  # school s1
+    with clock.frozen_at(TODAY):
+        assert paired_link in _watch_rows(teacher.get(reverse("care:watch")).content.decode())
+        assert link["c1"] in _watch_rows(teacher.get(reverse("care:watch")).content.decode())
+        assert paired_link not in _watch_rows(officer.get(reverse("care:watch")).content.decode())
 
 
 def test_the_pupils_file_shows_cases_visits_and_pairing(world):
