@@ -189,30 +189,40 @@ def money_by(
 
     Set-based whatever the size: the three scoped querysets (awards, lines per award, recoveries per award)
     become one statement of two hash joins and one GROUP BY (no row reaches Python but the groups)."""
+    rows = _money_rows(user=user, semester=semester, action=action, by=by, students=students)
+    n = len(by)
+    result = [
+        _group(row, n, (row[n] or 0) if students else 0)
+        for row in rows
+        if row[n]  # no awards: the ungrouped statement still answers one empty row
+    ]
+    return sorted(result, key=lambda g: tuple("" if v is None else str(v) for v in g.key))
+
+
+def _money_rows(*, user: Any, semester: Semester, action: Action, by: Sequence[str], **options: bool) -> list[Any]:
+    """`money_sql`'s rows over the semester's awards, lines and recoveries the user may see through `action`."""
     sql, params = money_sql(
         awards=Award.objects.visible_to(user, action).filter(semester=semester),
         lines=PaymentLine.objects.visible_to(user, action).filter(semester=semester),
         recoveries=Recovery.objects.visible_to(user, action).filter(line__semester=semester),
         by=by,
-        students=students,
+        **options,
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        rows = cursor.fetchall()
-    n = len(by)
-    result = [
-        MoneyGroup(
-            key=tuple(row[:n]),
-            student_count=(row[n] or 0) if students else 0,
-            approved=_fen(row[n + 1]),
-            paid=_fen(row[n + 2]),
-            failed=_fen(row[n + 3]),
-            recovered=_fen(row[n + 4]),
-        )
-        for row in rows
-        if row[n]  # no awards: the ungrouped statement still answers one empty row
-    ]
-    return sorted(result, key=lambda g: tuple("" if v is None else str(v) for v in g.key))
+        return cursor.fetchall()
+
+
+def _group(row: Any, n: int, student_count: int) -> MoneyGroup:
+    """One row of `money_sql` (after its `n` group values: pupils, approved, paid, failed, recovered)."""
+    return MoneyGroup(
+        key=tuple(row[:n]),
+        student_count=student_count,
+        approved=_fen(row[n + 1]),
+        paid=_fen(row[n + 2]),
+        failed=_fen(row[n + 3]),
+        recovered=_fen(row[n + 4]),
+    )
 
 
 def _categories(raw: Any, names: dict[str, str]) -> list[str]:
@@ -233,31 +243,11 @@ def ledger_groups(*, user: Any, semester: Semester) -> tuple[list[MoneyGroup], i
     total. Every group lies inside one program, where a pupil has one award (the database's
     `funding_award_one_per_student`), so a group's awards are its pupils: counted without the distinct
     count's sort, and any rollup of groups inside a program adds up exactly."""
-    action = Action.FUNDING_VIEW
-    sql, params = money_sql(
-        awards=Award.objects.visible_to(user, action).filter(semester=semester),
-        lines=PaymentLine.objects.visible_to(user, action).filter(semester=semester),
-        recoveries=Recovery.objects.visible_to(user, action).filter(line__semester=semester),
-        by=LEDGER_GRAIN,
-        students=False,
-        total_students=True,
+    rows = _money_rows(
+        user=user, semester=semester, action=Action.FUNDING_VIEW, by=LEDGER_GRAIN, students=False, total_students=True
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
     n = len(LEDGER_GRAIN)
-    groups = [
-        MoneyGroup(
-            key=tuple(row[:n]),
-            student_count=row[n],
-            approved=_fen(row[n + 1]),
-            paid=_fen(row[n + 2]),
-            failed=_fen(row[n + 3]),
-            recovered=_fen(row[n + 4]),
-        )
-        for row in rows
-    ]
-    return groups, (rows[0][n + 5] if rows else 0)
+    return [_group(row, n, row[n]) for row in rows], (rows[0][n + 5] if rows else 0)
 
 
 def semester_ledger(*, user: Any, semester: Semester) -> Ledger:

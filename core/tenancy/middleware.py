@@ -34,9 +34,10 @@ def _concrete(user: Any) -> Any:
     wrapper is a function call, and a page reads the user's attributes hundreds of times, once per
     permission check."""
     while isinstance(user, LazyObject):
-        if user._wrapped is empty:
-            user._setup()
-        user = user._wrapped
+        # LazyObject's own protocol (`_wrapped`, `_setup`), which django-stubs does not declare.
+        if vars(user)["_wrapped"] is empty:
+            user._setup()  # type: ignore[attr-defined]
+        user = vars(user)["_wrapped"]
     return user
 
 

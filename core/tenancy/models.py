@@ -215,7 +215,7 @@ class TenantModel(models.Model, metaclass=TenantModelBase):
         # The row as read, paired with its names only when a save asks (`loaded_values`): most rows are
         # read to be shown, and building a dict per row cost a list page of 50 pupils (250 instances with
         # their schools, grades and classes) a tenth of its time.
-        instance._loaded_row = (field_names, values)
+        instance.__dict__["_loaded_row"] = (field_names, values)
         return instance
 
     def remember_loaded_values(self) -> None:
