@@ -503,6 +503,8 @@ LIST_FILTERS = {
     "schools:list": lambda w: {"q": w.marker, "township": "T1"},
     "care:cases": lambda w: {"q": w.students["c1"][0].name, "school": w.schools["s1"].pk, "klass": w.classes["c1"].pk,
                              "status": "open"},
+    "care:watch": lambda w: {"q": w.students["c1"][0].name, "school": w.schools["s1"].pk, "klass": w.classes["c1"].pk,
+                             "risk": "POVERTY"},
     "audits:list": lambda w: {"action": "care.dropoutcase.create", "object": w.cases["c1"].pk,
                               "since": "2026-01-01T00:00:00+08:00"},
     "registry:index": lambda w: {"q": "csv", "status": "CIVIL"},
@@ -575,7 +577,7 @@ def test_every_list_page_is_in_the_filter_sweep():
     swept = {
         "StudentListFilter", "ApplicationListFilter", "PublicityListFilter", "AwardListFilter", "BatchFilter",
         "CorrectionFilter", "RecoveryFilter", "SchoolFilter", "CaseFilter", "SnapshotFilter", "RunFilter",
-        "FindingListFilter", "LineFilter", "EventFilter",
+        "FindingListFilter", "LineFilter", "EventFilter", "WatchFilter",
     }  # fmt: skip
     assert found == swept, f"add the new list's page and filters to LIST_FILTERS: {found - swept}"
 
