@@ -112,8 +112,7 @@ def watch_list_view(request: HttpRequest) -> HttpResponse:
     paginator = partial(
         CachedCountPaginator, key=state_key(filterset, "watch-total"), ttl=STUDENT_COUNTS_TTL, count=counted.qs.count
     )
-    context = list_page(request, filterset, paginator=paginator, tabs=[])
-    context["page"].object_list = selectors.watch_page_rows(context["page"].object_list)
+    context = list_page(request, filterset, paginator=paginator, tabs=[], page_rows=selectors.watch_page_rows)
     return render(request, "care/watch_list.html", context)
 
 
