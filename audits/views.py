@@ -7,6 +7,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_POST
 
+from core.pagecache import kept_page
 from core.paging import LookaheadPaginator
 from schools import jobs, permissions
 from schools.permissions import Action
@@ -18,6 +19,7 @@ from .tasks import VERIFY_JOB_KIND, verify_chain
 
 
 @login_required
+@kept_page
 def event_list_view(request: HttpRequest) -> HttpResponse:
     permissions.require(request.user, Action.AUDIT_VIEW)
     filterset = EventFilter(request.GET or None, event_list(user=request.user), user=request.user)

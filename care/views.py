@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 
 from core import clock
 from core.listing import Column, export_xlsx, list_page, wants_export
+from core.pagecache import kept_page
 from core.web import form_errors_to_messages, service_messages
 from schools import permissions
 from schools.access import class_get_for_user
@@ -76,6 +77,7 @@ def attendance_class_view(request: HttpRequest, class_pk: str) -> HttpResponse:
 
 
 @login_required
+@kept_page
 def case_list_view(request: HttpRequest) -> HttpResponse:
     permissions.require(request.user, Action.CARE_VIEW)
     filterset = CaseFilter(request.GET or None, selectors.case_list(user=request.user), user=request.user)

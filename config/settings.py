@@ -162,6 +162,12 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
+# Pages kept for the person who asked until anything in their district changes (core.pagecache). Only
+# with a cache every process shares (Redis): a per-process cache would not see another process's writes,
+# so without Redis it is off unless asked for (one process: runserver, the tests).
+PAGE_CACHE = env.bool("PAGE_CACHE", default=bool(REDIS_URL))
+PAGE_CACHE_SECONDS = env.int("PAGE_CACHE_SECONDS", default=60)
+
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = None  # progress and results live in our own tables, not in the broker
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL  # no broker: tasks run in-process, after commit

@@ -56,3 +56,6 @@ REST_FRAMEWORK = {
     **REST_FRAMEWORK,  # noqa: F405
     "DEFAULT_THROTTLE_RATES": {"anon": "100000/minute", "user": "100000/minute", "token": "100000/minute"},
 }
+# The whole suite runs with pages kept (core.pagecache), on SQLite too (one process, its own memory):
+# every test that writes and then reads a page checks that the write reached the page.
+PAGE_CACHE = True

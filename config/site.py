@@ -11,6 +11,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from core import clock
+from core.pagecache import kept_page
 from schools import permissions
 from schools.door import services as door_services
 
@@ -45,6 +46,7 @@ PREVIOUS_VISIT = "previous_login_at"
 
 
 @login_required
+@kept_page
 def home(request: HttpRequest) -> HttpResponse:
     """Each person's start page: what waits for them, their role's blocks (each count a link to its
     rows), and the units they are responsible for. A region's oversight account (市/省) has one page:

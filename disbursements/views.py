@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 
 from core.listing import Column, export_xlsx, list_page, wants_export
+from core.pagecache import kept_page
 from core.web import refusal_to_messages, service_messages
 from funding import selectors as funding_selectors
 from schools import jobs, permissions
@@ -40,6 +41,7 @@ def _first_error(form) -> str:
 
 
 @login_required
+@kept_page
 def batch_list_view(request: HttpRequest) -> HttpResponse:
     """The semester's batches, the build buttons, and the progress of the build job `?job=`."""
     permissions.require(request.user, Action.FUNDING_VIEW)
@@ -229,6 +231,7 @@ def lines_exclude_view(request: HttpRequest, pk: str) -> HttpResponse:
 
 
 @login_required
+@kept_page
 def corrections_view(request: HttpRequest) -> HttpResponse:
     permissions.require(request.user, Action.FUNDING_VIEW)
     user = request.user
@@ -326,6 +329,7 @@ def recovery_write_off_view(request: HttpRequest, pk: str) -> HttpResponse:
 
 
 @login_required
+@kept_page
 def ledger_view(request: HttpRequest) -> HttpResponse:
     """台账 of a semester; `?format=xlsx` downloads it."""
     permissions.require(request.user, Action.FUNDING_VIEW)

@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 
 from core.listing import Column, export_xlsx, list_page, wants_export
+from core.pagecache import kept_page
 from core.web import refusal_to_messages, service_messages
 from schools import permissions
 from schools.access import get_visible, school_get_for_user
@@ -36,6 +37,7 @@ from .services import awards, budgets
 
 
 @login_required
+@kept_page
 def award_lists_view(request: HttpRequest) -> HttpResponse:
     """The semester's award lists the user may see; officers build theirs from here."""
     permissions.require(request.user, Action.FUNDING_VIEW)
@@ -214,6 +216,7 @@ def _form_refused(request: HttpRequest, form: forms.Form) -> None:
 
 
 @login_required
+@kept_page
 def budgets_view(request: HttpRequest) -> HttpResponse:
     """A program's budgets of a semester, school by school (quota, approved, left), with the district's
     compute and adjust forms and its decision on approving without a budget."""

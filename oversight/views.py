@@ -13,6 +13,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from core.pagecache import kept_page
 from core.web import service_messages
 from funding import selectors as funding_selectors
 from schools import permissions
@@ -66,6 +67,7 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@kept_page
 def report_list_view(request: HttpRequest) -> HttpResponse:
     """The district's report snapshots, the buttons that make one now, and the progress of `?job=`."""
     permissions.require(request.user, Action.REPORT_VIEW)

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 
 from core import clock, tokens
 from core.listing import Column, export_xlsx, list_page, wants_export
+from core.pagecache import kept_page
 from core.web import service_messages
 from schools import jobs, permissions, services
 from schools.access import api_token_get_for_user, job_get_for_user, school_get_for_user
@@ -29,6 +30,7 @@ from schools.selectors import api_token_list, api_token_list_for_tenant, class_l
 
 
 @login_required
+@kept_page
 def school_list_view(request: HttpRequest) -> HttpResponse:
     permissions.require(request.user, Action.SCHOOL_VIEW)
     sees_students = permissions.can(request.user, Action.STUDENT_VIEW)

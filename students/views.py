@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from core.listing import Column, export_xlsx, list_page, status_tabs, wants_export
+from core.pagecache import kept_page
 from core.paging import LookaheadPaginator
 from schools import permissions
 from schools.permissions import Action
@@ -22,6 +23,7 @@ from .services import REVEALABLE, student_reveal
 
 
 @login_required
+@kept_page
 def student_list_view(request: HttpRequest) -> HttpResponse:
     permissions.require(request.user, Action.STUDENT_VIEW)
     filterset = StudentListFilter(request.GET or None, student_list(user=request.user), user=request.user)

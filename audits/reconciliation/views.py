@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from core.listing import Column, export_xlsx, list_page, wants_export
+from core.pagecache import kept_page
 from core.web import refusal_to_messages
 from funding import selectors as funding_selectors
 from schools import jobs, permissions
@@ -48,6 +49,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @login_required
+@kept_page
 def runs_view(request: HttpRequest) -> HttpResponse:
     """The runs, the semester select with the run button, and the progress of `?job=`."""
     permissions.require(request.user, Action.RECONCILIATION_VIEW)

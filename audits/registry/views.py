@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy
 
 from core import storage
 from core.listing import Column, export_xlsx, list_page, wants_export
+from core.pagecache import kept_page
 from schools import permissions
 from schools.access import job_get_for_user
 from schools.permissions import Action
@@ -34,6 +35,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @login_required
+@kept_page
 def registry_view(request: HttpRequest) -> HttpResponse:
     """GET: the snapshots per source, the mappings, the upload form and the progress of `?job=`; POST:
     upload a list and start its import. A file that cannot be used is refused at once, as a form error."""

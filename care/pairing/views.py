@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 
 from core import clock
 from core.listing import list_page, state_key
+from core.pagecache import kept_page
 from core.paging import CachedCountPaginator
 from core.web import form_errors_to_messages, service_messages
 from schools import permissions
@@ -32,6 +33,7 @@ from . import forms, selectors, services
 
 
 @login_required
+@kept_page
 def pairing_view(request: HttpRequest) -> HttpResponse:
     """覆盖情况: who needs a teacher and has none, who carries too many; the bulk pairing form."""
     permissions.require(request.user, Action.PAIRING_MANAGE)
@@ -68,6 +70,7 @@ def pairing_assign_view(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@kept_page
 def my_pupils_view(request: HttpRequest) -> HttpResponse:
     """我的结对学生: the teacher's paired pupils, the visits due first."""
     permissions.require(request.user, Action.VISIT_RECORD)
@@ -99,6 +102,7 @@ def visit_new_view(request: HttpRequest, student_pk: str) -> HttpResponse:
 
 
 @login_required
+@kept_page
 def watch_list_view(request: HttpRequest) -> HttpResponse:
     """重点关注: the pupils at risk the user looks after, 50 a page, with their risks.
 

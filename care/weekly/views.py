@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core import clock
+from core.pagecache import kept_page
 from core.web import form_errors_to_messages, service_messages
 from schools import permissions
 from schools.access import school_get_for_user
@@ -49,6 +50,7 @@ def _nav(week_start: dt.date) -> dict[str, str]:
 
 
 @login_required
+@kept_page
 def weekly_view(request: HttpRequest) -> HttpResponse:
     """The week of every school the person sees: counts and the list (missing first)."""
     user = request.user
@@ -118,6 +120,7 @@ def weekly_school_view(request: HttpRequest, school_pk: str) -> HttpResponse:
 
 
 @login_required
+@kept_page
 def summary_view(request: HttpRequest) -> HttpResponse:
     """控辍保学统计表 of a month or a half-year, per school, township and stage; `?format=xlsx` downloads it."""
     permissions.require(request.user, Action.WEEKLY_RETURN_VIEW)

@@ -22,6 +22,7 @@ from django.views.decorators.http import require_POST
 from core import clock
 from core.clock import school_year_label
 from core.listing import Column, export_xlsx, list_page, wants_export
+from core.pagecache import kept_page
 from core.web import form_errors_to_messages, refusal_to_messages, service_messages
 from schools import permissions
 from schools.access import get_visible, school_get_for_user
@@ -59,6 +60,7 @@ def _back_to(application: HardshipApplication) -> HttpResponse:
 
 
 @login_required
+@kept_page
 def application_list_view(request: HttpRequest) -> HttpResponse:
     """The applications a user may see; by default, those waiting for their decision."""
     permissions.require(request.user, Action.APPLICATION_VIEW)
@@ -340,6 +342,7 @@ def adjustment_decide_view(request: HttpRequest, pk: str) -> HttpResponse:
 
 
 @login_required
+@kept_page
 def publicity_list_view(request: HttpRequest) -> HttpResponse:
     permissions.require(request.user, Action.APPLICATION_VIEW)
     publicity.publicities_close_due(actor=request.user)

@@ -1,0 +1,129 @@
+"""Pages kept per reader (core.pagecache): served again only while nothing they could see has changed."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection, transaction
+from django.contrib.messages import SUCCESS
+from django.contrib.messages.storage.base import Message
+from django.contrib.messages.storage.cookie import CookieStorage
+from django.test import Client, RequestFactory
+
+from core import pagecache
+from schools.permissions import Role
+from students.models import Student
+
+
+def _reader(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    client.get("/students/")  # the first page sets the CSRF cookie; pages are kept from then on
+    return client
+
+
+def _page(client: Client, url: str = "/students/") -> tuple[str, str]:
+    response = client.get(url)
+    assert response.status_code == 200
+    return response.get("X-Page-Cache", ""), response.content.decode()
+
+
+def test_a_page_is_kept_for_its_reader_and_built_again_after_any_write_in_the_tenant(world, tenant_of):
+    client = _reader(world.a.users[Role.DISTRICT_STAFF])
+    assert _page(client)[0] == "miss"
+    kept, page = _page(client)
+    assert kept == "hit"
+    pupil = world.a.students["c1"][0]
+    assert pupil.name in page
+    with tenant_of(world.a.tenant):
+        Student.objects.filter(pk=pupil.pk).update(name="改过的名字")
+    kept, page = _page(client)
+    assert kept == "miss"
+    assert "改过的名字" in page and pupil.name not in page
+
+
+def test_a_write_in_another_tenant_leaves_the_page_kept(world, tenant_of):
+    client = _reader(world.a.users[Role.DISTRICT_STAFF])
+    _page(client)
+    with tenant_of(world.b.tenant):
+        Student.objects.filter(pk=world.b.students["c1"][0].pk).update(name="乙县改名")
+    assert _page(client)[0] == "hit"
+
+
+def test_readers_never_share_a_page_not_even_in_one_tenant(world):
+    staff, officer = _reader(world.a.users[Role.DISTRICT_STAFF]), _reader(world.a.users[Role.SCHOOL_OFFICER])
+    _page(staff)
+    assert _page(staff)[0] == "hit"
+    assert _page(officer)[0] == "miss"  # the officer's own page, of their own school only
+    other = _reader(world.b.users[Role.DISTRICT_STAFF])
+    kept, page = _page(other)
+    assert kept == "miss"
+    assert world.a.students["c1"][0].name not in page
+
+
+def test_each_query_string_and_language_is_a_page_of_its_own(world):
+    client = _reader(world.a.users[Role.DISTRICT_STAFF])
+    _page(client)
+    assert _page(client, "/students/?page=1")[0] == "miss"
+    client.cookies["django_language"] = "en"
+    assert _page(client)[0] == "miss"
+
+
+def test_a_page_with_a_message_to_show_is_not_kept(world):
+    user = world.a.users[Role.DISTRICT_STAFF]
+    client = _reader(user)
+    # As the sign-in or a form's redirect leaves it: in the messages cookie, shown by the next page.
+    client.cookies["messages"] = CookieStorage(RequestFactory().get("/"))._encode([Message(SUCCESS, "已保存")])
+    response = client.get("/students/")
+    assert "X-Page-Cache" not in response
+    assert "已保存" in response.content.decode()
+    # Shown once: the next page is kept again.
+    assert _page(client)[0] == "miss"
+
+
+@pytest.mark.parametrize(
+    ("sql", "writes"),
+    [
+        ('SELECT "students_student"."id" FROM "students_student"', False),
+        ('INSERT INTO "students_student" ("name") VALUES (%s)', True),
+        ('  update "funding_award" SET "status" = %s', True),
+        ('DELETE FROM "care_visit" WHERE "id" = %s', True),
+        ("WITH x AS (SELECT 1) SELECT * FROM x", False),
+        ("WITH moved AS (UPDATE funding_award SET status = 'X' RETURNING id) SELECT count(*) FROM moved", True),
+        ("TRUNCATE registry_entry_stage", True),
+        ("SET LOCAL app.tenant_id = ''", False),
+    ],
+)
+def test_which_statements_write(sql, writes):
+    assert pagecache.writes(sql) is writes
+
+
+def test_a_session_touch_moves_no_generation(world, tenant_of, settings):
+    settings.PAGE_CACHE = True
+    tenant = world.a.tenant
+    with tenant_of(tenant):
+        before = pagecache._generations(tenant.pk)
+        with connection.cursor() as cursor:
+            cursor.execute("UPDATE schools_signin SET last_seen_at = last_seen_at WHERE id = -1")
+        assert pagecache._generations(tenant.pk) == before
+        Student.objects.filter(pk=world.a.students["c1"][0].pk).update(name="改名")
+        assert pagecache._generations(tenant.pk) != before
+
+
+@pytest.mark.skip_audit_coverage
+@pytest.mark.django_db(transaction=True)
+def test_the_generation_moves_again_when_the_transaction_commits(tenant_of, settings):
+    """A page built between a write and its commit shows the rows as they were before: the commit moves
+    the generation on once more, so that page is never read again. Once per transaction, however many
+    statements wrote."""
+    from tests.factories import build_world
+
+    settings.PAGE_CACHE = True
+    world = build_world()
+    tenant, pupils = world.a.tenant, world.a.students["c1"]
+    with tenant_of(tenant):
+        Student.objects.filter(pk=pupils[0].pk).update(name="改名")
+        Student.objects.filter(pk=pupils[1].pk).update(name="也改名")
+        during = pagecache._generations(tenant.pk)
+        moves = [f for _sids, f, *_ in connection.run_on_commit if isinstance(f, pagecache._MoveAgain)]
+        assert len(moves) == 1
+    assert pagecache._generations(tenant.pk)[0] != during[0]
