@@ -7,12 +7,15 @@ tests about it.
 
 from __future__ import annotations
 
+import copy
 import os
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
 from django.conf import settings
+from django.core.files.base import ContentFile
 from django.db import connection
 
 from tests import factories
@@ -117,7 +120,7 @@ def _official_calendar_survives_the_flush(_sqlite_flush_past_append_only_trigger
         yield
 
 
-def pytest_collection_modifyitems(config, items):
+def _skip_what_cannot_run(items) -> None:
     """Skip what this machine cannot run, unless REQUIRE_SERVICES=1 (CI) says it must."""
     required = os.environ.get("REQUIRE_SERVICES") == "1"
     vendor = connection.vendor
@@ -140,10 +143,144 @@ def pytest_collection_modifyitems(config, items):
             )
 
 
+#: Fixtures and marks under which a test commits for real (Django's TransactionTestCase, a live server, a
+#: real Celery worker, a browser): no outer transaction can be held open around such a test. The mark
+#: `fresh_world` asks for a world of the test's own for any other reason.
+_TRANSACTIONAL_FIXTURES = {
+    "transactional_db",
+    "live_server",
+    "django_db_reset_sequences",
+    "django_db_serialized_rollback",
+}
+_OWN_WORLD_MARKS = ("worker", "browser", "fresh_world")
+
+
+def _shares_module_world(item) -> bool:
+    """Whether `world` for this test is the module's (built once, rolled back per test) or its own."""
+    if "world" not in getattr(item, "fixturenames", ()):
+        return False
+    if any(item.get_closest_marker(name) for name in _OWN_WORLD_MARKS):
+        return False
+    if _TRANSACTIONAL_FIXTURES & set(item.fixturenames):
+        return False
+    marker = item.get_closest_marker("django_db")
+    if marker:
+        from pytest_django.fixtures import validate_django_db
+
+        transactional, reset_sequences, *_ = validate_django_db(marker)
+        if transactional or reset_sequences:
+            return False
+    return True
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items):
+    """Skip what this machine cannot run (`_skip_what_cannot_run`).
+
+    Give the tests that share their module's world the module fixture first (so that its outer
+    transaction is open before pytest-django's per-test one), and run them after every other test that
+    uses the database, transactional ones included, keeping their collected order (so each module's
+    shared tests stay together and its world is built once).
+
+    Why after all of them, not only after their own module's: pytest-django moves transactional tests
+    to the end of the session, and pytest-xdist's `--dist loadfile` then runs a file's tests together in
+    that order. A shared test placed before its own file's transactional tests would leave the module's
+    outer transaction open around them (they commit for real: "tenant slug exists"). Placed after every
+    database test, a file's shared tests come after its transactional ones in both runners, and pytest
+    rolls the module's world back when the next test belongs to another module.
+
+    trylast: after pytest-django's own ordering."""
+    _skip_what_cannot_run(items)
+    shared, rest = [], []
+    for item in items:
+        if _shares_module_world(item):
+            item.fixturenames = ["_module_world", *item.fixturenames]
+            shared.append(item)
+        else:
+            rest.append(item)
+    last_db = max((i for i, item in enumerate(rest) if _uses_database(item)), default=-1)
+    items[:] = rest[: last_db + 1] + shared + rest[last_db + 1 :]
+
+
+def _uses_database(item) -> bool:
+    return item.get_closest_marker("django_db") is not None or bool(
+        {"db", "transactional_db", "live_server", "world"} & set(getattr(item, "fixturenames", ()))
+    )
+
+
+@pytest.fixture(scope="module")
+def _module_world(django_db_setup, django_db_blocker):
+    """The module's world, built once inside an outer transaction that is rolled back when the module
+    ends (as Django's TestCase.setUpTestData): each test's own transaction (pytest-django's `db`) is a
+    savepoint inside it, so a test's writes are undone and the next test sees the world as built.
+
+    The world's files are not in the transaction: their contents are kept to be put back (see `world`)."""
+    from django.db import transaction
+
+    with django_db_blocker.unblock():
+        outer = transaction.atomic()
+        outer.__enter__()
+    try:
+        with django_db_blocker.unblock():
+            built = factories.build_world()
+            files = _world_files(built)
+        yield built, files
+    finally:
+        with django_db_blocker.unblock():
+            transaction.set_rollback(True)
+            outer.__exit__(None, None, None)
+
+
+def _world_files(built: World) -> dict[str, bytes]:
+    """The stored files of the world (attachment, outreach evidence), by storage name: their contents."""
+    files = {}
+    for w in (built.a, built.b):
+        for field_file in (w.attachment.file, w.outreach["s1"].evidence):
+            with field_file.storage.open(field_file.name) as f:
+                files[field_file.name] = f.read()
+    return files
+
+
 @pytest.fixture
-def world(db) -> World:
-    """Two tenants (A, B), each with schools, grades, classes, students and one user per role."""
-    return factories.build_world()
+def world(db, request) -> World:
+    """Two tenants (A, B), each with schools, grades, classes, students and one user per role.
+
+    Built once per module and shared (a deep copy per test, so that instances one test changes in
+    memory do not reach the next; the database side is rolled back after each test), except for
+    the transactional tests and those marked `fresh_world`, which build their own."""
+    if "_module_world" not in request.fixturenames:
+        return factories.build_world()
+    built, files = request.getfixturevalue("_module_world")
+    storage = built.a.attachment.file.storage
+    for name, content in files.items():
+        # A test may have deleted or replaced one of the world's files; put it back as built.
+        if not storage.exists(name) or _read(storage, name) != content:
+            storage.delete(name)
+            saved = storage.save(name, ContentFile(content))
+            assert saved == name, (saved, name)
+    return copy.deepcopy(built, {})
+
+
+def _read(storage, name: str) -> bytes:
+    with storage.open(name) as f:
+        return f.read()
+
+
+@pytest.fixture(autouse=True)
+def _cache_of_its_own(request):
+    """Every test gets its own cache key prefix: the module's shared world gives consecutive tests the
+    same user ids, and per-user cache entries (menu counts, tab counts) must not outlive their test.
+    Never a flush: other test processes and real Celery workers share the Redis database. The tests
+    with a real worker keep the settings' prefix (the worker reads it)."""
+    if request.node.get_closest_marker("worker"):
+        yield
+        return
+    settings = request.getfixturevalue("settings")
+    caches = copy.deepcopy(settings.CACHES)
+    for alias in caches.values():
+        alias["KEY_PREFIX"] = f"t{uuid.uuid4().hex[:12]}"
+    settings.CACHES = caches
+    yield
 
 
 @pytest.fixture

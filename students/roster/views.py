@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils.http import content_disposition_header
 
 from core import storage
+from core.pagecache import kept_page
 from schools import permissions
 from schools.access import job_get_for_user
 from schools.permissions import Action
@@ -26,6 +27,7 @@ TEMPLATE_NAME = "学籍名册导入模板.xlsx"
 
 
 @login_required
+@kept_page
 def roster_view(request: HttpRequest) -> HttpResponse:
     """GET: the page (with the progress of `?job=`); POST: upload a roster and start its import. A
     file that cannot be read is refused at once, with its reason, as a form error."""
