@@ -63,7 +63,7 @@ QUIET_TABLES = frozenset(
 QUIET_SESSION_KEYS = frozenset({"door.seen"})  # schools.door.services.SESSION_SEEN
 
 PLATFORM = "platform"
-_WRITE = re.compile(r"^\s*(?:INSERT|UPDATE|DELETE|MERGE|TRUNCATE|COPY|ALTER|CREATE|DROP)\b", re.IGNORECASE)
+_WRITE = re.compile(r"^\s*(?:INSERT|UPDATE|DELETE|MERGE|TRUNCATE|COPY)\b", re.IGNORECASE)
 _CTE_WRITE = re.compile(r"\b(?:INSERT|UPDATE|DELETE)\b", re.IGNORECASE)
 _TABLE = re.compile(r'^\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)"?', re.IGNORECASE)
 #: Pages of this process only: a new deploy (new templates, new code) never reads an older one's pages.
@@ -85,22 +85,24 @@ def writes(sql: str) -> bool:
     return sql.lstrip()[:4].upper() == "WITH" and _CTE_WRITE.search(sql) is not None
 
 
-def changed(scope: Any = None, *, using: str = "default") -> None:
+def changed(scope: Any = None, *, using: str = "default", connection: Any = None) -> None:
     """Move `scope`'s generation on (the current tenant's, or the platform's outside any tenant) now and
-    again when the open transaction commits. Called by `_watch` for every write; call it by hand only
-    for writes that bypass Django's cursor (COPY through psycopg)."""
+    again when the open transaction commits. Called by `_watch` for every write (with the connection
+    that wrote, which may be one Django keeps outside `connections`: the test database's creation);
+    call it by hand only for writes that bypass Django's cursor."""
     if not enabled():
         return
     if scope is None:
         scope = current_tenant_id_or_none() or PLATFORM
     key = _generation_key(scope)
     _move(key)
-    connection = transaction.get_connection(using)
+    if connection is None:
+        connection = transaction.get_connection(using)
     if connection.in_atomic_block:
         again = _MoveAgain(key)
         # One callback per generation and transaction, however many statements write.
         if not any(func == again for _sids, func, *_rest in connection.run_on_commit):
-            transaction.on_commit(again, using=using)
+            connection.on_commit(again)
 
 
 def _move(key: str) -> None:
@@ -130,7 +132,7 @@ def _watch(execute: Callable[..., Any], sql: str, params: Any, many: bool, conte
     if enabled() and writes(sql):
         table = _TABLE.match(sql)
         if table is None or table.group(1) not in QUIET_TABLES:
-            changed(using=context["connection"].alias)
+            changed(connection=context["connection"])
     return result
 
 

@@ -104,7 +104,7 @@ def test_a_session_touch_moves_no_generation(world, tenant_of, settings):
     with tenant_of(tenant):
         before = pagecache._generations(tenant.pk)
         with connection.cursor() as cursor:
-            cursor.execute("UPDATE schools_signin SET last_seen_at = last_seen_at WHERE id = -1")
+            cursor.execute("UPDATE schools_signin SET last_seen_at = last_seen_at WHERE ended_at < created_at")
         assert pagecache._generations(tenant.pk) == before
         Student.objects.filter(pk=world.a.students["c1"][0].pk).update(name="改名")
         assert pagecache._generations(tenant.pk) != before
