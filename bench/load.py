@@ -79,6 +79,11 @@ URLS = [
     "/care/weekly/",
     "/care/weekly/summary/",
     "/oversight/reports/",
+    "/funding/emergency/",
+    "/disbursements/letters/",
+    "/oversight/checks/",
+    "/oversight/dashboard/",
+    "/oversight/outreach/",
     # (/care/attendance/ redirects a teacher to their class's page, whose URL carries the class's id.)
     "a.teacher:/care/my-pupils/",
 ]

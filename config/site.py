@@ -70,7 +70,6 @@ def home(request: HttpRequest) -> HttpResponse:
 @never_cache
 @login_required
 @require_GET
-@kept_page
 def menu_counts(request: HttpRequest) -> HttpResponse:
     """The side menu's counts of waiting work, swapped into the menu out of band after the page loaded
     (one request per page view; the counts are kept briefly per user: config/menu.py)."""

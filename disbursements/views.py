@@ -350,6 +350,7 @@ def ledger_view(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@kept_page
 def letters_view(request: HttpRequest) -> HttpResponse:
     """温馨告知书 from the menu: the classes of the user's units, each a link to its printable letters."""
     permissions.require(request.user, Action.FUNDING_VIEW)

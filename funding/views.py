@@ -160,6 +160,7 @@ def emergency_view(request: HttpRequest, student_pk: str) -> HttpResponse:
 
 
 @login_required
+@kept_page
 def emergency_index_view(request: HttpRequest) -> HttpResponse:
     """临时救助 from the menu: the semester's emergency aid in the user's units and, for the school, a
     pupil search leading to the proposal form."""

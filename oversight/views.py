@@ -46,6 +46,7 @@ def board_xlsx(request: HttpRequest, board: Any, stem: str) -> FileResponse:
 
 
 @login_required
+@kept_page
 def dashboard_view(request: HttpRequest) -> HttpResponse:
     """数据看板 of a semester (the district's, or one's school's); `?format=xlsx` downloads every chart,
     `&chart=<key>` one of them."""

@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from core.pagecache import kept_page
 from core.web import form_errors_to_messages, service_messages
 from disbursements.models import Batch
 from funding import selectors as funding_selectors
@@ -26,6 +27,7 @@ from .models import CheckMethod, CheckResult
 
 
 @login_required
+@kept_page
 def checks_view(request: HttpRequest) -> HttpResponse:
     """The semester's samples, each school's progress and results, the discrepancies still open."""
     permissions.require(request.user, Action.FUNDING_VIEW)

@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from core.pagecache import kept_page
 from core.web import form_errors_to_messages, service_messages
 from funding import selectors as funding_selectors
 from schools import permissions
@@ -25,6 +26,7 @@ from .models import OutreachKind, OutreachRecord
 
 
 @login_required
+@kept_page
 def outreach_view(request: HttpRequest) -> HttpResponse:
     """The semester's outreach: which school did which kind, the records, the form for one's school."""
     permissions.require(request.user, Action.OUTREACH_VIEW)
