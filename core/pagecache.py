@@ -44,6 +44,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import translation
 
 from . import clock
+from .crypto import DecryptionError, decrypt_bytes, encrypt_bytes
 from .tenancy.context import current_tenant_id_or_none
 
 #: Tables written as a side effect of reading pages or of the clock, shown by no kept page.
@@ -185,6 +186,16 @@ def page_key(request: HttpRequest) -> str | None:
     return "page:" + hashlib.blake2b("\x1f".join(parts).encode(), digest_size=20).hexdigest()
 
 
+def _read(key: str) -> bytes | None:
+    sealed = cache.get(key)
+    if sealed is None:
+        return None
+    try:
+        return decrypt_bytes(sealed, context=key)
+    except DecryptionError:  # a key retired since, or not a page this code wrote: built afresh
+        return None
+
+
 def kept_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     """Keep the view's page for the person who asked (see the module). Put it under `login_required`
     and above nothing that writes: a view that records a reading (a revealed ID number) is never kept."""
@@ -194,10 +205,9 @@ def kept_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         key = page_key(request)
         if key is None:
             return view(request, *args, **kwargs)
-        kept = cache.get(key)
-        if kept is not None:
-            content, content_type = kept
-            response = HttpResponse(content, content_type=content_type)
+        content = _read(key)
+        if content is not None:
+            response = HttpResponse(content, content_type="text/html; charset=utf-8")
             response["X-Page-Cache"] = "hit"
             return response
         response = view(request, *args, **kwargs)
@@ -205,10 +215,13 @@ def kept_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
             response.status_code == 200
             and not response.streaming
             and getattr(response, "is_rendered", True)
-            and response.get("Content-Type", "").startswith("text/html")
+            and response.get("Content-Type", "") == "text/html; charset=utf-8"
             and not response.cookies
         ):
-            cache.set(key, (response.content, response["Content-Type"]), settings.PAGE_CACHE_SECONDS)
+            # Sealed with the field-encryption key, bound to its key: a page holds pupils' names and
+            # tiers, and a cache's dump or replica is no place for them in clear; nor can a page be
+            # moved under another reader's key.
+            cache.set(key, encrypt_bytes(response.content, context=key), settings.PAGE_CACHE_SECONDS)
             response["X-Page-Cache"] = "miss"
         return response
 

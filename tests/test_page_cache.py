@@ -128,3 +128,38 @@ def test_the_generation_moves_again_when_the_transaction_commits(tenant_of, sett
         moves = [f for _sids, f, *_ in connection.run_on_commit if isinstance(f, pagecache._MoveAgain)]
         assert len(moves) == 1
     assert pagecache._generations(tenant.pk)[0] != during[0]
+
+
+def test_a_kept_page_is_sealed_in_the_cache_and_bound_to_its_reader(world, settings):
+    """The cache holds pupils' names only encrypted, and a page moved under another reader's key (by
+    someone who can write to the cache) is not served: it is built afresh."""
+    from django.core.cache import cache
+
+    pupil = world.a.students["c1"][0]
+    client = _reader(world.a.users[Role.DISTRICT_STAFF])
+    _page(client)
+    prefix = settings.CACHES["default"].get("KEY_PREFIX", "")
+    kept = _cached_pages(cache, prefix)
+    assert kept
+    for sealed in kept.values():
+        assert pupil.name.encode() not in sealed
+        assert b"<html" not in sealed
+    other = _reader(world.a.users[Role.SCHOOL_OFFICER])
+    _page(other)
+    theirs = set(_cached_pages(cache, prefix)) - set(kept)
+    assert theirs
+    for key in theirs:  # the district's page put under the officer's keys
+        cache.set(key, next(iter(kept.values())))
+    assert _page(other)[0] == "miss"
+
+
+def _cached_pages(cache, prefix) -> dict[str, bytes]:
+    """The kept pages in the cache, by key (LocMem or Redis, whichever the suite runs on)."""
+    backend = cache._cache if hasattr(cache, "_cache") and not isinstance(cache._cache, dict) else None
+    if backend is not None:  # Redis
+        client = backend.get_client()
+        names = [k.decode().split(":", 2)[2] for k in client.scan_iter(f"{prefix}:*:page:*")]
+    else:  # LocMem
+        names = [k.split(":", 2)[2] for k in list(cache._cache) if k.startswith(f"{prefix}:") and ":page:" in k]
+    found = {name: cache.get(name) for name in names}
+    return {name: page for name, page in found.items() if page is not None}
