@@ -61,7 +61,11 @@ def test_an_application_walks_the_whole_chain(site):
         teacher.goto(f"{site}/students/")
         teacher.locator("#student-table table tbody a").first.click()
         pupil_name = teacher.inner_text("h1")
-        teacher.click("[data-testid=nominate-link]")
+        # Waits for the form's load: its script (deferred) wires the special categories' rule, and a
+        # box ticked before it ran was ticked on a form without it (a CI rehearsal on SQLite read the
+        # tier before the script had run).
+        with teacher.expect_navigation():
+            teacher.click("[data-testid=nominate-link]")
         teacher.select_option("select[name=proposed_tier]", "DIFFICULT")
         teacher.check("input[name=categories][value=DIBAO]")
         # The special category's rule applies here, where the teacher sees it (issue 19): the tier
