@@ -39,7 +39,6 @@ from typing import Any
 from django.conf import settings
 from django.contrib.messages import get_messages
 from django.core.cache import cache
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.utils import translation
 
@@ -86,19 +85,13 @@ def writes(sql: str) -> bool:
     return sql.lstrip()[:4].upper() == "WITH" and _CTE_WRITE.search(sql) is not None
 
 
-def changed(scope: Any = None, *, using: str = "default", connection: Any = None) -> None:
-    """Move `scope`'s generation on (the current tenant's, or the platform's outside any tenant) now and
-    again when the open transaction commits. Called by `_watch` for every write (with the connection
-    that wrote, which may be one Django keeps outside `connections`: the test database's creation);
-    call it by hand only for writes that bypass Django's cursor."""
-    if not enabled():
-        return
-    if scope is None:
-        scope = current_tenant_id_or_none() or PLATFORM
-    key = _generation_key(scope)
+def changed(connection: Any) -> None:
+    """Move the generation of what `connection` just wrote on (the current tenant's, or the platform's
+    outside any tenant), now and again when its open transaction commits. `connection` is the one that
+    ran the statement, which may be one Django keeps outside `connections` (the test database's
+    creation)."""
+    key = _generation_key(current_tenant_id_or_none() or PLATFORM)
     _move(key)
-    if connection is None:
-        connection = transaction.get_connection(using)
     if connection.in_atomic_block:
         again = _MoveAgain(key)
         # One callback per generation and transaction, however many statements write.
@@ -133,7 +126,7 @@ def _watch(execute: Callable[..., Any], sql: str, params: Any, many: bool, conte
     if enabled() and writes(sql):
         table = _TABLE.match(sql)
         if table is None or table.group(1) not in QUIET_TABLES:
-            changed(connection=context["connection"])
+            changed(context["connection"])
     return result
 
 
