@@ -2,14 +2,13 @@
 a city or province above districts (市/省), the districts placed in it, and its oversight account (the
 platform operator's job). Run again with more --district to place more; an existing region is reused."""
 
-import secrets
-
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from core.audit import trail
 from schools import services
+from schools.door.validators import generated_password
 from schools.models import Region, RegionLevel, Tenant, User
 
 
@@ -26,7 +25,7 @@ class Command(BaseCommand):
         parser.add_argument("--password", help="the account's password (default: a random one, printed)")
 
     def handle(self, *args, **options):
-        password = options["password"] or secrets.token_urlsafe(12)
+        password = options["password"] or generated_password()
         districts = list(Tenant.objects.filter(slug__in=options["district"]).order_by("slug"))
         missing = sorted(set(options["district"]) - {t.slug for t in districts})
         if missing:

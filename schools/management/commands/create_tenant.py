@@ -1,14 +1,13 @@
 """manage.py create_tenant SLUG NAME REGION_CODE ADMIN_USERNAME: a tenant and its first administrator
 (the platform operator's job, for automation; the admin site does the same in the browser)."""
 
-import secrets
-
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from core.audit import trail
 from schools import services
+from schools.door.validators import generated_password
 
 
 class Command(BaseCommand):
@@ -22,7 +21,7 @@ class Command(BaseCommand):
         parser.add_argument("--password", help="the administrator's password (default: a random one, printed)")
 
     def handle(self, *args, **options):
-        password = options["password"] or secrets.token_urlsafe(12)
+        password = options["password"] or generated_password()
         try:
             with (
                 transaction.atomic(),
