@@ -22,6 +22,10 @@ from tests import factories
 from tests.factories import World
 
 
+#: The database the settings name, before any test database replaces it in the connection's settings.
+_CONFIGURED_DATABASE = settings.DATABASES["default"]["NAME"]
+
+
 def _switch_user(user: str) -> None:
     connection.close()
     connection.settings_dict["USER"] = user
@@ -35,7 +39,7 @@ def _switch_user(user: str) -> None:
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
     """After pytest-django created and migrated the test database as the owner, connect as the app role."""
-    if connection.settings_dict["NAME"] != connection.creation._get_test_db_name():
+    if connection.settings_dict["NAME"] == _CONFIGURED_DATABASE:
         # pytest-django creates the test database only when a collected test carries a database mark;
         # the browser modules that share one seeded demo (tests.browser.demo_site_for_module) carry
         # none, so a run of those modules alone creates it here.
