@@ -21,7 +21,6 @@ from django.db import connection
 from tests import factories
 from tests.factories import World
 
-
 #: The database the settings name, before any test database replaces it in the connection's settings.
 _CONFIGURED_DATABASE = settings.DATABASES["default"]["NAME"]
 
