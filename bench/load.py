@@ -19,6 +19,11 @@ asked anonymously. The default list covers every role's home page, the side menu
 list page, each as the role that works with it. Everything is
 stopped and the database dropped at the end, also on error.
 
+With --writes-per-second N, a.teacher records the class's attendance for today (the attendance form,
+posted through the server being measured: every pupil present) N times a second while each URL is
+requested: the district as it is in school hours, where pages kept until something changes are kept
+only as long as what they read is left alone. The writes made are reported per URL.
+
 Where one page's time goes: run with --keep-database, then `bench/profile_page.py` against the kept
 database (its queries with their times, and the hottest functions).
 """
@@ -106,6 +111,12 @@ def main() -> None:
         "PostgreSQL and a per-process cache",
     )
     parser.add_argument("--keep-database", action="store_true", help="for profiling; drop it by hand after")
+    parser.add_argument(
+        "--writes-per-second",
+        type=float,
+        default=0.0,
+        help="a.teacher records today's attendance this often while each URL is requested (default: none)",
+    )
     args = parser.parse_args()
     if not 1 <= args.clients <= 64 or not 0 < args.seconds <= 120:
         parser.error("--clients 1..64, --seconds up to 120")
@@ -140,14 +151,15 @@ def main() -> None:
         for port in ports.values():
             _wait_ready(port)
         targets = [_target(spec) for spec in args.urls]
-        users = sorted({user for user, _url in targets if user})
+        users = sorted({user for user, _url in targets if user} | ({WRITER} if args.writes_per_second else set()))
         cookies = {(label, user): _login(port, user) for label, port in ports.items() for user in users}
         rows = []
         for user, url in targets:
             name = f"{user}:{url}" if user and user != "a.district" else url
             for label, proc in servers:
                 try:
-                    result = _hammer(ports[label], url, cookies.get((label, user), ""), args)
+                    writer = cookies.get((label, WRITER), "")
+                    result = _hammer(ports[label], url, cookies.get((label, user), ""), args, writer)
                 except RuntimeError as error:  # a page that does not answer 200: say so, go on
                     print(f"{name:32} {label:6} skipped: {error}", flush=True)
                     continue
@@ -259,8 +271,9 @@ def _login(port: int, username: str) -> str:
     return "; ".join(f"{k}={v}" for k, v in jar.items())
 
 
-def _hammer(port: int, url: str, cookie: str, args: argparse.Namespace) -> dict:
-    """--clients keep-alive clients on one URL for --seconds; latencies, errors, CPU of the database."""
+def _hammer(port: int, url: str, cookie: str, args: argparse.Namespace, writer_cookie: str = "") -> dict:
+    """--clients keep-alive clients on one URL for --seconds; latencies, errors, CPU of the database; with
+    --writes-per-second, the teacher's attendance posted meanwhile (`_write_attendance`)."""
     latencies: list[float] = []
     errors = [0]
     lock = threading.Lock()
@@ -295,9 +308,20 @@ def _hammer(port: int, url: str, cookie: str, args: argparse.Namespace) -> dict:
             latencies.extend(mine)
             errors[0] += bad
 
+    writes = [0]
+
+    def write() -> None:
+        form = _attendance_form(port, writer_cookie)
+        while time.perf_counter() < stop_at:
+            _write_attendance(port, writer_cookie, form)
+            writes[0] += 1
+            time.sleep(1 / args.writes_per_second)
+
     db_cpu = _cpu_of_postgres()
     began = time.perf_counter()
     threads = [threading.Thread(target=client) for _ in range(args.clients)]
+    if args.writes_per_second:
+        threads.append(threading.Thread(target=write))
     for t in threads:
         t.start()
     for t in threads:
@@ -314,7 +338,49 @@ def _hammer(port: int, url: str, cookie: str, args: argparse.Namespace) -> dict:
         "errors": errors[0],
         "cpu_db": _cpu_since(db_cpu),
         "wall": wall,
+        "writes": writes[0],
     }
+
+
+#: Who writes with --writes-per-second: the class teacher, recording the day's attendance.
+WRITER = "a.teacher"
+
+
+def _attendance_form(port: int, cookie: str) -> tuple[str, str]:
+    """The teacher's class attendance page (the index redirects a teacher of one class there): its path
+    and the CSRF token of its form."""
+    conn = http.client.HTTPConnection(HOST, port, timeout=30)
+    conn.request("GET", "/care/attendance/", headers={"Cookie": cookie})
+    response = conn.getresponse()
+    response.read()
+    path = urllib.parse.urlsplit(response.getheader("Location") or "").path
+    if response.status != 302 or not path:
+        raise RuntimeError(f"/care/attendance/ answered {response.status}, not the class's page")
+    conn.request("GET", path, headers={"Cookie": cookie})
+    response = conn.getresponse()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', response.read().decode())
+    if response.status != 200 or token is None:
+        raise RuntimeError(f"{path} answered {response.status} without a form")
+    conn.close()
+    return path, token.group(1)
+
+
+def _write_attendance(port: int, cookie: str, form: tuple[str, str]) -> None:
+    """Today's attendance of the teacher's class, everyone present (a write the app records and audits)."""
+    path, token = form
+    body = urllib.parse.urlencode({"day": time.strftime("%Y-%m-%d"), "csrfmiddlewaretoken": token})
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "Cookie": cookie,
+        "Referer": f"http://{HOST}:{port}{path}",
+    }
+    conn = http.client.HTTPConnection(HOST, port, timeout=30)
+    conn.request("POST", path, body=body, headers=headers)
+    response = conn.getresponse()
+    response.read()
+    conn.close()
+    if response.status != 302:
+        raise RuntimeError(f"the attendance post answered {response.status}")
 
 
 def _request_once(port: int, url: str, headers: dict[str, str]) -> None:
@@ -377,6 +443,7 @@ def _line(url: str, label: str, r: dict) -> str:
         f"{url:32} {label:6} {r['rps']:7.1f} req/s  p50 {r['p50'] * 1000:7.0f} ms  p95 {r['p95'] * 1000:7.0f} ms  "
         f"p99 {r['p99'] * 1000:7.0f} ms  "
         f"errors {r['errors']}  n {r['n']}  CPU app {r['cpu_app']:.1f} s, db {r['cpu_db']:.1f} s"
+        + (f"  writes {r['writes']}" if r.get("writes") else "")
     )
 
 
@@ -384,6 +451,8 @@ def _table(rows: list, args: argparse.Namespace) -> None:
     healthz = {label: r["rps"] for url, label, r in rows if url == "/healthz"}
     print(f"\n{args.clients} clients, {args.seconds:g} s per URL and server, {args.students:,} pupils")
     print(f"sessions and cache: {'Redis' if args.redis_url else 'PostgreSQL sessions, per-process cache'}")
+    if args.writes_per_second:
+        print(f"meanwhile {WRITER} records today's attendance {args.writes_per_second:g} times a second")
     print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}\n")
     print(
         "| URL | code | req/s | p50 | p95 | p99 | errors | CPU s (app + db) | CPU ms / request "

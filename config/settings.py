@@ -162,7 +162,7 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
-# Pages kept for the person who asked until anything in their district changes (core.pagecache). Only
+# Pages kept for the person who asked until anything they read changes (core.pagecache). Only
 # with a cache every process shares (Redis): a per-process cache would not see another process's writes,
 # so without Redis it is off unless asked for (one process: runserver, the tests).
 PAGE_CACHE = env.bool("PAGE_CACHE", default=bool(REDIS_URL))
