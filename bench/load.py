@@ -19,10 +19,11 @@ asked anonymously. The default list covers every role's home page, the side menu
 list page, each as the role that works with it. Everything is
 stopped and the database dropped at the end, also on error.
 
-With --writes-per-second N, a.teacher records the class's attendance for today (the attendance form,
-posted through the server being measured: every pupil present) N times a second while each URL is
-requested: the district as it is in school hours, where pages kept until something changes are kept
-only as long as what they read is left alone. The writes made are reported per URL.
+With --writes-per-second N, a.teacher records the class's attendance of a school day (the attendance form,
+posted through the server being measured: the first pupil on sick leave, then present again, in turn,
+so that every post changes a row) N times a second while each URL is requested: the district as it is
+in school hours, where a kept page is kept only as long as what it read is left alone. The writes made
+are reported per URL.
 
 Where one page's time goes: run with --keep-database, then `bench/profile_page.py` against the kept
 database (its queries with their times, and the hottest functions).
@@ -313,7 +314,7 @@ def _hammer(port: int, url: str, cookie: str, args: argparse.Namespace, writer_c
     def write() -> None:
         form = _attendance_form(port, writer_cookie)
         while time.perf_counter() < stop_at:
-            _write_attendance(port, writer_cookie, form)
+            _write_attendance(port, writer_cookie, form, absent=writes[0] % 2 == 0)
             writes[0] += 1
             time.sleep(1 / args.writes_per_second)
 
@@ -342,13 +343,17 @@ def _hammer(port: int, url: str, cookie: str, args: argparse.Namespace, writer_c
     }
 
 
-#: Who writes with --writes-per-second: the class teacher, recording the day's attendance.
+#: Who writes with --writes-per-second: the class teacher, recording a day's attendance.
 WRITER = "a.teacher"
+#: The day recorded: a Monday of the demo's autumn semester. Not today: in December, recording a day
+#: looks a month ahead for its follow-up days, into a year whose official calendar the demo has not
+#: loaded (the service refuses, rightly, and nothing would be written).
+WRITE_DAY = "2026-11-02"
 
 
-def _attendance_form(port: int, cookie: str) -> tuple[str, str]:
-    """The teacher's class attendance page (the index redirects a teacher of one class there): its path
-    and the CSRF token of its form."""
+def _attendance_form(port: int, cookie: str) -> tuple[str, str, str]:
+    """The teacher's class attendance page (the index redirects a teacher of one class there): its path,
+    the CSRF token of its form and the field of its first pupil."""
     conn = http.client.HTTPConnection(HOST, port, timeout=30)
     conn.request("GET", "/care/attendance/", headers={"Cookie": cookie})
     response = conn.getresponse()
@@ -358,17 +363,21 @@ def _attendance_form(port: int, cookie: str) -> tuple[str, str]:
         raise RuntimeError(f"/care/attendance/ answered {response.status}, not the class's page")
     conn.request("GET", path, headers={"Cookie": cookie})
     response = conn.getresponse()
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', response.read().decode())
-    if response.status != 200 or token is None:
+    page = response.read().decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+    pupil = re.search(r'name="(r_[0-9a-f-]+)"', page)
+    if response.status != 200 or token is None or pupil is None:
         raise RuntimeError(f"{path} answered {response.status} without a form")
     conn.close()
-    return path, token.group(1)
+    return path, token.group(1), pupil.group(1)
 
 
-def _write_attendance(port: int, cookie: str, form: tuple[str, str]) -> None:
-    """Today's attendance of the teacher's class, everyone present (a write the app records and audits)."""
-    path, token = form
-    body = urllib.parse.urlencode({"day": time.strftime("%Y-%m-%d"), "csrfmiddlewaretoken": token})
+def _write_attendance(port: int, cookie: str, form: tuple[str, str, str], absent: bool) -> None:
+    """A day's attendance of the teacher's class: everyone present, or the first pupil on sick leave (a
+    change the app records and audits: posting the same day twice changes nothing)."""
+    path, token, pupil = form
+    fields = {"day": WRITE_DAY, "csrfmiddlewaretoken": token, pupil: "SICK_LEAVE" if absent else ""}
+    body = urllib.parse.urlencode(fields)
     headers = {
         "Content-Type": "application/x-www-form-urlencoded",
         "Cookie": cookie,
