@@ -461,7 +461,7 @@ def _table(rows: list, args: argparse.Namespace) -> None:
     print(f"\n{args.clients} clients, {args.seconds:g} s per URL and server, {args.students:,} pupils")
     print(f"sessions and cache: {'Redis' if args.redis_url else 'PostgreSQL sessions, per-process cache'}")
     if args.writes_per_second:
-        print(f"meanwhile {WRITER} records today's attendance {args.writes_per_second:g} times a second")
+        print(f"meanwhile {WRITER} records a school day's attendance {args.writes_per_second:g} times a second")
     print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}\n")
     print(
         "| URL | code | req/s | p50 | p95 | p99 | errors | CPU s (app + db) | CPU ms / request "
