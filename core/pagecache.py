@@ -28,8 +28,9 @@ value no kept page was ever stored under.
 
 Not kept: pages with a message to show (it is shown once), responses other than 200 HTML, requests
 without a tenant (a region's oversight pages read many tenants) or without the CSRF cookie (the page
-would set it). Writes to `QUIET_TABLES` (a session's "last used", the beat's schedule) move nothing:
-no kept page shows them, and they happen on every request or every few seconds.
+would set it). Writes to `QUIET_TABLES` (a session's "last used", the beat's schedule, the lockout
+counts) and a user's last sign-in move nothing: no kept page shows them, and they happen on every
+request, every few seconds or at every sign-in.
 
 Only on when the cache is shared by every process that serves or writes (`PAGE_CACHE`, on with Redis):
 a per-process cache would not see another process's writes.
@@ -67,8 +68,18 @@ QUIET_TABLES = frozenset(
         "django_celery_beat_intervalschedule",
         "django_celery_beat_clockedschedule",
         "django_celery_beat_solarschedule",
+        # The lockout counts (django-axes): written at every sign-in (a success clears them), read only by
+        # the account security page, which is not kept.
+        "axes_accessattempt",
+        "axes_accessattemptexpiration",
+        "axes_accessfailurelog",
+        "axes_accesslog",
     }
 )
+#: Writes that are bookkeeping of a sign-in, shown by no kept page: the user's last sign-in (Django's
+#: `update_last_login`). Outside any district they would move the platform's generation, and so every
+#: kept page of every district, at each of the morning's thousands of sign-ins.
+_QUIET_STATEMENT = re.compile(r'^UPDATE "schools_user" SET "last_login" = %s WHERE "schools_user"\."id" = %s$')
 #: Read by every page before its view runs (the person, their roles, their district): every kept page
 #: depends on them, whatever its own statements name.
 ALWAYS_READ = frozenset({"schools_user", "schools_roleassignment", "schools_tenant"})
@@ -193,7 +204,7 @@ def _watch(execute: Callable[..., Any], sql: str, params: Any, many: bool, conte
     if reads is not None:
         reads.note(tables)  # before the statement reads the rows
     result = execute(sql, params, many, context)
-    if writes(sql) and not (tables and tables <= QUIET_TABLES):
+    if writes(sql) and not (tables and tables <= QUIET_TABLES) and not _QUIET_STATEMENT.match(sql):
         changed(context["connection"], tables - QUIET_TABLES)
     return result
 

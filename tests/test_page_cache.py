@@ -14,6 +14,7 @@ from core import pagecache
 from disbursements.models import PaymentLine
 from schools.permissions import Role
 from students.models import Student
+from tests.factories import PASSWORD
 
 
 def _reader(user) -> Client:
@@ -236,3 +237,17 @@ def _cached_pages(cache, prefix) -> dict[str, bytes]:
         names = [k.split(":", 2)[2] for k in list(cache._cache) if k.startswith(f"{prefix}:") and ":page:" in k]
     found = {name: cache.get(name) for name in names}
     return {name: page for name, page in found.items() if page is not None}
+
+
+def test_a_sign_in_elsewhere_leaves_every_kept_page_kept(world):
+    """Signing in writes outside any district (the user's last sign-in, the lockout log): at eight in the
+    morning a province's teachers sign in by the thousand, and each sign-in moved the platform's
+    generation, which every kept page of every district carries."""
+    client = _reader(world.a.users[Role.DISTRICT_STAFF])
+    _page(client)
+    teacher = world.b.users[Role.CLASS_TEACHER]
+    other = Client()
+    signed_in = other.post("/accounts/login/", {"username": teacher.username, "password": PASSWORD})
+    assert signed_in.status_code == 302
+    assert other.get("/").status_code == 200  # really in
+    assert _page(client)[0] == "hit"
