@@ -110,12 +110,23 @@ def _model_tables() -> frozenset[str]:
     return frozenset(model._meta.db_table for model in apps.get_models(include_auto_created=True))
 
 
-@functools.lru_cache(maxsize=4096)
+#: Statements longer than this are read each time rather than remembered: a bulk INSERT of a thousand
+#: rows is a text of some 100 KB, and thousands of such texts would hold hundreds of MB in a worker.
+_REMEMBERED_TEXT = 8_192
+
+
 def tables_in(sql: str) -> frozenset[str]:
     """The models' tables a statement names, wherever it names them (FROM, JOIN, a subquery, INSERT
     INTO, a CTE): every identifier that is a table's name counts, which can only count too many. The
-    ORM repeats its statements' text, so each text is read once."""
+    ORM repeats its statements' text, so each short text is read once."""
+    return _tables_in_remembered(sql) if len(sql) <= _REMEMBERED_TEXT else _tables_named(sql)
+
+
+def _tables_named(sql: str) -> frozenset[str]:
     return frozenset(_IDENTIFIER.findall(sql.lower())) & _model_tables()
+
+
+_tables_in_remembered = functools.lru_cache(maxsize=4096)(_tables_named)
 
 
 def writes(sql: str) -> bool:
